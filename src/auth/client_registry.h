@@ -1,0 +1,48 @@
+// ClientRegistry: machine clients (hospital systems, lab interfaces, the CLI's own tools) that
+// authenticate with OAuth 2.0 client credentials. Each client is a versioned record of type
+// "_Client", sealed under the node records key like any other record; its secret is kept only as an
+// Argon2id hash and shown once, when the client is added.
+// Thread-safety: safe from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "auth/scopes.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "store/store.h"
+#include "vault/record_sealer.h"
+
+namespace kavach::auth {
+
+inline constexpr std::string_view kClientRecordType = "_Client";
+
+struct NewClient {
+  std::string client_id;
+  std::string client_secret;  // shown once; only its hash is stored
+};
+
+struct Client {
+  std::string client_id;
+  std::string name;
+  ScopeSet scopes;
+  bool active = true;
+};
+
+class ClientRegistry {
+ public:
+  ClientRegistry(store::Store& store, vault::RecordSealer& sealer, const Clock& clock)
+      : store_(store), sealer_(sealer), clock_(clock) {}
+
+  Result<NewClient> add(std::string_view name, std::string_view scopes);
+  // kUnauthenticated, with one message for every failure, when the id or secret is wrong.
+  Result<Client> authenticate(std::string_view client_id, std::string_view client_secret);
+
+ private:
+  store::Store& store_;
+  vault::RecordSealer& sealer_;
+  const Clock& clock_;
+};
+
+}  // namespace kavach::auth

@@ -1,0 +1,386 @@
+#include "store/postgres/postgres_store.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "common/limits.h"
+
+namespace kavach::store::postgres {
+namespace {
+
+// Migration i brings the schema from version i to i + 1. Append only; never edit a shipped one.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE kavach_records (
+  partition_key text NOT NULL,
+  type text NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  version bigint NOT NULL,
+  sequence bigint NOT NULL,
+  recorded_at_ms bigint NOT NULL,
+  deleted boolean NOT NULL,
+  payload bytea NOT NULL,
+  PRIMARY KEY (partition_key, type, id, version)
+);
+CREATE INDEX kavach_records_by_id ON kavach_records (type, id, version DESC);
+CREATE INDEX kavach_records_by_sequence ON kavach_records (sequence);
+CREATE TABLE kavach_record_index (
+  partition_key text NOT NULL,
+  type text NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  value bytea NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (partition_key, type, name, value, id)
+);
+CREATE INDEX kavach_record_index_by_value ON kavach_record_index (type, name, value, id);
+CREATE INDEX kavach_record_index_by_record ON kavach_record_index (type, id);
+CREATE TABLE kavach_data_keys (
+  name text COLLATE "C" PRIMARY KEY,
+  kek_id text NOT NULL,
+  wrapped bytea NOT NULL,
+  created_at_ms bigint NOT NULL,
+  erased_at_ms bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE kavach_sequence (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  value bigint NOT NULL
+);
+INSERT INTO kavach_sequence (value) VALUES (0);
+CREATE FUNCTION kavach_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'records are append-only'; END $$;
+CREATE TRIGGER kavach_records_are_append_only BEFORE UPDATE OR DELETE ON kavach_records
+FOR EACH ROW EXECUTE FUNCTION kavach_refuse_change();
+)sql",
+};
+
+// Any 64-bit number, fixed for Kavach, so concurrent migrators take the same advisory lock.
+constexpr std::int64_t kMigrationLock = 0x6b61766163680001;
+
+constexpr std::string_view kRecordColumns =
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
+constexpr std::string_view kKeyColumns = "name, kek_id, wrapped, created_at_ms, erased_at_ms";
+
+RecordVersion record_at(const PgResult& result, int row) {
+  RecordVersion record;
+  record.partition = result.text(row, 0);
+  record.type = result.text(row, 1);
+  record.id = result.text(row, 2);
+  record.version = result.int64(row, 3);
+  record.sequence = result.int64(row, 4);
+  record.recorded_at_ms = result.int64(row, 5);
+  record.deleted = result.boolean(row, 6);
+  const auto payload = result.bytes(row, 7);
+  record.payload.assign(payload.begin(), payload.end());
+  return record;
+}
+
+WrappedKey key_at(const PgResult& result, int row) {
+  WrappedKey key;
+  key.name = result.text(row, 0);
+  key.kek_id = result.text(row, 1);
+  const auto wrapped = result.bytes(row, 2);
+  key.wrapped.assign(wrapped.begin(), wrapped.end());
+  key.created_at_ms = result.int64(row, 3);
+  key.erased_at_ms = result.int64(row, 4);
+  return key;
+}
+
+Status migrate(PgConnection& connection, int& schema_version) {
+  RETURN_IF_ERROR(connection.execute(fmt::format(
+      "BEGIN; SELECT pg_advisory_xact_lock({});"
+      "CREATE TABLE IF NOT EXISTS kavach_schema (version integer NOT NULL);",
+      kMigrationLock)));
+  auto rollback_on_error = [&](auto result) {
+    if (!result) (void)connection.execute("ROLLBACK");
+    return result;
+  };
+  ASSIGN_OR_RETURN(const auto found,
+                   rollback_on_error(connection.run(
+                       "schema_version", "SELECT coalesce(max(version), 0)::bigint FROM kavach_schema",
+                       PgParams{})));
+  const auto version = static_cast<int>(found.int64(0, 0));
+  if (version > kSchemaVersion) {
+    (void)connection.execute("ROLLBACK");
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("the database schema is version {}, newer than this binary's {}; "
+                                  "run a newer kavach",
+                                  version, kSchemaVersion));
+  }
+  for (int next = version; next < kSchemaVersion; ++next) {
+    RETURN_IF_ERROR(rollback_on_error(connection.execute(std::string(kMigrations[next]))));
+    RETURN_IF_ERROR(rollback_on_error(connection.execute(
+        fmt::format("INSERT INTO kavach_schema (version) VALUES ({})", next + 1))));
+  }
+  RETURN_IF_ERROR(rollback_on_error(connection.execute("COMMIT")));
+  schema_version = kSchemaVersion;
+  return {};
+}
+
+}  // namespace
+
+// A pooled connection; goes back to the pool (or is dropped, if broken) when the lease ends.
+class PostgresStore::Lease {
+ public:
+  Lease(PostgresStore* store, std::unique_ptr<PgConnection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  Lease(Lease&& other) noexcept
+      : store_(std::exchange(other.store_, nullptr)), connection_(std::move(other.connection_)) {}
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (store_ != nullptr) store_->give_back(std::move(connection_));
+  }
+  PgConnection& operator*() { return *connection_; }
+  PgConnection* operator->() { return connection_.get(); }
+
+ private:
+  PostgresStore* store_;
+  std::unique_ptr<PgConnection> connection_;
+};
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url,
+                                                           std::size_t pool_size) {
+  std::unique_ptr<PostgresStore> store(
+      new PostgresStore(url, std::clamp<std::size_t>(pool_size, 1, limits::kPostgresPoolMax)));
+  ASSIGN_OR_RETURN(auto connection, store->lease());
+  RETURN_IF_ERROR(migrate(*connection, store->schema_version_));
+  return store;
+}
+
+Result<PostgresStore::Lease> PostgresStore::lease() {
+  {
+    std::unique_lock lock(pool_mutex_);
+    const bool available = pool_changed_.wait_for(lock, limits::kStoreBusyTimeout, [&] {
+      return !idle_.empty() || open_connections_ < pool_size_;
+    });
+    if (!available) {
+      return make_error(ErrorCode::kUnavailable, "postgresql: no pooled connection came free");
+    }
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(connection));
+    }
+    ++open_connections_;
+  }
+  auto connection = PgConnection::connect(url_);
+  if (!connection) {
+    {
+      std::lock_guard lock(pool_mutex_);
+      --open_connections_;
+    }
+    pool_changed_.notify_one();
+    return tl::unexpected(connection.error());
+  }
+  return Lease(this, std::make_unique<PgConnection>(std::move(*connection)));
+}
+
+void PostgresStore::give_back(std::unique_ptr<PgConnection> connection) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (connection && connection->healthy()) {
+      idle_.push_back(std::move(connection));
+    } else {
+      --open_connections_;  // a broken connection is dropped; the next lease opens a new one
+    }
+  }
+  pool_changed_.notify_one();
+}
+
+Result<CommitReceipt> PostgresStore::commit(WriteBatch batch) {
+  if (batch.empty()) return CommitReceipt{};
+  if (batch.records.size() + batch.keys.size() > limits::kWriteBatchOperationsMax) {
+    return make_error(ErrorCode::kTooLarge, "too many writes in one batch");
+  }
+  ASSIGN_OR_RETURN(auto connection, lease());
+  RETURN_IF_ERROR(connection->execute("BEGIN"));
+  auto receipt = apply_batch(*connection, batch);
+  if (!receipt) {
+    (void)connection->execute("ROLLBACK");
+    return receipt;
+  }
+  RETURN_IF_ERROR(connection->execute("COMMIT"));
+  return receipt;
+}
+
+Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
+                                                 const WriteBatch& batch) {
+  for (const auto& write : batch.records) {
+    if (write.expected_version == kAnyVersion) continue;
+    ASSIGN_OR_RETURN(const auto current, connection.run(
+        "current_version",
+        "SELECT coalesce(max(version), 0)::bigint FROM kavach_records WHERE type = $1 AND id = $2",
+        PgParams().text(write.record.type).text(write.record.id)));
+    const std::int64_t current_version = current.int64(0, 0);
+    if (current_version != write.expected_version) {
+      return make_error(ErrorCode::kConflict,
+                        fmt::format("{}/{} is at version {}, not the expected {}",
+                                    write.record.type, write.record.id, current_version,
+                                    write.expected_version));
+    }
+  }
+  CommitReceipt receipt;
+  if (!batch.records.empty()) {
+    // Taking the counter row's lock here serialises sequence assignment in commit order.
+    ASSIGN_OR_RETURN(const auto counter, connection.run(
+        "advance_sequence", "UPDATE kavach_sequence SET value = value + $1 RETURNING value",
+        PgParams().int64(static_cast<std::int64_t>(batch.records.size()))));
+    receipt.last_sequence = counter.int64(0, 0);
+    receipt.first_sequence = receipt.last_sequence - static_cast<std::int64_t>(batch.records.size()) + 1;
+  }
+  std::int64_t sequence = receipt.first_sequence;
+  for (const auto& write : batch.records) {
+    const RecordVersion& record = write.record;
+    RETURN_IF_ERROR(connection.run(
+        "insert_record",
+        fmt::format("INSERT INTO kavach_records ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    kRecordColumns),
+        PgParams().text(record.partition).text(record.type).text(record.id).int64(record.version)
+            .int64(sequence++).int64(record.recorded_at_ms).boolean(record.deleted)
+            .bytes(record.payload)));
+    RETURN_IF_ERROR(connection.run(
+        "clear_index", "DELETE FROM kavach_record_index WHERE type = $1 AND id = $2",
+        PgParams().text(record.type).text(record.id)));
+    if (record.deleted) continue;
+    for (const auto& entry : write.index) {
+      RETURN_IF_ERROR(connection.run(
+          "add_index",
+          "INSERT INTO kavach_record_index (partition_key, type, name, value, id) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+          PgParams().text(record.partition).text(record.type).text(entry.name)
+              .bytes(entry.value).text(record.id)));
+    }
+  }
+  for (const auto& write : batch.keys) {
+    const WrappedKey& key = write.key;
+    switch (write.kind) {
+      case KeyWrite::Kind::kCreateIfAbsent:
+        RETURN_IF_ERROR(connection.run(
+            "create_key",
+            "INSERT INTO kavach_data_keys (name, kek_id, wrapped, created_at_ms) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+            PgParams().text(key.name).text(key.kek_id).bytes(key.wrapped).int64(key.created_at_ms)));
+        break;
+      case KeyWrite::Kind::kRewrap: {
+        ASSIGN_OR_RETURN(const auto updated, connection.run(
+            "rewrap_key",
+            "UPDATE kavach_data_keys SET kek_id = $2, wrapped = $3 "
+            "WHERE name = $1 AND kek_id = $4 AND erased_at_ms = 0",
+            PgParams().text(key.name).text(key.kek_id).bytes(key.wrapped)
+                .text(write.expected_kek_id)));
+        if (updated.affected_rows() != 1) {
+          return make_error(ErrorCode::kConflict, fmt::format("key {} is not wrapped by {}",
+                                                              key.name, write.expected_kek_id));
+        }
+        break;
+      }
+      case KeyWrite::Kind::kErase: {
+        ASSIGN_OR_RETURN(const auto erased, connection.run(
+            "erase_key",
+            "UPDATE kavach_data_keys SET wrapped = ''::bytea, erased_at_ms = $2 WHERE name = $1",
+            PgParams().text(key.name).int64(key.erased_at_ms)));
+        if (erased.affected_rows() != 1) {
+          return make_error(ErrorCode::kNotFound, fmt::format("no key named {}", key.name));
+        }
+        break;
+      }
+    }
+  }
+  return receipt;
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::query_records(const std::string& name,
+                                                                const std::string& sql,
+                                                                const PgParams& params) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result, connection->run(name, sql, params));
+  std::vector<RecordVersion> records;
+  records.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) records.push_back(record_at(result, row));
+  return records;
+}
+
+Result<std::optional<RecordVersion>> PostgresStore::read_current(const std::string& type,
+                                                                 const std::string& id) {
+  ASSIGN_OR_RETURN(auto records, query_records(
+      "read_current",
+      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
+                  "ORDER BY version DESC LIMIT 1",
+                  kRecordColumns),
+      PgParams().text(type).text(id)));
+  if (records.empty()) return std::nullopt;
+  return std::move(records.front());
+}
+
+Result<std::optional<RecordVersion>> PostgresStore::read_version(const std::string& type,
+                                                                 const std::string& id,
+                                                                 std::int64_t version) {
+  ASSIGN_OR_RETURN(auto records, query_records(
+      "read_version",
+      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 AND version = $3",
+                  kRecordColumns),
+      PgParams().text(type).text(id).int64(version)));
+  if (records.empty()) return std::nullopt;
+  return std::move(records.front());
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::history(const std::string& type,
+                                                          const std::string& id,
+                                                          std::size_t limit) {
+  return query_records(
+      "history",
+      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
+                  "ORDER BY version DESC LIMIT $3",
+                  kRecordColumns),
+      PgParams().text(type).text(id).int64(
+          static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax))));
+}
+
+Result<std::vector<std::string>> PostgresStore::find(const IndexQuery& query) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result, connection->run(
+      "find",
+      "SELECT id FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = $3 "
+      "AND id > $4 ORDER BY id LIMIT $5",
+      PgParams().text(query.type).text(query.entry.name).bytes(query.entry.value)
+          .text(query.after_id)
+          .int64(static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)))));
+  std::vector<std::string> ids;
+  for (int row = 0; row < result.rows(); ++row) ids.push_back(result.text(row, 0));
+  return ids;
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::changes_since(std::int64_t after,
+                                                                std::size_t limit) {
+  return query_records(
+      "changes_since",
+      fmt::format("SELECT {} FROM kavach_records WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+                  kRecordColumns),
+      PgParams().int64(after).int64(
+          static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
+}
+
+Result<std::optional<WrappedKey>> PostgresStore::read_key(const std::string& name) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result, connection->run(
+      "read_key", fmt::format("SELECT {} FROM kavach_data_keys WHERE name = $1", kKeyColumns),
+      PgParams().text(name)));
+  if (result.rows() == 0) return std::nullopt;
+  return key_at(result, 0);
+}
+
+Result<std::vector<WrappedKey>> PostgresStore::list_keys(const std::string& after,
+                                                         std::size_t limit) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result, connection->run(
+      "list_keys",
+      fmt::format("SELECT {} FROM kavach_data_keys WHERE name > $1 ORDER BY name LIMIT $2",
+                  kKeyColumns),
+      PgParams().text(after).int64(
+          static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)))));
+  std::vector<WrappedKey> keys;
+  for (int row = 0; row < result.rows(); ++row) keys.push_back(key_at(result, row));
+  return keys;
+}
+
+}  // namespace kavach::store::postgres

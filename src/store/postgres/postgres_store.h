@@ -1,0 +1,62 @@
+// PostgresStore: the Store backend for deployments beyond one machine.
+//
+// Every patient-owned table leads its primary key with partition_key, so a Citus cluster can
+// distribute the tables by that column. Commits run in one transaction on a pooled connection;
+// sequence numbers for the change feed come from a counter row whose lock is held until commit, so
+// the feed is in commit order. Migrations run forward at open under an advisory lock and refuse a
+// database whose schema is newer than the binary.
+//
+// Thread-safety: all public methods are safe from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/postgres/postgres_connection.h"
+#include "store/store.h"
+
+namespace kavach::store::postgres {
+
+class PostgresStore final : public Store {
+ public:
+  static Result<std::unique_ptr<PostgresStore>> open(const std::string& url,
+                                                     std::size_t pool_size);
+
+  Result<CommitReceipt> commit(WriteBatch batch) override;
+  Result<std::optional<RecordVersion>> read_current(const std::string& type,
+                                                    const std::string& id) override;
+  Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
+                                                    std::int64_t version) override;
+  Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
+                                             std::size_t limit) override;
+  Result<std::vector<std::string>> find(const IndexQuery& query) override;
+  Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
+  Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
+  Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
+  int schema_version() const override { return schema_version_; }
+  std::string_view backend_name() const override { return "postgresql"; }
+
+ private:
+  class Lease;
+  PostgresStore(std::string url, std::size_t pool_size)
+      : url_(std::move(url)), pool_size_(pool_size) {}
+  Result<Lease> lease();
+  void give_back(std::unique_ptr<PgConnection> connection);
+  Result<CommitReceipt> apply_batch(PgConnection& connection, const WriteBatch& batch);
+  Result<std::vector<RecordVersion>> query_records(const std::string& name, const std::string& sql,
+                                                   const PgParams& params);
+
+  const std::string url_;
+  const std::size_t pool_size_;
+  int schema_version_ = 0;
+
+  std::mutex pool_mutex_;
+  std::condition_variable pool_changed_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // GUARDED_BY(pool_mutex_)
+  std::size_t open_connections_ = 0;                 // GUARDED_BY(pool_mutex_)
+};
+
+}  // namespace kavach::store::postgres

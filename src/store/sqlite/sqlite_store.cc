@@ -1,0 +1,458 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "common/check.h"
+#include "common/limits.h"
+
+namespace kavach::store::sqlite {
+namespace {
+
+// Migration i brings the schema from version i to version i + 1. Append only; never edit one that
+// has shipped.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE records (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  partition_key TEXT NOT NULL,
+  sequence INTEGER NOT NULL UNIQUE,
+  recorded_at_ms INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  PRIMARY KEY (type, id, version)
+) WITHOUT ROWID;
+CREATE TABLE record_index (
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value BLOB NOT NULL,
+  id TEXT NOT NULL,
+  partition_key TEXT NOT NULL,
+  PRIMARY KEY (type, name, value, id)
+) WITHOUT ROWID;
+CREATE INDEX record_index_by_record ON record_index (type, id);
+CREATE TABLE data_keys (
+  name TEXT PRIMARY KEY,
+  kek_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  erased_at_ms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+-- History is append-only: the database itself refuses to change or remove a stored version.
+CREATE TRIGGER records_are_append_only_update BEFORE UPDATE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+CREATE TRIGGER records_are_append_only_delete BEFORE DELETE ON records
+BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
+)sql",
+};
+
+constexpr std::string_view kRecordColumns =
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
+
+RecordVersion read_record(const Statement& row) {
+  RecordVersion record;
+  record.partition = row.column_text(0);
+  record.type = row.column_text(1);
+  record.id = row.column_text(2);
+  record.version = row.column_int(3);
+  record.sequence = row.column_int(4);
+  record.recorded_at_ms = row.column_int(5);
+  record.deleted = row.column_int(6) != 0;
+  const auto payload = row.column_blob(7);
+  record.payload.assign(payload.begin(), payload.end());
+  return record;
+}
+
+WrappedKey read_wrapped_key(const Statement& row) {
+  WrappedKey key;
+  key.name = row.column_text(0);
+  key.kek_id = row.column_text(1);
+  const auto wrapped = row.column_blob(2);
+  key.wrapped.assign(wrapped.begin(), wrapped.end());
+  key.created_at_ms = row.column_int(3);
+  key.erased_at_ms = row.column_int(4);
+  return key;
+}
+
+Result<std::vector<RecordVersion>> collect_records(Statement& statement) {
+  std::vector<RecordVersion> records;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return records;
+    records.push_back(read_record(statement));
+  }
+}
+
+Status migrate(Connection& connection, int& schema_version) {
+  RETURN_IF_ERROR(connection.execute("BEGIN IMMEDIATE"));
+  auto rollback_on_error = [&](Status status) -> Status {
+    if (!status) (void)connection.execute("ROLLBACK");
+    return status;
+  };
+  RETURN_IF_ERROR(rollback_on_error(
+      connection.execute("CREATE TABLE IF NOT EXISTS kavach_schema (version INTEGER NOT NULL)")));
+  int version = 0;
+  {
+    auto statement = connection.prepare("SELECT coalesce(max(version), 0) FROM kavach_schema");
+    if (!statement) return rollback_on_error(tl::unexpected(statement.error()));
+    auto step = statement->step();
+    if (!step) return rollback_on_error(tl::unexpected(step.error()));
+    version = static_cast<int>(statement->column_int(0));
+  }
+  if (version > kSchemaVersion) {
+    (void)connection.execute("ROLLBACK");
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("the database schema is version {}, newer than this binary's {}; "
+                                  "run a newer kavach",
+                                  version, kSchemaVersion));
+  }
+  for (int next = version; next < kSchemaVersion; ++next) {
+    RETURN_IF_ERROR(rollback_on_error(connection.execute(std::string(kMigrations[next]))));
+    RETURN_IF_ERROR(rollback_on_error(connection.execute(
+        fmt::format("INSERT INTO kavach_schema (version) VALUES ({})", next + 1))));
+  }
+  RETURN_IF_ERROR(rollback_on_error(connection.execute("COMMIT")));
+  schema_version = kSchemaVersion;
+  return {};
+}
+
+}  // namespace
+
+// A reader connection borrowed from the pool; returned when the lease ends.
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* store, Connection connection)
+      : store_(store), connection_(std::move(connection)) {}
+  ReaderLease(ReaderLease&& other) noexcept
+      : store_(std::exchange(other.store_, nullptr)), connection_(std::move(other.connection_)) {}
+  ReaderLease& operator=(ReaderLease&&) = delete;
+  ~ReaderLease() {
+    if (store_ != nullptr) store_->return_reader(std::move(connection_));
+  }
+  Connection* operator->() { return &connection_; }
+
+ private:
+  SqliteStore* store_;
+  Connection connection_;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path));
+  RETURN_IF_ERROR(store->start());
+  return store;
+}
+
+Result<Connection> SqliteStore::open_connection() const {
+  ASSIGN_OR_RETURN(Connection connection, Connection::open(path_));
+  sqlite3_busy_timeout(connection.get(),
+                       static_cast<int>(limits::kStoreBusyTimeout.count() * 1000));
+  // FULL makes each commit fsync the WAL: acknowledged writes survive power loss, not only a crash.
+  // secure_delete overwrites freed pages so erased key material does not linger in the file.
+  RETURN_IF_ERROR(connection.execute(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+      "PRAGMA foreign_keys=ON;"));
+  return connection;
+}
+
+Status SqliteStore::start() {
+  ASSIGN_OR_RETURN(Connection writer, open_connection());
+  // Refuse a file that is not a sound SQLite database before anything writes to it.
+  {
+    ASSIGN_OR_RETURN(auto check, writer.prepare("PRAGMA quick_check"));
+    ASSIGN_OR_RETURN(const auto step, check.step());
+    if (step != Statement::Step::kRow || check.column_text(0) != "ok") {
+      return make_error(ErrorCode::kDataLoss,
+                        fmt::format("the store {} failed its integrity check; restore it from a "
+                                    "backup",
+                                    path_.string()));
+    }
+  }
+  RETURN_IF_ERROR(migrate(writer, schema_version_));
+  writer_ = std::make_unique<Connection>(std::move(writer));
+  writer_thread_ = std::thread([this] { writer_loop(); });
+  return {};
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+Result<CommitReceipt> SqliteStore::commit(WriteBatch batch) {
+  if (batch.empty()) return CommitReceipt{};
+  if (batch.records.size() + batch.keys.size() > limits::kWriteBatchOperationsMax) {
+    return make_error(ErrorCode::kTooLarge, "too many writes in one batch");
+  }
+  auto pending = std::make_unique<PendingCommit>();
+  pending->batch = std::move(batch);
+  auto done = pending->done.get_future();
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return make_error(ErrorCode::kUnavailable, "the store is closing");
+    if (queue_.size() >= limits::kWriteQueueMax) {
+      return make_error(ErrorCode::kResourceExhausted, "the write queue is full; retry later");
+    }
+    queue_.push_back(std::move(pending));
+  }
+  queue_changed_.notify_one();
+  return done.get();
+}
+
+void SqliteStore::writer_loop() {
+  std::vector<std::unique_ptr<PendingCommit>> group;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued commit has been answered
+      while (!queue_.empty() && group.size() < limits::kGroupCommitBatchesMax) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    apply_group(group);
+    group.clear();
+  }
+}
+
+void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group) {
+  auto fail_all = [&](const Error& error) {
+    for (auto& pending : group) pending->done.set_value(tl::unexpected(error));
+  };
+  if (auto begun = writer_->execute("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
+  // Another process may have committed since our last group, so the sequence is read afresh.
+  std::int64_t next_sequence = 0;
+  {
+    auto statement = writer_->prepare("SELECT coalesce(max(sequence), 0) FROM records");
+    auto step = statement ? statement->step() : tl::unexpected(statement.error());
+    if (!step) {
+      (void)writer_->execute("ROLLBACK");
+      return fail_all(step.error());
+    }
+    next_sequence = statement->column_int(0) + 1;
+  }
+  std::vector<Result<CommitReceipt>> results;
+  results.reserve(group.size());
+  bool erased_keys = false;
+  for (auto& pending : group) {
+    (void)writer_->execute("SAVEPOINT batch");
+    const std::int64_t sequence_before = next_sequence;
+    auto result = apply_batch(pending->batch, next_sequence);
+    if (result) {
+      (void)writer_->execute("RELEASE batch");
+      for (const auto& key : pending->batch.keys) erased_keys |= key.kind == KeyWrite::Kind::kErase;
+    } else {
+      (void)writer_->execute("ROLLBACK TO batch; RELEASE batch");
+      next_sequence = sequence_before;
+    }
+    results.push_back(std::move(result));
+  }
+  if (auto committed = writer_->execute("COMMIT"); !committed) {
+    (void)writer_->execute("ROLLBACK");
+    return fail_all(committed.error());
+  }
+  if (erased_keys) {
+    // Fold the WAL into the main file so the old wrapped key bytes do not survive in the log.
+    (void)writer_->execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(results[i]));
+}
+
+Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
+                                               std::int64_t& next_sequence) {
+  CommitReceipt receipt;
+  for (const auto& write : batch.records) {
+    const RecordVersion& record = write.record;
+    if (write.expected_version != kAnyVersion) {
+      ASSIGN_OR_RETURN(auto current, writer_->prepare(
+          "SELECT coalesce(max(version), 0) FROM records WHERE type = ?1 AND id = ?2"));
+      current.bind(1, record.type).bind(2, record.id);
+      RETURN_IF_ERROR(current.step());
+      const std::int64_t current_version = current.column_int(0);
+      if (current_version != write.expected_version) {
+        return make_error(ErrorCode::kConflict,
+                          fmt::format("{}/{} is at version {}, not the expected {}", record.type,
+                                      record.id, current_version, write.expected_version));
+      }
+    }
+    ASSIGN_OR_RETURN(auto insert, writer_->prepare(fmt::format(
+        "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
+    const std::int64_t sequence = next_sequence++;
+    insert.bind(1, record.partition).bind(2, record.type).bind(3, record.id)
+        .bind(4, record.version).bind(5, sequence).bind(6, record.recorded_at_ms)
+        .bind(7, std::int64_t{record.deleted ? 1 : 0}).bind(8, record.payload);
+    RETURN_IF_ERROR(insert.run());
+    if (receipt.first_sequence == 0) receipt.first_sequence = sequence;
+    receipt.last_sequence = sequence;
+
+    ASSIGN_OR_RETURN(auto clear, writer_->prepare(
+        "DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
+    clear.bind(1, record.type).bind(2, record.id);
+    RETURN_IF_ERROR(clear.run());
+    if (record.deleted) continue;
+    for (const auto& entry : write.index) {
+      ASSIGN_OR_RETURN(auto add, writer_->prepare(
+          "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
+          "VALUES (?1, ?2, ?3, ?4, ?5)"));
+      add.bind(1, record.type).bind(2, entry.name).bind(3, entry.value).bind(4, record.id)
+          .bind(5, record.partition);
+      RETURN_IF_ERROR(add.run());
+    }
+  }
+  for (const auto& write : batch.keys) {
+    const WrappedKey& key = write.key;
+    switch (write.kind) {
+      case KeyWrite::Kind::kCreateIfAbsent: {
+        ASSIGN_OR_RETURN(auto insert, writer_->prepare(
+            "INSERT OR IGNORE INTO data_keys (name, kek_id, wrapped, created_at_ms) "
+            "VALUES (?1, ?2, ?3, ?4)"));
+        insert.bind(1, key.name).bind(2, key.kek_id).bind(3, key.wrapped)
+            .bind(4, key.created_at_ms);
+        RETURN_IF_ERROR(insert.run());
+        break;
+      }
+      case KeyWrite::Kind::kRewrap: {
+        ASSIGN_OR_RETURN(auto update, writer_->prepare(
+            "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 "
+            "WHERE name = ?1 AND kek_id = ?4 AND erased_at_ms = 0"));
+        update.bind(1, key.name).bind(2, key.kek_id).bind(3, key.wrapped)
+            .bind(4, write.expected_kek_id);
+        RETURN_IF_ERROR(update.run());
+        if (sqlite3_changes(writer_->get()) != 1) {
+          return make_error(ErrorCode::kConflict,
+                            fmt::format("key {} is not wrapped by {}", key.name,
+                                        write.expected_kek_id));
+        }
+        break;
+      }
+      case KeyWrite::Kind::kErase: {
+        ASSIGN_OR_RETURN(auto erase, writer_->prepare(
+            "UPDATE data_keys SET wrapped = X'', erased_at_ms = ?2 WHERE name = ?1"));
+        erase.bind(1, key.name).bind(2, key.erased_at_ms);
+        RETURN_IF_ERROR(erase.run());
+        if (sqlite3_changes(writer_->get()) != 1) {
+          return make_error(ErrorCode::kNotFound, fmt::format("no key named {}", key.name));
+        }
+        break;
+      }
+    }
+  }
+  return receipt;
+}
+
+Result<SqliteStore::ReaderLease> SqliteStore::lease_reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      Connection connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(connection));
+    }
+  }
+  ASSIGN_OR_RETURN(Connection connection, open_connection());
+  RETURN_IF_ERROR(connection.execute("PRAGMA query_only=ON"));
+  return ReaderLease(this, std::move(connection));
+}
+
+void SqliteStore::return_reader(Connection connection) {
+  std::lock_guard lock(readers_mutex_);
+  // Beyond the bound, the connection is simply closed.
+  if (idle_readers_.size() < limits::kReadConnectionsMax) {
+    idle_readers_.push_back(std::move(connection));
+  }
+}
+
+Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string& type,
+                                                               const std::string& id) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
+      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+      kRecordColumns)));
+  statement.bind(1, type).bind(2, id);
+  ASSIGN_OR_RETURN(auto records, collect_records(statement));
+  if (records.empty()) return std::nullopt;
+  return std::move(records.front());
+}
+
+Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string& type,
+                                                               const std::string& id,
+                                                               std::int64_t version) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
+      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3", kRecordColumns)));
+  statement.bind(1, type).bind(2, id).bind(3, version);
+  ASSIGN_OR_RETURN(auto records, collect_records(statement));
+  if (records.empty()) return std::nullopt;
+  return std::move(records.front());
+}
+
+Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
+                                                        const std::string& id,
+                                                        std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
+      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT ?3",
+      kRecordColumns)));
+  statement.bind(1, type).bind(2, id).bind(
+      3, static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax)));
+  return collect_records(statement);
+}
+
+Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(
+      "SELECT id FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id > ?4 "
+      "ORDER BY id LIMIT ?5"));
+  statement.bind(1, query.type).bind(2, query.entry.name).bind(3, query.entry.value)
+      .bind(4, query.after_id)
+      .bind(5, static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)));
+  std::vector<std::string> ids;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return ids;
+    ids.push_back(statement.column_text(0));
+  }
+}
+
+Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after,
+                                                              std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
+      "SELECT {} FROM records WHERE sequence > ?1 ORDER BY sequence LIMIT ?2", kRecordColumns)));
+  statement.bind(1, after).bind(2, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  return collect_records(statement);
+}
+
+Result<std::optional<WrappedKey>> SqliteStore::read_key(const std::string& name) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(
+      "SELECT name, kek_id, wrapped, created_at_ms, erased_at_ms FROM data_keys WHERE name = ?1"));
+  statement.bind(1, name);
+  ASSIGN_OR_RETURN(const auto step, statement.step());
+  if (step == Statement::Step::kDone) return std::nullopt;
+  return read_wrapped_key(statement);
+}
+
+Result<std::vector<WrappedKey>> SqliteStore::list_keys(const std::string& after,
+                                                       std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(
+      "SELECT name, kek_id, wrapped, created_at_ms, erased_at_ms FROM data_keys "
+      "WHERE name > ?1 ORDER BY name LIMIT ?2"));
+  statement.bind(1, after).bind(2, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  std::vector<WrappedKey> keys;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return keys;
+    keys.push_back(read_wrapped_key(statement));
+  }
+}
+
+}  // namespace kavach::store::sqlite

@@ -1,0 +1,79 @@
+// SqliteStore: the embedded Store backend, one database file in the node's data directory.
+//
+// Durability: WAL journal with synchronous=FULL, so a commit that returned survives kill -9 and
+// power loss. Throughput: one writer thread applies queued batches in a single transaction (group
+// commit), each batch inside its own savepoint so one batch's conflict does not fail the others;
+// readers use a pool of connections that read the last committed state concurrently with the writer.
+// Other processes (the CLI while the server runs) may write to the same file; SQLite's lock and the
+// busy timeout serialise them.
+//
+// Thread-safety: all public methods are safe from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/sqlite_connection.h"
+#include "store/store.h"
+
+namespace kavach::store::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database at `path` and migrates its schema forward.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path);
+  ~SqliteStore() override;
+
+  Result<CommitReceipt> commit(WriteBatch batch) override;
+  Result<std::optional<RecordVersion>> read_current(const std::string& type,
+                                                    const std::string& id) override;
+  Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
+                                                    std::int64_t version) override;
+  Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
+                                             std::size_t limit) override;
+  Result<std::vector<std::string>> find(const IndexQuery& query) override;
+  Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
+  Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
+  Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
+  int schema_version() const override { return schema_version_; }
+  std::string_view backend_name() const override { return "sqlite"; }
+
+ private:
+  struct PendingCommit {
+    WriteBatch batch;
+    std::promise<Result<CommitReceipt>> done;
+  };
+  class ReaderLease;
+
+  explicit SqliteStore(std::filesystem::path path) : path_(std::move(path)) {}
+  Status start();
+  void writer_loop();
+  void apply_group(std::vector<std::unique_ptr<PendingCommit>>& group);
+  Result<CommitReceipt> apply_batch(const WriteBatch& batch, std::int64_t& next_sequence);
+  Result<Connection> open_connection() const;
+  Result<ReaderLease> lease_reader();
+  void return_reader(Connection connection);
+
+  const std::filesystem::path path_;
+  int schema_version_ = 0;
+
+  // Only the writer thread touches writer_.
+  std::unique_ptr<Connection> writer_;
+  std::thread writer_thread_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::deque<std::unique_ptr<PendingCommit>> queue_;  // GUARDED_BY(queue_mutex_)
+  bool stopping_ = false;                              // GUARDED_BY(queue_mutex_)
+
+  std::mutex readers_mutex_;
+  std::vector<Connection> idle_readers_;  // GUARDED_BY(readers_mutex_)
+};
+
+}  // namespace kavach::store::sqlite

@@ -1,0 +1,137 @@
+// The storage seam. Every domain persists through this interface; two backends implement it and
+// pass one shared test suite (tests/store/store_contract_test.cc): SQLite (embedded, the default)
+// and PostgreSQL (one server or a Citus cluster keyed by patient).
+//
+// What the store keeps:
+//  - records: append-only versions of (type, id), each carrying a partition key (the patient it
+//    belongs to), a sealed payload the store never sees in plaintext, and a deleted flag for
+//    tombstones. Versions are never updated or removed.
+//  - a secondary index over the current version of each record: (type, name, value) -> id, where
+//    values are blind-index tags or other non-identifying keys computed by the caller.
+//  - an ordered change feed: every committed version gets a sequence number, increasing in commit
+//    order, so a reader that has seen sequence N has seen every commit before it.
+//  - wrapped data keys by name (patient data keys and node keys), which may be re-wrapped or
+//    destroyed (crypto-shredding).
+//
+// Writes are atomic batches with optimistic concurrency: each record write states the version it
+// expects to replace, and a batch whose expectation fails is refused whole (kConflict). commit()
+// returns only after the batch is durable on disk.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace kavach::store {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// The version expected to be current before a write: kNoVersion for a create.
+inline constexpr std::int64_t kNoVersion = 0;
+// Skip the optimistic check (used by migrations and tools that hold their own lock).
+inline constexpr std::int64_t kAnyVersion = -1;
+
+struct RecordVersion {
+  std::string partition;  // the patient this record belongs to ("" for node-wide records)
+  std::string type;
+  std::string id;
+  std::int64_t version = 0;       // 1 for the first version, then 2, 3, ...
+  std::int64_t sequence = 0;      // change-feed position, assigned by commit()
+  std::int64_t recorded_at_ms = 0;
+  bool deleted = false;           // a tombstone: the record was deleted in this version
+  Bytes payload;                  // sealed by the vault; opaque to the store
+};
+
+struct IndexEntry {
+  std::string name;  // for example "family" or "subject"
+  Bytes value;       // a blind-index tag or another non-identifying key
+  bool operator==(const IndexEntry&) const = default;
+};
+
+struct RecordWrite {
+  RecordVersion record;  // sequence is ignored and assigned by the store
+  std::int64_t expected_version = kNoVersion;
+  // Replaces every index entry of (type, id); ignored and cleared for tombstones.
+  std::vector<IndexEntry> index;
+};
+
+struct WrappedKey {
+  std::string name;    // "patient/<id>" or "node/<purpose>"
+  std::string kek_id;  // which key-encryption key wrapped it
+  Bytes wrapped;       // empty once erased
+  std::int64_t created_at_ms = 0;
+  std::int64_t erased_at_ms = 0;  // 0 while the key lives
+  bool erased() const { return erased_at_ms != 0; }
+};
+
+struct KeyWrite {
+  enum class Kind {
+    kCreateIfAbsent,  // insert; a key already present under the name is left as it is
+    kRewrap,          // replace wrapped and kek_id; fails (kConflict) if kek_id is not expected_kek_id
+    kErase,           // destroy the wrapped bytes for good and stamp erased_at_ms
+  };
+  Kind kind = Kind::kCreateIfAbsent;
+  WrappedKey key;
+  std::string expected_kek_id;
+};
+
+struct WriteBatch {
+  std::vector<RecordWrite> records;
+  std::vector<KeyWrite> keys;
+  bool empty() const { return records.empty() && keys.empty(); }
+};
+
+struct CommitReceipt {
+  std::int64_t first_sequence = 0;  // 0 when the batch wrote no record
+  std::int64_t last_sequence = 0;
+};
+
+struct IndexQuery {
+  std::string type;
+  IndexEntry entry;
+  std::string after_id;  // paging: ids greater than this, in id order
+  std::size_t limit = 100;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies the batch atomically and durably, or not at all.
+  [[nodiscard]] virtual Result<CommitReceipt> commit(WriteBatch batch) = 0;
+
+  [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_current(
+      const std::string& type, const std::string& id) = 0;
+  [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_version(
+      const std::string& type, const std::string& id, std::int64_t version) = 0;
+  // Newest first, at most `limit` versions.
+  [[nodiscard]] virtual Result<std::vector<RecordVersion>> history(const std::string& type,
+                                                                   const std::string& id,
+                                                                   std::size_t limit) = 0;
+  // Ids of live (not deleted) records whose current version carries the index entry, in id order.
+  [[nodiscard]] virtual Result<std::vector<std::string>> find(const IndexQuery& query) = 0;
+  // Versions with sequence > after, in sequence order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<RecordVersion>> changes_since(std::int64_t after,
+                                                                         std::size_t limit) = 0;
+
+  [[nodiscard]] virtual Result<std::optional<WrappedKey>> read_key(const std::string& name) = 0;
+  // Keys with name > after, in name order, at most `limit` (erased ones included).
+  [[nodiscard]] virtual Result<std::vector<WrappedKey>> list_keys(const std::string& after,
+                                                                  std::size_t limit) = 0;
+
+  // The schema version of the open database.
+  virtual int schema_version() const = 0;
+  // A short name for logs and metrics: "sqlite" or "postgresql".
+  virtual std::string_view backend_name() const = 0;
+};
+
+// The schema version this binary writes; a database with a newer one is refused at open.
+inline constexpr int kSchemaVersion = 1;
+
+}  // namespace kavach::store

@@ -1,0 +1,107 @@
+#include "vault/key_vault.h"
+
+#include <fmt/format.h>
+
+#include "common/limits.h"
+#include "crypto/aead.h"
+
+namespace kavach::vault {
+namespace {
+
+std::string wrap_context(std::string_view name, std::string_view kek_id) {
+  return fmt::format("kavach/wrapped-key/v1\n{}\n{}", name, kek_id);
+}
+
+}  // namespace
+
+std::string key_name_for_partition(std::string_view partition) {
+  if (partition.empty()) return std::string(kNodeRecordsKey);
+  return fmt::format("patient/{}", partition);
+}
+
+Result<crypto::SecretBytes> KeyVault::unwrap(const store::WrappedKey& wrapped) {
+  if (wrapped.erased()) {
+    return make_error(ErrorCode::kGone, "this data was erased and can no longer be read");
+  }
+  const auto* kek = ring_.find(wrapped.kek_id);
+  if (kek == nullptr) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("a data key is wrapped by key-encryption key {}, which the key "
+                                  "file does not hold",
+                                  wrapped.kek_id));
+  }
+  return crypto::open_secret(kek->key, wrapped.wrapped, wrap_context(wrapped.name, wrapped.kek_id));
+}
+
+Result<crypto::SecretBytes> KeyVault::existing_key(const std::string& name) {
+  ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
+  if (!wrapped) return make_error(ErrorCode::kNotFound, "no such data key");
+  return unwrap(*wrapped);
+}
+
+Result<crypto::SecretBytes> KeyVault::key(const std::string& name) {
+  ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
+  if (wrapped) return unwrap(*wrapped);
+
+  const auto fresh = crypto::SecretBytes::random(crypto::kAeadKeyBytes);
+  const auto& kek = ring_.active();
+  store::KeyWrite write;
+  write.kind = store::KeyWrite::Kind::kCreateIfAbsent;
+  write.key.name = name;
+  write.key.kek_id = kek.id;
+  write.key.wrapped = crypto::seal(kek.key, fresh.view(), wrap_context(name, kek.id));
+  write.key.created_at_ms = unix_ms(clock_.now());
+  store::WriteBatch batch;
+  batch.keys.push_back(std::move(write));
+  RETURN_IF_ERROR(store_.commit(std::move(batch)));
+  // Another writer may have created the key first; whichever is stored is the key.
+  return existing_key(name);
+}
+
+Status KeyVault::erase(const std::string& name) {
+  ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
+  if (!wrapped) return make_error(ErrorCode::kNotFound, "no such data key");
+  if (wrapped->erased()) return make_error(ErrorCode::kGone, "this data key was already erased");
+  store::KeyWrite write;
+  write.kind = store::KeyWrite::Kind::kErase;
+  write.key.name = name;
+  write.key.erased_at_ms = unix_ms(clock_.now());
+  store::WriteBatch batch;
+  batch.keys.push_back(std::move(write));
+  RETURN_IF_ERROR(store_.commit(std::move(batch)));
+  return {};
+}
+
+Result<RotationReport> KeyVault::rewrap_all() {
+  RotationReport report;
+  const auto& kek = ring_.active();
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto page, store_.list_keys(after, limits::kPageSizeMax));
+    if (page.empty()) return report;
+    store::WriteBatch batch;
+    for (const auto& wrapped : page) {
+      if (wrapped.erased()) {
+        ++report.erased_skipped;
+        continue;
+      }
+      if (wrapped.kek_id == kek.id) {
+        ++report.already_current;
+        continue;
+      }
+      ASSIGN_OR_RETURN(const auto plain, unwrap(wrapped));
+      store::KeyWrite write;
+      write.kind = store::KeyWrite::Kind::kRewrap;
+      write.expected_kek_id = wrapped.kek_id;
+      write.key.name = wrapped.name;
+      write.key.kek_id = kek.id;
+      write.key.wrapped = crypto::seal(kek.key, plain.view(), wrap_context(wrapped.name, kek.id));
+      batch.keys.push_back(std::move(write));
+    }
+    report.rewrapped += batch.keys.size();
+    RETURN_IF_ERROR(store_.commit(std::move(batch)));
+    after = page.back().name;
+  }
+}
+
+}  // namespace kavach::vault

@@ -1,0 +1,62 @@
+// KeyVault: the node's data keys, stored wrapped under the key-encryption keys of the key file.
+//
+// Each patient has one 32-byte data key ("patient/<id>") that seals every payload of that patient;
+// node-wide keys ("node/<purpose>") seal records that belong to no patient, key the blind indexes
+// and authenticate access tokens. A key is created on first use, wrapped with the active KEK and
+// associated data naming the key and the KEK, so a wrapped key moved to another name fails to open.
+// erase() destroys a patient's key for good (crypto-shredding); rotate_kek() re-wraps every key
+// under a new KEK without touching records.
+//
+// Thread-safety: safe from any thread; concurrent first uses of one key converge on one key.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "crypto/key_ring.h"
+#include "crypto/secret_bytes.h"
+#include "store/store.h"
+
+namespace kavach::vault {
+
+// Names of the node-wide keys.
+inline constexpr std::string_view kNodeRecordsKey = "node/records";
+inline constexpr std::string_view kNodeBlindIndexKey = "node/blind-index";
+inline constexpr std::string_view kNodeTokenKey = "node/token";
+
+// The key name of a partition: "patient/<id>", or the node records key for the empty partition.
+std::string key_name_for_partition(std::string_view partition);
+
+struct RotationReport {
+  std::size_t rewrapped = 0;
+  std::size_t already_current = 0;
+  std::size_t erased_skipped = 0;
+};
+
+class KeyVault {
+ public:
+  KeyVault(store::Store& store, const crypto::KeyRing& ring, const Clock& clock)
+      : store_(store), ring_(ring), clock_(clock) {}
+
+  // The key under `name`, created if it does not exist; kGone if it was erased.
+  Result<crypto::SecretBytes> key(const std::string& name);
+  // The key under `name` without creating it: kNotFound if absent, kGone if erased.
+  Result<crypto::SecretBytes> existing_key(const std::string& name);
+
+  // Destroys the key under `name`; everything sealed with it becomes unreadable for good.
+  Status erase(const std::string& name);
+
+  // Re-wraps every live key under the ring's active KEK (call after KeyRing::add_key).
+  Result<RotationReport> rewrap_all();
+
+ private:
+  Result<crypto::SecretBytes> unwrap(const store::WrappedKey& wrapped);
+
+  store::Store& store_;
+  const crypto::KeyRing& ring_;
+  const Clock& clock_;
+};
+
+}  // namespace kavach::vault

@@ -1,0 +1,37 @@
+#include "vault/record_sealer.h"
+
+#include <fmt/format.h>
+
+#include "crypto/aead.h"
+#include "crypto/keyed_hash.h"
+
+namespace kavach::vault {
+namespace {
+
+std::string record_context(const store::RecordVersion& record) {
+  return fmt::format("kavach/record/v1\n{}\n{}\n{}\n{}", record.partition, record.type, record.id,
+                     record.version);
+}
+
+}  // namespace
+
+Status RecordSealer::seal(store::RecordVersion& record, std::string_view plaintext) {
+  ASSIGN_OR_RETURN(const auto key, keys_.key(key_name_for_partition(record.partition)));
+  record.payload = crypto::seal(key, crypto::as_bytes(plaintext), record_context(record));
+  return {};
+}
+
+Result<std::string> RecordSealer::open(const store::RecordVersion& record) {
+  ASSIGN_OR_RETURN(const auto key, keys_.existing_key(key_name_for_partition(record.partition)));
+  ASSIGN_OR_RETURN(const auto plain, crypto::open(key, record.payload, record_context(record)));
+  return std::string(crypto::as_text(plain));
+}
+
+Result<store::IndexEntry> RecordSealer::blind_index(std::string_view type, std::string_view name,
+                                                    std::string_view value) {
+  ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(kNodeBlindIndexKey)));
+  const auto tag = crypto::blind_index(key, fmt::format("{}.{}", type, name), value);
+  return store::IndexEntry{std::string(name), store::Bytes(tag.begin(), tag.end())};
+}
+
+}  // namespace kavach::vault
