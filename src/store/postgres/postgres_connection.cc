@@ -72,6 +72,8 @@ Result<PgConnection> PgConnection::connect(const std::string& url) {
     while (!message.empty() && message.back() == '\n') message.pop_back();
     return make_error(ErrorCode::kUnavailable, "postgresql: cannot connect: " + message);
   }
+  // Server notices (such as "already exists, skipping") are not errors; keep them off stderr.
+  PQsetNoticeProcessor(connection.connection_.get(), [](void*, const char*) {}, nullptr);
   return connection;
 }
 

@@ -1,0 +1,122 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "auth/client_registry.h"
+#include "auth/scopes.h"
+#include "auth/token_service.h"
+#include "crypto/encoding.h"
+#include "crypto/key_ring.h"
+#include "store/store_factory.h"
+#include "support/temp_dir.h"
+
+namespace kavach::auth {
+namespace {
+
+TEST(Scopes, SmartV2LettersGrantExactlyThoseInteractions) {
+  auto scopes = ScopeSet::parse("system/Patient.rs system/Observation.c");
+  ASSERT_TRUE(scopes);
+  EXPECT_TRUE(scopes->allows("Patient", Interaction::kRead));
+  EXPECT_TRUE(scopes->allows("Patient", Interaction::kSearch));
+  EXPECT_FALSE(scopes->allows("Patient", Interaction::kCreate));
+  EXPECT_TRUE(scopes->allows("Observation", Interaction::kCreate));
+  EXPECT_FALSE(scopes->allows("Observation", Interaction::kRead));
+  EXPECT_FALSE(scopes->allows("Condition", Interaction::kRead));
+}
+
+TEST(Scopes, WildcardsAndV1Spellings) {
+  auto all = ScopeSet::parse("system/*.cruds");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->allows("Encounter", Interaction::kDelete));
+  auto v1 = ScopeSet::parse("system/Patient.read user/*.write kavach/admin");
+  ASSERT_TRUE(v1);
+  EXPECT_TRUE(v1->allows("Patient", Interaction::kSearch));
+  EXPECT_TRUE(v1->allows("Observation", Interaction::kUpdate));
+  EXPECT_FALSE(v1->allows("Observation", Interaction::kRead));
+  EXPECT_TRUE(v1->has("kavach/admin"));
+  EXPECT_FALSE(v1->has("kavach/audit"));
+  EXPECT_EQ(v1->text(), "system/Patient.read user/*.write kavach/admin");
+}
+
+TEST(Scopes, MalformedScopesAreRefused) {
+  for (const char* bad : {"system/Patient.sr", "system/patient.rs", "system/Patient.x",
+                          "system/Patient.", "system/Patient.rs\nx", "system/Pat;ent.rs"}) {
+    EXPECT_FALSE(ScopeSet::parse(bad)) << bad;
+  }
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "a ";
+  EXPECT_FALSE(ScopeSet::parse(many));
+}
+
+class TokenTest : public ::testing::Test {
+ protected:
+  ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  TokenService tokens_{crypto::SecretBytes::random(32), clock_, std::chrono::seconds{300}};
+  ScopeSet scopes_ = *ScopeSet::parse("system/Patient.rs");
+};
+
+TEST_F(TokenTest, IssuedTokenVerifiesWithItsScopes) {
+  const auto issued = tokens_.issue("c-0123", scopes_);
+  auto access = tokens_.verify(issued.token);
+  ASSERT_TRUE(access) << access.error().message;
+  EXPECT_EQ(access->client_id, "c-0123");
+  EXPECT_TRUE(access->scopes.allows("Patient", Interaction::kRead));
+  EXPECT_FALSE(access->scopes.allows("Patient", Interaction::kCreate));
+}
+
+TEST_F(TokenTest, ExpiredTokenIsRefused) {
+  const auto issued = tokens_.issue("c-0123", scopes_);
+  clock_.advance(std::chrono::seconds{301});
+  auto access = tokens_.verify(issued.token);
+  ASSERT_FALSE(access);
+  EXPECT_EQ(access.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_THAT(access.error().message, ::testing::HasSubstr("expired"));
+}
+
+TEST_F(TokenTest, ForgedOrForeignTokensAreRefused) {
+  const auto issued = tokens_.issue("c-0123", scopes_);
+  TokenService other(crypto::SecretBytes::random(32), clock_, std::chrono::seconds{300});
+  EXPECT_FALSE(other.verify(issued.token));
+  // Swap in a payload that widens the scopes but keep the old tag.
+  const auto forged_payload = crypto::to_base64url(
+      crypto::as_bytes("c-0123\nsystem/*.cruds\n99999999999999"));
+  const auto tag = issued.token.substr(issued.token.rfind('.'));
+  EXPECT_FALSE(tokens_.verify("kv1." + forged_payload + tag));
+  for (const char* garbage : {"", "kv1.", "kv1..", "Bearer x", "kv1.!!!.???", "kv2.a.b"}) {
+    EXPECT_FALSE(tokens_.verify(garbage)) << garbage;
+  }
+}
+
+TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
+  testing::TempDir dir;
+  auto ring = *crypto::KeyRing::create(dir.path() / "node.key");
+  auto store = *store::open_store("sqlite:" + (dir.path() / "store.db").string());
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  vault::KeyVault keys(*store, ring, clock);
+  vault::RecordSealer sealer(keys);
+  ClientRegistry registry(*store, sealer, clock);
+
+  auto created = registry.add("Lab interface", "system/Observation.cruds");
+  ASSERT_TRUE(created) << created.error().message;
+  auto client = registry.authenticate(created->client_id, created->client_secret);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->name, "Lab interface");
+  EXPECT_TRUE(client->scopes.allows("Observation", Interaction::kCreate));
+
+  EXPECT_EQ(registry.authenticate(created->client_id, "wrong").error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(registry.authenticate("c-000000000000000000000000", created->client_secret).error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(registry.authenticate("../etc", "x").error().code, ErrorCode::kUnauthenticated);
+  EXPECT_FALSE(registry.add("", "system/Patient.rs"));
+  EXPECT_FALSE(registry.add("x", ""));
+  EXPECT_FALSE(registry.add("x", "system/Patient.zz"));
+
+  // The stored record holds neither the secret nor the client's name in plaintext.
+  auto record = *store->read_current(std::string(kClientRecordType), created->client_id);
+  const std::string payload(record->payload.begin(), record->payload.end());
+  EXPECT_EQ(payload.find("Lab interface"), std::string::npos);
+  EXPECT_EQ(payload.find(created->client_secret), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kavach::auth

@@ -1,0 +1,139 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "crypto/aead.h"
+#include "crypto/encoding.h"
+#include "crypto/key_ring.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/password_hash.h"
+#include "support/temp_dir.h"
+
+namespace kavach::crypto {
+namespace {
+
+TEST(Aead, SealedValueOpensOnlyWithTheSameKeyAndContext) {
+  const auto key = SecretBytes::random(kAeadKeyBytes);
+  const auto sealed = seal(key, as_bytes("blood group B+"), "patient/1");
+  EXPECT_EQ(sealed.size(), kAeadNonceBytes + 14 + kAeadTagBytes);
+  auto opened = open(key, sealed, "patient/1");
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(as_text(*opened), "blood group B+");
+
+  EXPECT_EQ(open(key, sealed, "patient/2").error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(open(SecretBytes::random(kAeadKeyBytes), sealed, "patient/1").error().code,
+            ErrorCode::kDataLoss);
+  auto flipped = sealed;
+  flipped[kAeadNonceBytes] ^= 1;
+  EXPECT_EQ(open(key, flipped, "patient/1").error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(open(key, Bytes(10), "patient/1").error().code, ErrorCode::kDataLoss);
+}
+
+TEST(Aead, SealingTwiceGivesDifferentCiphertexts) {
+  const auto key = SecretBytes::random(kAeadKeyBytes);
+  EXPECT_NE(seal(key, as_bytes("x"), ""), seal(key, as_bytes("x"), ""));
+}
+
+TEST(Encoding, RoundTripsAndRejectsGarbage) {
+  const Bytes bytes{0, 1, 0xfe, 0xff, 0x10};
+  EXPECT_EQ(to_hex(bytes), "0001feff10");
+  EXPECT_EQ(*from_hex("0001feff10"), bytes);
+  EXPECT_FALSE(from_hex("abc"));
+  EXPECT_FALSE(from_hex("zz"));
+  EXPECT_EQ(*from_base64url(to_base64url(bytes)), bytes);
+  EXPECT_FALSE(from_base64url("a+b/"));
+  EXPECT_EQ(as_text(*from_base64("dXNlcjpwYXNz")), "user:pass");
+  EXPECT_FALSE(from_base64("dXNlcjpwYXNz!"));
+}
+
+TEST(BlindIndex, DependsOnKeyDomainAndValue) {
+  const auto key = SecretBytes::random(32);
+  const auto tag = blind_index(key, "Patient.family", "sharma");
+  EXPECT_EQ(tag, blind_index(key, "Patient.family", "sharma"));
+  EXPECT_NE(tag, blind_index(key, "Patient.given", "sharma"));
+  EXPECT_NE(tag, blind_index(key, "Patient.family", "verma"));
+  EXPECT_NE(tag, blind_index(SecretBytes::random(32), "Patient.family", "sharma"));
+  // Length-prefixed domains keep ("ab","c") apart from ("a","bc").
+  EXPECT_NE(blind_index(key, "ab", "c"), blind_index(key, "a", "bc"));
+}
+
+TEST(Mac, VerifiesOnlyTheSignedMessage) {
+  const auto key = SecretBytes::random(32);
+  const auto tag = mac(key, as_bytes("message"));
+  EXPECT_TRUE(verify_mac(key, as_bytes("message"), tag));
+  EXPECT_FALSE(verify_mac(key, as_bytes("messagE"), tag));
+  EXPECT_FALSE(verify_mac(key, as_bytes("message"), std::span(tag).first(31)));
+}
+
+TEST(PasswordHash, IsArgon2idAndVerifies) {
+  auto hash = hash_password("correct horse");
+  ASSERT_TRUE(hash);
+  EXPECT_THAT(*hash, ::testing::StartsWith("$argon2id$"));
+  EXPECT_TRUE(verify_password(*hash, "correct horse"));
+  EXPECT_FALSE(verify_password(*hash, "correct horsf"));
+  EXPECT_FALSE(verify_password("not a hash", "correct horse"));
+}
+
+TEST(KeyRing, CreatesA0600FileAndRefusesToOverwrite) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "node.key";
+  auto ring = KeyRing::create(path);
+  ASSERT_TRUE(ring);
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  auto again = KeyRing::create(path);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+
+  auto loaded = KeyRing::load(path);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->active().id, ring->active().id);
+  EXPECT_EQ(to_hex(loaded->active().key.view()), to_hex(ring->active().key.view()));
+}
+
+TEST(KeyRing, RefusesGroupOrWorldReadableFiles) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "node.key";
+  ASSERT_TRUE(KeyRing::create(path));
+  ::chmod(path.c_str(), 0640);
+  auto loaded = KeyRing::load(path);
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message, ::testing::HasSubstr("readable by group or others"));
+}
+
+TEST(KeyRing, RefusesMalformedFiles) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "bad.key";
+  std::ofstream(path) << "kavach-key-file v1\nkek 0011 nothex\n";
+  ::chmod(path.c_str(), 0600);
+  EXPECT_FALSE(KeyRing::load(path));
+  std::ofstream(path) << "something else\n";
+  EXPECT_FALSE(KeyRing::load(path));
+  EXPECT_FALSE(KeyRing::load(dir.path() / "missing.key"));
+}
+
+TEST(KeyRing, AddAndRetireKeepTheActiveKey) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "node.key";
+  auto ring = KeyRing::create(path);
+  ASSERT_TRUE(ring);
+  const std::string first = ring->active().id;
+  ASSERT_TRUE(ring->add_key(path));
+  const std::string second = ring->active().id;
+  EXPECT_NE(first, second);
+  auto reloaded = KeyRing::load(path);
+  ASSERT_EQ(reloaded->keys().size(), 2u);
+  EXPECT_NE(reloaded->find(first), nullptr);
+  EXPECT_EQ(reloaded->active().id, second);
+  ASSERT_TRUE(ring->retire_inactive(path));
+  reloaded = KeyRing::load(path);
+  ASSERT_EQ(reloaded->keys().size(), 1u);
+  EXPECT_EQ(reloaded->find(first), nullptr);
+  EXPECT_EQ(reloaded->active().id, second);
+}
+
+}  // namespace
+}  // namespace kavach::crypto

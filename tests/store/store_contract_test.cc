@@ -1,0 +1,296 @@
+// The contract every Store backend meets. Each test runs against SQLite and against PostgreSQL.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "store/store_factory.h"
+#include "support/postgres_test_database.h"
+#include "support/temp_dir.h"
+
+namespace kavach::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+RecordWrite make_write(std::string type, std::string id, std::int64_t version,
+                       std::string payload = "sealed", std::string partition = "p1") {
+  RecordWrite write;
+  write.record.partition = std::move(partition);
+  write.record.type = std::move(type);
+  write.record.id = std::move(id);
+  write.record.version = version;
+  write.record.recorded_at_ms = 1000 * version;
+  write.record.payload.assign(payload.begin(), payload.end());
+  write.expected_version = version - 1;
+  return write;
+}
+
+IndexEntry entry(std::string name, std::string value) {
+  return IndexEntry{std::move(name), Bytes(value.begin(), value.end())};
+}
+
+std::string text(const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgresql") {
+      database_ = testing::PostgresTestDatabase::create();
+      if (!database_) GTEST_SKIP() << "no test PostgreSQL server configured";
+      url_ = database_->url();
+    } else {
+      url_ = "sqlite:" + (dir_.path() / "store.db").string();
+    }
+    reopen();
+  }
+
+  void reopen() {
+    store_.reset();
+    auto opened = open_store(url_);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+
+  Result<CommitReceipt> commit(std::vector<RecordWrite> writes) {
+    WriteBatch batch;
+    batch.records = std::move(writes);
+    return store_->commit(std::move(batch));
+  }
+
+  // Runs SQL straight on the backend's database, behind the store's back.
+  bool execute_sql(const std::string& sql, std::string* error = nullptr);
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::PostgresTestDatabase> database_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContractTest, CommitsVersionsAndReadsThemBack) {
+  ASSERT_TRUE(commit({make_write("Patient", "a", 1, "one")}));
+  ASSERT_TRUE(commit({make_write("Patient", "a", 2, "two")}));
+  auto current = store_->read_current("Patient", "a");
+  ASSERT_TRUE(current && *current);
+  EXPECT_EQ((*current)->version, 2);
+  EXPECT_EQ(text((*current)->payload), "two");
+  EXPECT_EQ((*current)->partition, "p1");
+  auto first = store_->read_version("Patient", "a", 1);
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ(text((*first)->payload), "one");
+  EXPECT_FALSE(*store_->read_version("Patient", "a", 3));
+  EXPECT_FALSE(*store_->read_current("Patient", "missing"));
+}
+
+TEST_P(StoreContractTest, HistoryIsNewestFirstAndKeepsTombstones) {
+  ASSERT_TRUE(commit({make_write("Observation", "o", 1)}));
+  ASSERT_TRUE(commit({make_write("Observation", "o", 2)}));
+  auto tombstone = make_write("Observation", "o", 3, "");
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit({tombstone}));
+  auto history = store_->history("Observation", "o", 10);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].version, 3);
+  EXPECT_TRUE((*history)[0].deleted);
+  EXPECT_EQ((*history)[2].version, 1);
+  EXPECT_EQ(store_->history("Observation", "o", 2)->size(), 2u);
+}
+
+TEST_P(StoreContractTest, StaleExpectedVersionIsAConflict) {
+  ASSERT_TRUE(commit({make_write("Patient", "a", 1)}));
+  ASSERT_TRUE(commit({make_write("Patient", "a", 2)}));
+  auto stale = make_write("Patient", "a", 2);  // expects version 1 to be current
+  auto result = commit({stale});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kConflict);
+  auto again = commit({make_write("Patient", "a", 1)});  // a second create
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreContractTest, BatchIsAllOrNothing) {
+  ASSERT_TRUE(commit({make_write("Patient", "taken", 1)}));
+  auto result = commit({make_write("Patient", "fresh", 1), make_write("Patient", "taken", 1)});
+  ASSERT_FALSE(result);
+  EXPECT_FALSE(*store_->read_current("Patient", "fresh"));
+  auto changes = store_->changes_since(0, 100);
+  ASSERT_TRUE(changes);
+  EXPECT_EQ(changes->size(), 1u);
+}
+
+TEST_P(StoreContractTest, IndexFollowsTheCurrentVersion) {
+  auto first = make_write("Patient", "a", 1);
+  first.index = {entry("family", "sharma"), entry("given", "asha")};
+  auto other = make_write("Patient", "b", 1);
+  other.index = {entry("family", "sharma")};
+  ASSERT_TRUE(commit({first, other}));
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), ElementsAre("a", "b"));
+
+  auto renamed = make_write("Patient", "a", 2);
+  renamed.index = {entry("family", "verma")};
+  ASSERT_TRUE(commit({renamed}));
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), ElementsAre("b"));
+  EXPECT_THAT(*store_->find({"Patient", entry("given", "asha"), "", 10}), IsEmpty());
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "verma"), "", 10}), ElementsAre("a"));
+  // The same value under another type is another index.
+  EXPECT_THAT(*store_->find({"Practitioner", entry("family", "verma"), "", 10}), IsEmpty());
+
+  auto deleted = make_write("Patient", "b", 2);
+  deleted.record.deleted = true;
+  deleted.index = {entry("family", "sharma")};
+  ASSERT_TRUE(commit({deleted}));
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), IsEmpty());
+}
+
+TEST_P(StoreContractTest, FindPagesInIdOrder) {
+  std::vector<RecordWrite> writes;
+  for (const char* id : {"d", "a", "c", "b", "e"}) {
+    auto write = make_write("Observation", id, 1);
+    write.index = {entry("subject", "Patient/x")};
+    writes.push_back(write);
+  }
+  ASSERT_TRUE(commit(writes));
+  EXPECT_THAT(*store_->find({"Observation", entry("subject", "Patient/x"), "", 2}),
+              ElementsAre("a", "b"));
+  EXPECT_THAT(*store_->find({"Observation", entry("subject", "Patient/x"), "b", 2}),
+              ElementsAre("c", "d"));
+  EXPECT_THAT(*store_->find({"Observation", entry("subject", "Patient/x"), "d", 2}),
+              ElementsAre("e"));
+}
+
+TEST_P(StoreContractTest, ChangeFeedIsOrderedAndGapless) {
+  auto receipt = commit({make_write("Patient", "a", 1), make_write("Patient", "b", 1)});
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->last_sequence - receipt->first_sequence, 1);
+  ASSERT_TRUE(commit({make_write("Patient", "a", 2)}));
+  auto changes = store_->changes_since(0, 100);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 3u);
+  for (std::size_t i = 1; i < changes->size(); ++i) {
+    EXPECT_EQ((*changes)[i].sequence, (*changes)[i - 1].sequence + 1);
+  }
+  auto later = store_->changes_since((*changes)[1].sequence, 100);
+  ASSERT_EQ(later->size(), 1u);
+  EXPECT_EQ((*later)[0].id, "a");
+  EXPECT_EQ((*later)[0].version, 2);
+}
+
+TEST_P(StoreContractTest, ConcurrentWritersEachVersionHasOneWinner) {
+  constexpr int kThreads = 8;
+  constexpr int kRecordsPerThread = 25;
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRecordsPerThread; ++i) {
+        // Every thread writes its own records and also races for version 1 of a shared one.
+        ASSERT_TRUE(commit({make_write("Observation", fmt::format("t{}-{}", t, i), 1)}));
+        if (!commit({make_write("Observation", fmt::format("shared-{}", i), 1)})) ++conflicts;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(conflicts.load(), (kThreads - 1) * kRecordsPerThread);
+  auto changes = store_->changes_since(0, 1000);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), static_cast<std::size_t>(kThreads * kRecordsPerThread + kRecordsPerThread));
+  std::set<std::int64_t> sequences;
+  for (const auto& change : *changes) sequences.insert(change.sequence);
+  EXPECT_EQ(sequences.size(), changes->size());
+  EXPECT_EQ(*sequences.rbegin() - *sequences.begin() + 1, static_cast<std::int64_t>(changes->size()));
+}
+
+TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
+  WrappedKey key{"patient/a", "kek1", Bytes{1, 2, 3}, 5, 0};
+  WriteBatch create;
+  create.keys.push_back({KeyWrite::Kind::kCreateIfAbsent, key, ""});
+  ASSERT_TRUE(store_->commit(create));
+  WriteBatch again;
+  again.keys.push_back({KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/a", "kek9", Bytes{9}, 6, 0}, ""});
+  ASSERT_TRUE(store_->commit(again));
+  auto read = store_->read_key("patient/a");
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->kek_id, "kek1");
+  EXPECT_EQ((*read)->wrapped, (Bytes{1, 2, 3}));
+
+  WriteBatch wrong_rewrap;
+  wrong_rewrap.keys.push_back({KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek0"});
+  auto refused = store_->commit(wrong_rewrap);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  WriteBatch rewrap;
+  rewrap.keys.push_back({KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek1"});
+  ASSERT_TRUE(store_->commit(rewrap));
+  EXPECT_EQ((*store_->read_key("patient/a"))->kek_id, "kek2");
+
+  WriteBatch erase;
+  erase.keys.push_back({KeyWrite::Kind::kErase, WrappedKey{"patient/a", "", {}, 0, 77}, ""});
+  ASSERT_TRUE(store_->commit(erase));
+  auto erased = *store_->read_key("patient/a");
+  ASSERT_TRUE(erased);
+  EXPECT_TRUE(erased->erased());
+  EXPECT_EQ(erased->erased_at_ms, 77);
+  EXPECT_TRUE(erased->wrapped.empty());
+  WriteBatch erase_missing;
+  erase_missing.keys.push_back({KeyWrite::Kind::kErase, WrappedKey{"patient/zz", "", {}, 0, 1}, ""});
+  EXPECT_EQ(store_->commit(erase_missing).error().code, ErrorCode::kNotFound);
+
+  auto listed = store_->list_keys("", 10);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name, "patient/a");
+}
+
+TEST_P(StoreContractTest, DataSurvivesReopen) {
+  ASSERT_TRUE(commit({make_write("Patient", "a", 1, "kept")}));
+  reopen();
+  auto current = store_->read_current("Patient", "a");
+  ASSERT_TRUE(current && *current);
+  EXPECT_EQ(text((*current)->payload), "kept");
+  EXPECT_EQ(store_->schema_version(), kSchemaVersion);
+}
+
+bool StoreContractTest::execute_sql(const std::string& sql, std::string* error) {
+  if (database_) return database_->execute(sql, error);
+  const std::string command = fmt::format("sqlite3 '{}' \"{}\" 2>&1", (dir_.path() / "store.db").string(), sql);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string output;
+  char buffer[256];
+  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  const bool succeeded = pipe && ::pclose(pipe) == 0;
+  if (error) *error = output;
+  return succeeded;
+}
+
+TEST_P(StoreContractTest, RefusesANewerSchema) {
+  store_.reset();
+  ASSERT_TRUE(execute_sql("INSERT INTO kavach_schema (version) VALUES (999)"));
+  auto opened = open_store(url_);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(opened.error().message, ::testing::HasSubstr("newer than this binary"));
+}
+
+TEST_P(StoreContractTest, StoredVersionsCannotBeChangedInPlace) {
+  ASSERT_TRUE(commit({make_write("Patient", "a", 1, "original")}));
+  store_.reset();
+  const std::string table = GetParam() == "postgresql" ? "kavach_records" : "records";
+  std::string error;
+  EXPECT_FALSE(execute_sql("UPDATE " + table + " SET version = 5", &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("append-only"));
+  EXPECT_FALSE(execute_sql("DELETE FROM " + table, &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("append-only"));
+  reopen();
+  EXPECT_EQ((*store_->read_current("Patient", "a"))->version, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace kavach::store

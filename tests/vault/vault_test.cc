@@ -1,0 +1,135 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crypto/encoding.h"
+#include "crypto/key_ring.h"
+#include "store/store_factory.h"
+#include "support/temp_dir.h"
+#include "vault/key_vault.h"
+#include "vault/record_sealer.h"
+
+namespace kavach::vault {
+namespace {
+
+class VaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ring_ = std::make_unique<crypto::KeyRing>(*crypto::KeyRing::create(key_path_));
+    store_ = *store::open_store("sqlite:" + (dir_.path() / "store.db").string());
+    rebuild();
+  }
+  void rebuild() {
+    keys_ = std::make_unique<KeyVault>(*store_, *ring_, clock_);
+    sealer_ = std::make_unique<RecordSealer>(*keys_);
+  }
+  store::RecordVersion record(std::string partition, std::string id, std::int64_t version = 1) {
+    store::RecordVersion r;
+    r.partition = std::move(partition);
+    r.type = "Observation";
+    r.id = std::move(id);
+    r.version = version;
+    return r;
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path key_path_ = dir_.path() / "node.key";
+  ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  std::unique_ptr<crypto::KeyRing> ring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<KeyVault> keys_;
+  std::unique_ptr<RecordSealer> sealer_;
+};
+
+TEST_F(VaultTest, SealedRecordOpensWhereItBelongs) {
+  auto sealed = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(sealed, R"({"value":120})"));
+  const std::string stored(sealed.payload.begin(), sealed.payload.end());
+  EXPECT_EQ(stored.find("value"), std::string::npos);
+  EXPECT_EQ(*sealer_->open(sealed), R"({"value":120})");
+}
+
+TEST_F(VaultTest, PayloadCopiedToAnotherRowFailsToOpen) {
+  auto original = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(original, "secret"));
+  for (auto moved : {record("patient-1", "obs-2"), record("patient-1", "obs-1", 2),
+                     record("patient-2", "obs-1")}) {
+    ASSERT_TRUE(sealer_->seal(moved, "other"));  // make sure patient-2 has a key
+    moved.payload = original.payload;
+    auto opened = sealer_->open(moved);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, ErrorCode::kDataLoss);
+  }
+}
+
+TEST_F(VaultTest, PatientsHaveDistinctKeys) {
+  auto a = keys_->key(key_name_for_partition("a"));
+  auto b = keys_->key(key_name_for_partition("b"));
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(crypto::to_hex(a->view()), crypto::to_hex(b->view()));
+  EXPECT_EQ(crypto::to_hex(a->view()), crypto::to_hex(keys_->key("patient/a")->view()));
+  auto stored = *store_->read_key("patient/a");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->kek_id, ring_->active().id);
+  EXPECT_EQ(std::search(stored->wrapped.begin(), stored->wrapped.end(), a->view().begin(),
+                        a->view().end()),
+            stored->wrapped.end());
+}
+
+TEST_F(VaultTest, ErasedPatientCanNeverBeReadAgain) {
+  auto sealed = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(sealed, "secret"));
+  ASSERT_TRUE(keys_->erase("patient/patient-1"));
+  auto opened = sealer_->open(sealed);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, ErrorCode::kGone);
+  // Writing again does not resurrect a key: the partition stays erased.
+  auto again = record("patient-1", "obs-9");
+  EXPECT_EQ(sealer_->seal(again, "new").error().code, ErrorCode::kGone);
+  EXPECT_EQ(keys_->erase("patient/patient-1").error().code, ErrorCode::kGone);
+  EXPECT_EQ(keys_->erase("patient/nobody").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(VaultTest, RotationRewrapsEveryKeyAndRecordsStayReadable) {
+  auto sealed = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(sealed, "before rotation"));
+  auto other = record("patient-2", "obs-2");
+  ASSERT_TRUE(sealer_->seal(other, "erased"));
+  ASSERT_TRUE(keys_->erase("patient/patient-2"));
+  const std::string old_kek = ring_->active().id;
+
+  ASSERT_TRUE(ring_->add_key(key_path_));
+  auto report = keys_->rewrap_all();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->rewrapped, 1u);
+  EXPECT_EQ(report->erased_skipped, 1u);
+  ASSERT_TRUE(ring_->retire_inactive(key_path_));
+  ring_ = std::make_unique<crypto::KeyRing>(*crypto::KeyRing::load(key_path_));
+  rebuild();
+  EXPECT_EQ(ring_->find(old_kek), nullptr);
+  EXPECT_EQ(*sealer_->open(sealed), "before rotation");
+  EXPECT_EQ((*store_->read_key("patient/patient-1"))->kek_id, ring_->active().id);
+  EXPECT_EQ(keys_->rewrap_all()->rewrapped, 0u);
+}
+
+TEST_F(VaultTest, AKeyFileWithoutTheWrappingKekIsAClearError) {
+  auto sealed = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(sealed, "x"));
+  testing::TempDir other_dir;
+  ring_ = std::make_unique<crypto::KeyRing>(*crypto::KeyRing::create(other_dir.path() / "k"));
+  rebuild();
+  auto opened = sealer_->open(sealed);
+  ASSERT_FALSE(opened);
+  EXPECT_THAT(opened.error().message, ::testing::HasSubstr("which the key file does not hold"));
+}
+
+TEST_F(VaultTest, BlindIndexIsStableAndTypeScoped) {
+  auto first = sealer_->blind_index("Patient", "family", "sharma");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->name, "family");
+  EXPECT_EQ(first->value, sealer_->blind_index("Patient", "family", "sharma")->value);
+  EXPECT_NE(first->value, sealer_->blind_index("Practitioner", "family", "sharma")->value);
+  EXPECT_EQ(first->value.size(), 32u);
+}
+
+}  // namespace
+}  // namespace kavach::vault
