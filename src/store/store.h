@@ -116,6 +116,10 @@ class Store {
                                                                    std::size_t limit) = 0;
   // Ids of live (not deleted) records whose current version carries the index entry, in id order.
   [[nodiscard]] virtual Result<std::vector<std::string>> find(const IndexQuery& query) = 0;
+  // True when the current version of (type, id) carries the index entry.
+  [[nodiscard]] virtual Result<bool> has_index_entry(const std::string& type,
+                                                     const IndexEntry& entry,
+                                                     const std::string& id) = 0;
   // Versions with sequence > after, in sequence order, at most `limit`.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> changes_since(std::int64_t after,
                                                                          std::size_t limit) = 0;

@@ -1,0 +1,65 @@
+#include "cli/node.h"
+
+#include <fmt/format.h>
+
+#include "common/limits.h"
+#include "store/instrumented_store.h"
+#include "store/store_factory.h"
+
+namespace kavach::cli {
+namespace {
+
+// The key file must not live in the data directory: a backup or a stolen copy of the data would
+// then carry the key that opens it.
+Status check_key_outside_data(const std::filesystem::path& key_file,
+                              const std::filesystem::path& data_dir) {
+  std::error_code error;
+  const auto key = std::filesystem::weakly_canonical(key_file, error);
+  const auto data = std::filesystem::weakly_canonical(data_dir, error);
+  const auto [data_end, key_at] = std::mismatch(data.begin(), data.end(), key.begin(), key.end());
+  if (data_end == data.end()) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("the key file {} is inside the data directory {}; keep it apart",
+                                  key_file.string(), data_dir.string()));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
+  if (options.data_dir.empty()) return make_error(ErrorCode::kInvalidArgument, "--data is required");
+  if (options.key_file.empty()) return make_error(ErrorCode::kInvalidArgument, "--key-file is required");
+  RETURN_IF_ERROR(check_key_outside_data(options.key_file, options.data_dir));
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("cannot create the data directory {}: {}",
+                                  options.data_dir.string(), error.message()));
+  }
+  std::filesystem::permissions(options.data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, error);
+
+  std::unique_ptr<Node> node(new Node());
+  ASSIGN_OR_RETURN(auto ring, crypto::KeyRing::load(options.key_file));
+  node->key_ring_ = std::make_unique<crypto::KeyRing>(std::move(ring));
+  const std::string url = options.store_url.empty() ? store::default_store_url(options.data_dir)
+                                                    : options.store_url;
+  ASSIGN_OR_RETURN(auto store, store::open_store(url, {options.postgres_pool_size}));
+  if (options.metrics != nullptr) {
+    store = std::make_unique<store::InstrumentedStore>(std::move(store), *options.metrics);
+  }
+  node->store_ = std::move(store);
+  node->keys_ = std::make_unique<vault::KeyVault>(*node->store_, *node->key_ring_, node->clock_);
+  node->sealer_ = std::make_unique<vault::RecordSealer>(*node->keys_);
+  node->clients_ = std::make_unique<auth::ClientRegistry>(*node->store_, *node->sealer_, node->clock_);
+  ASSIGN_OR_RETURN(auto token_key, node->keys_->key(std::string(vault::kNodeTokenKey)));
+  node->tokens_ = std::make_unique<auth::TokenService>(std::move(token_key), node->clock_,
+                                                       limits::kAccessTokenLifetime);
+  node->resources_ =
+      std::make_unique<fhir::ResourceService>(*node->store_, *node->sealer_, node->clock_);
+  return node;
+}
+
+}  // namespace kavach::cli

@@ -1,0 +1,55 @@
+// Node: the composition root shared by `kavach serve` and the operator commands. It opens the key
+// file, the store and the domain services on top of them, in dependency order, and owns them all.
+// Nothing here holds business rules; it only wires.
+// Thread-safety: the services it hands out are themselves thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "auth/client_registry.h"
+#include "auth/token_service.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "crypto/key_ring.h"
+#include "fhir/resource_service.h"
+#include "store/store.h"
+#include "vault/key_vault.h"
+#include "vault/record_sealer.h"
+
+namespace kavach::cli {
+
+struct NodeOptions {
+  std::filesystem::path data_dir;
+  std::filesystem::path key_file;
+  std::string store_url;  // empty: SQLite inside data_dir
+  std::size_t postgres_pool_size = 8;
+  Metrics* metrics = nullptr;  // when set, store calls are timed into it
+};
+
+class Node {
+ public:
+  static Result<std::unique_ptr<Node>> open(const NodeOptions& options);
+
+  crypto::KeyRing& key_ring() { return *key_ring_; }
+  store::Store& store() { return *store_; }
+  vault::KeyVault& keys() { return *keys_; }
+  auth::ClientRegistry& clients() { return *clients_; }
+  const auth::TokenService& tokens() { return *tokens_; }
+  fhir::ResourceService& resources() { return *resources_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  Node() = default;
+  SystemClock clock_;
+  std::unique_ptr<crypto::KeyRing> key_ring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<vault::KeyVault> keys_;
+  std::unique_ptr<vault::RecordSealer> sealer_;
+  std::unique_ptr<auth::ClientRegistry> clients_;
+  std::unique_ptr<auth::TokenService> tokens_;
+  std::unique_ptr<fhir::ResourceService> resources_;
+};
+
+}  // namespace kavach::cli

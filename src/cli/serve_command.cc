@@ -1,0 +1,129 @@
+// kavach serve
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/node_flags.h"
+#include "cli/subcommands.h"
+#include "common/log.h"
+#include "config/serve_config.h"
+#include "http/api.h"
+#include "http/server.h"
+
+namespace kavach::cli {
+namespace {
+
+struct ServeFlags {
+  std::filesystem::path config_file;
+  std::string data_dir;
+  std::string key_file;
+  std::string listen;
+  std::string roles;
+  std::string store_url;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string log_level;
+  bool insecure_http = false;
+};
+
+// The file first, then every flag that was given on the command line.
+Result<config::ServeConfig> resolve_config(const ServeFlags& flags) {
+  config::ServeConfig config;
+  if (!flags.config_file.empty()) RETURN_IF_ERROR(config::load_toml_file(flags.config_file, config));
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (!flags.key_file.empty()) config.key_file = flags.key_file;
+  if (!flags.listen.empty()) {
+    ASSIGN_OR_RETURN(config.listen, config::parse_listen_address(flags.listen));
+  }
+  if (!flags.roles.empty()) {
+    ASSIGN_OR_RETURN(config.roles, config::parse_roles(flags.roles));
+  }
+  if (!flags.store_url.empty()) config.store_url = flags.store_url;
+  if (!flags.tls_cert.empty()) config.tls_cert = flags.tls_cert;
+  if (!flags.tls_key.empty()) config.tls_key = flags.tls_key;
+  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (flags.insecure_http) config.insecure_http = true;
+  RETURN_IF_ERROR(config::validate(config));
+  return config;
+}
+
+Status serve(const config::ServeConfig& config) {
+  log::Level level = log::Level::kInfo;
+  log::parse_level(config.log_level, level);
+  log::configure(level);
+
+  Metrics metrics;
+  NodeOptions node_options{config.data_dir, config.key_file, config.store_url,
+                           config.postgres_pool_size, &metrics};
+  ASSIGN_OR_RETURN(auto node, Node::open(node_options));
+
+  http::Router router(node->tokens());
+  http::Server* server_view = nullptr;
+  http::ApiServices services{node->resources(), node->clients(), node->tokens(), metrics,
+                             [&]() -> Status {
+                               if (server_view != nullptr && server_view->draining()) {
+                                 return make_error(ErrorCode::kUnavailable, "the node is shutting down");
+                               }
+                               RETURN_IF_ERROR(node->store().read_key(std::string(vault::kNodeTokenKey)));
+                               return {};
+                             }};
+  http::add_all_routes(router, services);
+
+  http::ServerOptions options;
+  options.host = config.listen.host;
+  options.port = config.listen.port;
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
+  options.io_threads = config.http.io_threads;
+  options.worker_threads = config.http.worker_threads;
+  options.max_connections = config.http.max_connections;
+  options.max_body_bytes = config.http.max_body_bytes;
+  options.max_header_bytes = config.http.max_header_bytes;
+  options.read_timeout = config.http.read_timeout;
+  options.idle_timeout = config.http.idle_timeout;
+  ASSIGN_OR_RETURN(auto server, http::Server::bind(options, router, metrics));
+  server_view = server.get();
+
+  const bool ipv6 = config.listen.host.find(':') != std::string::npos;
+  const std::string url = fmt::format("{}://{}{}{}:{}", server->tls() ? "https" : "http",
+                                      ipv6 ? "[" : "", config.listen.host, ipv6 ? "]" : "",
+                                      server->port());
+  log::info("serving", {{"url", url},
+                        {"roles", config::roles_text(config.roles)},
+                        {"store", std::string(node->store().backend_name())}});
+  std::cout << "listening on " << url << std::endl;
+  server->run();
+  log::info("stopped");
+  return {};
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, CommandOutcome& outcome) {
+  auto* command = app.add_subcommand("serve", "Run a node: the HTTP API for its roles");
+  auto flags = std::make_shared<ServeFlags>();
+  command->add_option("--config", flags->config_file, "A TOML configuration file; flags override it");
+  command->add_option("--data", flags->data_dir, "The node's data directory");
+  command->add_option("--key-file", flags->key_file, "The node key file (outside --data, mode 0600)");
+  command->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  command->add_option("--roles", flags->roles, "Comma-separated roles: cm, hip, hiu (default all)");
+  command->add_option("--store", flags->store_url,
+                      "Store URL: sqlite:PATH or postgresql://... (default: SQLite in --data)");
+  command->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain; enables HTTPS");
+  command->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
+  command->add_option("--log-level", flags->log_level, "debug, info, warn or error");
+  command->add_flag("--insecure-http", flags->insecure_http,
+                    "Allow plain HTTP on a non-loopback address (only behind a TLS proxy)");
+  command->callback([flags, &outcome] {
+    auto config = resolve_config(*flags);
+    if (!config) {
+      outcome.status = tl::unexpected(config.error());
+      outcome.usage_error = true;
+      return;
+    }
+    outcome.status = serve(*config);
+  });
+}
+
+}  // namespace kavach::cli

@@ -1,0 +1,256 @@
+#include "config/serve_config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "store/store_factory.h"
+
+namespace kavach::config {
+namespace {
+
+tl::unexpected<Error> config_error(std::string_view key, std::string_view problem) {
+  return make_error(ErrorCode::kInvalidArgument, fmt::format("config: {}: {}", key, problem));
+}
+
+Result<Role> parse_role(std::string_view name) {
+  if (name == "cm") return Role::kConsentManager;
+  if (name == "hip") return Role::kProvider;
+  if (name == "hiu") return Role::kUser;
+  return config_error("roles", fmt::format("unknown role '{}' (use cm, hip, hiu)", name));
+}
+
+// Reads an optional value of type T at `key`; a value of another type is an error naming the key.
+template <class T>
+Status read_value(const toml::table& table, std::string_view prefix, std::string_view key,
+                  T& out) {
+  const auto* node = table.get(key);
+  if (node == nullptr) return {};
+  const auto full_key = prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!node->is_boolean()) return config_error(full_key, "must be true or false");
+    out = node->as_boolean()->get();
+  } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>) {
+    if (!node->is_string()) return config_error(full_key, "must be a string");
+    out = node->as_string()->get();
+  } else if constexpr (std::is_same_v<T, std::size_t>) {
+    if (!node->is_integer() || node->as_integer()->get() < 0) {
+      return config_error(full_key, "must be a non-negative integer");
+    }
+    out = static_cast<std::size_t>(node->as_integer()->get());
+  } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+    if (!node->is_integer() || node->as_integer()->get() <= 0) {
+      return config_error(full_key, "must be a positive number of milliseconds");
+    }
+    out = std::chrono::milliseconds(node->as_integer()->get());
+  }
+  return {};
+}
+
+Status refuse_unknown_keys(const toml::table& table, std::string_view prefix,
+                           std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : table) {
+    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+      const auto full_key = prefix.empty() ? std::string(key.str())
+                                           : fmt::format("{}.{}", prefix, key.str());
+      return config_error(full_key, "unknown key");
+    }
+  }
+  return {};
+}
+
+Status load_table(const toml::table& root, ServeConfig& config) {
+  RETURN_IF_ERROR(refuse_unknown_keys(
+      root, "", {"listen", "data_dir", "key_file", "store", "roles", "insecure_http", "log_level",
+                 "tls", "http", "store_options"}));
+  if (const auto* listen = root.get("listen")) {
+    if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
+    ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
+  }
+  RETURN_IF_ERROR(read_value(root, "", "data_dir", config.data_dir));
+  RETURN_IF_ERROR(read_value(root, "", "key_file", config.key_file));
+  RETURN_IF_ERROR(read_value(root, "", "store", config.store_url));
+  RETURN_IF_ERROR(read_value(root, "", "insecure_http", config.insecure_http));
+  RETURN_IF_ERROR(read_value(root, "", "log_level", config.log_level));
+  if (const auto* roles = root.get("roles")) {
+    const auto* array = roles->as_array();
+    if (array == nullptr) return config_error("roles", "must be an array such as [\"hip\"]");
+    std::set<Role> parsed;
+    for (const auto& element : *array) {
+      if (!element.is_string()) return config_error("roles", "every role must be a string");
+      ASSIGN_OR_RETURN(const auto role, parse_role(element.as_string()->get()));
+      parsed.insert(role);
+    }
+    config.roles = std::move(parsed);
+  }
+  if (const auto* tls = root.get("tls")) {
+    if (!tls->is_table()) return config_error("tls", "must be a table");
+    RETURN_IF_ERROR(refuse_unknown_keys(*tls->as_table(), "tls", {"cert", "key"}));
+    RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "cert", config.tls_cert));
+    RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "key", config.tls_key));
+  }
+  if (const auto* http = root.get("http")) {
+    if (!http->is_table()) return config_error("http", "must be a table");
+    const auto& table = *http->as_table();
+    RETURN_IF_ERROR(refuse_unknown_keys(
+        table, "http", {"io_threads", "worker_threads", "max_connections", "max_body_bytes",
+                        "max_header_bytes", "read_timeout_ms", "idle_timeout_ms"}));
+    RETURN_IF_ERROR(read_value(table, "http", "io_threads", config.http.io_threads));
+    RETURN_IF_ERROR(read_value(table, "http", "worker_threads", config.http.worker_threads));
+    RETURN_IF_ERROR(read_value(table, "http", "max_connections", config.http.max_connections));
+    RETURN_IF_ERROR(read_value(table, "http", "max_body_bytes", config.http.max_body_bytes));
+    RETURN_IF_ERROR(read_value(table, "http", "max_header_bytes", config.http.max_header_bytes));
+    RETURN_IF_ERROR(read_value(table, "http", "read_timeout_ms", config.http.read_timeout));
+    RETURN_IF_ERROR(read_value(table, "http", "idle_timeout_ms", config.http.idle_timeout));
+  }
+  if (const auto* options = root.get("store_options")) {
+    if (!options->is_table()) return config_error("store_options", "must be a table");
+    RETURN_IF_ERROR(refuse_unknown_keys(*options->as_table(), "store_options", {"postgres_pool_size"}));
+    RETURN_IF_ERROR(read_value(*options->as_table(), "store_options", "postgres_pool_size",
+                               config.postgres_pool_size));
+  }
+  return {};
+}
+
+}  // namespace
+
+bool ListenAddress::is_loopback() const {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    static const in6_addr kLoopback = IN6ADDR_LOOPBACK_INIT;
+    return std::memcmp(&v6, &kLoopback, sizeof v6) == 0;
+  }
+  return false;
+}
+
+Result<ListenAddress> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return config_error("listen", fmt::format("'{}' is not HOST:PORT", text));
+  }
+  ListenAddress address;
+  address.host = std::string(text.substr(0, colon));
+  if (address.host.size() > 2 && address.host.front() == '[' && address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  }
+  const auto port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto parsed = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (parsed.ec != std::errc() || parsed.ptr != port_text.data() + port_text.size() || port > 65535) {
+    return config_error("listen", fmt::format("'{}' is not a port number", port_text));
+  }
+  address.port = static_cast<std::uint16_t>(port);
+  in6_addr ignored{};
+  if (address.host != "localhost" && ::inet_pton(AF_INET, address.host.c_str(), &ignored) != 1 &&
+      ::inet_pton(AF_INET6, address.host.c_str(), &ignored) != 1) {
+    return config_error("listen", fmt::format("'{}' is not an IP address or localhost", address.host));
+  }
+  return address;
+}
+
+Result<std::set<Role>> parse_roles(std::string_view comma_separated) {
+  std::set<Role> roles;
+  while (!comma_separated.empty()) {
+    const auto comma = comma_separated.find(',');
+    ASSIGN_OR_RETURN(const auto role, parse_role(comma_separated.substr(0, comma)));
+    roles.insert(role);
+    if (comma == std::string_view::npos) break;
+    comma_separated.remove_prefix(comma + 1);
+  }
+  return roles;
+}
+
+std::string roles_text(const std::set<Role>& roles) {
+  std::string out;
+  for (const auto role : roles) {
+    if (!out.empty()) out += ',';
+    out += role == Role::kConsentManager ? "cm" : role == Role::kProvider ? "hip" : "hiu";
+  }
+  return out;
+}
+
+Status load_toml_text(std::string_view text, std::string_view origin, ServeConfig& config) {
+  try {
+    const toml::table root = toml::parse(text, origin);
+    return load_table(root, config);
+  } catch (const toml::parse_error& error) {
+    const auto& where = error.source().begin;
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("config: {} line {}: {}", origin, where.line, error.description()));
+  }
+}
+
+Status load_toml_file(const std::filesystem::path& path, ServeConfig& config) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("config: {} is not a readable file", path.string()));
+  }
+  try {
+    const toml::table root = toml::parse_file(path.string());
+    return load_table(root, config);
+  } catch (const toml::parse_error& parse_error) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("config: {} line {}: {}", path.string(),
+                                  parse_error.source().begin.line, parse_error.description()));
+  }
+}
+
+Status validate(const ServeConfig& config) {
+  if (config.data_dir.empty()) return config_error("data_dir", "is required (--data)");
+  if (config.key_file.empty()) return config_error("key_file", "is required (--key-file)");
+  if (config.roles.empty()) return config_error("roles", "give at least one of cm, hip, hiu");
+  if (!config.store_url.empty()) {
+    if (auto valid = store::validate_store_url(config.store_url); !valid) {
+      return config_error("store", valid.error().message);
+    }
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return config_error(config.tls_cert.empty() ? "tls.cert" : "tls.key",
+                        "TLS needs both a certificate and a key");
+  }
+  for (const auto& [key, path] : {std::pair{"tls.cert", &config.tls_cert}, std::pair{"tls.key", &config.tls_key}}) {
+    if (!path->empty() && !std::filesystem::is_regular_file(*path)) {
+      return config_error(key, fmt::format("{} is not a readable file", path->string()));
+    }
+  }
+  if (!config.listen.is_loopback() && !config.tls_enabled() && !config.insecure_http) {
+    return config_error("listen",
+                        fmt::format("{} is not a loopback address; configure tls.cert and tls.key "
+                                    "(--tls-cert, --tls-key), or pass --insecure-http behind a "
+                                    "TLS-terminating proxy",
+                                    config.listen.host));
+  }
+  const auto& http = config.http;
+  if (http.io_threads > limits::kWorkerThreadsMax) return config_error("http.io_threads", "is too large");
+  if (http.worker_threads == 0 || http.worker_threads > limits::kWorkerThreadsMax) {
+    return config_error("http.worker_threads", fmt::format("must be 1 to {}", limits::kWorkerThreadsMax));
+  }
+  if (http.max_connections == 0 || http.max_connections > limits::kConnectionsMax) {
+    return config_error("http.max_connections", fmt::format("must be 1 to {}", limits::kConnectionsMax));
+  }
+  if (http.max_body_bytes == 0 || http.max_body_bytes > limits::kBodyBytesMax) {
+    return config_error("http.max_body_bytes", fmt::format("must be 1 to {}", limits::kBodyBytesMax));
+  }
+  if (http.max_header_bytes < 1024 || http.max_header_bytes > limits::kHeaderBytesMax) {
+    return config_error("http.max_header_bytes",
+                        fmt::format("must be 1024 to {}", limits::kHeaderBytesMax));
+  }
+  if (config.postgres_pool_size == 0 || config.postgres_pool_size > limits::kPostgresPoolMax) {
+    return config_error("store_options.postgres_pool_size",
+                        fmt::format("must be 1 to {}", limits::kPostgresPoolMax));
+  }
+  if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&
+      config.log_level != "error") {
+    return config_error("log_level", "must be debug, info, warn or error");
+  }
+  return {};
+}
+
+}  // namespace kavach::config

@@ -1,0 +1,246 @@
+#include "fhir/resource_service.h"
+
+#include <algorithm>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "common/limits.h"
+#include "common/time_format.h"
+#include "crypto/encoding.h"
+#include "crypto/secret_bytes.h"
+#include "fhir/resource_types.h"
+#include "fhir/search_index.h"
+
+namespace kavach::fhir {
+namespace {
+
+namespace json = boost::json;
+
+// A server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
+std::string new_id() { return crypto::to_hex(crypto::SecretBytes::random(16).view()); }
+
+Status check_scope(const auth::AccessToken& caller, std::string_view type,
+                   auth::Interaction interaction, std::string_view verb) {
+  if (caller.scopes.allows(type, interaction)) return {};
+  return make_error(ErrorCode::kPermissionDenied,
+                    fmt::format("the client's scopes do not allow it to {} {}", verb, type));
+}
+
+Status check_type_and_id(std::string_view type, std::string_view id) {
+  if (!is_supported_type(type)) {
+    return make_error(ErrorCode::kNotFound, fmt::format("this server does not store {}", type));
+  }
+  if (!id.empty() && !is_valid_id(id)) {
+    return make_error(ErrorCode::kInvalidArgument, "a resource id is 1 to 64 of [A-Za-z0-9-.]");
+  }
+  return {};
+}
+
+Result<json::object> parse_resource(std::string_view type, std::string_view body) {
+  json::parse_options options;
+  options.max_depth = limits::kJsonDepthMax;
+  boost::system::error_code error;
+  json::value parsed = json::parse(body, error, {}, options);
+  if (error) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("the body is not valid JSON: {}", error.message()));
+  }
+  if (!parsed.is_object()) {
+    return make_error(ErrorCode::kInvalidArgument, "the body is not a FHIR resource object");
+  }
+  auto& object = parsed.get_object();
+  const auto* resource_type = object.if_contains("resourceType");
+  if (!resource_type || !resource_type->is_string() || resource_type->get_string() != type) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("resourceType must be \"{}\" at this endpoint", type));
+  }
+  return std::move(object);
+}
+
+}  // namespace
+
+Result<StoredResource> ResourceService::open(const store::RecordVersion& record) {
+  StoredResource resource{record.type, record.id, record.version, record.recorded_at_ms,
+                          record.deleted, ""};
+  if (record.deleted) return resource;
+  ASSIGN_OR_RETURN(resource.json, sealer_.open(record));
+  return resource;
+}
+
+Result<StoredResource> ResourceService::write_version(std::string_view type, std::string_view id,
+                                                      std::int64_t version,
+                                                      std::string_view body) {
+  ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
+  const std::int64_t now_ms = unix_ms(clock_.now());
+  resource["id"] = id;
+  json::object meta;
+  if (const auto* old_meta = resource.if_contains("meta"); old_meta && old_meta->is_object()) {
+    meta = old_meta->get_object();
+  }
+  meta["versionId"] = std::to_string(version);
+  meta["lastUpdated"] = format_instant_ms(now_ms);
+  resource["meta"] = std::move(meta);
+
+  store::RecordWrite write;
+  write.record.partition = partition_of(type, id, resource);
+  write.record.type = std::string(type);
+  write.record.id = std::string(id);
+  write.record.version = version;
+  write.record.recorded_at_ms = now_ms;
+  write.expected_version = version - 1;
+  for (const auto& [name, value] : extract_index_terms(type, resource)) {
+    ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, name, value));
+    write.index.push_back(std::move(entry));
+  }
+  std::string text = json::serialize(resource);
+  RETURN_IF_ERROR(sealer_.seal(write.record, text));
+  store::WriteBatch batch;
+  batch.records.push_back(std::move(write));
+  auto committed = store_.commit(std::move(batch));
+  if (!committed) {
+    if (committed.error().code == ErrorCode::kConflict) {
+      return make_error(ErrorCode::kConflict,
+                        fmt::format("{}/{} was changed by another request; read it and retry", type, id));
+    }
+    return tl::unexpected(committed.error());
+  }
+  return StoredResource{std::string(type), std::string(id), version, now_ms, false, std::move(text)};
+}
+
+Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
+                                               std::string_view type, std::string_view body) {
+  RETURN_IF_ERROR(check_type_and_id(type, ""));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kCreate, "create"));
+  return write_version(type, new_id(), 1, body);
+}
+
+Result<StoredResource> ResourceService::read(const auth::AccessToken& caller,
+                                             std::string_view type, std::string_view id) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read"));
+  ASSIGN_OR_RETURN(const auto record, store_.read_current(std::string(type), std::string(id)));
+  if (!record) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  if (record->deleted) return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
+  return open(*record);
+}
+
+Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
+                                              std::string_view type, std::string_view id,
+                                              std::int64_t version) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read"));
+  ASSIGN_OR_RETURN(const auto record,
+                   store_.read_version(std::string(type), std::string(id), version));
+  if (!record) {
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("{}/{} has no version {}", type, id, version));
+  }
+  if (record->deleted) {
+    return make_error(ErrorCode::kGone, fmt::format("version {} of {}/{} is a deletion", version, type, id));
+  }
+  return open(*record);
+}
+
+Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
+                                               std::string_view type, std::string_view id,
+                                               std::string_view body,
+                                               std::optional<std::int64_t> if_match) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kUpdate, "update"));
+  ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
+  const std::int64_t current_version = current ? current->version : 0;
+  if (if_match && *if_match != current_version) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{}/{} is at version {}, not {}", type, id, current_version, *if_match));
+  }
+  // Update as create: a client may choose the id of a resource that does not exist yet.
+  if (!current) RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kCreate, "create"));
+  return write_version(type, id, current_version + 1, body);
+}
+
+Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
+                                               std::string_view type, std::string_view id) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kDelete, "delete"));
+  ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
+  if (!current) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  if (current->deleted) return StoredResource{current->type, current->id, current->version,
+                                              current->recorded_at_ms, true, ""};
+  store::RecordWrite write;
+  write.record = *current;
+  write.record.version = current->version + 1;
+  write.record.recorded_at_ms = unix_ms(clock_.now());
+  write.record.deleted = true;
+  write.record.payload.clear();
+  write.expected_version = current->version;
+  store::WriteBatch batch;
+  batch.records.push_back(std::move(write));
+  const auto tombstone = batch.records.back().record;
+  RETURN_IF_ERROR(store_.commit(std::move(batch)));
+  return StoredResource{tombstone.type, tombstone.id, tombstone.version, tombstone.recorded_at_ms,
+                        true, ""};
+}
+
+Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessToken& caller,
+                                                             std::string_view type,
+                                                             std::string_view id,
+                                                             std::size_t count) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read the history of"));
+  ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
+  if (versions.empty()) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  std::vector<StoredResource> resources;
+  for (const auto& version : versions) {
+    ASSIGN_OR_RETURN(auto resource, open(version));
+    resources.push_back(std::move(resource));
+  }
+  return resources;
+}
+
+Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
+                                           const SearchRequest& request) {
+  RETURN_IF_ERROR(check_type_and_id(request.type, ""));
+  RETURN_IF_ERROR(check_scope(caller, request.type, auth::Interaction::kSearch, "search"));
+  if (request.parameters.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "give at least one search parameter");
+  }
+  const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
+  // The first parameter drives the scan in id order; the others filter its pages.
+  std::vector<store::IndexQuery> queries;
+  for (const auto& [name, value] : request.parameters) {
+    if (!is_indexed_parameter(request.type, name)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("unknown search parameter '{}' for {}", name, request.type));
+    }
+    ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(request.type, name,
+                                                     normalise_search_value(name, value)));
+    queries.push_back(store::IndexQuery{request.type, std::move(entry), "", limits::kPageSizeMax});
+  }
+  SearchPage page;
+  std::string after = request.after_id;
+  for (;;) {
+    auto driver = queries.front();
+    driver.after_id = after;
+    ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
+    for (const auto& id : ids) {
+      after = id;
+      bool matches = true;
+      for (std::size_t i = 1; i < queries.size() && matches; ++i) {
+        ASSIGN_OR_RETURN(matches, store_.has_index_entry(request.type, queries[i].entry, id));
+      }
+      if (!matches) continue;
+      if (page.resources.size() == count) {
+        page.next_after_id = page.resources.back().id;
+        return page;
+      }
+      ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
+      if (!record || record->deleted) continue;
+      ASSIGN_OR_RETURN(auto resource, open(*record));
+      page.resources.push_back(std::move(resource));
+    }
+    if (ids.size() < driver.limit) return page;
+  }
+}
+
+}  // namespace kavach::fhir

@@ -1,0 +1,210 @@
+// FHIR R4 REST interactions at /fhir/R4: thin handlers over fhir::ResourceService.
+#include <charconv>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "common/time_format.h"
+#include "http/api.h"
+#include "http/problem.h"
+
+namespace kavach::http {
+namespace {
+
+constexpr std::string_view kBase = "/fhir/R4";
+
+bool is_json_content(std::string_view content_type) {
+  return content_type.starts_with("application/fhir+json") ||
+         content_type.starts_with("application/json");
+}
+
+std::optional<std::int64_t> parse_version(std::string_view text) {
+  std::int64_t version = 0;
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size() || version < 1) {
+    return std::nullopt;
+  }
+  return version;
+}
+
+// If-Match carries a weak ETag, W/"3"; a plain "3" is accepted too.
+std::optional<std::int64_t> parse_etag(std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return parse_version(etag);
+}
+
+Response resource_response(int status, const fhir::StoredResource& resource, bool minimal) {
+  Response response;
+  response.status = status;
+  response.set_header("Content-Type", std::string(kFhirJson));
+  response.set_header("ETag", fmt::format("W/\"{}\"", resource.version));
+  response.set_header("Last-Modified", format_instant_ms(resource.last_updated_ms));
+  if (status == 201) {
+    response.set_header("Location", fmt::format("{}/{}/{}/_history/{}", kBase, resource.type,
+                                                 resource.id, resource.version));
+  }
+  if (!minimal) response.body = resource.json;
+  return response;
+}
+
+bool prefers_minimal(const Request& request) {
+  return request.header("prefer").find("return=minimal") != std::string_view::npos;
+}
+
+std::optional<Response> refuse_body(const Request& request) {
+  if (!is_json_content(request.header("content-type"))) {
+    return problem_response(415, "not-supported", "send application/fhir+json");
+  }
+  return std::nullopt;
+}
+
+boost::json::object bundle(std::string_view type, const std::vector<fhir::StoredResource>& resources) {
+  boost::json::array entries;
+  for (const auto& resource : resources) {
+    boost::json::object entry{{"fullUrl", fmt::format("{}/{}/{}", kBase, resource.type, resource.id)}};
+    if (!resource.deleted) entry["resource"] = boost::json::parse(resource.json);
+    entries.push_back(std::move(entry));
+  }
+  return boost::json::object{{"resourceType", "Bundle"}, {"type", type}, {"entry", std::move(entries)}};
+}
+
+Response bundle_response(boost::json::object bundle_object) {
+  Response response;
+  response.body = boost::json::serialize(bundle_object);
+  response.set_header("Content-Type", std::string(kFhirJson));
+  return response;
+}
+
+Response capability_statement() {
+  boost::json::array resources;
+  for (const char* type : {"AllergyIntolerance", "Binary", "Bundle", "Composition", "Condition",
+                           "DiagnosticReport", "DocumentReference", "Encounter", "Immunization",
+                           "MedicationRequest", "Observation", "Organization", "Patient",
+                           "Practitioner", "Procedure"}) {
+    boost::json::array interactions;
+    for (const char* code : {"read", "vread", "update", "delete", "history-instance", "create",
+                             "search-type"}) {
+      interactions.push_back(boost::json::object{{"code", code}});
+    }
+    resources.push_back(boost::json::object{{"type", type},
+                                            {"versioning", "versioned-update"},
+                                            {"readHistory", true},
+                                            {"updateCreate", true},
+                                            {"interaction", std::move(interactions)}});
+  }
+  const boost::json::object statement{
+      {"resourceType", "CapabilityStatement"},
+      {"status", "active"},
+      {"kind", "instance"},
+      {"date", "2026-11-28"},
+      {"fhirVersion", "4.0.1"},
+      {"format", boost::json::array{"application/fhir+json"}},
+      {"software", boost::json::object{{"name", "Kavach"}, {"version", "0.1.0"}}},
+      {"rest", boost::json::array{boost::json::object{
+                   {"mode", "server"},
+                   {"security", boost::json::object{
+                                    {"description", "OAuth 2.0 client credentials at /oauth2/token; "
+                                                    "SMART v2 system scopes"}}},
+                   {"resource", std::move(resources)}}}}};
+  Response response;
+  response.body = boost::json::serialize(statement);
+  response.set_header("Content-Type", std::string(kFhirJson));
+  return response;
+}
+
+}  // namespace
+
+void add_fhir_routes(Router& router, const ApiServices& services) {
+  auto& resources = services.resources;
+  const std::string base(kBase);
+
+  router.add("GET", base + "/metadata", Access::kPublic,
+             [](const Request&, const RouteContext&) { return capability_statement(); });
+
+  router.add("POST", base + "/{type}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               if (auto refused = refuse_body(request)) return *refused;
+               auto created = resources.create(*context.caller, context.param("type"), request.body);
+               if (!created) return problem_response(created.error());
+               return resource_response(201, *created, prefers_minimal(request));
+             });
+
+  router.add("GET", base + "/{type}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               fhir::SearchRequest search{context.param("type"), {}, 20, ""};
+               for (auto& [name, value] : parse_query(request.query)) {
+                 if (name == "_count") {
+                   search.count = static_cast<std::size_t>(parse_version(value).value_or(20));
+                 } else if (name == "_cursor") {
+                   search.after_id = value;
+                 } else if (name != "_format") {
+                   search.parameters.emplace_back(name, value);
+                 }
+               }
+               auto page = resources.search(*context.caller, search);
+               if (!page) return problem_response(page.error());
+               auto result = bundle("searchset", page->resources);
+               if (!page->next_after_id.empty()) {
+                 std::string next = fmt::format("{}/{}?{}&_count={}&_cursor={}", kBase, search.type,
+                                                request.query, search.count, page->next_after_id);
+                 result["link"] = boost::json::array{
+                     boost::json::object{{"relation", "next"}, {"url", next}}};
+               }
+               return bundle_response(std::move(result));
+             });
+
+  router.add("GET", base + "/{type}/{id}", Access::kBearerToken,
+             [&resources](const Request&, const RouteContext& context) {
+               auto found = resources.read(*context.caller, context.param("type"), context.param("id"));
+               if (!found) return problem_response(found.error());
+               return resource_response(200, *found, false);
+             });
+
+  router.add("PUT", base + "/{type}/{id}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               if (auto refused = refuse_body(request)) return *refused;
+               std::optional<std::int64_t> if_match;
+               if (const auto etag = request.header("if-match"); !etag.empty()) {
+                 if_match = parse_etag(etag);
+                 if (!if_match) return problem_response(400, "invalid", "If-Match must be W/\"<version>\"");
+               }
+               auto updated = resources.update(*context.caller, context.param("type"),
+                                               context.param("id"), request.body, if_match);
+               if (!updated) return problem_response(updated.error());
+               return resource_response(updated->version == 1 ? 201 : 200, *updated,
+                                        prefers_minimal(request));
+             });
+
+  router.add("DELETE", base + "/{type}/{id}", Access::kBearerToken,
+             [&resources](const Request&, const RouteContext& context) {
+               auto removed = resources.remove(*context.caller, context.param("type"), context.param("id"));
+               if (!removed) return problem_response(removed.error());
+               Response response;
+               response.status = 204;
+               response.set_header("ETag", fmt::format("W/\"{}\"", removed->version));
+               return response;
+             });
+
+  router.add("GET", base + "/{type}/{id}/_history", Access::kBearerToken,
+             [&resources](const Request&, const RouteContext& context) {
+               auto versions = resources.history(*context.caller, context.param("type"),
+                                                 context.param("id"), 100);
+               if (!versions) return problem_response(versions.error());
+               return bundle_response(bundle("history", *versions));
+             });
+
+  router.add("GET", base + "/{type}/{id}/_history/{version}", Access::kBearerToken,
+             [&resources](const Request&, const RouteContext& context) {
+               const auto version = parse_version(context.param("version"));
+               if (!version) return problem_response(400, "invalid", "a version is a positive integer");
+               auto found = resources.vread(*context.caller, context.param("type"),
+                                            context.param("id"), *version);
+               if (!found) return problem_response(found.error());
+               return resource_response(200, *found, false);
+             });
+}
+
+}  // namespace kavach::http

@@ -1,0 +1,80 @@
+#include "http/message.h"
+
+#include <strings.h>
+
+namespace kavach::http {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int high = hex_value(text[i + 1]);
+      const int low = hex_value(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_is_space && c == '+') ? ' ' : c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view Request::header(std::string_view lowercase_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lowercase_name) return value;
+  }
+  return {};
+}
+
+Response& Response::set_header(std::string name, std::string value) {
+  for (auto& [existing, existing_value] : headers) {
+    if (::strcasecmp(existing.c_str(), name.c_str()) == 0) {
+      existing_value = std::move(value);
+      return *this;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+std::string_view Response::header(std::string_view name) const {
+  for (const auto& [existing, value] : headers) {
+    if (existing.size() == name.size() &&
+        ::strncasecmp(existing.data(), name.data(), name.size()) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
+std::string percent_decode(std::string_view text) { return decode(text, false); }
+
+QueryParameters parse_query(std::string_view query) {
+  QueryParameters parameters;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    parameters.emplace_back(decode(pair.substr(0, equals), true),
+                            equals == std::string_view::npos ? "" : decode(pair.substr(equals + 1), true));
+  }
+  return parameters;
+}
+
+}  // namespace kavach::http

@@ -1,0 +1,41 @@
+// Kavach's own HTTP request and response values. The server converts Beast's messages into these,
+// so handlers are plain functions callable in tests without a socket and without Beast's headers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kavach::http {
+
+using QueryParameters = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // the target before '?', still percent-encoded
+  std::string query;   // the target after '?', raw
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lowercase
+  std::string body;
+
+  // The first header with this lowercase name, or "" when absent.
+  std::string_view header(std::string_view lowercase_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // The route pattern that answered (for metrics and logs); never sent to the client.
+  std::string route = "unmatched";
+
+  Response& set_header(std::string name, std::string value);
+  std::string_view header(std::string_view name) const;
+};
+
+// Splits and percent-decodes a query string; '+' is a space. Malformed escapes are kept verbatim.
+QueryParameters parse_query(std::string_view query);
+std::string percent_decode(std::string_view text);
+
+}  // namespace kavach::http

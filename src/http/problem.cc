@@ -1,0 +1,73 @@
+#include "http/problem.h"
+
+#include <boost/json.hpp>
+
+namespace kavach::http {
+namespace {
+
+// FHIR IssueType codes (http://hl7.org/fhir/valueset-issue-type.html).
+std::string_view issue_code_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "invalid";
+    case ErrorCode::kNotFound: return "not-found";
+    case ErrorCode::kGone: return "deleted";
+    case ErrorCode::kAlreadyExists: return "duplicate";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kFailedPrecondition: return "conflict";
+    case ErrorCode::kUnauthenticated: return "login";
+    case ErrorCode::kPermissionDenied: return "forbidden";
+    case ErrorCode::kTooLarge: return "too-costly";
+    case ErrorCode::kUnsupportedMedia: return "not-supported";
+    case ErrorCode::kResourceExhausted: return "throttled";
+    case ErrorCode::kUnavailable: return "transient";
+    case ErrorCode::kDataLoss: return "exception";
+    case ErrorCode::kInternal: return "exception";
+  }
+  return "exception";
+}
+
+}  // namespace
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kGone: return 410;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kFailedPrecondition: return 412;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kUnsupportedMedia: return 415;
+    case ErrorCode::kResourceExhausted: return 429;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kDataLoss: return 500;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+Response problem_response(int status, std::string_view issue_code, std::string_view message) {
+  const boost::json::object outcome{
+      {"resourceType", "OperationOutcome"},
+      {"issue", boost::json::array{boost::json::object{
+                    {"severity", "error"}, {"code", issue_code}, {"diagnostics", message}}}}};
+  Response response;
+  response.status = status;
+  response.body = boost::json::serialize(outcome);
+  response.set_header("Content-Type", std::string(kFhirJson));
+  if (status == 401) response.set_header("WWW-Authenticate", "Bearer realm=\"kavach\"");
+  return response;
+}
+
+Response problem_response(const Error& error) {
+  const int status = status_for(error.code);
+  // Internal failures keep their detail in the log; the client learns only that it failed.
+  const std::string_view message =
+      status >= 500 && error.code != ErrorCode::kUnavailable ? "the server could not complete the request"
+                                                            : std::string_view(error.message);
+  return problem_response(status, issue_code_for(error.code), message);
+}
+
+}  // namespace kavach::http

@@ -1,0 +1,100 @@
+#include "http/router.h"
+
+#include <strings.h>
+
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "http/problem.h"
+
+namespace kavach::http {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return segments;
+}
+
+}  // namespace
+
+const std::string& RouteContext::param(std::string_view name) const {
+  static const std::string kEmpty;
+  const auto found = path.find(name);
+  return found == path.end() ? kEmpty : found->second;
+}
+
+void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
+  Route route{std::move(method), pattern, {}, access, std::move(handler)};
+  for (const auto segment : split_path(pattern)) route.segments.emplace_back(segment);
+  routes_.push_back(std::move(route));
+}
+
+bool Router::match(const Route& route, const std::vector<std::string_view>& segments,
+                   RouteContext& context) {
+  if (route.segments.size() != segments.size()) return false;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& expected = route.segments[i];
+    if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
+      context.path[expected.substr(1, expected.size() - 2)] = percent_decode(segments[i]);
+    } else if (expected != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Response Router::handle(const Request& request) const {
+  const auto segments = split_path(request.path);
+  bool path_matched = false;
+  for (const auto& route : routes_) {
+    RouteContext context;
+    if (!match(route, segments, context)) continue;
+    path_matched = true;
+    if (route.method != request.method) continue;
+    Response response = dispatch(route, request, context);
+    response.route = route.pattern;
+    return response;
+  }
+  if (path_matched) {
+    return problem_response(405, "not-supported",
+                            fmt::format("{} is not allowed on this path", request.method));
+  }
+  return problem_response(404, "not-found", "no such endpoint");
+}
+
+Response Router::dispatch(const Route& route, const Request& request, RouteContext& context) const {
+  std::optional<auth::AccessToken> caller;
+  if (route.access == Access::kBearerToken) {
+    const auto authorization = request.header("authorization");
+    constexpr std::string_view kScheme = "Bearer ";
+    if (authorization.size() <= kScheme.size() ||
+        ::strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+      return problem_response(401, "login", "this endpoint needs a bearer access token");
+    }
+    auto verified = tokens_.verify(authorization.substr(kScheme.size()));
+    if (!verified) return problem_response(verified.error());
+    caller = std::move(*verified);
+    context.caller = &*caller;
+  }
+  try {
+    return route.handler(request, context);
+  } catch (const std::exception& error) {
+    log::error("handler_exception", {{"route", route.pattern}, {"what", error.what()}});
+  } catch (...) {
+    log::error("handler_exception", {{"route", route.pattern}});
+  }
+  return problem_response(Error{ErrorCode::kInternal, "handler failed"});
+}
+
+}  // namespace kavach::http

@@ -1,0 +1,54 @@
+// Router: maps (method, path pattern) to a handler, authenticates the caller of every route that is
+// not public, and turns anything a handler throws into a 500 OperationOutcome. Patterns are
+// segment lists with "{name}" placeholders, such as "/fhir/R4/{type}/{id}".
+//
+// Authentication happens here, before any handler runs: a missing, malformed, forged or expired
+// bearer token is a 401; scopes are then checked by the domain service the handler calls.
+// Thread-safety: routes are added before serving; handle() is then safe from any thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/token_service.h"
+#include "http/message.h"
+
+namespace kavach::http {
+
+enum class Access { kPublic, kBearerToken };
+
+struct RouteContext {
+  std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
+  const auth::AccessToken* caller = nullptr;              // set for kBearerToken routes
+  const std::string& param(std::string_view name) const;
+};
+
+using Handler = std::function<Response(const Request&, const RouteContext&)>;
+
+class Router {
+ public:
+  explicit Router(const auth::TokenService& tokens) : tokens_(tokens) {}
+
+  void add(std::string method, std::string pattern, Access access, Handler handler);
+  Response handle(const Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Access access;
+    Handler handler;
+  };
+  static bool match(const Route& route, const std::vector<std::string_view>& segments,
+                    RouteContext& context);
+  Response dispatch(const Route& route, const Request& request, RouteContext& context) const;
+
+  const auth::TokenService& tokens_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace kavach::http

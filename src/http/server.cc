@@ -1,0 +1,387 @@
+#include "http/server.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "http/problem.h"
+
+namespace kavach::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+// Each connection's socket runs on its own strand, so its coroutine and watchdog never race.
+using Socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
+using TlsStream = ssl::stream<Socket>;
+using Clock = std::chrono::steady_clock;
+using asio::use_awaitable;
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+constexpr std::chrono::milliseconds kWatchdogTick{250};
+
+// What one connection is doing, shared between its serving coroutine and its watchdog. Both run on
+// the connection's strand, so no lock is needed.
+struct ConnectionState {
+  enum class Phase { kWaiting, kReading, kHandling, kWriting, kFinished };
+  Phase phase = Phase::kWaiting;
+  Clock::time_point since = Clock::now();
+  beast::flat_buffer buffer;
+  bool got_bytes = false;  // any byte of the current request has arrived
+  bool timed_out = false;
+  std::function<void()> cancel;  // cancels the socket's pending operations
+};
+
+Request to_request(bhttp::request<bhttp::string_body>&& message) {
+  Request request;
+  request.method = std::string(message.method_string());
+  const std::string_view target = message.target();
+  const auto question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  request.headers.reserve(16);
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  request.body = std::move(message.body());
+  return request;
+}
+
+bhttp::response<bhttp::string_body> to_message(Response&& response, unsigned version,
+                                               bool keep_alive) {
+  bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), version};
+  message.set(bhttp::field::server, "kavach");
+  for (auto& [name, value] : response.headers) message.set(name, std::move(value));
+  message.body() = std::move(response.body);
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  return message;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(const ServerOptions& options, const Router& router, Metrics& metrics)
+      : options_(options),
+        router_(router),
+        metrics_(metrics),
+        tls_context_(ssl::context::tls_server),
+        acceptor_(io_),
+        workers_(options.worker_threads),
+        signals_(io_, SIGINT, SIGTERM) {}
+
+  Status open() {
+    if (!options_.tls_cert.empty()) {
+      RETURN_IF_ERROR(configure_tls());
+      tls_ = true;
+    }
+    boost::system::error_code error;
+    const auto address = asio::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, error);
+    if (error) return make_error(ErrorCode::kInvalidArgument, "listen: bad address " + options_.host);
+    const tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port,
+                                    error.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return {};
+  }
+
+  void run() {
+    signals_.async_wait([this](const boost::system::error_code& error, int) {
+      if (!error) begin_drain();
+    });
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    const std::size_t threads = options_.io_threads != 0
+                                    ? options_.io_threads
+                                    : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    std::vector<std::thread> extra;
+    for (std::size_t i = 1; i < threads; ++i) extra.emplace_back([this] { io_.run(); });
+    io_.run();
+    for (auto& thread : extra) thread.join();
+    workers_.join();
+  }
+
+  void stop() {
+    asio::post(io_, [this] { begin_drain(); });
+  }
+
+  std::uint16_t port() const { return port_; }
+  bool tls() const { return tls_; }
+  bool draining() const { return draining_.load(); }
+
+ private:
+  Status configure_tls() {
+    boost::system::error_code error;
+    tls_context_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(tls_context_.native_handle(), TLS1_2_VERSION);
+    tls_context_.use_certificate_chain_file(options_.tls_cert.string(), error);
+    if (error) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("tls.cert: cannot load {}: {}", options_.tls_cert.string(),
+                                    error.message()));
+    }
+    tls_context_.use_private_key_file(options_.tls_key.string(), ssl::context::pem, error);
+    if (error) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("tls.key: cannot load {}: {}", options_.tls_key.string(),
+                                    error.message()));
+    }
+    return {};
+  }
+
+  void begin_drain() {
+    if (draining_.exchange(true)) return;
+    log::info("drain_started", {{"connections", std::to_string(connections_.load())}});
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    asio::co_spawn(io_, wait_for_drain(), asio::detached);
+  }
+
+  asio::awaitable<void> wait_for_drain() {
+    asio::steady_timer timer(io_);
+    const auto deadline = Clock::now() + options_.drain_timeout;
+    while (connections_.load() > 0 && Clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(kNoThrow);
+    }
+    log::info("drain_finished", {{"connections_left", std::to_string(connections_.load())}});
+    io_.stop();
+  }
+
+  asio::awaitable<void> accept_loop() {
+    while (acceptor_.is_open()) {
+      auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
+      if (error) {
+        if (!acceptor_.is_open()) co_return;
+        continue;  // a failed accept (for example EMFILE) must not stop the server
+      }
+      if (connections_.load() >= options_.max_connections) {
+        asio::co_spawn(socket.get_executor(), refuse(std::move(socket)), asio::detached);
+        continue;
+      }
+      ++connections_;
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto executor = socket.get_executor();
+      if (tls_) {
+        asio::co_spawn(executor,
+                       serve(TlsStream(std::move(socket), tls_context_)),
+                       asio::detached);
+      } else {
+        asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
+      }
+    }
+  }
+
+  // Over the connection limit: a plain-HTTP client hears 503 at once; a TLS client is closed.
+  asio::awaitable<void> refuse(Socket socket) {
+    if (!tls_) {
+      auto response = problem_response(503, "transient", "the server is at its connection limit");
+      response.set_header("Retry-After", "1");
+      auto message = to_message(std::move(response), 11, false);
+      co_await bhttp::async_write(socket, message, kNoThrow);
+    }
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  asio::awaitable<void> watchdog(std::shared_ptr<ConnectionState> state) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (state->phase != ConnectionState::Phase::kFinished) {
+      timer.expires_after(kWatchdogTick);
+      co_await timer.async_wait(kNoThrow);
+      const auto waited = Clock::now() - state->since;
+      bool expired = false;
+      switch (state->phase) {
+        case ConnectionState::Phase::kWaiting:
+          expired = waited > options_.idle_timeout || draining_.load();
+          break;
+        case ConnectionState::Phase::kReading:
+        case ConnectionState::Phase::kWriting:
+          expired = waited > options_.read_timeout;
+          break;
+        case ConnectionState::Phase::kHandling:
+        case ConnectionState::Phase::kFinished:
+          break;
+      }
+      if (expired && state->cancel) {
+        state->timed_out = true;
+        state->cancel();
+      }
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream stream) {
+    auto state = std::make_shared<ConnectionState>();
+    state->cancel = [&stream] {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(stream).cancel(ignored);
+    };
+    asio::co_spawn(co_await asio::this_coro::executor, watchdog(state), asio::detached);
+    try {
+      co_await serve_requests(stream, *state);
+    } catch (const std::exception& error) {
+      log::error("connection_exception", {{"what", error.what()}});
+    }
+    state->phase = ConnectionState::Phase::kFinished;
+    state->cancel = nullptr;
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ignored);
+    --connections_;
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve_requests(Stream& stream, ConnectionState& state) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      state.phase = ConnectionState::Phase::kReading;
+      state.since = Clock::now();
+      auto [error] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+      if (error) co_return;
+    }
+    for (;;) {
+      state.phase = state.buffer.size() > 0 ? ConnectionState::Phase::kReading
+                                            : ConnectionState::Phase::kWaiting;
+      state.since = Clock::now();
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+      parser.body_limit(options_.max_body_bytes);
+      // Read the header first: it marks the request as started and lets us answer Expect.
+      auto [header_error, header_bytes] =
+          co_await read_some_header(stream, state, parser);
+      if (header_error) {
+        co_await answer_read_error(stream, state, header_error);
+        co_return;
+      }
+      if (parser.get()[bhttp::field::expect] == "100-continue") {
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+        co_await bhttp::async_write(stream, go_on, kNoThrow);
+      }
+      auto [body_error, body_bytes] = co_await bhttp::async_read(stream, state.buffer, parser, kNoThrow);
+      if (body_error) {
+        co_await answer_read_error(stream, state, body_error);
+        co_return;
+      }
+      const bool keep_alive = parser.get().keep_alive() && !draining_.load();
+      const unsigned version = parser.get().version();
+      const auto started = Clock::now();
+      state.phase = ConnectionState::Phase::kHandling;
+      Request request = to_request(parser.release());
+      Response response = co_await asio::co_spawn(
+          workers_.get_executor(),
+          [this, &request]() -> asio::awaitable<Response> { co_return router_.handle(request); },
+          use_awaitable);
+      const std::chrono::duration<double> elapsed = Clock::now() - started;
+      metrics_.observe_request(response.route, response.status, elapsed.count());
+      state.phase = ConnectionState::Phase::kWriting;
+      state.since = Clock::now();
+      auto message = to_message(std::move(response), version, keep_alive);
+      auto [write_error, written] = co_await bhttp::async_write(stream, message, kNoThrow);
+      if (write_error || !keep_alive) co_return;
+    }
+  }
+
+  // Reads until the header is complete, marking the request as started when its first bytes come.
+  template <class Stream, class Parser>
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some_header(
+      Stream& stream, ConnectionState& state, Parser& parser) {
+    std::size_t total = 0;
+    while (!parser.is_header_done()) {
+      if (state.buffer.size() == 0) {
+        // Wait for the first bytes of a request under the idle timeout.
+        auto [error, bytes] = co_await stream.async_read_some(
+            state.buffer.prepare(4096), kNoThrow);
+        if (error) co_return std::tuple{error, total};
+        state.buffer.commit(bytes);
+      }
+      if (state.phase == ConnectionState::Phase::kWaiting) {
+        state.phase = ConnectionState::Phase::kReading;
+        state.since = Clock::now();
+      }
+      auto [error, bytes] = co_await bhttp::async_read_header(stream, state.buffer, parser, kNoThrow);
+      total += bytes;
+      if (error) co_return std::tuple{error, total};
+    }
+    co_return std::tuple{boost::system::error_code{}, total};
+  }
+
+  template <class Stream>
+  asio::awaitable<void> answer_read_error(Stream& stream, ConnectionState& state,
+                                          boost::system::error_code error) {
+    std::optional<Response> response;
+    if (state.timed_out) {
+      // An idle connection is closed quietly; a request that stalled part-way hears 408.
+      if (state.phase == ConnectionState::Phase::kReading) {
+        response = problem_response(408, "timeout", "the request was not received in time");
+      }
+    } else if (error == bhttp::error::header_limit) {
+      response = problem_response(413, "too-costly", "the request headers are too large");
+    } else if (error == bhttp::error::body_limit) {
+      response = problem_response(413, "too-costly", "the request body is too large");
+    } else if (error != bhttp::error::end_of_stream && error != asio::error::eof &&
+               error != asio::error::connection_reset && error != asio::error::operation_aborted &&
+               error != asio::ssl::error::stream_truncated) {
+      response = problem_response(400, "structure", "the request is not valid HTTP/1.1");
+    }
+    if (!response) co_return;
+    state.timed_out = false;
+    state.phase = ConnectionState::Phase::kWriting;
+    state.since = Clock::now();
+    metrics_.observe_request("unparsed", response->status, 0);
+    auto message = to_message(std::move(*response), 11, false);
+    co_await bhttp::async_write(stream, message, kNoThrow);
+  }
+
+  const ServerOptions options_;
+  const Router& router_;
+  Metrics& metrics_;
+  asio::io_context io_;
+  ssl::context tls_context_;
+  bool tls_ = false;
+  tcp::acceptor acceptor_;
+  asio::thread_pool workers_;
+  asio::signal_set signals_;
+  std::uint16_t port_ = 0;
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<bool> draining_{false};
+};
+
+Result<std::unique_ptr<Server>> Server::bind(const ServerOptions& options, const Router& router,
+                                             Metrics& metrics) {
+  auto impl = std::make_unique<Impl>(options, router, metrics);
+  RETURN_IF_ERROR(impl->open());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+std::uint16_t Server::port() const { return impl_->port(); }
+bool Server::tls() const { return impl_->tls(); }
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+bool Server::draining() const { return impl_->draining(); }
+
+}  // namespace kavach::http

@@ -1,0 +1,68 @@
+// InstrumentedStore wraps any Store and records each call's latency and outcome in Metrics, labelled
+// by backend and operation. The server wraps its store in one; tests use stores bare.
+// Thread-safety: as the wrapped store.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+
+#include "common/metrics.h"
+#include "store/store.h"
+
+namespace kavach::store {
+
+class InstrumentedStore final : public Store {
+ public:
+  InstrumentedStore(std::unique_ptr<Store> inner, Metrics& metrics)
+      : inner_(std::move(inner)), metrics_(metrics) {}
+
+  Result<CommitReceipt> commit(WriteBatch batch) override {
+    return timed("commit", [&] { return inner_->commit(std::move(batch)); });
+  }
+  Result<std::optional<RecordVersion>> read_current(const std::string& type,
+                                                    const std::string& id) override {
+    return timed("read_current", [&] { return inner_->read_current(type, id); });
+  }
+  Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
+                                                    std::int64_t version) override {
+    return timed("read_version", [&] { return inner_->read_version(type, id, version); });
+  }
+  Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
+                                             std::size_t limit) override {
+    return timed("history", [&] { return inner_->history(type, id, limit); });
+  }
+  Result<std::vector<std::string>> find(const IndexQuery& query) override {
+    return timed("find", [&] { return inner_->find(query); });
+  }
+  Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
+                               const std::string& id) override {
+    return timed("has_index_entry", [&] { return inner_->has_index_entry(type, entry, id); });
+  }
+  Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override {
+    return timed("changes_since", [&] { return inner_->changes_since(after, limit); });
+  }
+  Result<std::optional<WrappedKey>> read_key(const std::string& name) override {
+    return timed("read_key", [&] { return inner_->read_key(name); });
+  }
+  Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override {
+    return timed("list_keys", [&] { return inner_->list_keys(after, limit); });
+  }
+  int schema_version() const override { return inner_->schema_version(); }
+  std::string_view backend_name() const override { return inner_->backend_name(); }
+
+ private:
+  template <class Call>
+  std::invoke_result_t<Call> timed(std::string_view operation, Call&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = call();
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    metrics_.observe_store(inner_->backend_name(), operation, result.has_value(), elapsed.count());
+    return result;
+  }
+
+  std::unique_ptr<Store> inner_;
+  Metrics& metrics_;
+};
+
+}  // namespace kavach::store
