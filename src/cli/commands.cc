@@ -21,6 +21,14 @@ int run(int argc, char** argv) {
   add_client_commands(app, outcome);
   add_patient_commands(app, outcome);
   add_seed_command(app, outcome);
+  // CLI11 would only say that a subcommand is required; name the word it did not know.
+  const auto known = app.get_subcommands([&](const CLI::App* command) {
+    return argc > 1 && command->check_name(argv[1]);
+  });
+  if (argc > 1 && argv[1][0] != '-' && known.empty()) {
+    std::cerr << "kavach: unknown command '" << argv[1] << "' (see kavach --help)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

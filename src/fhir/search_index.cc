@@ -12,6 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
+// Indian mobile and landline numbers have ten digits after the country code.
+constexpr std::size_t kNationalNumberDigits = 10;
+
 std::string lowercase(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
@@ -96,7 +99,13 @@ void add_patient_terms(IndexTerms& terms, const json::object& resource) {
   if (const auto* telecoms = array_at(resource, "telecom")) {
     for (const auto& telecom : *telecoms) {
       if (telecom.is_object() && string_at(telecom.get_object(), "system") == "phone") {
-        add(terms, "phone", digits_only(string_at(telecom.get_object(), "value")));
+        // A number matches with or without its country code: "+91 98765 43210" is found by
+        // 919876543210 and by 9876543210.
+        const auto digits = digits_only(string_at(telecom.get_object(), "value"));
+        add(terms, "phone", digits);
+        if (digits.size() > kNationalNumberDigits) {
+          add(terms, "phone", digits.substr(digits.size() - kNationalNumberDigits));
+        }
       }
     }
   }

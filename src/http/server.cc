@@ -351,8 +351,29 @@ class Server::Impl {
     state.phase = ConnectionState::Phase::kWriting;
     state.since = Clock::now();
     metrics_.observe_request("unparsed", response->status, 0);
+    const bool still_sending = response->status == 413;
     auto message = to_message(std::move(*response), 11, false);
-    co_await bhttp::async_write(stream, message, kNoThrow);
+    auto [write_error, written] = co_await bhttp::async_write(stream, message, kNoThrow);
+    if (!write_error && still_sending) co_await discard_unread_body(stream, state);
+  }
+
+  // A client refused mid-upload is still sending; closing with its bytes unread would reset the
+  // connection before it reads our answer. Read and drop what it sends, within a bound, first.
+  template <class Stream>
+  asio::awaitable<void> discard_unread_body(Stream& stream, ConnectionState& state) {
+    constexpr std::chrono::seconds kLingerMax{2};
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
+    state.phase = ConnectionState::Phase::kReading;
+    state.since = Clock::now();
+    std::array<char, 64 * 1024> sink{};
+    std::size_t discarded = 0;
+    while (Clock::now() - state.since < kLingerMax && discarded < 2 * options_.max_body_bytes) {
+      auto [error, bytes] = co_await beast::get_lowest_layer(stream).async_read_some(
+          asio::buffer(sink), kNoThrow);
+      if (error) break;
+      discarded += bytes;
+    }
   }
 
   const ServerOptions options_;

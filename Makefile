@@ -1,0 +1,49 @@
+# The two commands of the README:
+#   make demo   installs what is missing, builds a release, seeds synthetic patients and starts a node
+#   make test   builds the debug (sanitizer) preset and runs every test, PostgreSQL included
+# Everything else here is a convenience for developers.
+
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: demo test deps build release fuzz fuzz-run format lint clean
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake --preset debug
+	cmake --build --preset debug -j $(JOBS)
+
+release: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+# Runs against the PostgreSQL named by KAVACH_TEST_POSTGRES_* if set, else a throw-away cluster.
+test: build
+	@if [ -n "$$KAVACH_TEST_POSTGRES_HOST" ]; then \
+	  ctest --preset debug -j $(JOBS) $(CTEST_ARGS); \
+	else \
+	  ./scripts/with-postgres.sh ctest --preset debug -j $(JOBS) $(CTEST_ARGS); \
+	fi
+
+demo: release
+	./scripts/demo.sh
+
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz -j $(JOBS)
+
+# Runs every fuzz target for FUZZ_SECONDS each, starting from its corpus.
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	./scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+lint: build
+	git ls-files 'src/*.cc' | xargs clang-tidy -p build/debug --quiet
+
+clean:
+	rm -rf build

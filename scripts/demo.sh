@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts the demo node: keys, data directory and a demo client under ./var/demo, synthetic patients
+# seeded once, and one node with every role on 127.0.0.1:8080. Run through `make demo`, which builds
+# the release binary first. Stop it with Ctrl-C (the node drains and exits).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kavach=build/release/kavach
+demo=var/demo
+key_file=$demo/node.key
+data=$demo/data
+listen=${KAVACH_DEMO_LISTEN:-127.0.0.1:8080}
+patients=${KAVACH_DEMO_PATIENTS:-50}
+
+mkdir -p "$demo"
+chmod 700 "$demo"
+[[ -f $key_file ]] || "$kavach" keys init --key-file "$key_file"
+if [[ ! -f $demo/client.json ]]; then
+  "$kavach" client add --data "$data" --key-file "$key_file" --name "demo client" \
+    --scopes "system/*.cruds kavach/metrics" --json > "$demo/client.json.tmp"
+  mv "$demo/client.json.tmp" "$demo/client.json"
+  chmod 600 "$demo/client.json"
+fi
+if [[ ! -f $demo/seeded ]]; then
+  "$kavach" seed --data "$data" --key-file "$key_file" --patients "$patients" --seed 1
+  touch "$demo/seeded"
+fi
+
+client_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$demo/client.json")
+client_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$demo/client.json")
+base="http://$listen"
+cat <<MSG
+
+Kavach demo node (roles cm, hip, hiu; embedded SQLite store in $data)
+  Health:        $base/healthz
+  FHIR API:      $base/fhir/R4   (CapabilityStatement at $base/fhir/R4/metadata)
+  Token:         $base/oauth2/token
+  Metrics:       $base/metrics   (needs a token)
+
+Demo credentials (OAuth 2.0 client credentials, scopes "system/*.cruds kavach/metrics"):
+  client_id:     $client_id
+  client_secret: $client_secret
+
+Try:
+  TOKEN=\$(curl -s -u $client_id:$client_secret -d grant_type=client_credentials $base/oauth2/token \\
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -H "Authorization: Bearer \$TOKEN" "$base/fhir/R4/Patient?gender=female&_count=5"
+  curl -s -i $base/fhir/R4/Patient        # no token: 401 with an OperationOutcome
+
+MSG
+exec "$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen"

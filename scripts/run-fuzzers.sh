@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in BUILD_DIR/fuzz for SECONDS each, from a scratch copy of its corpus (the
+# repository's corpus is never written). A crash fails the run and leaves the reproducer printed.
+# Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS
+set -euo pipefail
+build=${1:?build directory}
+seconds=${2:?seconds per target}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for target in "$build"/fuzz/*_fuzz; do
+  name=$(basename "$target" _fuzz)
+  mkdir -p "$work/$name"
+  cp "$root/fuzz/${name}_corpus/"* "$work/$name/"
+  echo "fuzz: $name for ${seconds}s"
+  "$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$work/" -print_final_stats=1 "$work/$name" 2>&1 | tail -n 3
+done

@@ -1,0 +1,210 @@
+"""The HTTP service of a real `kavach serve` process: probes, authentication, limits, timeouts,
+the connection cap, TLS and the drain on SIGTERM."""
+import os
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import unittest
+
+from kavach_harness import NodeTestCase
+
+PATIENT = {"resourceType": "Patient", "name": [{"family": "Rao", "given": ["Meera"]}]}
+
+
+class ProbesAndAuthentication(NodeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        from kavach_harness import Node
+        cls.node = Node()
+        cls.node.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.close()
+
+    def test_probes_answer_without_a_token(self):
+        self.assertEqual(self.node.request("GET", "/healthz", token=False).status, 200)
+        self.assertEqual(self.node.request("GET", "/readyz", token=False).status, 200)
+        metadata = self.node.request("GET", "/fhir/R4/metadata", token=False)
+        self.assertEqual(metadata.status, 200)
+        self.assertEqual(metadata.json()["resourceType"], "CapabilityStatement")
+
+    def test_api_without_a_token_is_401_with_an_operation_outcome(self):
+        response = self.node.request("GET", "/fhir/R4/Patient?family=rao", token=False)
+        self.assertOperationOutcome(response, 401)
+        self.assertIn("Bearer", response.headers["www-authenticate"])
+        for bad in ["Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer kv1.AAAA.BBBB", "Bearer "]:
+            response = self.node.request("GET", "/fhir/R4/Patient/x", token=False,
+                                         headers={"Authorization": bad})
+            self.assertOperationOutcome(response, 401)
+        self.assertOperationOutcome(self.node.request("GET", "/metrics", token=False), 401)
+
+    def test_scopes_outside_the_grant_are_403(self):
+        client_id, secret = self.node.add_client("reader", "system/Patient.rs")
+        token = self.node.fetch_token(client_id, secret).json()["access_token"]
+        created = self.node.request("POST", "/fhir/R4/Patient", body=PATIENT)
+        self.assertEqual(created.status, 201)
+        patient_id = created.json()["id"]
+        self.assertEqual(self.node.request("GET", f"/fhir/R4/Patient/{patient_id}", token=token).status, 200)
+        self.assertOperationOutcome(
+            self.node.request("POST", "/fhir/R4/Patient", body=PATIENT, token=token), 403)
+        self.assertOperationOutcome(
+            self.node.request("GET", "/fhir/R4/Observation?code=x", token=token), 403)
+        self.assertOperationOutcome(self.node.request("GET", "/metrics", token=token), 403)
+
+    def test_token_endpoint_errors(self):
+        self.assertEqual(self.node.fetch_token(client_secret="wrong").status, 401)
+        self.assertEqual(self.node.fetch_token(client_id="c-000000000000000000000000").status, 401)
+        narrowed = self.node.fetch_token(scope="system/*.cruds")
+        self.assertEqual(narrowed.status, 200)
+        self.assertEqual(narrowed.json()["scope"], "system/*.cruds")
+        self.assertEqual(narrowed.json()["token_type"], "Bearer")
+        self.assertEqual(self.node.fetch_token(scope="system/Patient.rs").status, 400)
+        no_auth = self.node.request("POST", "/oauth2/token", body="grant_type=client_credentials",
+                                    token=False,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(no_auth.status, 401)
+        self.assertEqual(no_auth.json()["error"], "invalid_client")
+
+    def test_metrics_report_routes_and_store_latency(self):
+        self.node.request("GET", "/healthz", token=False)
+        metrics = self.node.request("GET", "/metrics")
+        self.assertEqual(metrics.status, 200)
+        self.assertIn('kavach_http_request_duration_seconds_count{route="/healthz",status="200"}',
+                      metrics.body)
+        self.assertIn('kavach_store_operation_duration_seconds_bucket{backend="sqlite"', metrics.body)
+
+    def test_unknown_route_and_wrong_method(self):
+        self.assertOperationOutcome(self.node.request("GET", "/nowhere"), 404)
+        self.assertOperationOutcome(self.node.request("DELETE", "/healthz"), 405)
+
+    def test_body_over_the_limit_is_413(self):
+        big = '{"resourceType":"Patient","text":"' + "x" * (17 * 1024 * 1024) + '"}'
+        response = self.node.request("POST", "/fhir/R4/Patient", body=big,
+                                     headers={"Content-Type": "application/fhir+json"})
+        self.assertOperationOutcome(response, 413)
+
+    def test_headers_over_the_limit_are_413(self):
+        response = self.node.request("GET", "/healthz", token=False, headers={"X-Big": "y" * 20000})
+        self.assertOperationOutcome(response, 413)
+
+    def test_garbage_is_400(self):
+        with socket.create_connection(("127.0.0.1", self.node.port), timeout=10) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            self.assertIn(b"400", raw.recv(4096).split(b"\r\n")[0])
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        connection = self.node.connection()
+        for _ in range(5):
+            self.assertEqual(self.node.request("GET", "/healthz", token=False, connection=connection).status, 200)
+        connection.close()
+
+    def test_logs_never_contain_tokens_or_patient_data(self):
+        marker = "Zqxlogmarker"
+        self.node.request("POST", "/fhir/R4/Patient", body={"resourceType": "Patient", "name": [{"family": marker}]})
+        self.node.request("GET", f"/fhir/R4/Patient?family={marker}")
+        log = self.node.server_log()
+        self.assertNotIn(marker, log)
+        self.assertNotIn(self.node.token(), log)
+        self.assertNotIn(self.node.client_secret, log)
+
+
+class Timeouts(NodeTestCase):
+    def test_a_stalled_request_gets_408_and_an_idle_connection_is_closed(self):
+        node = self.make_node(config_text="[http]\nread_timeout_ms = 1000\nidle_timeout_ms = 1500\n")
+        node.start()
+        with socket.create_connection(("127.0.0.1", node.port), timeout=10) as stalled:
+            stalled.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the header never ends
+            started = time.monotonic()
+            reply = stalled.recv(4096)
+            self.assertIn(b"408", reply.split(b"\r\n")[0])
+            self.assertLess(time.monotonic() - started, 5)
+        with socket.create_connection(("127.0.0.1", node.port), timeout=10) as idle:
+            started = time.monotonic()
+            self.assertEqual(idle.recv(4096), b"")  # closed quietly, no 408 for an idle client
+            self.assertGreater(time.monotonic() - started, 1.0)
+
+
+class ConnectionLimit(NodeTestCase):
+    def test_connections_beyond_the_limit_get_503(self):
+        node = self.make_node(config_text="[http]\nmax_connections = 2\n")
+        node.start()
+        held = [socket.create_connection(("127.0.0.1", node.port)) for _ in range(2)]
+        time.sleep(0.3)
+        try:
+            with socket.create_connection(("127.0.0.1", node.port), timeout=10) as extra:
+                self.assertIn(b"503", extra.recv(4096).split(b"\r\n")[0])
+        finally:
+            for connection in held:
+                connection.close()
+
+
+class Tls(NodeTestCase):
+    def make_certificate(self, root):
+        cert, key = os.path.join(root, "cert.pem"), os.path.join(root, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        return cert, key
+
+    def test_https_with_tls_1_2_or_newer_only(self):
+        node = self.make_node()
+        cert, key = self.make_certificate(node.root)
+        node.extra_args = ["--tls-cert", cert, "--tls-key", key]
+        node.start()
+        self.assertEqual(node.scheme, "https")
+        node.tls_context = ssl.create_default_context(cafile=cert)
+        self.assertEqual(node.request("GET", "/healthz", token=False).status, 200)
+        self.assertEqual(node.request("GET", "/fhir/R4/Patient/x").status, 404)
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.check_hostname = False
+        old.verify_mode = ssl.CERT_NONE
+        try:
+            old.minimum_version = ssl.TLSVersion.TLSv1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        except (ValueError, ssl.SSLError):
+            self.skipTest("this OpenSSL cannot even offer TLS 1.1")
+        with socket.create_connection(("127.0.0.1", node.port), timeout=10) as raw:
+            with self.assertRaises(ssl.SSLError):
+                old.wrap_socket(raw).do_handshake()
+
+    def test_plain_http_off_loopback_is_refused_without_the_flag(self):
+        node = self.make_node()
+        exit_code = node.start(listen="0.0.0.0:0", expect_failure=True)
+        self.assertEqual(exit_code, 2)
+        self.assertIn("not a loopback address", node.server_log())
+        self.assertEqual(len(node.server_log().strip().splitlines()), 1)
+        node.extra_args = ["--insecure-http"]
+        node.start(listen="0.0.0.0:0")
+        self.assertEqual(node.request("GET", "/healthz", token=False).status, 200)
+
+
+class Drain(NodeTestCase):
+    def test_sigterm_finishes_in_flight_work_and_exits_cleanly(self):
+        node = self.make_node()
+        node.start()
+        results = []
+
+        def writer():
+            for _ in range(20):
+                try:
+                    results.append(node.request("POST", "/fhir/R4/Patient", body=PATIENT).status)
+                except OSError:
+                    results.append("refused")
+
+        node.token()
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(0.2)
+        exit_code = node.stop(timeout=30)
+        thread.join()
+        self.assertEqual(exit_code, 0)
+        self.assertIn("drain_finished", node.server_log())
+        # Every request either completed normally or was refused at the door; none got a 5xx.
+        self.assertTrue(all(status in (201, "refused") for status in results), results)
+
+
+if __name__ == "__main__":
+    unittest.main()
