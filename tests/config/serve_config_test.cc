@@ -1,0 +1,134 @@
+#include "config/serve_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/temp_dir.h"
+
+namespace kavach::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+ServeConfig valid() {
+  ServeConfig config;
+  config.data_dir = "/tmp/data";
+  config.key_file = "/tmp/node.key";
+  return config;
+}
+
+TEST(ServeConfig, ReadsEveryKeyFromToml) {
+  ServeConfig config = valid();
+  ASSERT_TRUE(load_toml_text(R"(
+listen = "[::1]:9443"
+roles = ["hip", "hiu"]
+store = "postgresql://kavach@db/kavach"
+insecure_http = true
+log_level = "warn"
+[http]
+worker_threads = 4
+max_connections = 50
+read_timeout_ms = 1500
+[store_options]
+postgres_pool_size = 3
+)", "test", config));
+  EXPECT_EQ(config.listen.host, "::1");
+  EXPECT_EQ(config.listen.port, 9443);
+  EXPECT_EQ(roles_text(config.roles), "hip,hiu");
+  EXPECT_EQ(config.store_url, "postgresql://kavach@db/kavach");
+  EXPECT_TRUE(config.insecure_http);
+  EXPECT_EQ(config.http.worker_threads, 4u);
+  EXPECT_EQ(config.http.max_connections, 50u);
+  EXPECT_EQ(config.http.read_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(config.postgres_pool_size, 3u);
+  EXPECT_TRUE(validate(config));
+}
+
+TEST(ServeConfig, ErrorsNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"lisen = \"x\"", "lisen: unknown key"},
+      {"[http]\nmax_conections = 3", "http.max_conections: unknown key"},
+      {"listen = 8080", "listen"},
+      {"listen = \"127.0.0.1\"", "listen"},
+      {"listen = \"example.org:80\"", "listen"},
+      {"listen = \"127.0.0.1:70000\"", "listen"},
+      {"roles = [\"doctor\"]", "roles"},
+      {"[http]\nread_timeout_ms = -1", "http.read_timeout_ms"},
+      {"insecure_http = \"yes\"", "insecure_http"},
+      {"= broken", "line 1"},
+  };
+  for (const auto& [text, fragment] : cases) {
+    ServeConfig config = valid();
+    auto loaded = load_toml_text(text, "test", config);
+    ASSERT_FALSE(loaded) << text;
+    EXPECT_THAT(loaded.error().message, HasSubstr(fragment)) << text;
+  }
+}
+
+TEST(ServeConfig, ValidationRefusesUnsafeOrBrokenSettings) {
+  auto refused = [](ServeConfig config, const char* fragment) {
+    auto result = validate(config);
+    ASSERT_FALSE(result);
+    EXPECT_THAT(result.error().message, HasSubstr(fragment));
+  };
+  ServeConfig public_plain = valid();
+  public_plain.listen = {"0.0.0.0", 8080};
+  refused(public_plain, "not a loopback address");
+  public_plain.insecure_http = true;
+  EXPECT_TRUE(validate(public_plain));
+
+  ServeConfig half_tls = valid();
+  half_tls.tls_cert = "/tmp/cert.pem";
+  refused(half_tls, "tls.key");
+  ServeConfig missing_files = valid();
+  missing_files.tls_cert = "/nonexistent/cert.pem";
+  missing_files.tls_key = "/nonexistent/key.pem";
+  refused(missing_files, "tls.cert");
+  ServeConfig no_data = valid();
+  no_data.data_dir.clear();
+  refused(no_data, "data_dir");
+  ServeConfig bad_store = valid();
+  bad_store.store_url = "mysql://x";
+  refused(bad_store, "store");
+  ServeConfig no_roles = valid();
+  no_roles.roles.clear();
+  refused(no_roles, "roles");
+  ServeConfig too_many = valid();
+  too_many.http.max_connections = 1'000'000;
+  refused(too_many, "http.max_connections");
+  ServeConfig bad_level = valid();
+  bad_level.log_level = "loud";
+  refused(bad_level, "log_level");
+}
+
+TEST(ServeConfig, LoopbackAddresses) {
+  EXPECT_TRUE((ListenAddress{"127.0.0.1", 1}).is_loopback());
+  EXPECT_TRUE((ListenAddress{"127.8.9.1", 1}).is_loopback());
+  EXPECT_TRUE((ListenAddress{"::1", 1}).is_loopback());
+  EXPECT_TRUE((ListenAddress{"localhost", 1}).is_loopback());
+  EXPECT_FALSE((ListenAddress{"0.0.0.0", 1}).is_loopback());
+  EXPECT_FALSE((ListenAddress{"::", 1}).is_loopback());
+  EXPECT_FALSE((ListenAddress{"10.1.2.3", 1}).is_loopback());
+}
+
+TEST(ServeConfig, RolesParse) {
+  EXPECT_EQ(roles_text(*parse_roles("hiu,cm")), "cm,hiu");
+  EXPECT_FALSE(parse_roles("cm,,hip"));
+  EXPECT_FALSE(parse_roles("admin"));
+}
+
+TEST(ServeConfig, MissingFileIsAClearError) {
+  ServeConfig config = valid();
+  auto loaded = load_toml_file("/nonexistent/kavach.toml", config);
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message, HasSubstr("not a readable file"));
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "k.toml") << "log_level = \"debug\"\n";
+  ASSERT_TRUE(load_toml_file(dir.path() / "k.toml", config));
+  EXPECT_EQ(config.log_level, "debug");
+}
+
+}  // namespace
+}  // namespace kavach::config

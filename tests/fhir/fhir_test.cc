@@ -1,0 +1,165 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "crypto/key_ring.h"
+#include "fhir/resource_service.h"
+#include "fhir/search_index.h"
+#include "store/store_factory.h"
+#include "support/temp_dir.h"
+
+namespace kavach::fhir {
+namespace {
+
+using ::testing::Contains;
+using ::testing::Pair;
+
+boost::json::object parse(const char* text) { return boost::json::parse(text).as_object(); }
+
+TEST(SearchIndex, PatientTermsAreNormalised) {
+  const auto terms = extract_index_terms("Patient", parse(R"({
+    "name":[{"family":"Sharma","given":["Asha","Devi"]}],
+    "telecom":[{"system":"phone","value":"+91 98765-43210"},{"system":"email","value":"a@b"}],
+    "identifier":[{"system":"https://healthid.ndhm.gov.in","value":"91-1111"}],
+    "gender":"female","birthDate":"1990-02-03"})"));
+  EXPECT_THAT(terms, Contains(Pair("family", "sharma")));
+  EXPECT_THAT(terms, Contains(Pair("given", "devi")));
+  EXPECT_THAT(terms, Contains(Pair("name", "asha")));
+  EXPECT_THAT(terms, Contains(Pair("phone", "919876543210")));
+  EXPECT_THAT(terms, Contains(Pair("phone", "9876543210")));
+  EXPECT_THAT(terms, Contains(Pair("identifier", "https://healthid.ndhm.gov.in|91-1111")));
+  EXPECT_THAT(terms, Contains(Pair("identifier", "91-1111")));
+  EXPECT_THAT(terms, Contains(Pair("gender", "female")));
+  EXPECT_THAT(terms, Contains(Pair("birthdate", "1990-02-03")));
+  EXPECT_EQ(normalise_search_value("family", "SHARMA"), "sharma");
+  EXPECT_EQ(normalise_search_value("phone", "98765 43210"), "9876543210");
+  EXPECT_EQ(normalise_search_value("code", "|x"), "x");
+}
+
+TEST(SearchIndex, ClinicalTermsAndPartition) {
+  const auto observation = parse(R"({"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},
+    "subject":{"reference":"Patient/p1"},"status":"final"})");
+  const auto terms = extract_index_terms("Observation", observation);
+  EXPECT_THAT(terms, Contains(Pair("code", "http://loinc.org|4548-4")));
+  EXPECT_THAT(terms, Contains(Pair("subject", "Patient/p1")));
+  EXPECT_THAT(terms, Contains(Pair("patient", "Patient/p1")));
+  EXPECT_THAT(terms, Contains(Pair("status", "final")));
+  EXPECT_EQ(partition_of("Observation", "o1", observation), "p1");
+  EXPECT_EQ(partition_of("Patient", "p9", observation), "p9");
+  EXPECT_EQ(partition_of("Organization", "x", parse(R"({"name":"AIIMS"})")), "");
+  EXPECT_EQ(partition_of("Observation", "x", parse(R"({"subject":{"reference":"Group/g"}})")), "");
+}
+
+TEST(SearchIndex, WrongShapesAreIgnored) {
+  EXPECT_TRUE(extract_index_terms("Patient", parse(
+      R"({"name":"x","telecom":[1,null],"identifier":{},"code":[],"subject":"Patient/1"})")).empty());
+}
+
+class ResourceServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ring_ = std::make_unique<crypto::KeyRing>(*crypto::KeyRing::create(dir_.path() / "k"));
+    store_ = *store::open_store("sqlite:" + (dir_.path() / "db").string());
+    keys_ = std::make_unique<vault::KeyVault>(*store_, *ring_, clock_);
+    sealer_ = std::make_unique<vault::RecordSealer>(*keys_);
+    service_ = std::make_unique<ResourceService>(*store_, *sealer_, clock_);
+  }
+  static auth::AccessToken caller(const char* scopes) {
+    return auth::AccessToken{"c-test", *auth::ScopeSet::parse(scopes), 0};
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  std::unique_ptr<crypto::KeyRing> ring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<vault::KeyVault> keys_;
+  std::unique_ptr<vault::RecordSealer> sealer_;
+  std::unique_ptr<ResourceService> service_;
+  auth::AccessToken all_ = caller("system/*.cruds");
+};
+
+TEST_F(ResourceServiceTest, CreateReadUpdateDeleteKeepsHistory) {
+  auto created = service_->create(all_, "Patient", R"({"resourceType":"Patient","gender":"male"})");
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->version, 1);
+  EXPECT_THAT(created->json, ::testing::HasSubstr(R"("versionId":"1")"));
+  EXPECT_THAT(created->json, ::testing::HasSubstr(R"("lastUpdated":"2023-11-14T22:13:20.000Z")"));
+  const auto id = created->id;
+  EXPECT_EQ(id.size(), 32u);
+
+  auto stale = service_->update(all_, "Patient", id, R"({"resourceType":"Patient"})", 7);
+  EXPECT_EQ(stale.error().code, ErrorCode::kFailedPrecondition);
+  auto updated = service_->update(all_, "Patient", id, R"({"resourceType":"Patient","gender":"other"})", 1);
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(updated->version, 2);
+  EXPECT_THAT(service_->vread(all_, "Patient", id, 1)->json, ::testing::HasSubstr("male"));
+  ASSERT_TRUE(service_->remove(all_, "Patient", id));
+  EXPECT_EQ(service_->read(all_, "Patient", id).error().code, ErrorCode::kGone);
+  auto history = service_->history(all_, "Patient", id, 10);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_TRUE((*history)[0].deleted);
+  EXPECT_EQ(service_->vread(all_, "Patient", id, 3).error().code, ErrorCode::kGone);
+  EXPECT_EQ(service_->vread(all_, "Patient", id, 9).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(ResourceServiceTest, BadInputIsRefusedWithAClearError) {
+  const std::string deep = R"({"resourceType":"Patient","a":)" + std::string(100, '[') +
+                           std::string(100, ']') + "}";
+  const std::pair<std::string, const char*> bodies[] = {
+      {"not json", "not valid JSON"},
+      {"[1,2]", "not a FHIR resource object"},
+      {R"({"resourceType":"Observation"})", "resourceType must be \"Patient\""},
+      {deep, "not valid JSON"},
+  };
+  for (const auto& [body, fragment] : bodies) {
+    auto result = service_->create(all_, "Patient", body);
+    ASSERT_FALSE(result) << body;
+    EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(result.error().message, ::testing::HasSubstr(fragment));
+  }
+  EXPECT_EQ(service_->create(all_, "Spaceship", "{}").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->read(all_, "Patient", "../etc/passwd").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->read(all_, "Patient", "missing").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->changes_since(0, 10)->empty());  // nothing was written by any of these
+}
+
+TEST_F(ResourceServiceTest, ScopesAreEnforcedInTheDomain) {
+  const auto reader = caller("system/Patient.rs");
+  auto created = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  EXPECT_TRUE(service_->read(reader, "Patient", created->id));
+  EXPECT_EQ(service_->create(reader, "Patient", R"({"resourceType":"Patient"})").error().code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(service_->remove(reader, "Patient", created->id).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(service_->read(reader, "Observation", "x").error().code, ErrorCode::kPermissionDenied);
+  const auto updater = caller("system/Patient.u");
+  EXPECT_EQ(service_->update(updater, "Patient", "new-id", R"({"resourceType":"Patient"})", std::nullopt)
+                .error().code,
+            ErrorCode::kPermissionDenied);  // update-as-create needs the create scope too
+}
+
+TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
+  for (const char* body : {
+           R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Asha"]}],"gender":"female"})",
+           R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Ravi"]}],"gender":"male"})",
+           R"({"resourceType":"Patient","name":[{"family":"SHARMA","given":["Meena"]}],"gender":"female"})",
+           R"({"resourceType":"Patient","name":[{"family":"Verma"}],"gender":"female"})"}) {
+    ASSERT_TRUE(service_->create(all_, "Patient", body));
+  }
+  auto both = service_->search(all_, {"Patient", {{"family", "sharma"}, {"gender", "female"}}, 10, ""});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->resources.size(), 2u);
+  auto first = service_->search(all_, {"Patient", {{"family", "Sharma"}}, 2, ""});
+  ASSERT_EQ(first->resources.size(), 2u);
+  ASSERT_FALSE(first->next_after_id.empty());
+  auto second = service_->search(all_, {"Patient", {{"family", "Sharma"}}, 2, first->next_after_id});
+  ASSERT_EQ(second->resources.size(), 1u);
+  EXPECT_TRUE(second->next_after_id.empty());
+  EXPECT_EQ(service_->search(all_, {"Patient", {{"colour", "x"}}, 10, ""}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->search(all_, {"Patient", {}, 10, ""}).error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kavach::fhir

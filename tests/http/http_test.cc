@@ -1,0 +1,111 @@
+// Routing, authentication and error mapping, exercised without a socket.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "http/message.h"
+#include "http/problem.h"
+#include "http/router.h"
+
+namespace kavach::http {
+namespace {
+
+using ::testing::HasSubstr;
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.add("GET", "/open", Access::kPublic, [](const Request&, const RouteContext&) {
+      Response response;
+      response.body = "open";
+      return response;
+    });
+    router_.add("GET", "/things/{id}", Access::kBearerToken,
+                [](const Request&, const RouteContext& context) {
+                  Response response;
+                  response.body = context.param("id") + ":" + context.caller->client_id;
+                  return response;
+                });
+    router_.add("GET", "/boom", Access::kPublic, [](const Request&, const RouteContext&) -> Response {
+      throw std::runtime_error("boom");
+    });
+  }
+  static Request get(std::string path, std::string authorization = "") {
+    Request request{"GET", std::move(path), "", {}, ""};
+    if (!authorization.empty()) request.headers.emplace_back("authorization", std::move(authorization));
+    return request;
+  }
+  static std::string diagnostics(const Response& response) {
+    return std::string(boost::json::parse(response.body).at("issue").at(0).at("diagnostics").as_string());
+  }
+
+  ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  auth::TokenService tokens_{crypto::SecretBytes::random(32), clock_, std::chrono::seconds{60}};
+  Router router_{tokens_};
+};
+
+TEST_F(RouterTest, PublicRouteAnswersAndNamesItsRoute) {
+  const auto response = router_.handle(get("/open"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "open");
+  EXPECT_EQ(response.route, "/open");
+}
+
+TEST_F(RouterTest, ProtectedRouteNeedsAValidToken) {
+  EXPECT_EQ(router_.handle(get("/things/1")).status, 401);
+  EXPECT_EQ(router_.handle(get("/things/1", "Basic abc")).status, 401);
+  EXPECT_EQ(router_.handle(get("/things/1", "Bearer forged")).status, 401);
+  const auto token = tokens_.issue("c-1", *auth::ScopeSet::parse("system/Patient.r")).token;
+  const auto response = router_.handle(get("/things/a%2Fb", "bearer " + token));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "a/b:c-1");
+  clock_.advance(std::chrono::seconds{61});
+  const auto expired = router_.handle(get("/things/1", "Bearer " + token));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_THAT(diagnostics(expired), HasSubstr("expired"));
+  EXPECT_THAT(expired.header("WWW-Authenticate"), HasSubstr("Bearer"));
+}
+
+TEST_F(RouterTest, UnknownPathsMethodsAndThrowingHandlers) {
+  EXPECT_EQ(router_.handle(get("/nope")).status, 404);
+  Request post = get("/open");
+  post.method = "POST";
+  EXPECT_EQ(router_.handle(post).status, 405);
+  const auto failed = router_.handle(get("/boom"));
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_THAT(diagnostics(failed), ::testing::Not(HasSubstr("boom")));
+}
+
+TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
+  const std::pair<ErrorCode, int> cases[] = {
+      {ErrorCode::kInvalidArgument, 400}, {ErrorCode::kUnauthenticated, 401},
+      {ErrorCode::kPermissionDenied, 403}, {ErrorCode::kNotFound, 404},
+      {ErrorCode::kConflict, 409}, {ErrorCode::kAlreadyExists, 409}, {ErrorCode::kGone, 410},
+      {ErrorCode::kFailedPrecondition, 412}, {ErrorCode::kTooLarge, 413},
+      {ErrorCode::kUnsupportedMedia, 415}, {ErrorCode::kResourceExhausted, 429},
+      {ErrorCode::kInternal, 500}, {ErrorCode::kDataLoss, 500}, {ErrorCode::kUnavailable, 503}};
+  for (const auto& [code, status] : cases) {
+    const auto response = problem_response(Error{code, "detail for the client"});
+    EXPECT_EQ(response.status, status);
+    EXPECT_EQ(response.header("Content-Type"), kFhirJson);
+    const auto outcome = boost::json::parse(response.body);
+    EXPECT_EQ(outcome.at("resourceType").as_string(), "OperationOutcome");
+    const bool internal = status == 500;
+    EXPECT_EQ(outcome.at("issue").at(0).at("diagnostics").as_string() == "detail for the client", !internal);
+  }
+}
+
+TEST(Message, QueryParsingDecodes) {
+  const auto parameters = parse_query("family=Sh%61rma&given=a+b&flag&&code=http%3A%2F%2Fx%7Cy&bad=%zz");
+  ASSERT_EQ(parameters.size(), 5u);
+  EXPECT_EQ(parameters[0], (std::pair<std::string, std::string>{"family", "Sharma"}));
+  EXPECT_EQ(parameters[1].second, "a b");
+  EXPECT_EQ(parameters[2], (std::pair<std::string, std::string>{"flag", ""}));
+  EXPECT_EQ(parameters[3].second, "http://x|y");
+  EXPECT_EQ(parameters[4].second, "%zz");
+  EXPECT_EQ(percent_decode("a+b%2"), "a+b%2");
+}
+
+}  // namespace
+}  // namespace kavach::http
