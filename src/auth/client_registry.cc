@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/limits.h"
 #include "crypto/encoding.h"
@@ -30,16 +30,17 @@ tl::unexpected<Error> bad_credentials() {
 
 Result<NewClient> ClientRegistry::add(std::string_view name, std::string_view scopes) {
   if (name.empty() || name.size() > limits::kClientNameBytesMax) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("a client name has 1 to {} characters",
-                                  limits::kClientNameBytesMax));
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("a client name has 1 to {} characters", limits::kClientNameBytesMax));
   }
   ASSIGN_OR_RETURN(const auto scope_set, ScopeSet::parse(scopes));
   if (scope_set.empty()) return make_error(ErrorCode::kInvalidArgument, "a client needs a scope");
 
   NewClient created;
   created.client_id = "c-" + crypto::to_hex(crypto::SecretBytes::random(kClientIdBytes).view());
-  created.client_secret = crypto::to_base64url(crypto::SecretBytes::random(kClientSecretBytes).view());
+  created.client_secret =
+      crypto::to_base64url(crypto::SecretBytes::random(kClientSecretBytes).view());
   ASSIGN_OR_RETURN(const auto secret_hash, crypto::hash_password(created.client_secret));
 
   const boost::json::object document{{"name", std::string(name)},

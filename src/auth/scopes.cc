@@ -10,8 +10,8 @@ namespace kavach::auth {
 namespace {
 
 bool is_scope_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '/' || c == '.' || c == '*' || c == '-' || c == '_' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+         c == '.' || c == '*' || c == '-' || c == '_' || c == ':';
 }
 
 bool is_resource_name(std::string_view name) {
@@ -53,10 +53,12 @@ Result<ScopeSet> ScopeSet::parse(std::string_view text) {
     const std::string_view scope = text.substr(0, space);
     text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
     if (scope.empty()) continue;
-    if (++count > limits::kScopesMax) return make_error(ErrorCode::kInvalidArgument, "too many scopes");
+    if (++count > limits::kScopesMax)
+      return make_error(ErrorCode::kInvalidArgument, "too many scopes");
     if (scope.size() > limits::kScopeBytesMax ||
         !std::all_of(scope.begin(), scope.end(), is_scope_char)) {
-      return make_error(ErrorCode::kInvalidArgument, "a scope has characters outside [A-Za-z0-9/.*:_-]");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "a scope has characters outside [A-Za-z0-9/.*:_-]");
     }
     if (!set.text_.empty()) set.text_ += ' ';
     set.text_ += scope;

@@ -1,8 +1,7 @@
 // SMART on FHIR scopes (v2, with the v1 spellings accepted) granted to machine clients and checked
 // on every API call. "system/Patient.rs" lets a client read and search Patient; "system/*.cruds"
-// allows every interaction on every type. Other well-formed scopes (such as "kavach/admin") are kept
-// as opaque grants for non-FHIR APIs.
-// Thread-safety: immutable value type.
+// allows every interaction on every type. Other well-formed scopes (such as "kavach/admin") are
+// kept as opaque grants for non-FHIR APIs. Thread-safety: immutable value type.
 #pragma once
 
 #include <cstdint>

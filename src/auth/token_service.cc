@@ -21,9 +21,11 @@ tl::unexpected<Error> unauthenticated(std::string message) {
 
 IssuedToken TokenService::issue(std::string_view client_id, const ScopeSet& scopes) const {
   const auto expires_at_ms =
-      unix_ms(clock_.now()) + std::chrono::duration_cast<std::chrono::milliseconds>(lifetime_).count();
+      unix_ms(clock_.now()) +
+      std::chrono::duration_cast<std::chrono::milliseconds>(lifetime_).count();
   const std::string payload = fmt::format("{}\n{}\n{}", client_id, scopes.text(), expires_at_ms);
-  std::string signed_part = fmt::format("{}{}", kPrefix, crypto::to_base64url(crypto::as_bytes(payload)));
+  std::string signed_part =
+      fmt::format("{}{}", kPrefix, crypto::to_base64url(crypto::as_bytes(payload)));
   const auto tag = crypto::mac(key_, crypto::as_bytes(signed_part));
   return IssuedToken{fmt::format("{}.{}", signed_part, crypto::to_base64url(tag)), lifetime_};
 }
@@ -50,8 +52,8 @@ Result<AccessToken> TokenService::verify(std::string_view token) const {
   AccessToken access;
   access.client_id = std::string(payload.substr(0, first));
   const auto expiry = payload.substr(second + 1);
-  const auto parsed = std::from_chars(expiry.data(), expiry.data() + expiry.size(),
-                                      access.expires_at_ms);
+  const auto parsed =
+      std::from_chars(expiry.data(), expiry.data() + expiry.size(), access.expires_at_ms);
   auto scopes = ScopeSet::parse(payload.substr(first + 1, second - first - 1));
   if (parsed.ec != std::errc() || parsed.ptr != expiry.data() + expiry.size() || !scopes) {
     return unauthenticated("the access token is malformed");

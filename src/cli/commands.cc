@@ -2,17 +2,18 @@
 
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/subcommands.h"
 
 namespace kavach::cli {
 
 int run(int argc, char** argv) {
-  CLI::App app{"Kavach: consented, encrypted, tamper-evident health records.\n"
-               "One binary for the consent manager (cm), provider (hip) and user (hiu) roles.",
-               "kavach"};
+  CLI::App app{
+      "Kavach: consented, encrypted, tamper-evident health records.\n"
+      "One binary for the consent manager (cm), provider (hip) and user (hiu) roles.",
+      "kavach"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kavach 0.1.0");
   CommandOutcome outcome;
@@ -22,9 +23,8 @@ int run(int argc, char** argv) {
   add_patient_commands(app, outcome);
   add_seed_command(app, outcome);
   // CLI11 would only say that a subcommand is required; name the word it did not know.
-  const auto known = app.get_subcommands([&](const CLI::App* command) {
-    return argc > 1 && command->check_name(argv[1]);
-  });
+  const auto known = app.get_subcommands(
+      [&](const CLI::App* command) { return argc > 1 && command->check_name(argv[1]); });
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::cerr << "kavach: unknown command '" << argv[1] << "' (see kavach --help)\n";
     return 2;

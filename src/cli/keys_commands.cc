@@ -1,8 +1,8 @@
 // kavach keys init | rotate
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
@@ -23,7 +23,8 @@ void add_keys_commands(CLI::App& app, CommandOutcome& outcome) {
       outcome.status = tl::unexpected(ring.error());
       return;
     }
-    std::cout << fmt::format("created key file {} (key {})\n", key_file->string(), ring->active().id);
+    std::cout << fmt::format("created key file {} (key {})\n", key_file->string(),
+                             ring->active().id);
   });
 
   auto* rotate = keys->add_subcommand(

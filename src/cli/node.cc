@@ -28,8 +28,10 @@ Status check_key_outside_data(const std::filesystem::path& key_file,
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
-  if (options.data_dir.empty()) return make_error(ErrorCode::kInvalidArgument, "--data is required");
-  if (options.key_file.empty()) return make_error(ErrorCode::kInvalidArgument, "--key-file is required");
+  if (options.data_dir.empty())
+    return make_error(ErrorCode::kInvalidArgument, "--data is required");
+  if (options.key_file.empty())
+    return make_error(ErrorCode::kInvalidArgument, "--key-file is required");
   RETURN_IF_ERROR(check_key_outside_data(options.key_file, options.data_dir));
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
@@ -44,8 +46,8 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   std::unique_ptr<Node> node(new Node());
   ASSIGN_OR_RETURN(auto ring, crypto::KeyRing::load(options.key_file));
   node->key_ring_ = std::make_unique<crypto::KeyRing>(std::move(ring));
-  const std::string url = options.store_url.empty() ? store::default_store_url(options.data_dir)
-                                                    : options.store_url;
+  const std::string url =
+      options.store_url.empty() ? store::default_store_url(options.data_dir) : options.store_url;
   ASSIGN_OR_RETURN(auto store, store::open_store(url, {options.postgres_pool_size}));
   if (options.metrics != nullptr) {
     store = std::make_unique<store::InstrumentedStore>(std::move(store), *options.metrics);
@@ -53,7 +55,8 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   node->store_ = std::move(store);
   node->keys_ = std::make_unique<vault::KeyVault>(*node->store_, *node->key_ring_, node->clock_);
   node->sealer_ = std::make_unique<vault::RecordSealer>(*node->keys_);
-  node->clients_ = std::make_unique<auth::ClientRegistry>(*node->store_, *node->sealer_, node->clock_);
+  node->clients_ =
+      std::make_unique<auth::ClientRegistry>(*node->store_, *node->sealer_, node->clock_);
   ASSIGN_OR_RETURN(auto token_key, node->keys_->key(std::string(vault::kNodeTokenKey)));
   node->tokens_ = std::make_unique<auth::TokenService>(std::move(token_key), node->clock_,
                                                        limits::kAccessTokenLifetime);

@@ -1,8 +1,8 @@
 // kavach seed
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
@@ -20,7 +20,8 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 }  // namespace
 
 void add_seed_command(CLI::App& app, CommandOutcome& outcome) {
-  auto* seed = app.add_subcommand("seed", "Write deterministic synthetic Indian patients and records");
+  auto* seed =
+      app.add_subcommand("seed", "Write deterministic synthetic Indian patients and records");
   struct Flags {
     NodeOptions node;
     std::size_t patients = 0;
@@ -29,8 +30,10 @@ void add_seed_command(CLI::App& app, CommandOutcome& outcome) {
   auto flags = std::make_shared<Flags>();
   add_node_flags(*seed, flags->node);
   seed->add_option("--patients", flags->patients, "How many patients to write")
-      ->required()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  seed->add_option("--seed", flags->seed, "The generator's seed; the same seed writes the same data");
+      ->required()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  seed->add_option("--seed", flags->seed,
+                   "The generator's seed; the same seed writes the same data");
   seed->callback([flags, &outcome] {
     outcome.status = [&]() -> Status {
       ASSIGN_OR_RETURN(auto node, Node::open(flags->node));

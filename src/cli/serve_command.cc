@@ -1,8 +1,8 @@
 // kavach serve
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
@@ -30,7 +30,8 @@ struct ServeFlags {
 // The file first, then every flag that was given on the command line.
 Result<config::ServeConfig> resolve_config(const ServeFlags& flags) {
   config::ServeConfig config;
-  if (!flags.config_file.empty()) RETURN_IF_ERROR(config::load_toml_file(flags.config_file, config));
+  if (!flags.config_file.empty())
+    RETURN_IF_ERROR(config::load_toml_file(flags.config_file, config));
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
   if (!flags.key_file.empty()) config.key_file = flags.key_file;
   if (!flags.listen.empty()) {
@@ -60,14 +61,14 @@ Status serve(const config::ServeConfig& config) {
 
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
-  http::ApiServices services{node->resources(), node->clients(), node->tokens(), metrics,
-                             [&]() -> Status {
-                               if (server_view != nullptr && server_view->draining()) {
-                                 return make_error(ErrorCode::kUnavailable, "the node is shutting down");
-                               }
-                               RETURN_IF_ERROR(node->store().read_key(std::string(vault::kNodeTokenKey)));
-                               return {};
-                             }};
+  http::ApiServices services{
+      node->resources(), node->clients(), node->tokens(), metrics, [&]() -> Status {
+        if (server_view != nullptr && server_view->draining()) {
+          return make_error(ErrorCode::kUnavailable, "the node is shutting down");
+        }
+        RETURN_IF_ERROR(node->store().read_key(std::string(vault::kNodeTokenKey)));
+        return {};
+      }};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;
@@ -86,9 +87,9 @@ Status serve(const config::ServeConfig& config) {
   server_view = server.get();
 
   const bool ipv6 = config.listen.host.find(':') != std::string::npos;
-  const std::string url = fmt::format("{}://{}{}{}:{}", server->tls() ? "https" : "http",
-                                      ipv6 ? "[" : "", config.listen.host, ipv6 ? "]" : "",
-                                      server->port());
+  const std::string url =
+      fmt::format("{}://{}{}{}:{}", server->tls() ? "https" : "http", ipv6 ? "[" : "",
+                  config.listen.host, ipv6 ? "]" : "", server->port());
   log::info("serving", {{"url", url},
                         {"roles", config::roles_text(config.roles)},
                         {"store", std::string(node->store().backend_name())}});
@@ -103,9 +104,11 @@ Status serve(const config::ServeConfig& config) {
 void add_serve_command(CLI::App& app, CommandOutcome& outcome) {
   auto* command = app.add_subcommand("serve", "Run a node: the HTTP API for its roles");
   auto flags = std::make_shared<ServeFlags>();
-  command->add_option("--config", flags->config_file, "A TOML configuration file; flags override it");
+  command->add_option("--config", flags->config_file,
+                      "A TOML configuration file; flags override it");
   command->add_option("--data", flags->data_dir, "The node's data directory");
-  command->add_option("--key-file", flags->key_file, "The node key file (outside --data, mode 0600)");
+  command->add_option("--key-file", flags->key_file,
+                      "The node key file (outside --data, mode 0600)");
   command->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   command->add_option("--roles", flags->roles, "Comma-separated roles: cm, hip, hiu (default all)");
   command->add_option("--store", flags->store_url,

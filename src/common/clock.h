@@ -1,5 +1,5 @@
-// The clock seam: domains ask a Clock for the time so tests can move time by hand instead of sleeping.
-// Thread-safety: both implementations are safe to call from any thread.
+// The clock seam: domains ask a Clock for the time so tests can move time by hand instead of
+// sleeping. Thread-safety: both implementations are safe to call from any thread.
 #pragma once
 
 #include <atomic>
@@ -25,9 +25,7 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start) : now_ms_(to_ms(start)) {}
-  TimePoint now() const override {
-    return TimePoint{std::chrono::milliseconds{now_ms_.load()}};
-  }
+  TimePoint now() const override { return TimePoint{std::chrono::milliseconds{now_ms_.load()}}; }
   void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
 
  private:

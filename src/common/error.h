@@ -1,6 +1,7 @@
-// Errors as values. Every fallible call in Kavach returns Result<T>; the HTTP layer maps an ErrorCode
-// to a status and a FHIR OperationOutcome in exactly one place (src/http/problem.cc), and the CLI maps
-// it to an exit code and a one-line message. Error messages never carry secrets or patient data.
+// Errors as values. Every fallible call in Kavach returns Result<T>; the HTTP layer maps an
+// ErrorCode to a status and a FHIR OperationOutcome in exactly one place (src/http/problem.cc), and
+// the CLI maps it to an exit code and a one-line message. Error messages never carry secrets or
+// patient data.
 #pragma once
 
 #include <string>
@@ -50,9 +51,9 @@ inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
 #define KAVACH_CONCAT(a, b) KAVACH_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): evaluates a Result-returning expression and returns its error, if any.
-#define RETURN_IF_ERROR(expr)                                        \
-  do {                                                               \
-    auto&& kavach_status_ = (expr);                                  \
+#define RETURN_IF_ERROR(expr)                                             \
+  do {                                                                    \
+    auto&& kavach_status_ = (expr);                                       \
     if (!kavach_status_) return ::tl::unexpected(kavach_status_.error()); \
   } while (false)
 

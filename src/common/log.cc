@@ -9,10 +9,14 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -20,7 +24,8 @@ spdlog::level::level_enum to_spdlog(Level level) {
 std::shared_ptr<spdlog::logger> logger() {
   static auto instance = [] {
     auto created = spdlog::stderr_logger_mt("kavach");
-    created->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    created->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                         spdlog::pattern_time_type::utc);
     created->flush_on(spdlog::level::info);
     return created;
   }();
@@ -32,11 +37,16 @@ std::shared_ptr<spdlog::logger> logger() {
 void configure(Level level) { logger()->set_level(to_spdlog(level)); }
 
 bool parse_level(std::string_view text, Level& level) {
-  if (text == "debug") level = Level::kDebug;
-  else if (text == "info") level = Level::kInfo;
-  else if (text == "warn") level = Level::kWarn;
-  else if (text == "error") level = Level::kError;
-  else return false;
+  if (text == "debug")
+    level = Level::kDebug;
+  else if (text == "info")
+    level = Level::kInfo;
+  else if (text == "warn")
+    level = Level::kWarn;
+  else if (text == "error")
+    level = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -45,11 +55,21 @@ std::string escape_json(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));

@@ -20,7 +20,8 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kBucketsSeconds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, kBucketsSeconds[i], cumulative);
+    out +=
+        fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, kBucketsSeconds[i], cumulative);
   }
   const auto count = count_.load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, count);

@@ -41,7 +41,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Histogram>, std::less<>> requests_;  // GUARDED_BY(mutex_)
   std::map<std::string, std::unique_ptr<Histogram>, std::less<>> store_;     // GUARDED_BY(mutex_)
-  std::map<std::string, double, std::less<>> gauges_;                         // GUARDED_BY(mutex_)
+  std::map<std::string, double, std::less<>> gauges_;                        // GUARDED_BY(mutex_)
 };
 
 }  // namespace kavach

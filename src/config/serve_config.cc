@@ -25,8 +25,7 @@ Result<Role> parse_role(std::string_view name) {
 
 // Reads an optional value of type T at `key`; a value of another type is an error naming the key.
 template <class T>
-Status read_value(const toml::table& table, std::string_view prefix, std::string_view key,
-                  T& out) {
+Status read_value(const toml::table& table, std::string_view prefix, std::string_view key, T& out) {
   const auto* node = table.get(key);
   if (node == nullptr) return {};
   const auto full_key = prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
@@ -54,8 +53,8 @@ Status refuse_unknown_keys(const toml::table& table, std::string_view prefix,
                            std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : table) {
     if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
-      const auto full_key = prefix.empty() ? std::string(key.str())
-                                           : fmt::format("{}.{}", prefix, key.str());
+      const auto full_key =
+          prefix.empty() ? std::string(key.str()) : fmt::format("{}.{}", prefix, key.str());
       return config_error(full_key, "unknown key");
     }
   }
@@ -63,9 +62,10 @@ Status refuse_unknown_keys(const toml::table& table, std::string_view prefix,
 }
 
 Status load_table(const toml::table& root, ServeConfig& config) {
-  RETURN_IF_ERROR(refuse_unknown_keys(
-      root, "", {"listen", "data_dir", "key_file", "store", "roles", "insecure_http", "log_level",
-                 "tls", "http", "store_options"}));
+  RETURN_IF_ERROR(
+      refuse_unknown_keys(root, "",
+                          {"listen", "data_dir", "key_file", "store", "roles", "insecure_http",
+                           "log_level", "tls", "http", "store_options"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -95,9 +95,10 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   if (const auto* http = root.get("http")) {
     if (!http->is_table()) return config_error("http", "must be a table");
     const auto& table = *http->as_table();
-    RETURN_IF_ERROR(refuse_unknown_keys(
-        table, "http", {"io_threads", "worker_threads", "max_connections", "max_body_bytes",
-                        "max_header_bytes", "read_timeout_ms", "idle_timeout_ms"}));
+    RETURN_IF_ERROR(
+        refuse_unknown_keys(table, "http",
+                            {"io_threads", "worker_threads", "max_connections", "max_body_bytes",
+                             "max_header_bytes", "read_timeout_ms", "idle_timeout_ms"}));
     RETURN_IF_ERROR(read_value(table, "http", "io_threads", config.http.io_threads));
     RETURN_IF_ERROR(read_value(table, "http", "worker_threads", config.http.worker_threads));
     RETURN_IF_ERROR(read_value(table, "http", "max_connections", config.http.max_connections));
@@ -108,7 +109,8 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");
-    RETURN_IF_ERROR(refuse_unknown_keys(*options->as_table(), "store_options", {"postgres_pool_size"}));
+    RETURN_IF_ERROR(
+        refuse_unknown_keys(*options->as_table(), "store_options", {"postgres_pool_size"}));
     RETURN_IF_ERROR(read_value(*options->as_table(), "store_options", "postgres_pool_size",
                                config.postgres_pool_size));
   }
@@ -142,14 +144,16 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   const auto port_text = text.substr(colon + 1);
   unsigned port = 0;
   const auto parsed = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (parsed.ec != std::errc() || parsed.ptr != port_text.data() + port_text.size() || port > 65535) {
+  if (parsed.ec != std::errc() || parsed.ptr != port_text.data() + port_text.size() ||
+      port > 65535) {
     return config_error("listen", fmt::format("'{}' is not a port number", port_text));
   }
   address.port = static_cast<std::uint16_t>(port);
   in6_addr ignored{};
   if (address.host != "localhost" && ::inet_pton(AF_INET, address.host.c_str(), &ignored) != 1 &&
       ::inet_pton(AF_INET6, address.host.c_str(), &ignored) != 1) {
-    return config_error("listen", fmt::format("'{}' is not an IP address or localhost", address.host));
+    return config_error("listen",
+                        fmt::format("'{}' is not an IP address or localhost", address.host));
   }
   return address;
 }
@@ -181,8 +185,8 @@ Status load_toml_text(std::string_view text, std::string_view origin, ServeConfi
     return load_table(root, config);
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("config: {} line {}: {}", origin, where.line, error.description()));
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("config: {} line {}: {}", origin,
+                                                               where.line, error.description()));
   }
 }
 
@@ -215,7 +219,8 @@ Status validate(const ServeConfig& config) {
     return config_error(config.tls_cert.empty() ? "tls.cert" : "tls.key",
                         "TLS needs both a certificate and a key");
   }
-  for (const auto& [key, path] : {std::pair{"tls.cert", &config.tls_cert}, std::pair{"tls.key", &config.tls_key}}) {
+  for (const auto& [key, path] :
+       {std::pair{"tls.cert", &config.tls_cert}, std::pair{"tls.key", &config.tls_key}}) {
     if (!path->empty() && !std::filesystem::is_regular_file(*path)) {
       return config_error(key, fmt::format("{} is not a readable file", path->string()));
     }
@@ -228,15 +233,19 @@ Status validate(const ServeConfig& config) {
                                     config.listen.host));
   }
   const auto& http = config.http;
-  if (http.io_threads > limits::kWorkerThreadsMax) return config_error("http.io_threads", "is too large");
+  if (http.io_threads > limits::kWorkerThreadsMax)
+    return config_error("http.io_threads", "is too large");
   if (http.worker_threads == 0 || http.worker_threads > limits::kWorkerThreadsMax) {
-    return config_error("http.worker_threads", fmt::format("must be 1 to {}", limits::kWorkerThreadsMax));
+    return config_error("http.worker_threads",
+                        fmt::format("must be 1 to {}", limits::kWorkerThreadsMax));
   }
   if (http.max_connections == 0 || http.max_connections > limits::kConnectionsMax) {
-    return config_error("http.max_connections", fmt::format("must be 1 to {}", limits::kConnectionsMax));
+    return config_error("http.max_connections",
+                        fmt::format("must be 1 to {}", limits::kConnectionsMax));
   }
   if (http.max_body_bytes == 0 || http.max_body_bytes > limits::kBodyBytesMax) {
-    return config_error("http.max_body_bytes", fmt::format("must be 1 to {}", limits::kBodyBytesMax));
+    return config_error("http.max_body_bytes",
+                        fmt::format("must be 1 to {}", limits::kBodyBytesMax));
   }
   if (http.max_header_bytes < 1024 || http.max_header_bytes > limits::kHeaderBytesMax) {
     return config_error("http.max_header_bytes",

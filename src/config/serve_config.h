@@ -1,7 +1,7 @@
 // ServeConfig: everything `kavach serve` needs, read from a TOML file (--config) and overridden by
-// flags. validate() refuses a configuration that would start an unsafe or broken node, with a message
-// naming the key and the problem; unknown keys in the file are refused too, so a typo never silently
-// falls back to a default.
+// flags. validate() refuses a configuration that would start an unsafe or broken node, with a
+// message naming the key and the problem; unknown keys in the file are refused too, so a typo never
+// silently falls back to a default.
 //
 // TOML layout (every key optional except where a flag supplies it):
 //   listen = "127.0.0.1:8080"

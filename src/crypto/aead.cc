@@ -20,10 +20,10 @@ Result<std::size_t> open_into(const SecretBytes& key, std::span<const std::uint8
   }
   unsigned long long written = 0;
   const auto ciphertext = sealed.subspan(kAeadNonceBytes);
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          out.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),
-          ad_bytes(associated_data), associated_data.size(), sealed.data(),
-          key.view().data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, ciphertext.data(),
+                                                 ciphertext.size(), ad_bytes(associated_data),
+                                                 associated_data.size(), sealed.data(),
+                                                 key.view().data()) != 0) {
     return make_error(ErrorCode::kDataLoss, "sealed value failed authentication");
   }
   return static_cast<std::size_t>(written);

@@ -37,7 +37,8 @@ Result<Bytes> from_hex(std::string_view hex) {
   std::size_t written = 0;
   const char* end = nullptr;
   if (hex.size() % 2 != 0 ||
-      sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) != 0 ||
+      sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) !=
+          0 ||
       end != hex.data() + hex.size()) {
     return make_error(ErrorCode::kInvalidArgument, "malformed hex");
   }

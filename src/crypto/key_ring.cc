@@ -134,9 +134,9 @@ Status KeyRing::save(const std::filesystem::path& path, bool exclusive) const {
   FileDescriptor fd(::open(target.c_str(), flags, 0600));
   if (fd.get() < 0) {
     if (errno == EEXIST) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        fmt::format("key file {} already exists; refusing to overwrite it",
-                                    path.string()));
+      return make_error(
+          ErrorCode::kAlreadyExists,
+          fmt::format("key file {} already exists; refusing to overwrite it", path.string()));
     }
     return tl::unexpected(io_error(target, "cannot create"));
   }

@@ -1,7 +1,7 @@
 // Keyed hashes. blind_index() turns a searchable identifying value (a name, a phone number, a code)
-// into a deterministic 32-byte keyed BLAKE2b tag, so equality search works while the value itself is
-// never stored. mac()/verify_mac() authenticate tokens (HMAC-SHA-512-256).
-// Thread-safety: stateless functions; safe from any thread.
+// into a deterministic 32-byte keyed BLAKE2b tag, so equality search works while the value itself
+// is never stored. mac()/verify_mac() authenticate tokens (HMAC-SHA-512-256). Thread-safety:
+// stateless functions; safe from any thread.
 #pragma once
 
 #include <array>
@@ -23,7 +23,8 @@ using BlindIndex = std::array<std::uint8_t, kBlindIndexBytes>;
 // parameters yields unrelated tags.
 BlindIndex blind_index(const SecretBytes& key, std::string_view domain, std::string_view value);
 
-std::array<std::uint8_t, kMacBytes> mac(const SecretBytes& key, std::span<const std::uint8_t> message);
+std::array<std::uint8_t, kMacBytes> mac(const SecretBytes& key,
+                                        std::span<const std::uint8_t> message);
 bool verify_mac(const SecretBytes& key, std::span<const std::uint8_t> message,
                 std::span<const std::uint8_t> tag);
 

@@ -1,6 +1,6 @@
-// Password and client-secret hashing with Argon2id (libsodium crypto_pwhash_str), at the interactive
-// cost level: about 64 MiB and 2 passes per hash, so stolen hashes resist offline guessing.
-// Thread-safety: stateless; safe from any thread (each call allocates its own memory).
+// Password and client-secret hashing with Argon2id (libsodium crypto_pwhash_str), at the
+// interactive cost level: about 64 MiB and 2 passes per hash, so stolen hashes resist offline
+// guessing. Thread-safety: stateless; safe from any thread (each call allocates its own memory).
 #pragma once
 
 #include <string>

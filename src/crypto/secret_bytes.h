@@ -1,7 +1,7 @@
-// SecretBytes owns key material: locked in memory (never swapped), wiped on destruction, never copied
-// implicitly and never printed. Every key in Kavach (KEKs, patient data keys, index and token keys)
-// lives in one of these.
-// Thread-safety: immutable after construction; concurrent reads are safe.
+// SecretBytes owns key material: locked in memory (never swapped), wiped on destruction, never
+// copied implicitly and never printed. Every key in Kavach (KEKs, patient data keys, index and
+// token keys) lives in one of these. Thread-safety: immutable after construction; concurrent reads
+// are safe.
 #pragma once
 
 #include <cstddef>

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/limits.h"
 #include "common/time_format.h"
@@ -61,16 +61,15 @@ Result<json::object> parse_resource(std::string_view type, std::string_view body
 }  // namespace
 
 Result<StoredResource> ResourceService::open(const store::RecordVersion& record) {
-  StoredResource resource{record.type, record.id, record.version, record.recorded_at_ms,
-                          record.deleted, ""};
+  StoredResource resource{record.type,           record.id,      record.version,
+                          record.recorded_at_ms, record.deleted, ""};
   if (record.deleted) return resource;
   ASSIGN_OR_RETURN(resource.json, sealer_.open(record));
   return resource;
 }
 
 Result<StoredResource> ResourceService::write_version(std::string_view type, std::string_view id,
-                                                      std::int64_t version,
-                                                      std::string_view body) {
+                                                      std::int64_t version, std::string_view body) {
   ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
   const std::int64_t now_ms = unix_ms(clock_.now());
   resource["id"] = id;
@@ -100,12 +99,14 @@ Result<StoredResource> ResourceService::write_version(std::string_view type, std
   auto committed = store_.commit(std::move(batch));
   if (!committed) {
     if (committed.error().code == ErrorCode::kConflict) {
-      return make_error(ErrorCode::kConflict,
-                        fmt::format("{}/{} was changed by another request; read it and retry", type, id));
+      return make_error(
+          ErrorCode::kConflict,
+          fmt::format("{}/{} was changed by another request; read it and retry", type, id));
     }
     return tl::unexpected(committed.error());
   }
-  return StoredResource{std::string(type), std::string(id), version, now_ms, false, std::move(text)};
+  return StoredResource{std::string(type), std::string(id), version, now_ms, false,
+                        std::move(text)};
 }
 
 Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
@@ -115,13 +116,14 @@ Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
   return write_version(type, new_id(), 1, body);
 }
 
-Result<StoredResource> ResourceService::read(const auth::AccessToken& caller,
-                                             std::string_view type, std::string_view id) {
+Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
+                                             std::string_view id) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
   RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read"));
   ASSIGN_OR_RETURN(const auto record, store_.read_current(std::string(type), std::string(id)));
   if (!record) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
-  if (record->deleted) return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
+  if (record->deleted)
+    return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
   return open(*record);
 }
 
@@ -137,7 +139,8 @@ Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
                       fmt::format("{}/{} has no version {}", type, id, version));
   }
   if (record->deleted) {
-    return make_error(ErrorCode::kGone, fmt::format("version {} of {}/{} is a deletion", version, type, id));
+    return make_error(ErrorCode::kGone,
+                      fmt::format("version {} of {}/{} is a deletion", version, type, id));
   }
   return open(*record);
 }
@@ -151,8 +154,9 @@ Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
   ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
   const std::int64_t current_version = current ? current->version : 0;
   if (if_match && *if_match != current_version) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("{}/{} is at version {}, not {}", type, id, current_version, *if_match));
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("{}/{} is at version {}, not {}", type, id, current_version, *if_match));
   }
   // Update as create: a client may choose the id of a resource that does not exist yet.
   if (!current) RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kCreate, "create"));
@@ -164,9 +168,11 @@ Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
   RETURN_IF_ERROR(check_type_and_id(type, id));
   RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kDelete, "delete"));
   ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
-  if (!current) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
-  if (current->deleted) return StoredResource{current->type, current->id, current->version,
-                                              current->recorded_at_ms, true, ""};
+  if (!current)
+    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  if (current->deleted)
+    return StoredResource{current->type,           current->id, current->version,
+                          current->recorded_at_ms, true,        ""};
   store::RecordWrite write;
   write.record = *current;
   write.record.version = current->version + 1;
@@ -178,8 +184,8 @@ Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
   batch.records.push_back(std::move(write));
   const auto tombstone = batch.records.back().record;
   RETURN_IF_ERROR(store_.commit(std::move(batch)));
-  return StoredResource{tombstone.type, tombstone.id, tombstone.version, tombstone.recorded_at_ms,
-                        true, ""};
+  return StoredResource{tombstone.type,           tombstone.id, tombstone.version,
+                        tombstone.recorded_at_ms, true,         ""};
 }
 
 Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessToken& caller,
@@ -189,7 +195,8 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
   RETURN_IF_ERROR(check_type_and_id(type, id));
   RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read the history of"));
   ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
-  if (versions.empty()) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  if (versions.empty())
+    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
   std::vector<StoredResource> resources;
   for (const auto& version : versions) {
     ASSIGN_OR_RETURN(auto resource, open(version));
@@ -213,8 +220,8 @@ Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("unknown search parameter '{}' for {}", name, request.type));
     }
-    ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(request.type, name,
-                                                     normalise_search_value(name, value)));
+    ASSIGN_OR_RETURN(auto entry,
+                     sealer_.blind_index(request.type, name, normalise_search_value(name, value)));
     queries.push_back(store::IndexQuery{request.type, std::move(entry), "", limits::kPageSizeMax});
   }
   SearchPage page;

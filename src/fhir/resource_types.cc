@@ -8,10 +8,21 @@
 namespace kavach::fhir {
 namespace {
 
-constexpr std::array<std::string_view, 15> kSupportedTypes = {
-    "AllergyIntolerance", "Binary", "Bundle", "Composition", "Condition",
-    "DiagnosticReport", "DocumentReference", "Encounter", "Immunization", "MedicationRequest",
-    "Observation", "Organization", "Patient", "Practitioner", "Procedure"};
+constexpr std::array<std::string_view, 15> kSupportedTypes = {"AllergyIntolerance",
+                                                              "Binary",
+                                                              "Bundle",
+                                                              "Composition",
+                                                              "Condition",
+                                                              "DiagnosticReport",
+                                                              "DocumentReference",
+                                                              "Encounter",
+                                                              "Immunization",
+                                                              "MedicationRequest",
+                                                              "Observation",
+                                                              "Organization",
+                                                              "Patient",
+                                                              "Practitioner",
+                                                              "Procedure"};
 
 }  // namespace
 

@@ -114,9 +114,9 @@ void add_patient_terms(IndexTerms& terms, const json::object& resource) {
 }
 
 constexpr std::array<std::string_view, 5> kCommonParameters = {"identifier", "subject", "patient",
-                                                                "code", "status"};
-constexpr std::array<std::string_view, 6> kPatientParameters = {"family", "given", "name",
-                                                                "phone", "birthdate", "gender"};
+                                                               "code", "status"};
+constexpr std::array<std::string_view, 6> kPatientParameters = {"family", "given",     "name",
+                                                                "phone",  "birthdate", "gender"};
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 // FHIR R4 REST interactions at /fhir/R4: thin handlers over fhir::ResourceService.
 #include <charconv>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/time_format.h"
 #include "http/api.h"
@@ -44,7 +44,7 @@ Response resource_response(int status, const fhir::StoredResource& resource, boo
   response.set_header("Last-Modified", format_instant_ms(resource.last_updated_ms));
   if (status == 201) {
     response.set_header("Location", fmt::format("{}/{}/{}/_history/{}", kBase, resource.type,
-                                                 resource.id, resource.version));
+                                                resource.id, resource.version));
   }
   if (!minimal) response.body = resource.json;
   return response;
@@ -61,14 +61,17 @@ std::optional<Response> refuse_body(const Request& request) {
   return std::nullopt;
 }
 
-boost::json::object bundle(std::string_view type, const std::vector<fhir::StoredResource>& resources) {
+boost::json::object bundle(std::string_view type,
+                           const std::vector<fhir::StoredResource>& resources) {
   boost::json::array entries;
   for (const auto& resource : resources) {
-    boost::json::object entry{{"fullUrl", fmt::format("{}/{}/{}", kBase, resource.type, resource.id)}};
+    boost::json::object entry{
+        {"fullUrl", fmt::format("{}/{}/{}", kBase, resource.type, resource.id)}};
     if (!resource.deleted) entry["resource"] = boost::json::parse(resource.json);
     entries.push_back(std::move(entry));
   }
-  return boost::json::object{{"resourceType", "Bundle"}, {"type", type}, {"entry", std::move(entries)}};
+  return boost::json::object{
+      {"resourceType", "Bundle"}, {"type", type}, {"entry", std::move(entries)}};
 }
 
 Response bundle_response(boost::json::object bundle_object) {
@@ -80,13 +83,13 @@ Response bundle_response(boost::json::object bundle_object) {
 
 Response capability_statement() {
   boost::json::array resources;
-  for (const char* type : {"AllergyIntolerance", "Binary", "Bundle", "Composition", "Condition",
-                           "DiagnosticReport", "DocumentReference", "Encounter", "Immunization",
-                           "MedicationRequest", "Observation", "Organization", "Patient",
-                           "Practitioner", "Procedure"}) {
+  for (const char* type :
+       {"AllergyIntolerance", "Binary", "Bundle", "Composition", "Condition", "DiagnosticReport",
+        "DocumentReference", "Encounter", "Immunization", "MedicationRequest", "Observation",
+        "Organization", "Patient", "Practitioner", "Procedure"}) {
     boost::json::array interactions;
-    for (const char* code : {"read", "vread", "update", "delete", "history-instance", "create",
-                             "search-type"}) {
+    for (const char* code :
+         {"read", "vread", "update", "delete", "history-instance", "create", "search-type"}) {
       interactions.push_back(boost::json::object{{"code", code}});
     }
     resources.push_back(boost::json::object{{"type", type},
@@ -103,12 +106,13 @@ Response capability_statement() {
       {"fhirVersion", "4.0.1"},
       {"format", boost::json::array{"application/fhir+json"}},
       {"software", boost::json::object{{"name", "Kavach"}, {"version", "0.1.0"}}},
-      {"rest", boost::json::array{boost::json::object{
-                   {"mode", "server"},
-                   {"security", boost::json::object{
-                                    {"description", "OAuth 2.0 client credentials at /oauth2/token; "
-                                                    "SMART v2 system scopes"}}},
-                   {"resource", std::move(resources)}}}}};
+      {"rest",
+       boost::json::array{boost::json::object{
+           {"mode", "server"},
+           {"security", boost::json::object{{"description",
+                                             "OAuth 2.0 client credentials at /oauth2/token; "
+                                             "SMART v2 system scopes"}}},
+           {"resource", std::move(resources)}}}}};
   Response response;
   response.body = boost::json::serialize(statement);
   response.set_header("Content-Type", std::string(kFhirJson));
@@ -127,7 +131,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
   router.add("POST", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
                if (auto refused = refuse_body(request)) return *refused;
-               auto created = resources.create(*context.caller, context.param("type"), request.body);
+               auto created =
+                   resources.create(*context.caller, context.param("type"), request.body);
                if (!created) return problem_response(created.error());
                return resource_response(201, *created, prefers_minimal(request));
              });
@@ -150,15 +155,16 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (!page->next_after_id.empty()) {
                  std::string next = fmt::format("{}/{}?{}&_count={}&_cursor={}", kBase, search.type,
                                                 request.query, search.count, page->next_after_id);
-                 result["link"] = boost::json::array{
-                     boost::json::object{{"relation", "next"}, {"url", next}}};
+                 result["link"] =
+                     boost::json::array{boost::json::object{{"relation", "next"}, {"url", next}}};
                }
                return bundle_response(std::move(result));
              });
 
   router.add("GET", base + "/{type}/{id}", Access::kBearerToken,
              [&resources](const Request&, const RouteContext& context) {
-               auto found = resources.read(*context.caller, context.param("type"), context.param("id"));
+               auto found =
+                   resources.read(*context.caller, context.param("type"), context.param("id"));
                if (!found) return problem_response(found.error());
                return resource_response(200, *found, false);
              });
@@ -169,7 +175,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                std::optional<std::int64_t> if_match;
                if (const auto etag = request.header("if-match"); !etag.empty()) {
                  if_match = parse_etag(etag);
-                 if (!if_match) return problem_response(400, "invalid", "If-Match must be W/\"<version>\"");
+                 if (!if_match)
+                   return problem_response(400, "invalid", "If-Match must be W/\"<version>\"");
                }
                auto updated = resources.update(*context.caller, context.param("type"),
                                                context.param("id"), request.body, if_match);
@@ -180,7 +187,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
 
   router.add("DELETE", base + "/{type}/{id}", Access::kBearerToken,
              [&resources](const Request&, const RouteContext& context) {
-               auto removed = resources.remove(*context.caller, context.param("type"), context.param("id"));
+               auto removed =
+                   resources.remove(*context.caller, context.param("type"), context.param("id"));
                if (!removed) return problem_response(removed.error());
                Response response;
                response.status = 204;
@@ -199,7 +207,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
   router.add("GET", base + "/{type}/{id}/_history/{version}", Access::kBearerToken,
              [&resources](const Request&, const RouteContext& context) {
                const auto version = parse_version(context.param("version"));
-               if (!version) return problem_response(400, "invalid", "a version is a positive integer");
+               if (!version)
+                 return problem_response(400, "invalid", "a version is a positive integer");
                auto found = resources.vread(*context.caller, context.param("type"),
                                             context.param("id"), *version);
                if (!found) return problem_response(found.error());

@@ -71,8 +71,9 @@ QueryParameters parse_query(std::string_view query) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     const auto equals = pair.find('=');
-    parameters.emplace_back(decode(pair.substr(0, equals), true),
-                            equals == std::string_view::npos ? "" : decode(pair.substr(equals + 1), true));
+    parameters.emplace_back(
+        decode(pair.substr(0, equals), true),
+        equals == std::string_view::npos ? "" : decode(pair.substr(equals + 1), true));
   }
   return parameters;
 }

@@ -1,8 +1,8 @@
 // OAuth 2.0 client-credentials grant (RFC 6749 section 4.4) with client_secret_basic.
 #include <strings.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "crypto/encoding.h"
 #include "http/api.h"
@@ -39,7 +39,8 @@ std::optional<BasicCredentials> parse_basic(std::string_view header) {
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   // RFC 6749 section 2.3.1: both parts are form-urlencoded before base64.
-  return BasicCredentials{percent_decode(text.substr(0, colon)), percent_decode(text.substr(colon + 1))};
+  return BasicCredentials{percent_decode(text.substr(0, colon)),
+                          percent_decode(text.substr(colon + 1))};
 }
 
 // The requested scopes must each be one the client was granted; none requested means all granted.
@@ -52,7 +53,8 @@ Result<auth::ScopeSet> narrow_scopes(const auth::ScopeSet& granted, std::string_
     const auto space = rest.find(' ');
     const auto scope = rest.substr(0, space);
     if (granted_text.find(fmt::format(" {} ", scope)) == std::string::npos) {
-      return make_error(ErrorCode::kPermissionDenied, fmt::format("scope {} was not granted", scope));
+      return make_error(ErrorCode::kPermissionDenied,
+                        fmt::format("scope {} was not granted", scope));
     }
     rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
   }
@@ -62,48 +64,49 @@ Result<auth::ScopeSet> narrow_scopes(const auth::ScopeSet& granted, std::string_
 }  // namespace
 
 void add_oauth_routes(Router& router, const ApiServices& services) {
-  router.add("POST", "/oauth2/token", Access::kPublic,
-             [&services](const Request& request, const RouteContext&) {
-               if (!request.header("content-type").starts_with("application/x-www-form-urlencoded")) {
-                 return oauth_error(400, "invalid_request",
-                                    "send the form as application/x-www-form-urlencoded");
-               }
-               const auto credentials = parse_basic(request.header("authorization"));
-               if (!credentials) {
-                 return oauth_error(401, "invalid_client",
-                                    "authenticate with HTTP Basic (client_secret_basic)");
-               }
-               std::string grant_type;
-               std::string scope;
-               for (const auto& [name, value] : parse_query(request.body)) {
-                 if (name == "grant_type") grant_type = value;
-                 if (name == "scope") scope = value;
-               }
-               if (grant_type != "client_credentials") {
-                 return oauth_error(400, "unsupported_grant_type",
-                                    "only grant_type=client_credentials is supported");
-               }
-               auto client = services.clients.authenticate(credentials->client_id,
-                                                           credentials->client_secret);
-               if (!client) {
-                 if (client.error().code == ErrorCode::kUnauthenticated) {
-                   return oauth_error(401, "invalid_client", client.error().message);
-                 }
-                 return oauth_error(503, "temporarily_unavailable", "try again later");
-               }
-               auto scopes = narrow_scopes(client->scopes, scope);
-               if (!scopes) return oauth_error(400, "invalid_scope", scopes.error().message);
-               const auto issued = services.tokens.issue(client->client_id, *scopes);
-               Response response;
-               response.body = boost::json::serialize(boost::json::object{
-                   {"access_token", issued.token},
-                   {"token_type", "Bearer"},
-                   {"expires_in", issued.lifetime.count()},
-                   {"scope", scopes->text()}});
-               response.set_header("Content-Type", "application/json");
-               response.set_header("Cache-Control", "no-store");
-               return response;
-             });
+  router.add(
+      "POST", "/oauth2/token", Access::kPublic,
+      [&services](const Request& request, const RouteContext&) {
+        if (!request.header("content-type").starts_with("application/x-www-form-urlencoded")) {
+          return oauth_error(400, "invalid_request",
+                             "send the form as application/x-www-form-urlencoded");
+        }
+        const auto credentials = parse_basic(request.header("authorization"));
+        if (!credentials) {
+          return oauth_error(401, "invalid_client",
+                             "authenticate with HTTP Basic (client_secret_basic)");
+        }
+        std::string grant_type;
+        std::string scope;
+        for (const auto& [name, value] : parse_query(request.body)) {
+          if (name == "grant_type") grant_type = value;
+          if (name == "scope") scope = value;
+        }
+        if (grant_type != "client_credentials") {
+          return oauth_error(400, "unsupported_grant_type",
+                             "only grant_type=client_credentials is supported");
+        }
+        auto client =
+            services.clients.authenticate(credentials->client_id, credentials->client_secret);
+        if (!client) {
+          if (client.error().code == ErrorCode::kUnauthenticated) {
+            return oauth_error(401, "invalid_client", client.error().message);
+          }
+          return oauth_error(503, "temporarily_unavailable", "try again later");
+        }
+        auto scopes = narrow_scopes(client->scopes, scope);
+        if (!scopes) return oauth_error(400, "invalid_scope", scopes.error().message);
+        const auto issued = services.tokens.issue(client->client_id, *scopes);
+        Response response;
+        response.body =
+            boost::json::serialize(boost::json::object{{"access_token", issued.token},
+                                                       {"token_type", "Bearer"},
+                                                       {"expires_in", issued.lifetime.count()},
+                                                       {"scope", scopes->text()}});
+        response.set_header("Content-Type", "application/json");
+        response.set_header("Cache-Control", "no-store");
+        return response;
+      });
 }
 
 }  // namespace kavach::http

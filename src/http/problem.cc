@@ -2,26 +2,42 @@
 
 #include <boost/json.hpp>
 
+#include "common/log.h"
+
 namespace kavach::http {
 namespace {
 
 // FHIR IssueType codes (http://hl7.org/fhir/valueset-issue-type.html).
 std::string_view issue_code_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid";
-    case ErrorCode::kNotFound: return "not-found";
-    case ErrorCode::kGone: return "deleted";
-    case ErrorCode::kAlreadyExists: return "duplicate";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kFailedPrecondition: return "conflict";
-    case ErrorCode::kUnauthenticated: return "login";
-    case ErrorCode::kPermissionDenied: return "forbidden";
-    case ErrorCode::kTooLarge: return "too-costly";
-    case ErrorCode::kUnsupportedMedia: return "not-supported";
-    case ErrorCode::kResourceExhausted: return "throttled";
-    case ErrorCode::kUnavailable: return "transient";
-    case ErrorCode::kDataLoss: return "exception";
-    case ErrorCode::kInternal: return "exception";
+    case ErrorCode::kInvalidArgument:
+      return "invalid";
+    case ErrorCode::kNotFound:
+      return "not-found";
+    case ErrorCode::kGone:
+      return "deleted";
+    case ErrorCode::kAlreadyExists:
+      return "duplicate";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kFailedPrecondition:
+      return "conflict";
+    case ErrorCode::kUnauthenticated:
+      return "login";
+    case ErrorCode::kPermissionDenied:
+      return "forbidden";
+    case ErrorCode::kTooLarge:
+      return "too-costly";
+    case ErrorCode::kUnsupportedMedia:
+      return "not-supported";
+    case ErrorCode::kResourceExhausted:
+      return "throttled";
+    case ErrorCode::kUnavailable:
+      return "transient";
+    case ErrorCode::kDataLoss:
+      return "exception";
+    case ErrorCode::kInternal:
+      return "exception";
   }
   return "exception";
 }
@@ -30,20 +46,34 @@ std::string_view issue_code_for(ErrorCode code) {
 
 int status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kGone: return 410;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kFailedPrecondition: return 412;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kUnsupportedMedia: return 415;
-    case ErrorCode::kResourceExhausted: return 429;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kDataLoss: return 500;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kGone:
+      return 410;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 412;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kUnsupportedMedia:
+      return 415;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDataLoss:
+      return 500;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -63,10 +93,15 @@ Response problem_response(int status, std::string_view issue_code, std::string_v
 
 Response problem_response(const Error& error) {
   const int status = status_for(error.code);
+  if (status >= 500) {
+    // Error messages name ids and codes, never patient data, so the detail is safe to log.
+    log::error("request_failed",
+               {{"code", std::string(error_code_name(error.code))}, {"detail", error.message}});
+  }
   // Internal failures keep their detail in the log; the client learns only that it failed.
-  const std::string_view message =
-      status >= 500 && error.code != ErrorCode::kUnavailable ? "the server could not complete the request"
-                                                            : std::string_view(error.message);
+  const std::string_view message = status >= 500 && error.code != ErrorCode::kUnavailable
+                                       ? "the server could not complete the request"
+                                       : std::string_view(error.message);
   return problem_response(status, issue_code_for(error.code), message);
 }
 

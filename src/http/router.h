@@ -22,7 +22,7 @@ enum class Access { kPublic, kBearerToken };
 
 struct RouteContext {
   std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
-  const auth::AccessToken* caller = nullptr;              // set for kBearerToken routes
+  const auth::AccessToken* caller = nullptr;             // set for kBearerToken routes
   const std::string& param(std::string_view name) const;
 };
 

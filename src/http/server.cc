@@ -5,12 +5,12 @@
 #include <atomic>
 #include <thread>
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 #include "common/log.h"
 #include "http/problem.h"
@@ -90,17 +90,19 @@ class Server::Impl {
       tls_ = true;
     }
     boost::system::error_code error;
-    const auto address = asio::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, error);
-    if (error) return make_error(ErrorCode::kInvalidArgument, "listen: bad address " + options_.host);
+    const auto address =
+        asio::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, error);
+    if (error)
+      return make_error(ErrorCode::kInvalidArgument, "listen: bad address " + options_.host);
     const tcp::endpoint endpoint(address, options_.port);
     acceptor_.open(endpoint.protocol(), error);
     if (!error) acceptor_.set_option(asio::socket_base::reuse_address(true), error);
     if (!error) acceptor_.bind(endpoint, error);
     if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
     if (error) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port,
-                                    error.message()));
+      return make_error(
+          ErrorCode::kUnavailable,
+          fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port, error.message()));
     }
     port_ = acceptor_.local_endpoint().port();
     return {};
@@ -138,15 +140,15 @@ class Server::Impl {
     SSL_CTX_set_min_proto_version(tls_context_.native_handle(), TLS1_2_VERSION);
     tls_context_.use_certificate_chain_file(options_.tls_cert.string(), error);
     if (error) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("tls.cert: cannot load {}: {}", options_.tls_cert.string(),
-                                    error.message()));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("tls.cert: cannot load {}: {}", options_.tls_cert.string(), error.message()));
     }
     tls_context_.use_private_key_file(options_.tls_key.string(), ssl::context::pem, error);
     if (error) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("tls.key: cannot load {}: {}", options_.tls_key.string(),
-                                    error.message()));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("tls.key: cannot load {}: {}", options_.tls_key.string(), error.message()));
     }
     return {};
   }
@@ -187,9 +189,7 @@ class Server::Impl {
       socket.set_option(tcp::no_delay(true), ignored);
       auto executor = socket.get_executor();
       if (tls_) {
-        asio::co_spawn(executor,
-                       serve(TlsStream(std::move(socket), tls_context_)),
-                       asio::detached);
+        asio::co_spawn(executor, serve(TlsStream(std::move(socket), tls_context_)), asio::detached);
       } else {
         asio::co_spawn(executor, serve(std::move(socket)), asio::detached);
       }
@@ -270,8 +270,7 @@ class Server::Impl {
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
       // Read the header first: it marks the request as started and lets us answer Expect.
-      auto [header_error, header_bytes] =
-          co_await read_some_header(stream, state, parser);
+      auto [header_error, header_bytes] = co_await read_some_header(stream, state, parser);
       if (header_error) {
         co_await answer_read_error(stream, state, header_error);
         co_return;
@@ -280,7 +279,8 @@ class Server::Impl {
         bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
         co_await bhttp::async_write(stream, go_on, kNoThrow);
       }
-      auto [body_error, body_bytes] = co_await bhttp::async_read(stream, state.buffer, parser, kNoThrow);
+      auto [body_error, body_bytes] =
+          co_await bhttp::async_read(stream, state.buffer, parser, kNoThrow);
       if (body_error) {
         co_await answer_read_error(stream, state, body_error);
         co_return;
@@ -312,8 +312,7 @@ class Server::Impl {
     while (!parser.is_header_done()) {
       if (state.buffer.size() == 0) {
         // Wait for the first bytes of a request under the idle timeout.
-        auto [error, bytes] = co_await stream.async_read_some(
-            state.buffer.prepare(4096), kNoThrow);
+        auto [error, bytes] = co_await stream.async_read_some(state.buffer.prepare(4096), kNoThrow);
         if (error) co_return std::tuple{error, total};
         state.buffer.commit(bytes);
       }
@@ -321,7 +320,8 @@ class Server::Impl {
         state.phase = ConnectionState::Phase::kReading;
         state.since = Clock::now();
       }
-      auto [error, bytes] = co_await bhttp::async_read_header(stream, state.buffer, parser, kNoThrow);
+      auto [error, bytes] =
+          co_await bhttp::async_read_header(stream, state.buffer, parser, kNoThrow);
       total += bytes;
       if (error) co_return std::tuple{error, total};
     }
@@ -369,8 +369,8 @@ class Server::Impl {
     std::array<char, 64 * 1024> sink{};
     std::size_t discarded = 0;
     while (Clock::now() - state.since < kLingerMax && discarded < 2 * options_.max_body_bytes) {
-      auto [error, bytes] = co_await beast::get_lowest_layer(stream).async_read_some(
-          asio::buffer(sink), kNoThrow);
+      auto [error, bytes] =
+          co_await beast::get_lowest_layer(stream).async_read_some(asio::buffer(sink), kNoThrow);
       if (error) break;
       discarded += bytes;
     }

@@ -5,7 +5,8 @@
 // a read timeout once a request has started (408) and an idle timeout between requests, a maximum
 // number of connections (503 beyond it), and a drain on SIGTERM/SIGINT that stops accepting,
 // finishes requests in flight (answering them with Connection: close), closes idle connections and
-// exits within the drain timeout. With a certificate and key it speaks only HTTPS, TLS 1.2 or newer.
+// exits within the drain timeout. With a certificate and key it speaks only HTTPS, TLS 1.2 or
+// newer.
 //
 // Thread-safety: construct and run() from one thread; stop() and draining() from any thread.
 #pragma once

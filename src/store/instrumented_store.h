@@ -1,5 +1,5 @@
-// InstrumentedStore wraps any Store and records each call's latency and outcome in Metrics, labelled
-// by backend and operation. The server wraps its store in one; tests use stores bare.
+// InstrumentedStore wraps any Store and records each call's latency and outcome in Metrics,
+// labelled by backend and operation. The server wraps its store in one; tests use stores bare.
 // Thread-safety: as the wrapped store.
 #pragma once
 

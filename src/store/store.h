@@ -41,11 +41,11 @@ struct RecordVersion {
   std::string partition;  // the patient this record belongs to ("" for node-wide records)
   std::string type;
   std::string id;
-  std::int64_t version = 0;       // 1 for the first version, then 2, 3, ...
-  std::int64_t sequence = 0;      // change-feed position, assigned by commit()
+  std::int64_t version = 0;   // 1 for the first version, then 2, 3, ...
+  std::int64_t sequence = 0;  // change-feed position, assigned by commit()
   std::int64_t recorded_at_ms = 0;
-  bool deleted = false;           // a tombstone: the record was deleted in this version
-  Bytes payload;                  // sealed by the vault; opaque to the store
+  bool deleted = false;  // a tombstone: the record was deleted in this version
+  Bytes payload;         // sealed by the vault; opaque to the store
 };
 
 struct IndexEntry {
@@ -73,8 +73,8 @@ struct WrappedKey {
 struct KeyWrite {
   enum class Kind {
     kCreateIfAbsent,  // insert; a key already present under the name is left as it is
-    kRewrap,          // replace wrapped and kek_id; fails (kConflict) if kek_id is not expected_kek_id
-    kErase,           // destroy the wrapped bytes for good and stamp erased_at_ms
+    kRewrap,  // replace wrapped and kek_id; fails (kConflict) if kek_id is not expected_kek_id
+    kErase,   // destroy the wrapped bytes for good and stamp erased_at_ms
   };
   Kind kind = Kind::kCreateIfAbsent;
   WrappedKey key;
@@ -108,8 +108,9 @@ class Store {
 
   [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_current(
       const std::string& type, const std::string& id) = 0;
-  [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_version(
-      const std::string& type, const std::string& id, std::int64_t version) = 0;
+  [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_version(const std::string& type,
+                                                                          const std::string& id,
+                                                                          std::int64_t version) = 0;
   // Newest first, at most `limit` versions.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> history(const std::string& type,
                                                                    const std::string& id,

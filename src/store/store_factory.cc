@@ -35,9 +35,9 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOpt
   }
   const std::filesystem::path path(url.substr(kSqlitePrefix.size()));
   if (path.has_parent_path() && !std::filesystem::is_directory(path.parent_path())) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("the store's directory {} does not exist",
-                                  path.parent_path().string()));
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("the store's directory {} does not exist", path.parent_path().string()));
   }
   ASSIGN_OR_RETURN(auto store, sqlite::SqliteStore::open(path));
   return std::unique_ptr<Store>(std::move(store));

@@ -19,16 +19,21 @@ constexpr std::array<Region, 8> kRegions = {{
     {"Maharashtra", "Pune", {"Patil", "Deshmukh", "Kulkarni", "Jadhav", "Shinde", "Pawar"}, 9},
     {"Bihar", "Patna", {"Kumar", "Prasad", "Jha", "Sinha", "Thakur", "Choudhary"}, 9},
     {"West Bengal", "Kolkata", {"Das", "Chatterjee", "Banerjee", "Ghosh", "Mukherjee", "Bose"}, 8},
-    {"Tamil Nadu", "Chennai", {"Murugan", "Subramanian", "Raman", "Krishnan", "Natarajan", "Selvam"}, 6},
+    {"Tamil Nadu",
+     "Chennai",
+     {"Murugan", "Subramanian", "Raman", "Krishnan", "Natarajan", "Selvam"},
+     6},
     {"Karnataka", "Bengaluru", {"Gowda", "Hegde", "Rao", "Shetty", "Naik", "Kamath"}, 5},
     {"Gujarat", "Ahmedabad", {"Patel", "Shah", "Desai", "Mehta", "Joshi", "Parmar"}, 5},
     {"Kerala", "Kochi", {"Nair", "Menon", "Pillai", "Kurian", "Thomas", "Varghese"}, 3},
 }};
 
-constexpr std::array<const char*, 12> kFemaleNames = {"Asha", "Priya", "Sunita", "Lakshmi", "Anjali", "Kavita",
-                                                      "Meena", "Pooja", "Divya", "Fatima", "Rekha", "Shreya"};
-constexpr std::array<const char*, 12> kMaleNames = {"Rahul", "Amit", "Suresh", "Ravi", "Arjun", "Vijay",
-                                                    "Imran", "Sanjay", "Manoj", "Karthik", "Deepak", "Rohan"};
+constexpr std::array<const char*, 12> kFemaleNames = {"Asha",   "Priya",  "Sunita", "Lakshmi",
+                                                      "Anjali", "Kavita", "Meena",  "Pooja",
+                                                      "Divya",  "Fatima", "Rekha",  "Shreya"};
+constexpr std::array<const char*, 12> kMaleNames = {"Rahul", "Amit",    "Suresh", "Ravi",
+                                                    "Arjun", "Vijay",   "Imran",  "Sanjay",
+                                                    "Manoj", "Karthik", "Deepak", "Rohan"};
 
 struct Condition {
   const char* snomed;
@@ -74,7 +79,8 @@ SyntheticPatient PopulationGenerator::next_patient() {
     pick -= candidate.weight;
   }
   const bool female = below(1000) < 490;
-  const char* given = female ? kFemaleNames[below(kFemaleNames.size())] : kMaleNames[below(kMaleNames.size())];
+  const char* given =
+      female ? kFemaleNames[below(kFemaleNames.size())] : kMaleNames[below(kMaleNames.size())];
   const char* family = region->surnames[below(region->surnames.size())];
   // Ages skew young, as India's population does.
   const auto age = below(100) < 60 ? below(35) : 35 + below(50);
@@ -106,37 +112,49 @@ SyntheticPatient PopulationGenerator::next_patient() {
   auto record = [&](const char* type, std::string json) {
     patient.records.push_back({type, std::move(json)});
   };
-  record("Encounter", fmt::format(
-      R"({{"resourceType":"Encounter","status":"finished","class":{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}},)"
-      R"("subject":{{"reference":"Patient/{{patient}}"}},"period":{{"start":"{}T10:00:00+05:30","end":"{}T10:20:00+05:30"}}}})",
-      visit, visit));
-  record("Condition", fmt::format(
-      R"({{"resourceType":"Condition","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},)"
-      R"("code":{{"coding":[{{"system":"http://snomed.info/sct","code":"{}","display":"{}"}}]}},)"
-      R"("subject":{{"reference":"Patient/{{patient}}"}},"recordedDate":"{}"}})",
-      condition.snomed, condition.display, visit));
-  record("Observation", fmt::format(
-      R"({{"resourceType":"Observation","status":"final","category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}}]}}],)"
-      R"("code":{{"coding":[{{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}}]}},)"
-      R"("subject":{{"reference":"Patient/{{patient}}"}},"effectiveDateTime":"{}T10:05:00+05:30","component":[)"
-      R"({{"code":{{"coding":[{{"system":"http://loinc.org","code":"8480-6"}}]}},"valueQuantity":{{"value":{},"unit":"mm[Hg]"}}}},)"
-      R"({{"code":{{"coding":[{{"system":"http://loinc.org","code":"8462-4"}}]}},"valueQuantity":{{"value":{},"unit":"mm[Hg]"}}}}]}})",
-      visit, systolic, diastolic));
-  record("Observation", fmt::format(
-      R"({{"resourceType":"Observation","status":"final","category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}}]}}],)"
-      R"("code":{{"coding":[{{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}}]}},)"
-      R"("subject":{{"reference":"Patient/{{patient}}"}},"effectiveDateTime":"{}T09:00:00+05:30",)"
-      R"("valueQuantity":{{"value":{}.{},"unit":"%"}}}})",
-      visit, hba1c / 10, hba1c % 10));
-  record("Immunization", fmt::format(
-      R"({{"resourceType":"Immunization","status":"completed","vaccineCode":{{"coding":[{{"system":"http://snomed.info/sct","code":"1119349007","display":"COVID-19 mRNA vaccine"}}]}},)"
-      R"("patient":{{"reference":"Patient/{{patient}}"}},"occurrenceDateTime":"2025-{:02}-{:02}"}})",
-      1 + below(12), 1 + below(28)));
-  record("MedicationRequest", fmt::format(
-      R"({{"resourceType":"MedicationRequest","status":"active","intent":"order",)"
-      R"("medicationCodeableConcept":{{"coding":[{{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500 mg tablet"}}]}},)"
-      R"("subject":{{"reference":"Patient/{{patient}}"}},"authoredOn":"{}"}})",
-      visit));
+  record(
+      "Encounter",
+      fmt::format(
+          R"({{"resourceType":"Encounter","status":"finished","class":{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"}},)"
+          R"("subject":{{"reference":"Patient/{{patient}}"}},"period":{{"start":"{}T10:00:00+05:30","end":"{}T10:20:00+05:30"}}}})",
+          visit, visit));
+  record(
+      "Condition",
+      fmt::format(
+          R"({{"resourceType":"Condition","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},)"
+          R"("code":{{"coding":[{{"system":"http://snomed.info/sct","code":"{}","display":"{}"}}]}},)"
+          R"("subject":{{"reference":"Patient/{{patient}}"}},"recordedDate":"{}"}})",
+          condition.snomed, condition.display, visit));
+  record(
+      "Observation",
+      fmt::format(
+          R"({{"resourceType":"Observation","status":"final","category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}}]}}],)"
+          R"("code":{{"coding":[{{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure panel"}}]}},)"
+          R"("subject":{{"reference":"Patient/{{patient}}"}},"effectiveDateTime":"{}T10:05:00+05:30","component":[)"
+          R"({{"code":{{"coding":[{{"system":"http://loinc.org","code":"8480-6"}}]}},"valueQuantity":{{"value":{},"unit":"mm[Hg]"}}}},)"
+          R"({{"code":{{"coding":[{{"system":"http://loinc.org","code":"8462-4"}}]}},"valueQuantity":{{"value":{},"unit":"mm[Hg]"}}}}]}})",
+          visit, systolic, diastolic));
+  record(
+      "Observation",
+      fmt::format(
+          R"({{"resourceType":"Observation","status":"final","category":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}}]}}],)"
+          R"("code":{{"coding":[{{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}}]}},)"
+          R"("subject":{{"reference":"Patient/{{patient}}"}},"effectiveDateTime":"{}T09:00:00+05:30",)"
+          R"("valueQuantity":{{"value":{}.{},"unit":"%"}}}})",
+          visit, hba1c / 10, hba1c % 10));
+  record(
+      "Immunization",
+      fmt::format(
+          R"({{"resourceType":"Immunization","status":"completed","vaccineCode":{{"coding":[{{"system":"http://snomed.info/sct","code":"1119349007","display":"COVID-19 mRNA vaccine"}}]}},)"
+          R"("patient":{{"reference":"Patient/{{patient}}"}},"occurrenceDateTime":"2025-{:02}-{:02}"}})",
+          1 + below(12), 1 + below(28)));
+  record(
+      "MedicationRequest",
+      fmt::format(
+          R"({{"resourceType":"MedicationRequest","status":"active","intent":"order",)"
+          R"("medicationCodeableConcept":{{"coding":[{{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500 mg tablet"}}]}},)"
+          R"("subject":{{"reference":"Patient/{{patient}}"}},"authoredOn":"{}"}})",
+          visit));
   return patient;
 }
 

@@ -40,6 +40,20 @@ Result<crypto::SecretBytes> KeyVault::existing_key(const std::string& name) {
 }
 
 Result<crypto::SecretBytes> KeyVault::key(const std::string& name) {
+  if (!name.starts_with("node/")) return load_or_create(name);
+  {
+    std::lock_guard lock(node_keys_mutex_);
+    if (const auto found = node_keys_.find(name); found != node_keys_.end()) {
+      return found->second.clone();
+    }
+  }
+  ASSIGN_OR_RETURN(auto loaded, load_or_create(name));
+  std::lock_guard lock(node_keys_mutex_);
+  node_keys_.emplace(name, loaded.clone());
+  return loaded;
+}
+
+Result<crypto::SecretBytes> KeyVault::load_or_create(const std::string& name) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
   if (wrapped) return unwrap(*wrapped);
 

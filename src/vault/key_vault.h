@@ -7,10 +7,14 @@
 // erase() destroys a patient's key for good (crypto-shredding); rotate_kek() re-wraps every key
 // under a new KEK without touching records.
 //
+// Node keys are never erased, so they are cached once unwrapped; patient keys are read from the
+// store on every use, so an erasure by another process (the CLI) takes effect at once.
 // Thread-safety: safe from any thread; concurrent first uses of one key converge on one key.
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "common/clock.h"
@@ -53,10 +57,14 @@ class KeyVault {
 
  private:
   Result<crypto::SecretBytes> unwrap(const store::WrappedKey& wrapped);
+  Result<crypto::SecretBytes> load_or_create(const std::string& name);
 
   store::Store& store_;
   const crypto::KeyRing& ring_;
   const Clock& clock_;
+  std::mutex node_keys_mutex_;
+  std::map<std::string, crypto::SecretBytes, std::less<>>
+      node_keys_;  // GUARDED_BY(node_keys_mutex_)
 };
 
 }  // namespace kavach::vault

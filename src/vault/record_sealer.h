@@ -1,7 +1,7 @@
 // RecordSealer seals and opens record payloads under their partition's data key, with associated
 // data binding partition, type, id and version: a sealed payload copied to another row, patient or
-// version fails to open (kDataLoss). It also computes blind-index entries, so identifying values are
-// searchable by equality without being stored.
+// version fails to open (kDataLoss). It also computes blind-index entries, so identifying values
+// are searchable by equality without being stored.
 //
 // Thread-safety: safe from any thread.
 #pragma once

@@ -77,8 +77,8 @@ TEST_F(TokenTest, ForgedOrForeignTokensAreRefused) {
   TokenService other(crypto::SecretBytes::random(32), clock_, std::chrono::seconds{300});
   EXPECT_FALSE(other.verify(issued.token));
   // Swap in a payload that widens the scopes but keep the old tag.
-  const auto forged_payload = crypto::to_base64url(
-      crypto::as_bytes("c-0123\nsystem/*.cruds\n99999999999999"));
+  const auto forged_payload =
+      crypto::to_base64url(crypto::as_bytes("c-0123\nsystem/*.cruds\n99999999999999"));
   const auto tag = issued.token.substr(issued.token.rfind('.'));
   EXPECT_FALSE(tokens_.verify("kv1." + forged_payload + tag));
   for (const char* garbage : {"", "kv1.", "kv1..", "Bearer x", "kv1.!!!.???", "kv2.a.b"}) {
@@ -104,8 +104,9 @@ TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
 
   EXPECT_EQ(registry.authenticate(created->client_id, "wrong").error().code,
             ErrorCode::kUnauthenticated);
-  EXPECT_EQ(registry.authenticate("c-000000000000000000000000", created->client_secret).error().code,
-            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(
+      registry.authenticate("c-000000000000000000000000", created->client_secret).error().code,
+      ErrorCode::kUnauthenticated);
   EXPECT_EQ(registry.authenticate("../etc", "x").error().code, ErrorCode::kUnauthenticated);
   EXPECT_FALSE(registry.add("", "system/Patient.rs"));
   EXPECT_FALSE(registry.add("x", ""));

@@ -33,7 +33,8 @@ max_connections = 50
 read_timeout_ms = 1500
 [store_options]
 postgres_pool_size = 3
-)", "test", config));
+)",
+                             "test", config));
   EXPECT_EQ(config.listen.host, "::1");
   EXPECT_EQ(config.listen.port, 9443);
   EXPECT_EQ(roles_text(config.roles), "hip,hiu");

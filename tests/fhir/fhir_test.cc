@@ -38,7 +38,8 @@ TEST(SearchIndex, PatientTermsAreNormalised) {
 }
 
 TEST(SearchIndex, ClinicalTermsAndPartition) {
-  const auto observation = parse(R"({"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},
+  const auto observation =
+      parse(R"({"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},
     "subject":{"reference":"Patient/p1"},"status":"final"})");
   const auto terms = extract_index_terms("Observation", observation);
   EXPECT_THAT(terms, Contains(Pair("code", "http://loinc.org|4548-4")));
@@ -52,8 +53,12 @@ TEST(SearchIndex, ClinicalTermsAndPartition) {
 }
 
 TEST(SearchIndex, WrongShapesAreIgnored) {
-  EXPECT_TRUE(extract_index_terms("Patient", parse(
-      R"({"name":"x","telecom":[1,null],"identifier":{},"code":[],"subject":"Patient/1"})")).empty());
+  EXPECT_TRUE(
+      extract_index_terms(
+          "Patient",
+          parse(
+              R"({"name":"x","telecom":[1,null],"identifier":{},"code":[],"subject":"Patient/1"})"))
+          .empty());
 }
 
 class ResourceServiceTest : public ::testing::Test {
@@ -90,7 +95,8 @@ TEST_F(ResourceServiceTest, CreateReadUpdateDeleteKeepsHistory) {
 
   auto stale = service_->update(all_, "Patient", id, R"({"resourceType":"Patient"})", 7);
   EXPECT_EQ(stale.error().code, ErrorCode::kFailedPrecondition);
-  auto updated = service_->update(all_, "Patient", id, R"({"resourceType":"Patient","gender":"other"})", 1);
+  auto updated =
+      service_->update(all_, "Patient", id, R"({"resourceType":"Patient","gender":"other"})", 1);
   ASSERT_TRUE(updated);
   EXPECT_EQ(updated->version, 2);
   EXPECT_THAT(service_->vread(all_, "Patient", id, 1)->json, ::testing::HasSubstr("male"));
@@ -105,8 +111,8 @@ TEST_F(ResourceServiceTest, CreateReadUpdateDeleteKeepsHistory) {
 }
 
 TEST_F(ResourceServiceTest, BadInputIsRefusedWithAClearError) {
-  const std::string deep = R"({"resourceType":"Patient","a":)" + std::string(100, '[') +
-                           std::string(100, ']') + "}";
+  const std::string deep =
+      R"({"resourceType":"Patient","a":)" + std::string(100, '[') + std::string(100, ']') + "}";
   const std::pair<std::string, const char*> bodies[] = {
       {"not json", "not valid JSON"},
       {"[1,2]", "not a FHIR resource object"},
@@ -120,7 +126,8 @@ TEST_F(ResourceServiceTest, BadInputIsRefusedWithAClearError) {
     EXPECT_THAT(result.error().message, ::testing::HasSubstr(fragment));
   }
   EXPECT_EQ(service_->create(all_, "Spaceship", "{}").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(service_->read(all_, "Patient", "../etc/passwd").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->read(all_, "Patient", "../etc/passwd").error().code,
+            ErrorCode::kInvalidArgument);
   EXPECT_EQ(service_->read(all_, "Patient", "missing").error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(store_->changes_since(0, 10)->empty());  // nothing was written by any of these
 }
@@ -131,34 +138,41 @@ TEST_F(ResourceServiceTest, ScopesAreEnforcedInTheDomain) {
   EXPECT_TRUE(service_->read(reader, "Patient", created->id));
   EXPECT_EQ(service_->create(reader, "Patient", R"({"resourceType":"Patient"})").error().code,
             ErrorCode::kPermissionDenied);
-  EXPECT_EQ(service_->remove(reader, "Patient", created->id).error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(service_->remove(reader, "Patient", created->id).error().code,
+            ErrorCode::kPermissionDenied);
   EXPECT_EQ(service_->read(reader, "Observation", "x").error().code, ErrorCode::kPermissionDenied);
   const auto updater = caller("system/Patient.u");
-  EXPECT_EQ(service_->update(updater, "Patient", "new-id", R"({"resourceType":"Patient"})", std::nullopt)
-                .error().code,
-            ErrorCode::kPermissionDenied);  // update-as-create needs the create scope too
+  EXPECT_EQ(
+      service_->update(updater, "Patient", "new-id", R"({"resourceType":"Patient"})", std::nullopt)
+          .error()
+          .code,
+      ErrorCode::kPermissionDenied);  // update-as-create needs the create scope too
 }
 
 TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
-  for (const char* body : {
-           R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Asha"]}],"gender":"female"})",
-           R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Ravi"]}],"gender":"male"})",
-           R"({"resourceType":"Patient","name":[{"family":"SHARMA","given":["Meena"]}],"gender":"female"})",
-           R"({"resourceType":"Patient","name":[{"family":"Verma"}],"gender":"female"})"}) {
+  for (
+      const char* body :
+      {R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Asha"]}],"gender":"female"})",
+       R"({"resourceType":"Patient","name":[{"family":"Sharma","given":["Ravi"]}],"gender":"male"})",
+       R"({"resourceType":"Patient","name":[{"family":"SHARMA","given":["Meena"]}],"gender":"female"})",
+       R"({"resourceType":"Patient","name":[{"family":"Verma"}],"gender":"female"})"}) {
     ASSERT_TRUE(service_->create(all_, "Patient", body));
   }
-  auto both = service_->search(all_, {"Patient", {{"family", "sharma"}, {"gender", "female"}}, 10, ""});
+  auto both =
+      service_->search(all_, {"Patient", {{"family", "sharma"}, {"gender", "female"}}, 10, ""});
   ASSERT_TRUE(both);
   EXPECT_EQ(both->resources.size(), 2u);
   auto first = service_->search(all_, {"Patient", {{"family", "Sharma"}}, 2, ""});
   ASSERT_EQ(first->resources.size(), 2u);
   ASSERT_FALSE(first->next_after_id.empty());
-  auto second = service_->search(all_, {"Patient", {{"family", "Sharma"}}, 2, first->next_after_id});
+  auto second =
+      service_->search(all_, {"Patient", {{"family", "Sharma"}}, 2, first->next_after_id});
   ASSERT_EQ(second->resources.size(), 1u);
   EXPECT_TRUE(second->next_after_id.empty());
   EXPECT_EQ(service_->search(all_, {"Patient", {{"colour", "x"}}, 10, ""}).error().code,
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(service_->search(all_, {"Patient", {}, 10, ""}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->search(all_, {"Patient", {}, 10, ""}).error().code,
+            ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

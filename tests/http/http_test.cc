@@ -27,17 +27,19 @@ class RouterTest : public ::testing::Test {
                   response.body = context.param("id") + ":" + context.caller->client_id;
                   return response;
                 });
-    router_.add("GET", "/boom", Access::kPublic, [](const Request&, const RouteContext&) -> Response {
-      throw std::runtime_error("boom");
-    });
+    router_.add(
+        "GET", "/boom", Access::kPublic,
+        [](const Request&, const RouteContext&) -> Response { throw std::runtime_error("boom"); });
   }
   static Request get(std::string path, std::string authorization = "") {
     Request request{"GET", std::move(path), "", {}, ""};
-    if (!authorization.empty()) request.headers.emplace_back("authorization", std::move(authorization));
+    if (!authorization.empty())
+      request.headers.emplace_back("authorization", std::move(authorization));
     return request;
   }
   static std::string diagnostics(const Response& response) {
-    return std::string(boost::json::parse(response.body).at("issue").at(0).at("diagnostics").as_string());
+    return std::string(
+        boost::json::parse(response.body).at("issue").at(0).at("diagnostics").as_string());
   }
 
   ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
@@ -78,13 +80,20 @@ TEST_F(RouterTest, UnknownPathsMethodsAndThrowingHandlers) {
 }
 
 TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
-  const std::pair<ErrorCode, int> cases[] = {
-      {ErrorCode::kInvalidArgument, 400}, {ErrorCode::kUnauthenticated, 401},
-      {ErrorCode::kPermissionDenied, 403}, {ErrorCode::kNotFound, 404},
-      {ErrorCode::kConflict, 409}, {ErrorCode::kAlreadyExists, 409}, {ErrorCode::kGone, 410},
-      {ErrorCode::kFailedPrecondition, 412}, {ErrorCode::kTooLarge, 413},
-      {ErrorCode::kUnsupportedMedia, 415}, {ErrorCode::kResourceExhausted, 429},
-      {ErrorCode::kInternal, 500}, {ErrorCode::kDataLoss, 500}, {ErrorCode::kUnavailable, 503}};
+  const std::pair<ErrorCode, int> cases[] = {{ErrorCode::kInvalidArgument, 400},
+                                             {ErrorCode::kUnauthenticated, 401},
+                                             {ErrorCode::kPermissionDenied, 403},
+                                             {ErrorCode::kNotFound, 404},
+                                             {ErrorCode::kConflict, 409},
+                                             {ErrorCode::kAlreadyExists, 409},
+                                             {ErrorCode::kGone, 410},
+                                             {ErrorCode::kFailedPrecondition, 412},
+                                             {ErrorCode::kTooLarge, 413},
+                                             {ErrorCode::kUnsupportedMedia, 415},
+                                             {ErrorCode::kResourceExhausted, 429},
+                                             {ErrorCode::kInternal, 500},
+                                             {ErrorCode::kDataLoss, 500},
+                                             {ErrorCode::kUnavailable, 503}};
   for (const auto& [code, status] : cases) {
     const auto response = problem_response(Error{code, "detail for the client"});
     EXPECT_EQ(response.status, status);
@@ -92,12 +101,14 @@ TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
     const auto outcome = boost::json::parse(response.body);
     EXPECT_EQ(outcome.at("resourceType").as_string(), "OperationOutcome");
     const bool internal = status == 500;
-    EXPECT_EQ(outcome.at("issue").at(0).at("diagnostics").as_string() == "detail for the client", !internal);
+    EXPECT_EQ(outcome.at("issue").at(0).at("diagnostics").as_string() == "detail for the client",
+              !internal);
   }
 }
 
 TEST(Message, QueryParsingDecodes) {
-  const auto parameters = parse_query("family=Sh%61rma&given=a+b&flag&&code=http%3A%2F%2Fx%7Cy&bad=%zz");
+  const auto parameters =
+      parse_query("family=Sh%61rma&given=a+b&flag&&code=http%3A%2F%2Fx%7Cy&bad=%zz");
   ASSERT_EQ(parameters.size(), 5u);
   EXPECT_EQ(parameters[0], (std::pair<std::string, std::string>{"family", "Sharma"}));
   EXPECT_EQ(parameters[1].second, "a b");

@@ -201,11 +201,13 @@ TEST_P(StoreContractTest, ConcurrentWritersEachVersionHasOneWinner) {
   EXPECT_EQ(conflicts.load(), (kThreads - 1) * kRecordsPerThread);
   auto changes = store_->changes_since(0, 1000);
   ASSERT_TRUE(changes);
-  ASSERT_EQ(changes->size(), static_cast<std::size_t>(kThreads * kRecordsPerThread + kRecordsPerThread));
+  ASSERT_EQ(changes->size(),
+            static_cast<std::size_t>(kThreads * kRecordsPerThread + kRecordsPerThread));
   std::set<std::int64_t> sequences;
   for (const auto& change : *changes) sequences.insert(change.sequence);
   EXPECT_EQ(sequences.size(), changes->size());
-  EXPECT_EQ(*sequences.rbegin() - *sequences.begin() + 1, static_cast<std::int64_t>(changes->size()));
+  EXPECT_EQ(*sequences.rbegin() - *sequences.begin() + 1,
+            static_cast<std::int64_t>(changes->size()));
 }
 
 TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
@@ -214,7 +216,8 @@ TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
   create.keys.push_back({KeyWrite::Kind::kCreateIfAbsent, key, ""});
   ASSERT_TRUE(store_->commit(create));
   WriteBatch again;
-  again.keys.push_back({KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/a", "kek9", Bytes{9}, 6, 0}, ""});
+  again.keys.push_back(
+      {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/a", "kek9", Bytes{9}, 6, 0}, ""});
   ASSERT_TRUE(store_->commit(again));
   auto read = store_->read_key("patient/a");
   ASSERT_TRUE(read && *read);
@@ -222,12 +225,14 @@ TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
   EXPECT_EQ((*read)->wrapped, (Bytes{1, 2, 3}));
 
   WriteBatch wrong_rewrap;
-  wrong_rewrap.keys.push_back({KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek0"});
+  wrong_rewrap.keys.push_back(
+      {KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek0"});
   auto refused = store_->commit(wrong_rewrap);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
   WriteBatch rewrap;
-  rewrap.keys.push_back({KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek1"});
+  rewrap.keys.push_back(
+      {KeyWrite::Kind::kRewrap, WrappedKey{"patient/a", "kek2", Bytes{4}, 0, 0}, "kek1"});
   ASSERT_TRUE(store_->commit(rewrap));
   EXPECT_EQ((*store_->read_key("patient/a"))->kek_id, "kek2");
 
@@ -240,7 +245,8 @@ TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
   EXPECT_EQ(erased->erased_at_ms, 77);
   EXPECT_TRUE(erased->wrapped.empty());
   WriteBatch erase_missing;
-  erase_missing.keys.push_back({KeyWrite::Kind::kErase, WrappedKey{"patient/zz", "", {}, 0, 1}, ""});
+  erase_missing.keys.push_back(
+      {KeyWrite::Kind::kErase, WrappedKey{"patient/zz", "", {}, 0, 1}, ""});
   EXPECT_EQ(store_->commit(erase_missing).error().code, ErrorCode::kNotFound);
 
   auto listed = store_->list_keys("", 10);
@@ -260,7 +266,8 @@ TEST_P(StoreContractTest, DataSurvivesReopen) {
 
 bool StoreContractTest::execute_sql(const std::string& sql, std::string* error) {
   if (database_) return database_->execute(sql, error);
-  const std::string command = fmt::format("sqlite3 '{}' \"{}\" 2>&1", (dir_.path() / "store.db").string(), sql);
+  const std::string command =
+      fmt::format("sqlite3 '{}' \"{}\" 2>&1", (dir_.path() / "store.db").string(), sql);
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string output;
   char buffer[256];

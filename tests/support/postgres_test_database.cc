@@ -53,7 +53,8 @@ std::unique_ptr<PostgresTestDatabase> PostgresTestDatabase::create() {
   if (!postgres_available()) return nullptr;
   static std::atomic<int> counter{0};
   std::random_device entropy;
-  const std::string name = fmt::format("kavach_test_{}_{}_{}", ::getpid(), counter++, entropy() % 100000);
+  const std::string name =
+      fmt::format("kavach_test_{}_{}_{}", ::getpid(), counter++, entropy() % 100000);
   std::string error;
   if (!run_sql(server_url("postgres"), fmt::format("CREATE DATABASE {}", name), &error)) {
     ADD_FAILURE() << "cannot create a test database: " << error;

@@ -1,6 +1,6 @@
 // A fresh PostgreSQL database for one test, dropped afterwards. The server comes from the
-// environment: KAVACH_TEST_POSTGRES_HOST (a socket directory or host), KAVACH_TEST_POSTGRES_PORT and
-// KAVACH_TEST_POSTGRES_USER, set by scripts/with-postgres.sh (make test and .ci/run use it).
+// environment: KAVACH_TEST_POSTGRES_HOST (a socket directory or host), KAVACH_TEST_POSTGRES_PORT
+// and KAVACH_TEST_POSTGRES_USER, set by scripts/with-postgres.sh (make test and .ci/run use it).
 // Without them the PostgreSQL tests skip, unless KAVACH_REQUIRE_POSTGRES=1, when they fail.
 #pragma once
 
@@ -23,7 +23,9 @@ class PostgresTestDatabase {
   // false, with the server's message in *error, when the statement fails.
   bool execute(const std::string& sql, std::string* error = nullptr) const;
 
-  PostgresTestDatabase(std::string name, std::string url) : name_(std::move(name)), url_(std::move(url)) {}
+  PostgresTestDatabase(std::string name, std::string url)
+      : name_(std::move(name)), url_(std::move(url)) {}
+
  private:
   std::string name_;
   std::string url_;

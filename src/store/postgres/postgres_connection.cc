@@ -67,13 +67,14 @@ Result<PgConnection> PgConnection::connect(const std::string& url) {
   connection.connection_.reset(PQconnectdb(url.c_str()));
   if (!connection.connection_ || PQstatus(connection.connection_.get()) != CONNECTION_OK) {
     // The libpq message may echo the host but never the password.
-    std::string message = connection.connection_ ? PQerrorMessage(connection.connection_.get())
-                                                 : "out of memory";
+    std::string message =
+        connection.connection_ ? PQerrorMessage(connection.connection_.get()) : "out of memory";
     while (!message.empty() && message.back() == '\n') message.pop_back();
     return make_error(ErrorCode::kUnavailable, "postgresql: cannot connect: " + message);
   }
   // Server notices (such as "already exists, skipping") are not errors; keep them off stderr.
-  PQsetNoticeProcessor(connection.connection_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      connection.connection_.get(), [](void*, const char*) {}, nullptr);
   return connection;
 }
 

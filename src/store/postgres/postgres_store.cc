@@ -87,18 +87,18 @@ WrappedKey key_at(const PgResult& result, int row) {
 }
 
 Status migrate(PgConnection& connection, int& schema_version) {
-  RETURN_IF_ERROR(connection.execute(fmt::format(
-      "BEGIN; SELECT pg_advisory_xact_lock({});"
-      "CREATE TABLE IF NOT EXISTS kavach_schema (version integer NOT NULL);",
-      kMigrationLock)));
+  RETURN_IF_ERROR(connection.execute(
+      fmt::format("BEGIN; SELECT pg_advisory_xact_lock({});"
+                  "CREATE TABLE IF NOT EXISTS kavach_schema (version integer NOT NULL);",
+                  kMigrationLock)));
   auto rollback_on_error = [&](auto result) {
     if (!result) (void)connection.execute("ROLLBACK");
     return result;
   };
   ASSIGN_OR_RETURN(const auto found,
                    rollback_on_error(connection.run(
-                       "schema_version", "SELECT coalesce(max(version), 0)::bigint FROM kavach_schema",
-                       PgParams{})));
+                       "schema_version",
+                       "SELECT coalesce(max(version), 0)::bigint FROM kavach_schema", PgParams{})));
   const auto version = static_cast<int>(found.int64(0, 0));
   if (version > kSchemaVersion) {
     (void)connection.execute("ROLLBACK");
@@ -207,26 +207,30 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
                                                  const WriteBatch& batch) {
   for (const auto& write : batch.records) {
     if (write.expected_version == kAnyVersion) continue;
-    ASSIGN_OR_RETURN(const auto current, connection.run(
-        "current_version",
-        "SELECT coalesce(max(version), 0)::bigint FROM kavach_records WHERE type = $1 AND id = $2",
-        PgParams().text(write.record.type).text(write.record.id)));
+    ASSIGN_OR_RETURN(const auto current,
+                     connection.run("current_version",
+                                    "SELECT coalesce(max(version), 0)::bigint FROM kavach_records "
+                                    "WHERE type = $1 AND id = $2",
+                                    PgParams().text(write.record.type).text(write.record.id)));
     const std::int64_t current_version = current.int64(0, 0);
     if (current_version != write.expected_version) {
-      return make_error(ErrorCode::kConflict,
-                        fmt::format("{}/{} is at version {}, not the expected {}",
-                                    write.record.type, write.record.id, current_version,
-                                    write.expected_version));
+      return make_error(
+          ErrorCode::kConflict,
+          fmt::format("{}/{} is at version {}, not the expected {}", write.record.type,
+                      write.record.id, current_version, write.expected_version));
     }
   }
   CommitReceipt receipt;
   if (!batch.records.empty()) {
     // Taking the counter row's lock here serialises sequence assignment in commit order.
-    ASSIGN_OR_RETURN(const auto counter, connection.run(
-        "advance_sequence", "UPDATE kavach_sequence SET value = value + $1 RETURNING value",
-        PgParams().int64(static_cast<std::int64_t>(batch.records.size()))));
+    ASSIGN_OR_RETURN(
+        const auto counter,
+        connection.run("advance_sequence",
+                       "UPDATE kavach_sequence SET value = value + $1 RETURNING value",
+                       PgParams().int64(static_cast<std::int64_t>(batch.records.size()))));
     receipt.last_sequence = counter.int64(0, 0);
-    receipt.first_sequence = receipt.last_sequence - static_cast<std::int64_t>(batch.records.size()) + 1;
+    receipt.first_sequence =
+        receipt.last_sequence - static_cast<std::int64_t>(batch.records.size()) + 1;
   }
   std::int64_t sequence = receipt.first_sequence;
   for (const auto& write : batch.records) {
@@ -235,39 +239,56 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
         "insert_record",
         fmt::format("INSERT INTO kavach_records ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     kRecordColumns),
-        PgParams().text(record.partition).text(record.type).text(record.id).int64(record.version)
-            .int64(sequence++).int64(record.recorded_at_ms).boolean(record.deleted)
+        PgParams()
+            .text(record.partition)
+            .text(record.type)
+            .text(record.id)
+            .int64(record.version)
+            .int64(sequence++)
+            .int64(record.recorded_at_ms)
+            .boolean(record.deleted)
             .bytes(record.payload)));
-    RETURN_IF_ERROR(connection.run(
-        "clear_index", "DELETE FROM kavach_record_index WHERE type = $1 AND id = $2",
-        PgParams().text(record.type).text(record.id)));
+    RETURN_IF_ERROR(connection.run("clear_index",
+                                   "DELETE FROM kavach_record_index WHERE type = $1 AND id = $2",
+                                   PgParams().text(record.type).text(record.id)));
     if (record.deleted) continue;
     for (const auto& entry : write.index) {
-      RETURN_IF_ERROR(connection.run(
-          "add_index",
-          "INSERT INTO kavach_record_index (partition_key, type, name, value, id) "
-          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-          PgParams().text(record.partition).text(record.type).text(entry.name)
-              .bytes(entry.value).text(record.id)));
+      RETURN_IF_ERROR(
+          connection.run("add_index",
+                         "INSERT INTO kavach_record_index (partition_key, type, name, value, id) "
+                         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                         PgParams()
+                             .text(record.partition)
+                             .text(record.type)
+                             .text(entry.name)
+                             .bytes(entry.value)
+                             .text(record.id)));
     }
   }
   for (const auto& write : batch.keys) {
     const WrappedKey& key = write.key;
     switch (write.kind) {
       case KeyWrite::Kind::kCreateIfAbsent:
-        RETURN_IF_ERROR(connection.run(
-            "create_key",
-            "INSERT INTO kavach_data_keys (name, kek_id, wrapped, created_at_ms) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-            PgParams().text(key.name).text(key.kek_id).bytes(key.wrapped).int64(key.created_at_ms)));
+        RETURN_IF_ERROR(
+            connection.run("create_key",
+                           "INSERT INTO kavach_data_keys (name, kek_id, wrapped, created_at_ms) "
+                           "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                           PgParams()
+                               .text(key.name)
+                               .text(key.kek_id)
+                               .bytes(key.wrapped)
+                               .int64(key.created_at_ms)));
         break;
       case KeyWrite::Kind::kRewrap: {
-        ASSIGN_OR_RETURN(const auto updated, connection.run(
-            "rewrap_key",
-            "UPDATE kavach_data_keys SET kek_id = $2, wrapped = $3 "
-            "WHERE name = $1 AND kek_id = $4 AND erased_at_ms = 0",
-            PgParams().text(key.name).text(key.kek_id).bytes(key.wrapped)
-                .text(write.expected_kek_id)));
+        ASSIGN_OR_RETURN(const auto updated,
+                         connection.run("rewrap_key",
+                                        "UPDATE kavach_data_keys SET kek_id = $2, wrapped = $3 "
+                                        "WHERE name = $1 AND kek_id = $4 AND erased_at_ms = 0",
+                                        PgParams()
+                                            .text(key.name)
+                                            .text(key.kek_id)
+                                            .bytes(key.wrapped)
+                                            .text(write.expected_kek_id)));
         if (updated.affected_rows() != 1) {
           return make_error(ErrorCode::kConflict, fmt::format("key {} is not wrapped by {}",
                                                               key.name, write.expected_kek_id));
@@ -275,10 +296,11 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
         break;
       }
       case KeyWrite::Kind::kErase: {
-        ASSIGN_OR_RETURN(const auto erased, connection.run(
-            "erase_key",
-            "UPDATE kavach_data_keys SET wrapped = ''::bytea, erased_at_ms = $2 WHERE name = $1",
-            PgParams().text(key.name).int64(key.erased_at_ms)));
+        ASSIGN_OR_RETURN(const auto erased,
+                         connection.run("erase_key",
+                                        "UPDATE kavach_data_keys SET wrapped = ''::bytea, "
+                                        "erased_at_ms = $2 WHERE name = $1",
+                                        PgParams().text(key.name).int64(key.erased_at_ms)));
         if (erased.affected_rows() != 1) {
           return make_error(ErrorCode::kNotFound, fmt::format("no key named {}", key.name));
         }
@@ -302,12 +324,13 @@ Result<std::vector<RecordVersion>> PostgresStore::query_records(const std::strin
 
 Result<std::optional<RecordVersion>> PostgresStore::read_current(const std::string& type,
                                                                  const std::string& id) {
-  ASSIGN_OR_RETURN(auto records, query_records(
-      "read_current",
-      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
-                  "ORDER BY version DESC LIMIT 1",
-                  kRecordColumns),
-      PgParams().text(type).text(id)));
+  ASSIGN_OR_RETURN(
+      auto records,
+      query_records("read_current",
+                    fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
+                                "ORDER BY version DESC LIMIT 1",
+                                kRecordColumns),
+                    PgParams().text(type).text(id)));
   if (records.empty()) return std::nullopt;
   return std::move(records.front());
 }
@@ -315,11 +338,13 @@ Result<std::optional<RecordVersion>> PostgresStore::read_current(const std::stri
 Result<std::optional<RecordVersion>> PostgresStore::read_version(const std::string& type,
                                                                  const std::string& id,
                                                                  std::int64_t version) {
-  ASSIGN_OR_RETURN(auto records, query_records(
-      "read_version",
-      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 AND version = $3",
-                  kRecordColumns),
-      PgParams().text(type).text(id).int64(version)));
+  ASSIGN_OR_RETURN(
+      auto records,
+      query_records(
+          "read_version",
+          fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 AND version = $3",
+                      kRecordColumns),
+          PgParams().text(type).text(id).int64(version)));
   if (records.empty()) return std::nullopt;
   return std::move(records.front());
 }
@@ -327,24 +352,28 @@ Result<std::optional<RecordVersion>> PostgresStore::read_version(const std::stri
 Result<std::vector<RecordVersion>> PostgresStore::history(const std::string& type,
                                                           const std::string& id,
                                                           std::size_t limit) {
-  return query_records(
-      "history",
-      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
-                  "ORDER BY version DESC LIMIT $3",
-                  kRecordColumns),
-      PgParams().text(type).text(id).int64(
-          static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax))));
+  return query_records("history",
+                       fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND id = $2 "
+                                   "ORDER BY version DESC LIMIT $3",
+                                   kRecordColumns),
+                       PgParams().text(type).text(id).int64(static_cast<std::int64_t>(
+                           std::min(limit, limits::kHistoryVersionsMax))));
 }
 
 Result<std::vector<std::string>> PostgresStore::find(const IndexQuery& query) {
   ASSIGN_OR_RETURN(auto connection, lease());
-  ASSIGN_OR_RETURN(const auto result, connection->run(
-      "find",
-      "SELECT id FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = $3 "
-      "AND id > $4 ORDER BY id LIMIT $5",
-      PgParams().text(query.type).text(query.entry.name).bytes(query.entry.value)
-          .text(query.after_id)
-          .int64(static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)))));
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run(
+          "find",
+          "SELECT id FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = $3 "
+          "AND id > $4 ORDER BY id LIMIT $5",
+          PgParams()
+              .text(query.type)
+              .text(query.entry.name)
+              .bytes(query.entry.value)
+              .text(query.after_id)
+              .int64(static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)))));
   std::vector<std::string> ids;
   for (int row = 0; row < result.rows(); ++row) ids.push_back(result.text(row, 0));
   return ids;
@@ -353,10 +382,12 @@ Result<std::vector<std::string>> PostgresStore::find(const IndexQuery& query) {
 Result<bool> PostgresStore::has_index_entry(const std::string& type, const IndexEntry& entry,
                                             const std::string& id) {
   ASSIGN_OR_RETURN(auto connection, lease());
-  ASSIGN_OR_RETURN(const auto result, connection->run(
-      "has_index_entry",
-      "SELECT 1 FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = $3 AND id = $4",
-      PgParams().text(type).text(entry.name).bytes(entry.value).text(id)));
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run("has_index_entry",
+                      "SELECT 1 FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = "
+                      "$3 AND id = $4",
+                      PgParams().text(type).text(entry.name).bytes(entry.value).text(id)));
   return result.rows() > 0;
 }
 
@@ -372,9 +403,11 @@ Result<std::vector<RecordVersion>> PostgresStore::changes_since(std::int64_t aft
 
 Result<std::optional<WrappedKey>> PostgresStore::read_key(const std::string& name) {
   ASSIGN_OR_RETURN(auto connection, lease());
-  ASSIGN_OR_RETURN(const auto result, connection->run(
-      "read_key", fmt::format("SELECT {} FROM kavach_data_keys WHERE name = $1", kKeyColumns),
-      PgParams().text(name)));
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run("read_key",
+                      fmt::format("SELECT {} FROM kavach_data_keys WHERE name = $1", kKeyColumns),
+                      PgParams().text(name)));
   if (result.rows() == 0) return std::nullopt;
   return key_at(result, 0);
 }
@@ -382,12 +415,14 @@ Result<std::optional<WrappedKey>> PostgresStore::read_key(const std::string& nam
 Result<std::vector<WrappedKey>> PostgresStore::list_keys(const std::string& after,
                                                          std::size_t limit) {
   ASSIGN_OR_RETURN(auto connection, lease());
-  ASSIGN_OR_RETURN(const auto result, connection->run(
-      "list_keys",
-      fmt::format("SELECT {} FROM kavach_data_keys WHERE name > $1 ORDER BY name LIMIT $2",
-                  kKeyColumns),
-      PgParams().text(after).int64(
-          static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)))));
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run(
+          "list_keys",
+          fmt::format("SELECT {} FROM kavach_data_keys WHERE name > $1 ORDER BY name LIMIT $2",
+                      kKeyColumns),
+          PgParams().text(after).int64(
+              static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)))));
   std::vector<WrappedKey> keys;
   for (int row = 0; row < result.rows(); ++row) keys.push_back(key_at(result, row));
   return keys;

@@ -22,8 +22,7 @@ namespace kavach::store::postgres {
 
 class PostgresStore final : public Store {
  public:
-  static Result<std::unique_ptr<PostgresStore>> open(const std::string& url,
-                                                     std::size_t pool_size);
+  static Result<std::unique_ptr<PostgresStore>> open(const std::string& url, std::size_t pool_size);
 
   Result<CommitReceipt> commit(WriteBatch batch) override;
   Result<std::optional<RecordVersion>> read_current(const std::string& type,

@@ -271,8 +271,10 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
   for (const auto& write : batch.records) {
     const RecordVersion& record = write.record;
     if (write.expected_version != kAnyVersion) {
-      ASSIGN_OR_RETURN(auto current, writer_->prepare(
-          "SELECT coalesce(max(version), 0) FROM records WHERE type = ?1 AND id = ?2"));
+      ASSIGN_OR_RETURN(
+          auto current,
+          writer_->prepare(
+              "SELECT coalesce(max(version), 0) FROM records WHERE type = ?1 AND id = ?2"));
       current.bind(1, record.type).bind(2, record.id);
       RETURN_IF_ERROR(current.step());
       const std::int64_t current_version = current.column_int(0);
@@ -282,26 +284,37 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
                                       record.id, current_version, write.expected_version));
       }
     }
-    ASSIGN_OR_RETURN(auto insert, writer_->prepare(fmt::format(
-        "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
+    ASSIGN_OR_RETURN(
+        auto insert,
+        writer_->prepare(fmt::format(
+            "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
     const std::int64_t sequence = next_sequence++;
-    insert.bind(1, record.partition).bind(2, record.type).bind(3, record.id)
-        .bind(4, record.version).bind(5, sequence).bind(6, record.recorded_at_ms)
-        .bind(7, std::int64_t{record.deleted ? 1 : 0}).bind(8, record.payload);
+    insert.bind(1, record.partition)
+        .bind(2, record.type)
+        .bind(3, record.id)
+        .bind(4, record.version)
+        .bind(5, sequence)
+        .bind(6, record.recorded_at_ms)
+        .bind(7, std::int64_t{record.deleted ? 1 : 0})
+        .bind(8, record.payload);
     RETURN_IF_ERROR(insert.run());
     if (receipt.first_sequence == 0) receipt.first_sequence = sequence;
     receipt.last_sequence = sequence;
 
-    ASSIGN_OR_RETURN(auto clear, writer_->prepare(
-        "DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
+    ASSIGN_OR_RETURN(auto clear,
+                     writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
     clear.bind(1, record.type).bind(2, record.id);
     RETURN_IF_ERROR(clear.run());
     if (record.deleted) continue;
     for (const auto& entry : write.index) {
-      ASSIGN_OR_RETURN(auto add, writer_->prepare(
-          "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)"));
-      add.bind(1, record.type).bind(2, entry.name).bind(3, entry.value).bind(4, record.id)
+      ASSIGN_OR_RETURN(
+          auto add, writer_->prepare(
+                        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)"));
+      add.bind(1, record.type)
+          .bind(2, entry.name)
+          .bind(3, entry.value)
+          .bind(4, record.id)
           .bind(5, record.partition);
       RETURN_IF_ERROR(add.run());
     }
@@ -310,31 +323,38 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
     const WrappedKey& key = write.key;
     switch (write.kind) {
       case KeyWrite::Kind::kCreateIfAbsent: {
-        ASSIGN_OR_RETURN(auto insert, writer_->prepare(
-            "INSERT OR IGNORE INTO data_keys (name, kek_id, wrapped, created_at_ms) "
-            "VALUES (?1, ?2, ?3, ?4)"));
-        insert.bind(1, key.name).bind(2, key.kek_id).bind(3, key.wrapped)
+        ASSIGN_OR_RETURN(
+            auto insert,
+            writer_->prepare(
+                "INSERT OR IGNORE INTO data_keys (name, kek_id, wrapped, created_at_ms) "
+                "VALUES (?1, ?2, ?3, ?4)"));
+        insert.bind(1, key.name)
+            .bind(2, key.kek_id)
+            .bind(3, key.wrapped)
             .bind(4, key.created_at_ms);
         RETURN_IF_ERROR(insert.run());
         break;
       }
       case KeyWrite::Kind::kRewrap: {
-        ASSIGN_OR_RETURN(auto update, writer_->prepare(
-            "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 "
-            "WHERE name = ?1 AND kek_id = ?4 AND erased_at_ms = 0"));
-        update.bind(1, key.name).bind(2, key.kek_id).bind(3, key.wrapped)
+        ASSIGN_OR_RETURN(auto update,
+                         writer_->prepare("UPDATE data_keys SET kek_id = ?2, wrapped = ?3 "
+                                          "WHERE name = ?1 AND kek_id = ?4 AND erased_at_ms = 0"));
+        update.bind(1, key.name)
+            .bind(2, key.kek_id)
+            .bind(3, key.wrapped)
             .bind(4, write.expected_kek_id);
         RETURN_IF_ERROR(update.run());
         if (sqlite3_changes(writer_->get()) != 1) {
-          return make_error(ErrorCode::kConflict,
-                            fmt::format("key {} is not wrapped by {}", key.name,
-                                        write.expected_kek_id));
+          return make_error(ErrorCode::kConflict, fmt::format("key {} is not wrapped by {}",
+                                                              key.name, write.expected_kek_id));
         }
         break;
       }
       case KeyWrite::Kind::kErase: {
-        ASSIGN_OR_RETURN(auto erase, writer_->prepare(
-            "UPDATE data_keys SET wrapped = X'', erased_at_ms = ?2 WHERE name = ?1"));
+        ASSIGN_OR_RETURN(
+            auto erase,
+            writer_->prepare(
+                "UPDATE data_keys SET wrapped = X'', erased_at_ms = ?2 WHERE name = ?1"));
         erase.bind(1, key.name).bind(2, key.erased_at_ms);
         RETURN_IF_ERROR(erase.run());
         if (sqlite3_changes(writer_->get()) != 1) {
@@ -372,9 +392,11 @@ void SqliteStore::return_reader(Connection connection) {
 Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string& type,
                                                                const std::string& id) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
-      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-      kRecordColumns)));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(fmt::format(
+          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+          kRecordColumns)));
   statement.bind(1, type).bind(2, id);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -385,8 +407,10 @@ Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string
                                                                const std::string& id,
                                                                std::int64_t version) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
-      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3", kRecordColumns)));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(fmt::format(
+          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3", kRecordColumns)));
   statement.bind(1, type).bind(2, id).bind(3, version);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -394,12 +418,13 @@ Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string
 }
 
 Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
-                                                        const std::string& id,
-                                                        std::size_t limit) {
+                                                        const std::string& id, std::size_t limit) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
-      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT ?3",
-      kRecordColumns)));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(fmt::format(
+          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT ?3",
+          kRecordColumns)));
   statement.bind(1, type).bind(2, id).bind(
       3, static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax)));
   return collect_records(statement);
@@ -407,10 +432,14 @@ Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
 
 Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(
-      "SELECT id FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id > ?4 "
-      "ORDER BY id LIMIT ?5"));
-  statement.bind(1, query.type).bind(2, query.entry.name).bind(3, query.entry.value)
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(
+          "SELECT id FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id > ?4 "
+          "ORDER BY id LIMIT ?5"));
+  statement.bind(1, query.type)
+      .bind(2, query.entry.name)
+      .bind(3, query.entry.value)
       .bind(4, query.after_id)
       .bind(5, static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)));
   std::vector<std::string> ids;
@@ -424,8 +453,10 @@ Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
 Result<bool> SqliteStore::has_index_entry(const std::string& type, const IndexEntry& entry,
                                           const std::string& id) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(
-      "SELECT 1 FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id = ?4"));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(
+          "SELECT 1 FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id = ?4"));
   statement.bind(1, type).bind(2, entry.name).bind(3, entry.value).bind(4, id);
   ASSIGN_OR_RETURN(const auto step, statement.step());
   return step == Statement::Step::kRow;
@@ -434,16 +465,19 @@ Result<bool> SqliteStore::has_index_entry(const std::string& type, const IndexEn
 Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after,
                                                               std::size_t limit) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
-      "SELECT {} FROM records WHERE sequence > ?1 ORDER BY sequence LIMIT ?2", kRecordColumns)));
-  statement.bind(1, after).bind(2, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT {} FROM records WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
+                       kRecordColumns)));
+  statement.bind(1, after).bind(2,
+                                static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
   return collect_records(statement);
 }
 
 Result<std::optional<WrappedKey>> SqliteStore::read_key(const std::string& name) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(
-      "SELECT name, kek_id, wrapped, created_at_ms, erased_at_ms FROM data_keys WHERE name = ?1"));
+  ASSIGN_OR_RETURN(auto statement, reader->prepare("SELECT name, kek_id, wrapped, created_at_ms, "
+                                                   "erased_at_ms FROM data_keys WHERE name = ?1"));
   statement.bind(1, name);
   ASSIGN_OR_RETURN(const auto step, statement.step());
   if (step == Statement::Step::kDone) return std::nullopt;
@@ -453,10 +487,12 @@ Result<std::optional<WrappedKey>> SqliteStore::read_key(const std::string& name)
 Result<std::vector<WrappedKey>> SqliteStore::list_keys(const std::string& after,
                                                        std::size_t limit) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(
-      "SELECT name, kek_id, wrapped, created_at_ms, erased_at_ms FROM data_keys "
-      "WHERE name > ?1 ORDER BY name LIMIT ?2"));
-  statement.bind(1, after).bind(2, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare("SELECT name, kek_id, wrapped, created_at_ms, erased_at_ms FROM data_keys "
+                      "WHERE name > ?1 ORDER BY name LIMIT ?2"));
+  statement.bind(1, after).bind(2,
+                                static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
   std::vector<WrappedKey> keys;
   for (;;) {
     ASSIGN_OR_RETURN(const auto step, statement.step());

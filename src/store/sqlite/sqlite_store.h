@@ -3,9 +3,9 @@
 // Durability: WAL journal with synchronous=FULL, so a commit that returned survives kill -9 and
 // power loss. Throughput: one writer thread applies queued batches in a single transaction (group
 // commit), each batch inside its own savepoint so one batch's conflict does not fail the others;
-// readers use a pool of connections that read the last committed state concurrently with the writer.
-// Other processes (the CLI while the server runs) may write to the same file; SQLite's lock and the
-// busy timeout serialise them.
+// readers use a pool of connections that read the last committed state concurrently with the
+// writer. Other processes (the CLI while the server runs) may write to the same file; SQLite's lock
+// and the busy timeout serialise them.
 //
 // Thread-safety: all public methods are safe from any thread.
 #pragma once
@@ -72,7 +72,7 @@ class SqliteStore final : public Store {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::deque<std::unique_ptr<PendingCommit>> queue_;  // GUARDED_BY(queue_mutex_)
-  bool stopping_ = false;                              // GUARDED_BY(queue_mutex_)
+  bool stopping_ = false;                             // GUARDED_BY(queue_mutex_)
 
   std::mutex readers_mutex_;
   std::vector<Connection> idle_readers_;  // GUARDED_BY(readers_mutex_)
