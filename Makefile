@@ -5,6 +5,8 @@
 
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
+# Extra CMake cache settings, such as -DKAVACH_WERROR=ON (CI sets it).
+CMAKE_ARGS ?=
 
 .PHONY: demo test deps build release fuzz fuzz-run format lint clean
 
@@ -12,11 +14,11 @@ deps:
 	./scripts/install-deps.sh
 
 build: deps
-	cmake --preset debug
+	cmake --preset debug $(CMAKE_ARGS)
 	cmake --build --preset debug -j $(JOBS)
 
 release: deps
-	cmake --preset release
+	cmake --preset release $(CMAKE_ARGS)
 	cmake --build --preset release -j $(JOBS)
 
 # Runs against the PostgreSQL named by KAVACH_TEST_POSTGRES_* if set, else a throw-away cluster.
@@ -31,7 +33,7 @@ demo: release
 	./scripts/demo.sh
 
 fuzz: deps
-	cmake --preset fuzz
+	cmake --preset fuzz $(CMAKE_ARGS)
 	cmake --build --preset fuzz -j $(JOBS)
 
 # Runs every fuzz target for FUZZ_SECONDS each, starting from its corpus.

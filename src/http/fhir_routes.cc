@@ -153,8 +153,12 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (!page) return problem_response(page.error());
                auto result = bundle("searchset", page->resources);
                if (!page->next_after_id.empty()) {
-                 std::string next = fmt::format("{}/{}?{}&_count={}&_cursor={}", kBase, search.type,
-                                                request.query, search.count, page->next_after_id);
+                 std::string next = fmt::format("{}/{}?", kBase, search.type);
+                 for (const auto& [name, value] : search.parameters) {
+                   next += fmt::format("{}={}&", percent_encode(name), percent_encode(value));
+                 }
+                 next += fmt::format("_count={}&_cursor={}", search.count,
+                                     percent_encode(page->next_after_id));
                  result["link"] =
                      boost::json::array{boost::json::object{{"relation", "next"}, {"url", next}}};
                }

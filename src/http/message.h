@@ -37,5 +37,7 @@ struct Response {
 // Splits and percent-decodes a query string; '+' is a space. Malformed escapes are kept verbatim.
 QueryParameters parse_query(std::string_view query);
 std::string percent_decode(std::string_view text);
+// Percent-encodes everything but RFC 3986 unreserved characters, for building query strings.
+std::string percent_encode(std::string_view text);
 
 }  // namespace kavach::http

@@ -116,6 +116,8 @@ TEST(Message, QueryParsingDecodes) {
   EXPECT_EQ(parameters[3].second, "http://x|y");
   EXPECT_EQ(parameters[4].second, "%zz");
   EXPECT_EQ(percent_decode("a+b%2"), "a+b%2");
+  EXPECT_EQ(percent_encode("http://x|y z~"), "http%3A%2F%2Fx%7Cy%20z~");
+  EXPECT_EQ(parse_query("v=" + percent_encode("a+b&c=d"))[0].second, "a+b&c=d");
 }
 
 }  // namespace

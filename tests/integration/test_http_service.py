@@ -76,6 +76,23 @@ class ProbesAndAuthentication(NodeTestCase):
                       metrics.body)
         self.assertIn('kavach_store_operation_duration_seconds_bucket{backend="sqlite"', metrics.body)
 
+    def test_search_pages_through_next_links(self):
+        for given in ["Anu", "Bina", "Chitra", "Devi", "Esha"]:
+            body = {"resourceType": "Patient", "name": [{"family": "Pager Family", "given": [given]}]}
+            self.assertEqual(self.node.request("POST", "/fhir/R4/Patient", body=body).status, 201)
+        seen, url = [], "/fhir/R4/Patient?family=pager%20family&_count=2"
+        while url:
+            page = self.node.request("GET", url)
+            self.assertEqual(page.status, 200, page.body)
+            bundle = page.json()
+            seen += [entry["resource"]["name"][0]["given"][0] for entry in bundle["entry"]]
+            links = [link["url"] for link in bundle.get("link", []) if link["relation"] == "next"]
+            url = links[0] if links else None
+            if url:
+                self.assertEqual(url.count("_cursor="), 1)
+                self.assertEqual(url.count("_count="), 1)
+        self.assertEqual(sorted(seen), ["Anu", "Bina", "Chitra", "Devi", "Esha"])
+
     def test_unknown_route_and_wrong_method(self):
         self.assertOperationOutcome(self.node.request("GET", "/nowhere"), 404)
         self.assertOperationOutcome(self.node.request("DELETE", "/healthz"), 405)
