@@ -33,6 +33,7 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
 
 Result<Bytes> from_hex(std::string_view hex) {
   ensure_sodium();
+  if (hex.empty()) return Bytes{};  // libsodium must not be handed an empty (null) buffer
   Bytes out(hex.size() / 2);
   std::size_t written = 0;
   const char* end = nullptr;

@@ -41,6 +41,8 @@ TEST(Encoding, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(to_hex(bytes), "0001feff10");
   EXPECT_EQ(*from_hex("0001feff10"), bytes);
   EXPECT_FALSE(from_hex("abc"));
+  EXPECT_TRUE(from_hex("")->empty());
+  EXPECT_EQ(to_hex({}), "");
   EXPECT_FALSE(from_hex("zz"));
   EXPECT_EQ(*from_base64url(to_base64url(bytes)), bytes);
   EXPECT_FALSE(from_base64url("a+b/"));

@@ -1,0 +1,191 @@
+#include "audit/merkle_tree.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <bit>
+
+#include "crypto/sodium.h"
+
+namespace kavach::audit {
+namespace {
+
+tl::unexpected<Error> proof_error(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+// The largest power of two strictly smaller than n (n >= 2).
+std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
+
+Result<Hash> to_hash(std::span<const std::uint8_t> bytes, const char* what) {
+  if (bytes.size() != kHashBytes) return proof_error(std::string(what) + " is not a 32-byte hash");
+  Hash hash{};
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
+void path(std::span<const Hash> leaves, std::uint64_t index, std::vector<Hash>& out) {
+  if (leaves.size() <= 1) return;
+  const auto k = split_point(leaves.size());
+  if (index < k) {
+    path(leaves.first(k), index, out);
+    out.push_back(root_of(leaves.subspan(k)));
+  } else {
+    path(leaves.subspan(k), index - k, out);
+    out.push_back(root_of(leaves.first(k)));
+  }
+}
+
+// SUBPROOF(m, D[n], b) of RFC 9162 section 2.1.4.1.
+void subproof(std::uint64_t m, std::span<const Hash> leaves, bool whole, std::vector<Hash>& out) {
+  const std::uint64_t n = leaves.size();
+  if (m == n) {
+    if (!whole) out.push_back(root_of(leaves));
+    return;
+  }
+  const auto k = split_point(n);
+  if (m <= k) {
+    subproof(m, leaves.first(k), whole, out);
+    out.push_back(root_of(leaves.subspan(k)));
+  } else {
+    subproof(m - k, leaves.subspan(k), false, out);
+    out.push_back(root_of(leaves.first(k)));
+  }
+}
+
+}  // namespace
+
+Hash leaf_hash(std::span<const std::uint8_t> entry) {
+  crypto::ensure_sodium();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  const std::uint8_t prefix = 0x00;
+  crypto_hash_sha256_update(&state, &prefix, 1);
+  crypto_hash_sha256_update(&state, entry.data(), entry.size());
+  Hash out{};
+  crypto_hash_sha256_final(&state, out.data());
+  return out;
+}
+
+Hash node_hash(const Hash& left, const Hash& right) {
+  crypto::ensure_sodium();
+  std::array<std::uint8_t, 1 + 2 * kHashBytes> input{};
+  input[0] = 0x01;
+  std::copy(left.begin(), left.end(), input.begin() + 1);
+  std::copy(right.begin(), right.end(), input.begin() + 1 + kHashBytes);
+  Hash out{};
+  crypto_hash_sha256(out.data(), input.data(), input.size());
+  return out;
+}
+
+Hash root_of(std::span<const Hash> leaves) {
+  if (leaves.empty()) {
+    crypto::ensure_sodium();
+    Hash out{};
+    crypto_hash_sha256(out.data(), nullptr, 0);
+    return out;
+  }
+  if (leaves.size() == 1) return leaves.front();
+  const auto k = split_point(leaves.size());
+  return node_hash(root_of(leaves.first(k)), root_of(leaves.subspan(k)));
+}
+
+Result<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index) {
+  if (index >= leaves.size()) return proof_error("the index is outside the tree");
+  std::vector<Hash> out;
+  path(leaves, index, out);
+  return out;
+}
+
+Result<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size) {
+  if (old_size > leaves.size()) return proof_error("the old size is larger than the tree");
+  std::vector<Hash> out;
+  if (old_size == 0 || old_size == leaves.size()) return out;
+  subproof(old_size, leaves, true, out);
+  return out;
+}
+
+Status verify_inclusion(std::uint64_t index, std::uint64_t tree_size,
+                        std::span<const std::uint8_t> leaf, std::span<const ProofElement> proof,
+                        std::span<const std::uint8_t> root) {
+  if (index >= tree_size) return proof_error("the leaf index is outside the tree");
+  ASSIGN_OR_RETURN(Hash computed, to_hash(leaf, "the leaf hash"));
+  ASSIGN_OR_RETURN(const Hash expected, to_hash(root, "the root"));
+  std::uint64_t fn = index;
+  std::uint64_t sn = tree_size - 1;
+  for (const auto& element : proof) {
+    ASSIGN_OR_RETURN(const Hash sibling, to_hash(element, "a proof element"));
+    if (sn == 0) return proof_error("the inclusion proof is too long");
+    if ((fn & 1) != 0 || fn == sn) {
+      computed = node_hash(sibling, computed);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      computed = node_hash(computed, sibling);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return proof_error("the inclusion proof is too short");
+  if (computed != expected) return proof_error("the inclusion proof does not lead to the root");
+  return {};
+}
+
+Status verify_consistency(std::uint64_t size1, std::uint64_t size2,
+                          std::span<const ProofElement> proof, std::span<const std::uint8_t> root1,
+                          std::span<const std::uint8_t> root2) {
+  if (size2 < size1) return proof_error("the second tree is smaller than the first");
+  // Every tree is consistent with the empty one, so such a check proves nothing; like the reference
+  // verifier, refuse it rather than let a caller believe something was checked.
+  if (size1 == 0) return proof_error("a consistency check from the empty tree proves nothing");
+  // Equal sizes compare the roots as given, as the reference verifier does.
+  if (size1 == size2) {
+    if (!proof.empty()) return proof_error("equal sizes need an empty consistency proof");
+    if (!std::equal(root1.begin(), root1.end(), root2.begin(), root2.end())) {
+      return proof_error("two different roots for one tree size");
+    }
+    return {};
+  }
+  if (proof.empty()) return proof_error("the consistency proof is empty");
+  ASSIGN_OR_RETURN(const Hash first, to_hash(root1, "the first root"));
+  ASSIGN_OR_RETURN(const Hash second, to_hash(root2, "the second root"));
+  std::vector<Hash> path_hashes;
+  path_hashes.reserve(proof.size() + 1);
+  if (std::has_single_bit(size1)) path_hashes.push_back(first);
+  for (const auto& element : proof) {
+    ASSIGN_OR_RETURN(const Hash hash, to_hash(element, "a proof element"));
+    path_hashes.push_back(hash);
+  }
+  std::uint64_t fn = size1 - 1;
+  std::uint64_t sn = size2 - 1;
+  while ((fn & 1) != 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  Hash fr = path_hashes.front();
+  Hash sr = path_hashes.front();
+  for (std::size_t i = 1; i < path_hashes.size(); ++i) {
+    const Hash& c = path_hashes[i];
+    if (sn == 0) return proof_error("the consistency proof is too long");
+    if ((fn & 1) != 0 || fn == sn) {
+      fr = node_hash(c, fr);
+      sr = node_hash(c, sr);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      sr = node_hash(sr, c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return proof_error("the consistency proof is too short");
+  if (fr != first) return proof_error("the consistency proof does not lead to the first root");
+  if (sr != second) return proof_error("the consistency proof does not lead to the second root");
+  return {};
+}
+
+}  // namespace kavach::audit

@@ -1,0 +1,39 @@
+// RFC 9162 (Certificate Transparency v2) Merkle tree hashing and proofs, the arithmetic under the
+// audit log: leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right), split at the
+// largest power of two smaller than the size. Proof generation works over the leaf hashes held in
+// memory; verification takes proofs as untrusted bytes (any element that is not 32 bytes, any extra
+// or missing element, any wrong size fails) and is what witnesses and patients' clients run.
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/error.h"
+
+namespace kavach::audit {
+
+inline constexpr std::size_t kHashBytes = 32;
+using Hash = std::array<std::uint8_t, kHashBytes>;
+using ProofElement = std::vector<std::uint8_t>;
+
+Hash leaf_hash(std::span<const std::uint8_t> entry);
+Hash node_hash(const Hash& left, const Hash& right);
+// MTH(D[n]) over leaf hashes; SHA-256 of nothing for the empty tree.
+Hash root_of(std::span<const Hash> leaves);
+
+// PATH(index, D[n]) and PROOF(old_size, D[n]) of RFC 9162 sections 2.1.3.1 and 2.1.4.1.
+Result<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index);
+Result<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size);
+
+// RFC 9162 sections 2.1.3.2 and 2.1.4.2; kInvalidArgument (naming the problem) when a proof fails.
+Status verify_inclusion(std::uint64_t index, std::uint64_t tree_size,
+                        std::span<const std::uint8_t> leaf, std::span<const ProofElement> proof,
+                        std::span<const std::uint8_t> root);
+Status verify_consistency(std::uint64_t size1, std::uint64_t size2,
+                          std::span<const ProofElement> proof, std::span<const std::uint8_t> root1,
+                          std::span<const std::uint8_t> root2);
+
+}  // namespace kavach::audit
