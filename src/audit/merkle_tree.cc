@@ -14,6 +14,15 @@ tl::unexpected<Error> proof_error(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
+// In the RFC 9162 verifiers: after hashing a left sibling in, climb while the node is a left child
+// (its remaining siblings are on the right edge and were folded in already).
+void climb_left_edge(std::uint64_t& fn, std::uint64_t& sn) {
+  while ((fn & 1) == 0 && fn != 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+}
+
 // The largest power of two strictly smaller than n (n >= 2).
 std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
 
@@ -118,10 +127,7 @@ Status verify_inclusion(std::uint64_t index, std::uint64_t tree_size,
     if (sn == 0) return proof_error("the inclusion proof is too long");
     if ((fn & 1) != 0 || fn == sn) {
       computed = node_hash(sibling, computed);
-      while ((fn & 1) == 0 && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
+      climb_left_edge(fn, sn);
     } else {
       computed = node_hash(computed, sibling);
     }
@@ -172,10 +178,7 @@ Status verify_consistency(std::uint64_t size1, std::uint64_t size2,
     if ((fn & 1) != 0 || fn == sn) {
       fr = node_hash(c, fr);
       sr = node_hash(c, sr);
-      while ((fn & 1) == 0 && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
+      climb_left_edge(fn, sn);
     } else {
       sr = node_hash(sr, c);
     }

@@ -8,8 +8,8 @@
 namespace kavach::limits {
 
 // HTTP
-inline constexpr std::size_t kHeaderBytesMax = 16 * 1024;
-inline constexpr std::size_t kBodyBytesMax = 16 * 1024 * 1024;
+inline constexpr std::size_t kHeaderBytesMax = std::size_t{16} * 1024;
+inline constexpr std::size_t kBodyBytesMax = std::size_t{16} * 1024 * 1024;
 inline constexpr std::chrono::seconds kReadTimeout{30};
 inline constexpr std::chrono::seconds kIdleTimeout{60};
 inline constexpr std::chrono::seconds kDrainTimeout{20};
