@@ -57,8 +57,8 @@ inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
     if (!kavach_status_) return ::tl::unexpected(kavach_status_.error()); \
   } while (false)
 
-// ASSIGN_OR_RETURN(lhs, expr): binds the value of a Result to lhs or returns its error. lhs may be a
-// declaration ("const auto x"), so it cannot be parenthesised.
+// ASSIGN_OR_RETURN(lhs, expr): binds the value of a Result to lhs or returns its error. lhs may be
+// a declaration ("const auto x"), so it cannot be parenthesised.
 // NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(KAVACH_CONCAT(kavach_result_, __LINE__), lhs, expr)

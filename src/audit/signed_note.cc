@@ -1,0 +1,207 @@
+#include "audit/signed_note.h"
+
+#include <sodium.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "crypto/encoding.h"
+#include "crypto/sodium.h"
+
+namespace kavach::audit {
+namespace {
+
+constexpr std::uint8_t kAlgorithmEd25519 = 0x01;
+constexpr std::string_view kSignaturePrefix = "\u2014 ";  // an em dash and a space
+constexpr std::string_view kPrivateKeyPrefix = "PRIVATE+KEY+";
+
+tl::unexpected<Error> note_error(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+std::string to_base64(std::span<const std::uint8_t> bytes) {
+  crypto::ensure_sodium();
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();
+  return out;
+}
+
+std::uint32_t key_hash(std::string_view name, std::span<const std::uint8_t, 32> public_key) {
+  crypto::ensure_sodium();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  crypto_hash_sha256_update(&state, crypto::as_bytes(name).data(), name.size());
+  const std::uint8_t separator[2] = {'\n', kAlgorithmEd25519};
+  crypto_hash_sha256_update(&state, separator, sizeof separator);
+  crypto_hash_sha256_update(&state, public_key.data(), public_key.size());
+  std::array<std::uint8_t, 32> digest{};
+  crypto_hash_sha256_final(&state, digest.data());
+  return (std::uint32_t{digest[0]} << 24) | (std::uint32_t{digest[1]} << 16) |
+         (std::uint32_t{digest[2]} << 8) | std::uint32_t{digest[3]};
+}
+
+// A key name is non-empty and holds no space, plus sign or control character.
+bool is_key_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    if (c == '+' || c == ' ' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// Splits "<name>+<hex hash>+<base64>" and checks the hash against the decoded key.
+struct KeyParts {
+  std::string name;
+  std::uint32_t hash = 0;
+  crypto::Bytes key;
+};
+
+Result<KeyParts> split_key(std::string_view text) {
+  const auto first = text.find('+');
+  const auto second = first == std::string_view::npos ? first : text.find('+', first + 1);
+  if (second == std::string_view::npos) return note_error("a key is <name>+<hash>+<key>");
+  KeyParts parts;
+  parts.name = std::string(text.substr(0, first));
+  const auto hash_text = text.substr(first + 1, second - first - 1);
+  const auto parsed =
+      std::from_chars(hash_text.data(), hash_text.data() + hash_text.size(), parts.hash, 16);
+  auto key = crypto::from_base64(text.substr(second + 1));
+  if (!is_key_name(parts.name) || hash_text.size() != 8 || parsed.ec != std::errc() ||
+      parsed.ptr != hash_text.data() + hash_text.size() || !key || key->size() != 33 ||
+      (*key)[0] != kAlgorithmEd25519) {
+    return note_error("malformed Ed25519 note key");
+  }
+  parts.key = std::move(*key);
+  return parts;
+}
+
+}  // namespace
+
+Result<NoteSigner> NoteSigner::from_seed(std::string_view name, const crypto::SecretBytes& seed) {
+  crypto::ensure_sodium();
+  if (!is_key_name(name)) return note_error("a key name must be non-empty without '+' or spaces");
+  if (seed.size() != crypto_sign_SEEDBYTES) return note_error("an Ed25519 seed is 32 bytes");
+  NoteSigner signer;
+  signer.name_ = std::string(name);
+  signer.secret_key_ = crypto::SecretBytes(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(signer.public_key_.data(), signer.secret_key_.mutable_view().data(),
+                           seed.view().data());
+  return signer;
+}
+
+Result<NoteSigner> NoteSigner::parse_private_key(std::string_view private_key) {
+  if (!private_key.starts_with(kPrivateKeyPrefix)) return note_error("not a note private key");
+  ASSIGN_OR_RETURN(auto parts, split_key(private_key.substr(kPrivateKeyPrefix.size())));
+  const crypto::SecretBytes seed(std::span<const std::uint8_t>(parts.key).subspan(1));
+  crypto::wipe(parts.key);
+  ASSIGN_OR_RETURN(auto signer, from_seed(parts.name, seed));
+  if (key_hash(signer.name_, signer.public_key_) != parts.hash) {
+    return note_error("the private key's hash does not match its key");
+  }
+  return signer;
+}
+
+std::string NoteSigner::verifier_key() const {
+  std::array<std::uint8_t, 33> encoded{};
+  encoded[0] = kAlgorithmEd25519;
+  std::copy(public_key_.begin(), public_key_.end(), encoded.begin() + 1);
+  return fmt::format("{}+{:08x}+{}", name_, key_hash(name_, public_key_), to_base64(encoded));
+}
+
+Result<std::string> NoteSigner::sign(std::string_view text) const {
+  if (text.empty() || text.back() != '\n')
+    return note_error("a note's text must end with a newline");
+  if (text.find("\n\n") != std::string_view::npos)
+    return note_error("a note's text has no blank lines");
+  std::array<std::uint8_t, 4 + crypto_sign_BYTES> blob{};
+  const auto hash = key_hash(name_, public_key_);
+  for (int i = 0; i < 4; ++i) blob[i] = static_cast<std::uint8_t>(hash >> (24 - 8 * i));
+  crypto_sign_detached(blob.data() + 4, nullptr, crypto::as_bytes(text).data(), text.size(),
+                       secret_key_.view().data());
+  return fmt::format("{}\n{}{} {}\n", text, kSignaturePrefix, name_, to_base64(blob));
+}
+
+Result<NoteVerifier> NoteVerifier::parse(std::string_view verifier_key) {
+  ASSIGN_OR_RETURN(const auto parts, split_key(verifier_key));
+  NoteVerifier verifier;
+  verifier.name_ = parts.name;
+  std::copy(parts.key.begin() + 1, parts.key.end(), verifier.public_key_.begin());
+  verifier.key_hash_ = parts.hash;
+  if (key_hash(verifier.name_, verifier.public_key_) != parts.hash) {
+    return note_error("the verifier key's hash does not match its key");
+  }
+  return verifier;
+}
+
+Result<std::string> NoteVerifier::open(std::string_view note) const {
+  const auto split = note.rfind("\n\n");
+  if (split == std::string_view::npos || note.back() != '\n') return note_error("malformed note");
+  const auto text = note.substr(0, split + 1);
+  std::string_view signatures = note.substr(split + 2);
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
+      return note_error("a note's text has control characters");
+  }
+  std::size_t count = 0;
+  bool verified = false;
+  while (!signatures.empty()) {
+    const auto end = signatures.find('\n');
+    const auto line = signatures.substr(0, end);
+    signatures.remove_prefix(end + 1);
+    if (++count > kNoteSignaturesMax) return note_error("a note has too many signatures");
+    if (!line.starts_with(kSignaturePrefix)) return note_error("malformed signature line");
+    const auto rest = line.substr(kSignaturePrefix.size());
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos || !is_key_name(rest.substr(0, space))) {
+      return note_error("malformed signature line");
+    }
+    const auto blob = crypto::from_base64(rest.substr(space + 1));
+    if (!blob || blob->size() < 5) return note_error("malformed signature");
+    if (rest.substr(0, space) != name_) continue;
+    const std::uint32_t hash = (std::uint32_t{(*blob)[0]} << 24) |
+                               (std::uint32_t{(*blob)[1]} << 16) |
+                               (std::uint32_t{(*blob)[2]} << 8) | std::uint32_t{(*blob)[3]};
+    if (hash != key_hash_) continue;
+    if (blob->size() != 4 + crypto_sign_BYTES ||
+        crypto_sign_verify_detached(blob->data() + 4, crypto::as_bytes(text).data(), text.size(),
+                                    public_key_.data()) != 0) {
+      return note_error("a signature by this key does not verify");
+    }
+    verified = true;
+  }
+  if (!verified) return note_error(fmt::format("the note carries no signature by {}", name_));
+  return std::string(text);
+}
+
+std::string checkpoint_text(const Checkpoint& checkpoint) {
+  return fmt::format("{}\n{}\n{}\n", checkpoint.origin, checkpoint.size,
+                     to_base64(checkpoint.root));
+}
+
+Result<Checkpoint> parse_checkpoint(std::string_view text) {
+  std::array<std::string_view, 3> lines{};
+  for (auto& line : lines) {
+    const auto end = text.find('\n');
+    if (end == std::string_view::npos)
+      return note_error("a checkpoint has origin, size and root lines");
+    line = text.substr(0, end);
+    text.remove_prefix(end + 1);
+  }
+  Checkpoint checkpoint;
+  checkpoint.origin = std::string(lines[0]);
+  const auto parsed =
+      std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(), checkpoint.size);
+  const auto root = crypto::from_base64(lines[2]);
+  if (checkpoint.origin.empty() || parsed.ec != std::errc() ||
+      parsed.ptr != lines[1].data() + lines[1].size() ||
+      (lines[1].size() > 1 && lines[1][0] == '0') || !root || root->size() != kHashBytes) {
+    return note_error("malformed checkpoint");
+  }
+  std::copy(root->begin(), root->end(), checkpoint.root.begin());
+  return checkpoint;
+}
+
+}  // namespace kavach::audit
