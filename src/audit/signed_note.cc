@@ -20,13 +20,10 @@ tl::unexpected<Error> note_error(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-std::string to_base64(std::span<const std::uint8_t> bytes) {
-  crypto::ensure_sodium();
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();
-  return out;
+// The four bytes at `bytes` as a big-endian number (key hashes are written that way).
+std::uint32_t read_be32(const std::uint8_t* bytes) {
+  return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
+         (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
 }
 
 std::uint32_t key_hash(std::string_view name, std::span<const std::uint8_t, 32> public_key) {
@@ -39,8 +36,7 @@ std::uint32_t key_hash(std::string_view name, std::span<const std::uint8_t, 32> 
   crypto_hash_sha256_update(&state, public_key.data(), public_key.size());
   std::array<std::uint8_t, 32> digest{};
   crypto_hash_sha256_final(&state, digest.data());
-  return (std::uint32_t{digest[0]} << 24) | (std::uint32_t{digest[1]} << 16) |
-         (std::uint32_t{digest[2]} << 8) | std::uint32_t{digest[3]};
+  return read_be32(digest.data());
 }
 
 // A key name is non-empty and holds no space, plus sign or control character.
@@ -108,7 +104,8 @@ std::string NoteSigner::verifier_key() const {
   std::array<std::uint8_t, 33> encoded{};
   encoded[0] = kAlgorithmEd25519;
   std::copy(public_key_.begin(), public_key_.end(), encoded.begin() + 1);
-  return fmt::format("{}+{:08x}+{}", name_, key_hash(name_, public_key_), to_base64(encoded));
+  return fmt::format("{}+{:08x}+{}", name_, key_hash(name_, public_key_),
+                     crypto::to_base64(encoded));
 }
 
 Result<std::string> NoteSigner::sign(std::string_view text) const {
@@ -121,7 +118,7 @@ Result<std::string> NoteSigner::sign(std::string_view text) const {
   for (int i = 0; i < 4; ++i) blob[i] = static_cast<std::uint8_t>(hash >> (24 - 8 * i));
   crypto_sign_detached(blob.data() + 4, nullptr, crypto::as_bytes(text).data(), text.size(),
                        secret_key_.view().data());
-  return fmt::format("{}\n{}{} {}\n", text, kSignaturePrefix, name_, to_base64(blob));
+  return fmt::format("{}\n{}{} {}\n", text, kSignaturePrefix, name_, crypto::to_base64(blob));
 }
 
 Result<NoteVerifier> NoteVerifier::parse(std::string_view verifier_key) {
@@ -161,9 +158,7 @@ Result<std::string> NoteVerifier::open(std::string_view note) const {
     const auto blob = crypto::from_base64(rest.substr(space + 1));
     if (!blob || blob->size() < 5) return note_error("malformed signature");
     if (rest.substr(0, space) != name_) continue;
-    const std::uint32_t hash = (std::uint32_t{(*blob)[0]} << 24) |
-                               (std::uint32_t{(*blob)[1]} << 16) |
-                               (std::uint32_t{(*blob)[2]} << 8) | std::uint32_t{(*blob)[3]};
+    const std::uint32_t hash = read_be32(blob->data());
     if (hash != key_hash_) continue;
     if (blob->size() != 4 + crypto_sign_BYTES ||
         crypto_sign_verify_detached(blob->data() + 4, crypto::as_bytes(text).data(), text.size(),
@@ -178,7 +173,7 @@ Result<std::string> NoteVerifier::open(std::string_view note) const {
 
 std::string checkpoint_text(const Checkpoint& checkpoint) {
   return fmt::format("{}\n{}\n{}\n", checkpoint.origin, checkpoint.size,
-                     to_base64(checkpoint.root));
+                     crypto::to_base64(checkpoint.root));
 }
 
 Result<Checkpoint> parse_checkpoint(std::string_view text) {

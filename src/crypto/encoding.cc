@@ -21,6 +21,14 @@ Result<Bytes> decode_base64(std::string_view text, int variant) {
   return out;
 }
 
+std::string encode_base64(std::span<const std::uint8_t> bytes, int variant) {
+  ensure_sodium();
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), variant);
+  out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
@@ -48,12 +56,11 @@ Result<Bytes> from_hex(std::string_view hex) {
 }
 
 std::string to_base64url(std::span<const std::uint8_t> bytes) {
-  ensure_sodium();
-  constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), kVariant);
-  out.pop_back();
-  return out;
+  return encode_base64(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::string to_base64(std::span<const std::uint8_t> bytes) {
+  return encode_base64(bytes, sodium_base64_VARIANT_ORIGINAL);
 }
 
 Result<Bytes> from_base64url(std::string_view text) {

@@ -17,7 +17,8 @@ std::string to_hex(std::span<const std::uint8_t> bytes);
 Result<Bytes> from_hex(std::string_view hex);
 std::string to_base64url(std::span<const std::uint8_t> bytes);
 Result<Bytes> from_base64url(std::string_view text);
-// Standard base64 with padding, as HTTP Basic authentication uses.
+// Standard base64 with padding, as HTTP Basic authentication and signed notes use.
+std::string to_base64(std::span<const std::uint8_t> bytes);
 Result<Bytes> from_base64(std::string_view text);
 
 inline std::span<const std::uint8_t> as_bytes(std::string_view text) {
