@@ -33,33 +33,67 @@ Result<Hash> to_hash(std::span<const std::uint8_t> bytes, const char* what) {
   return hash;
 }
 
-void path(std::span<const Hash> leaves, std::uint64_t index, std::vector<Hash>& out) {
-  if (leaves.size() <= 1) return;
-  const auto k = split_point(leaves.size());
-  if (index < k) {
-    path(leaves.first(k), index, out);
-    out.push_back(root_of(leaves.subspan(k)));
-  } else {
-    path(leaves.subspan(k), index - k, out);
-    out.push_back(root_of(leaves.first(k)));
+// The hash of leaves [begin, end): complete aligned subtrees come from the reader, others are split
+// at the largest power of two as in MTH. Every range the RFC 9162 recursions ask for starts at a
+// multiple of the power of two they split off, so each left part is a complete aligned subtree.
+Result<Hash> range_hash(std::uint64_t begin, std::uint64_t end, const SubtreeHashReader& read) {
+  const std::uint64_t n = end - begin;
+  if (std::has_single_bit(n) && begin % n == 0) {
+    return read(std::countr_zero(n), begin >> std::countr_zero(n));
   }
+  const auto k = split_point(n);
+  ASSIGN_OR_RETURN(const Hash left, range_hash(begin, begin + k, read));
+  ASSIGN_OR_RETURN(const Hash right, range_hash(begin + k, end, read));
+  return node_hash(left, right);
 }
 
-// SUBPROOF(m, D[n], b) of RFC 9162 section 2.1.4.1.
-void subproof(std::uint64_t m, std::span<const Hash> leaves, bool whole, std::vector<Hash>& out) {
-  const std::uint64_t n = leaves.size();
+// PATH(index, D[begin:end]).
+Status path(std::uint64_t begin, std::uint64_t end, std::uint64_t index,
+            const SubtreeHashReader& read, std::vector<Hash>& out) {
+  const std::uint64_t n = end - begin;
+  if (n <= 1) return {};
+  const auto k = split_point(n);
+  if (index < k) {
+    RETURN_IF_ERROR(path(begin, begin + k, index, read, out));
+    ASSIGN_OR_RETURN(const Hash right, range_hash(begin + k, end, read));
+    out.push_back(right);
+  } else {
+    RETURN_IF_ERROR(path(begin + k, end, index - k, read, out));
+    ASSIGN_OR_RETURN(const Hash left, range_hash(begin, begin + k, read));
+    out.push_back(left);
+  }
+  return {};
+}
+
+// SUBPROOF(m, D[begin:end], whole) of RFC 9162 section 2.1.4.1.
+Status subproof(std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole,
+                const SubtreeHashReader& read, std::vector<Hash>& out) {
+  const std::uint64_t n = end - begin;
   if (m == n) {
-    if (!whole) out.push_back(root_of(leaves));
-    return;
+    if (!whole) {
+      ASSIGN_OR_RETURN(const Hash hash, range_hash(begin, end, read));
+      out.push_back(hash);
+    }
+    return {};
   }
   const auto k = split_point(n);
   if (m <= k) {
-    subproof(m, leaves.first(k), whole, out);
-    out.push_back(root_of(leaves.subspan(k)));
+    RETURN_IF_ERROR(subproof(m, begin, begin + k, whole, read, out));
+    ASSIGN_OR_RETURN(const Hash right, range_hash(begin + k, end, read));
+    out.push_back(right);
   } else {
-    subproof(m - k, leaves.subspan(k), false, out);
-    out.push_back(root_of(leaves.first(k)));
+    RETURN_IF_ERROR(subproof(m - k, begin + k, end, false, read, out));
+    ASSIGN_OR_RETURN(const Hash left, range_hash(begin, begin + k, read));
+    out.push_back(left);
   }
+  return {};
+}
+
+SubtreeHashReader reader_over(std::span<const Hash> leaves) {
+  return [leaves](int level, std::uint64_t index) -> Result<Hash> {
+    const std::uint64_t width = std::uint64_t{1} << level;
+    return root_of(leaves.subspan(index * width, width));
+  };
 }
 
 }  // namespace
@@ -99,19 +133,41 @@ Hash root_of(std::span<const Hash> leaves) {
   return node_hash(root_of(leaves.first(k)), root_of(leaves.subspan(k)));
 }
 
-Result<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index) {
-  if (index >= leaves.size()) return proof_error("the index is outside the tree");
-  std::vector<Hash> out;
-  path(leaves, index, out);
+Hash sha256(std::span<const std::uint8_t> bytes) {
+  crypto::ensure_sodium();
+  Hash out{};
+  crypto_hash_sha256(out.data(), bytes.data(), bytes.size());
   return out;
 }
 
-Result<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size) {
-  if (old_size > leaves.size()) return proof_error("the old size is larger than the tree");
+Result<Hash> tree_root(std::uint64_t size, const SubtreeHashReader& read) {
+  if (size == 0) return root_of({});
+  return range_hash(0, size, read);
+}
+
+Result<std::vector<Hash>> inclusion_proof(std::uint64_t size, std::uint64_t index,
+                                          const SubtreeHashReader& read) {
+  if (index >= size) return proof_error("the index is outside the tree");
   std::vector<Hash> out;
-  if (old_size == 0 || old_size == leaves.size()) return out;
-  subproof(old_size, leaves, true, out);
+  RETURN_IF_ERROR(path(0, size, index, read, out));
   return out;
+}
+
+Result<std::vector<Hash>> consistency_proof(std::uint64_t size, std::uint64_t old_size,
+                                            const SubtreeHashReader& read) {
+  if (old_size > size) return proof_error("the old size is larger than the tree");
+  std::vector<Hash> out;
+  if (old_size == 0 || old_size == size) return out;
+  RETURN_IF_ERROR(subproof(old_size, 0, size, true, read, out));
+  return out;
+}
+
+Result<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index) {
+  return inclusion_proof(leaves.size(), index, reader_over(leaves));
+}
+
+Result<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size) {
+  return consistency_proof(leaves.size(), old_size, reader_over(leaves));
 }
 
 Status verify_inclusion(std::uint64_t index, std::uint64_t tree_size,

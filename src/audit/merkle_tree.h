@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,7 +25,22 @@ Hash node_hash(const Hash& left, const Hash& right);
 // MTH(D[n]) over leaf hashes; SHA-256 of nothing for the empty tree.
 Hash root_of(std::span<const Hash> leaves);
 
-// PATH(index, D[n]) and PROOF(old_size, D[n]) of RFC 9162 sections 2.1.3.1 and 2.1.4.1.
+// SHA-256 of arbitrary bytes (content hashes in entries, key fingerprints).
+Hash sha256(std::span<const std::uint8_t> bytes);
+
+// The hash of the complete subtree of 2^level leaves that starts at leaf (index << level). A log
+// too large for memory answers from its stored tiles (audit/hash_tiles.h).
+using SubtreeHashReader = std::function<Result<Hash>(int level, std::uint64_t index)>;
+
+// MTH, PATH(index, D[n]) and PROOF(old_size, D[n]) of RFC 9162 sections 2.1.1, 2.1.3.1 and
+// 2.1.4.1 for a tree of `size` leaves, reading only O(log n) complete subtree hashes.
+Result<Hash> tree_root(std::uint64_t size, const SubtreeHashReader& read);
+Result<std::vector<Hash>> inclusion_proof(std::uint64_t size, std::uint64_t index,
+                                          const SubtreeHashReader& read);
+Result<std::vector<Hash>> consistency_proof(std::uint64_t size, std::uint64_t old_size,
+                                            const SubtreeHashReader& read);
+
+// The same over leaf hashes held in memory.
 Result<std::vector<Hash>> inclusion_proof(std::span<const Hash> leaves, std::uint64_t index);
 Result<std::vector<Hash>> consistency_proof(std::span<const Hash> leaves, std::uint64_t old_size);
 

@@ -33,6 +33,7 @@ class NoteSigner {
   Result<std::string> sign(std::string_view text) const;
   std::string verifier_key() const;
   const std::string& name() const { return name_; }
+  const std::array<std::uint8_t, 32>& public_key() const { return public_key_; }
 
  private:
   NoteSigner() = default;

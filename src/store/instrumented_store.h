@@ -48,6 +48,30 @@ class InstrumentedStore final : public Store {
   Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override {
     return timed("list_keys", [&] { return inner_->list_keys(after, limit); });
   }
+  Result<std::vector<StoredAuditEntry>> read_audit_entries(std::int64_t begin,
+                                                           std::size_t limit) override {
+    return timed("read_audit_entries", [&] { return inner_->read_audit_entries(begin, limit); });
+  }
+  Result<std::vector<StoredAuditEntry>> audit_entries_about(const std::string& subject,
+                                                            std::int64_t after,
+                                                            std::size_t limit) override {
+    return timed("audit_entries_about",
+                 [&] { return inner_->audit_entries_about(subject, after, limit); });
+  }
+  Result<std::int64_t> audit_size() override {
+    return timed("audit_size", [&] { return inner_->audit_size(); });
+  }
+  Result<std::vector<AuditTile>> read_audit_tiles(int level, std::int64_t begin,
+                                                  std::size_t limit) override {
+    return timed("read_audit_tiles", [&] { return inner_->read_audit_tiles(level, begin, limit); });
+  }
+  Result<std::vector<StoredCheckpoint>> read_checkpoints(std::int64_t after,
+                                                         std::size_t limit) override {
+    return timed("read_checkpoints", [&] { return inner_->read_checkpoints(after, limit); });
+  }
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
+    return timed("latest_checkpoint", [&] { return inner_->latest_checkpoint(); });
+  }
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
 

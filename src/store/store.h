@@ -12,6 +12,9 @@
 //    order, so a reader that has seen sequence N has seen every commit before it.
 //  - wrapped data keys by name (patient data keys and node keys), which may be re-wrapped or
 //    destroyed (crypto-shredding).
+//  - the audit log: entries numbered 0, 1, 2, ... in commit order, written in the same atomic batch
+//    as the action they record, with the Merkle tree's full tiles and the signed checkpoints that
+//    the audit domain derives from them. All three are append-only.
 //
 // Writes are atomic batches with optimistic concurrency: each record write states the version it
 // expects to replace, and a batch whose expectation fails is refused whole (kConflict). commit()
@@ -81,15 +84,55 @@ struct KeyWrite {
   std::string expected_kek_id;
 };
 
+// An audit log entry to append. Its index is assigned by commit().
+struct AuditAppend {
+  std::string subject;  // the patient the entry concerns ("" for node-wide entries), for lookups
+  Bytes entry;          // the canonical encoding (audit/audit_entry.h)
+};
+
+struct StoredAuditEntry {
+  std::int64_t index = 0;
+  std::string subject;
+  Bytes entry;
+};
+
+// A full tile of the audit Merkle tree (C2SP tlog-tiles): 256 hashes of 32 bytes at `level`.
+struct AuditTile {
+  int level = 0;
+  std::int64_t index = 0;
+  Bytes hashes;
+  bool operator==(const AuditTile&) const = default;
+};
+
+// A signed checkpoint note of the audit log at `size` entries.
+struct StoredCheckpoint {
+  std::int64_t size = 0;
+  std::string note;
+  std::int64_t recorded_at_ms = 0;
+  bool operator==(const StoredCheckpoint&) const = default;
+};
+
 struct WriteBatch {
   std::vector<RecordWrite> records;
   std::vector<KeyWrite> keys;
-  bool empty() const { return records.empty() && keys.empty(); }
+  std::vector<AuditAppend> audit;  // appended in this order, with consecutive indexes
+  // Derived tree data written by the audit log's checkpointer. A tile or checkpoint already stored
+  // is left as it is (they are deterministic, so a second writer produces the same bytes).
+  std::vector<AuditTile> audit_tiles;
+  std::vector<StoredCheckpoint> checkpoints;
+  bool empty() const {
+    return records.empty() && keys.empty() && audit.empty() && audit_tiles.empty() &&
+           checkpoints.empty();
+  }
+  std::size_t operations() const {
+    return records.size() + keys.size() + audit.size() + audit_tiles.size() + checkpoints.size();
+  }
 };
 
 struct CommitReceipt {
   std::int64_t first_sequence = 0;  // 0 when the batch wrote no record
   std::int64_t last_sequence = 0;
+  std::int64_t first_audit_index = -1;  // -1 when the batch appended no audit entry
 };
 
 struct IndexQuery {
@@ -130,6 +173,24 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<WrappedKey>> list_keys(const std::string& after,
                                                                   std::size_t limit) = 0;
 
+  // Audit entries with index >= begin, in index order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoredAuditEntry>> read_audit_entries(
+      std::int64_t begin, std::size_t limit) = 0;
+  // Entries about `subject` with index > after (-1 for all), in index order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoredAuditEntry>> audit_entries_about(
+      const std::string& subject, std::int64_t after, std::size_t limit) = 0;
+  // The number of audit entries (the next index to be assigned).
+  [[nodiscard]] virtual Result<std::int64_t> audit_size() = 0;
+  // Full tiles at `level` with index >= begin, in index order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<AuditTile>> read_audit_tiles(int level,
+                                                                        std::int64_t begin,
+                                                                        std::size_t limit) = 0;
+  // Checkpoints with size > after, in size order, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<StoredCheckpoint>> read_checkpoints(
+      std::int64_t after, std::size_t limit) = 0;
+  // The checkpoint with the largest size, if any.
+  [[nodiscard]] virtual Result<std::optional<StoredCheckpoint>> latest_checkpoint() = 0;
+
   // The schema version of the open database.
   virtual int schema_version() const = 0;
   // A short name for logs and metrics: "sqlite" or "postgresql".
@@ -137,6 +198,6 @@ class Store {
 };
 
 // The schema version this binary writes; a database with a newer one is refused at open.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 }  // namespace kavach::store

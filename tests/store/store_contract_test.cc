@@ -299,6 +299,137 @@ TEST_P(StoreContractTest, StoredVersionsCannotBeChangedInPlace) {
   EXPECT_EQ((*store_->read_current("Patient", "a"))->version, 1);
 }
 
+AuditAppend audit_append(std::string subject, std::string entry) {
+  return AuditAppend{std::move(subject), Bytes(entry.begin(), entry.end())};
+}
+
+TEST_P(StoreContractTest, AuditEntriesAreNumberedInCommitOrderWithTheirAction) {
+  WriteBatch first;
+  first.records.push_back(make_write("Patient", "a", 1));
+  first.audit.push_back(audit_append("a", "created a"));
+  first.audit.push_back(audit_append("", "node event"));
+  auto receipt = store_->commit(std::move(first));
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  EXPECT_EQ(receipt->first_audit_index, 0);
+
+  WriteBatch second;
+  second.audit.push_back(audit_append("a", "read a"));
+  receipt = store_->commit(std::move(second));
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->first_audit_index, 2);
+  EXPECT_EQ(receipt->first_sequence, 0);  // no record in that batch
+
+  auto size = store_->audit_size();
+  ASSERT_TRUE(size);
+  EXPECT_EQ(*size, 3);
+  auto entries = store_->read_audit_entries(1, 10);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 2U);
+  EXPECT_EQ((*entries)[0].index, 1);
+  EXPECT_EQ(text((*entries)[0].entry), "node event");
+  EXPECT_EQ((*entries)[1].subject, "a");
+  auto about = store_->audit_entries_about("a", 0, 10);
+  ASSERT_TRUE(about);
+  ASSERT_EQ(about->size(), 1U);
+  EXPECT_EQ(text(about->front().entry), "read a");
+}
+
+TEST_P(StoreContractTest, ARefusedBatchAppendsNoAuditEntryAndLeavesNoGap) {
+  ASSERT_TRUE(commit({make_write("Patient", "a", 1)}));
+  WriteBatch stale;
+  stale.records.push_back(make_write("Patient", "a", 1));  // expects no version: a conflict
+  stale.audit.push_back(audit_append("a", "never happened"));
+  auto refused = store_->commit(std::move(stale));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  WriteBatch next;
+  next.audit.push_back(audit_append("a", "happened"));
+  auto receipt = store_->commit(std::move(next));
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->first_audit_index, 0);
+  EXPECT_EQ(*store_->audit_size(), 1);
+}
+
+TEST_P(StoreContractTest, ConcurrentAuditAppendsAreGapless) {
+  constexpr int kThreads = 8;
+  constexpr int kAppendsPerThread = 20;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        WriteBatch batch;
+        batch.audit.push_back(audit_append("p", fmt::format("{}-{}", t, i)));
+        EXPECT_TRUE(store_->commit(std::move(batch)));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> seen;
+  std::int64_t expected_index = 0;
+  for (;;) {
+    auto page = store_->read_audit_entries(expected_index, 50);
+    ASSERT_TRUE(page);
+    if (page->empty()) break;
+    for (const auto& stored : *page) {
+      EXPECT_EQ(stored.index, expected_index++);
+      seen.insert(text(stored.entry));
+    }
+  }
+  EXPECT_EQ(expected_index, kThreads * kAppendsPerThread);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kAppendsPerThread));
+}
+
+TEST_P(StoreContractTest, TilesAndCheckpointsAreKeptOnceAndReadInOrder) {
+  WriteBatch batch;
+  batch.audit_tiles.push_back(AuditTile{0, 1, Bytes(8192, 1)});
+  batch.audit_tiles.push_back(AuditTile{0, 0, Bytes(8192, 0)});
+  batch.audit_tiles.push_back(AuditTile{1, 0, Bytes(8192, 2)});
+  batch.checkpoints.push_back(StoredCheckpoint{256, "note at 256", 10});
+  ASSERT_TRUE(store_->commit(batch));
+  // The same tile again, with other bytes, is ignored: the first one stays.
+  WriteBatch again;
+  again.audit_tiles.push_back(AuditTile{0, 0, Bytes(8192, 9)});
+  again.checkpoints.push_back(StoredCheckpoint{256, "another note", 11});
+  again.checkpoints.push_back(StoredCheckpoint{512, "note at 512", 12});
+  ASSERT_TRUE(store_->commit(again));
+
+  auto level0 = store_->read_audit_tiles(0, 0, 10);
+  ASSERT_TRUE(level0);
+  ASSERT_EQ(level0->size(), 2U);
+  EXPECT_EQ((*level0)[0], (AuditTile{0, 0, Bytes(8192, 0)}));
+  EXPECT_EQ((*level0)[1].index, 1);
+  EXPECT_EQ(store_->read_audit_tiles(1, 0, 10)->size(), 1U);
+  EXPECT_TRUE(store_->read_audit_tiles(0, 2, 10)->empty());
+
+  auto latest = store_->latest_checkpoint();
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ(**latest, (StoredCheckpoint{512, "note at 512", 12}));
+  auto after = store_->read_checkpoints(0, 10);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 2U);
+  EXPECT_EQ((*after)[0].note, "note at 256");
+}
+
+TEST_P(StoreContractTest, TheAuditLogCannotBeChangedInPlace) {
+  WriteBatch batch;
+  batch.audit.push_back(audit_append("a", "entry"));
+  batch.audit_tiles.push_back(AuditTile{0, 0, Bytes(8192, 0)});
+  batch.checkpoints.push_back(StoredCheckpoint{1, "note", 1});
+  ASSERT_TRUE(store_->commit(std::move(batch)));
+  store_.reset();
+  const std::string prefix = GetParam() == "postgresql" ? "kavach_" : "";
+  for (const std::string table : {"audit_entries", "audit_tiles", "audit_checkpoints"}) {
+    std::string error;
+    EXPECT_FALSE(execute_sql("DELETE FROM " + prefix + table, &error)) << table;
+    EXPECT_THAT(error, ::testing::HasSubstr("append-only"));
+  }
+  std::string error;
+  EXPECT_FALSE(execute_sql("UPDATE " + prefix + "audit_entries SET subject = 'b'", &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("append-only"));
+  reopen();
+  EXPECT_EQ(*store_->audit_size(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 

@@ -52,6 +52,41 @@ BEGIN RAISE EXCEPTION 'records are append-only'; END $$;
 CREATE TRIGGER kavach_records_are_append_only BEFORE UPDATE OR DELETE ON kavach_records
 FOR EACH ROW EXECUTE FUNCTION kavach_refuse_change();
 )sql",
+    R"sql(
+CREATE TABLE kavach_audit_entries (
+  idx bigint PRIMARY KEY,
+  subject text COLLATE "C" NOT NULL,
+  entry bytea NOT NULL
+);
+CREATE INDEX kavach_audit_entries_by_subject ON kavach_audit_entries (subject, idx);
+-- The next index to assign. Locking this row in the appending transaction numbers entries in
+-- commit order with no gaps (a rolled-back transaction gives its numbers back).
+CREATE TABLE kavach_audit_size (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  value bigint NOT NULL
+);
+INSERT INTO kavach_audit_size (value) VALUES (0);
+CREATE TABLE kavach_audit_tiles (
+  level integer NOT NULL,
+  tile bigint NOT NULL,
+  hashes bytea NOT NULL,
+  PRIMARY KEY (level, tile)
+);
+CREATE TABLE kavach_audit_checkpoints (
+  size bigint PRIMARY KEY,
+  note text NOT NULL,
+  recorded_at_ms bigint NOT NULL
+);
+CREATE FUNCTION kavach_refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER kavach_audit_entries_are_append_only BEFORE UPDATE OR DELETE ON kavach_audit_entries
+FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
+CREATE TRIGGER kavach_audit_tiles_are_append_only BEFORE UPDATE OR DELETE ON kavach_audit_tiles
+FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
+CREATE TRIGGER kavach_audit_checkpoints_are_append_only
+BEFORE UPDATE OR DELETE ON kavach_audit_checkpoints
+FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
+)sql",
 };
 
 // Any 64-bit number, fixed for Kavach, so concurrent migrators take the same advisory lock.
@@ -189,7 +224,7 @@ void PostgresStore::give_back(std::unique_ptr<PgConnection> connection) {
 
 Result<CommitReceipt> PostgresStore::commit(WriteBatch batch) {
   if (batch.empty()) return CommitReceipt{};
-  if (batch.records.size() + batch.keys.size() > limits::kWriteBatchOperationsMax) {
+  if (batch.operations() > limits::kWriteBatchOperationsMax) {
     return make_error(ErrorCode::kTooLarge, "too many writes in one batch");
   }
   ASSIGN_OR_RETURN(auto connection, lease());
@@ -308,7 +343,43 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
       }
     }
   }
+  RETURN_IF_ERROR(apply_audit(connection, batch, receipt));
   return receipt;
+}
+
+Status PostgresStore::apply_audit(PgConnection& connection, const WriteBatch& batch,
+                                  CommitReceipt& receipt) {
+  if (!batch.audit.empty()) {
+    const auto count = static_cast<std::int64_t>(batch.audit.size());
+    ASSIGN_OR_RETURN(const auto size,
+                     connection.run("advance_audit_size",
+                                    "UPDATE kavach_audit_size SET value = value + $1 RETURNING "
+                                    "value",
+                                    PgParams().int64(count)));
+    receipt.first_audit_index = size.int64(0, 0) - count;
+  }
+  std::int64_t index = receipt.first_audit_index;
+  for (const auto& append : batch.audit) {
+    RETURN_IF_ERROR(
+        connection.run("append_audit_entry",
+                       "INSERT INTO kavach_audit_entries (idx, subject, entry) VALUES ($1, $2, $3)",
+                       PgParams().int64(index++).text(append.subject).bytes(append.entry)));
+  }
+  for (const auto& tile : batch.audit_tiles) {
+    RETURN_IF_ERROR(
+        connection.run("add_audit_tile",
+                       "INSERT INTO kavach_audit_tiles (level, tile, hashes) VALUES "
+                       "($1, $2, $3) ON CONFLICT DO NOTHING",
+                       PgParams().int64(tile.level).int64(tile.index).bytes(tile.hashes)));
+  }
+  for (const auto& checkpoint : batch.checkpoints) {
+    RETURN_IF_ERROR(connection.run(
+        "add_checkpoint",
+        "INSERT INTO kavach_audit_checkpoints (size, note, recorded_at_ms) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+        PgParams().int64(checkpoint.size).text(checkpoint.note).int64(checkpoint.recorded_at_ms)));
+  }
+  return {};
 }
 
 Result<std::vector<RecordVersion>> PostgresStore::query_records(const std::string& name,
@@ -426,6 +497,108 @@ Result<std::vector<WrappedKey>> PostgresStore::list_keys(const std::string& afte
   std::vector<WrappedKey> keys;
   for (int row = 0; row < result.rows(); ++row) keys.push_back(key_at(result, row));
   return keys;
+}
+
+namespace {
+
+std::int64_t clamp_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax));
+}
+
+std::vector<StoredAuditEntry> audit_entries_of(const PgResult& result) {
+  std::vector<StoredAuditEntry> entries;
+  entries.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) {
+    const auto entry = result.bytes(row, 2);
+    entries.push_back(StoredAuditEntry{result.int64(row, 0), result.text(row, 1),
+                                       Bytes(entry.begin(), entry.end())});
+  }
+  return entries;
+}
+
+std::vector<StoredCheckpoint> checkpoints_of(const PgResult& result) {
+  std::vector<StoredCheckpoint> checkpoints;
+  for (int row = 0; row < result.rows(); ++row) {
+    checkpoints.push_back(
+        StoredCheckpoint{result.int64(row, 0), result.text(row, 1), result.int64(row, 2)});
+  }
+  return checkpoints;
+}
+
+}  // namespace
+
+Result<std::vector<StoredAuditEntry>> PostgresStore::read_audit_entries(std::int64_t begin,
+                                                                        std::size_t limit) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result,
+                   connection->run("read_audit_entries",
+                                   "SELECT idx, subject, entry FROM kavach_audit_entries WHERE "
+                                   "idx >= $1 ORDER BY idx LIMIT $2",
+                                   PgParams().int64(begin).int64(clamp_limit(limit))));
+  return audit_entries_of(result);
+}
+
+Result<std::vector<StoredAuditEntry>> PostgresStore::audit_entries_about(const std::string& subject,
+                                                                         std::int64_t after,
+                                                                         std::size_t limit) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run("audit_entries_about",
+                      "SELECT idx, subject, entry FROM kavach_audit_entries WHERE subject = $1 "
+                      "AND idx > $2 ORDER BY idx LIMIT $3",
+                      PgParams().text(subject).int64(after).int64(clamp_limit(limit))));
+  return audit_entries_of(result);
+}
+
+Result<std::int64_t> PostgresStore::audit_size() {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result,
+                   connection->run("audit_size",
+                                   "SELECT coalesce(max(idx) + 1, 0)::bigint FROM "
+                                   "kavach_audit_entries",
+                                   PgParams()));
+  return result.int64(0, 0);
+}
+
+Result<std::vector<AuditTile>> PostgresStore::read_audit_tiles(int level, std::int64_t begin,
+                                                               std::size_t limit) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result,
+                   connection->run("read_audit_tiles",
+                                   "SELECT tile, hashes FROM kavach_audit_tiles WHERE level = $1 "
+                                   "AND tile >= $2 ORDER BY tile LIMIT $3",
+                                   PgParams().int64(level).int64(begin).int64(clamp_limit(limit))));
+  std::vector<AuditTile> tiles;
+  for (int row = 0; row < result.rows(); ++row) {
+    const auto hashes = result.bytes(row, 1);
+    tiles.push_back(AuditTile{level, result.int64(row, 0), Bytes(hashes.begin(), hashes.end())});
+  }
+  return tiles;
+}
+
+Result<std::vector<StoredCheckpoint>> PostgresStore::read_checkpoints(std::int64_t after,
+                                                                      std::size_t limit) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run("read_checkpoints",
+                      "SELECT size, note, recorded_at_ms FROM "
+                      "kavach_audit_checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
+                      PgParams().int64(after).int64(clamp_limit(limit))));
+  return checkpoints_of(result);
+}
+
+Result<std::optional<StoredCheckpoint>> PostgresStore::latest_checkpoint() {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result,
+                   connection->run("latest_checkpoint",
+                                   "SELECT size, note, recorded_at_ms FROM "
+                                   "kavach_audit_checkpoints ORDER BY size DESC LIMIT 1",
+                                   PgParams()));
+  auto checkpoints = checkpoints_of(result);
+  if (checkpoints.empty()) return std::nullopt;
+  return std::move(checkpoints.front());
 }
 
 }  // namespace kavach::store::postgres

@@ -37,6 +37,17 @@ class PostgresStore final : public Store {
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
   Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
   Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
+  Result<std::vector<StoredAuditEntry>> read_audit_entries(std::int64_t begin,
+                                                           std::size_t limit) override;
+  Result<std::vector<StoredAuditEntry>> audit_entries_about(const std::string& subject,
+                                                            std::int64_t after,
+                                                            std::size_t limit) override;
+  Result<std::int64_t> audit_size() override;
+  Result<std::vector<AuditTile>> read_audit_tiles(int level, std::int64_t begin,
+                                                  std::size_t limit) override;
+  Result<std::vector<StoredCheckpoint>> read_checkpoints(std::int64_t after,
+                                                         std::size_t limit) override;
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override;
   int schema_version() const override { return schema_version_; }
   std::string_view backend_name() const override { return "postgresql"; }
 
@@ -47,6 +58,7 @@ class PostgresStore final : public Store {
   Result<Lease> lease();
   void give_back(std::unique_ptr<PgConnection> connection);
   Result<CommitReceipt> apply_batch(PgConnection& connection, const WriteBatch& batch);
+  Status apply_audit(PgConnection& connection, const WriteBatch& batch, CommitReceipt& receipt);
   Result<std::vector<RecordVersion>> query_records(const std::string& name, const std::string& sql,
                                                    const PgParams& params);
 

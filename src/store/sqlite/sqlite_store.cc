@@ -47,6 +47,39 @@ BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TRIGGER records_are_append_only_delete BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 )sql",
+    R"sql(
+CREATE TABLE audit_entries (
+  idx INTEGER PRIMARY KEY,
+  subject TEXT NOT NULL,
+  entry BLOB NOT NULL
+);
+CREATE INDEX audit_entries_by_subject ON audit_entries (subject, idx);
+CREATE TABLE audit_tiles (
+  level INTEGER NOT NULL,
+  tile INTEGER NOT NULL,
+  hashes BLOB NOT NULL,
+  PRIMARY KEY (level, tile)
+) WITHOUT ROWID;
+CREATE TABLE audit_checkpoints (
+  size INTEGER PRIMARY KEY,
+  note TEXT NOT NULL,
+  recorded_at_ms INTEGER NOT NULL
+);
+-- The audit log is append-only; an edit made past these triggers is what `kavach audit verify`
+-- finds.
+CREATE TRIGGER audit_entries_are_append_only_update BEFORE UPDATE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_entries_are_append_only_delete BEFORE DELETE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_tiles_are_append_only_update BEFORE UPDATE ON audit_tiles
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_tiles_are_append_only_delete BEFORE DELETE ON audit_tiles
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_checkpoints_are_append_only_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_checkpoints_are_append_only_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
 };
 
 constexpr std::string_view kRecordColumns =
@@ -84,6 +117,31 @@ Result<std::vector<RecordVersion>> collect_records(Statement& statement) {
     if (step == Statement::Step::kDone) return records;
     records.push_back(read_record(statement));
   }
+}
+
+Result<std::vector<StoredAuditEntry>> collect_audit_entries(Statement& statement) {
+  std::vector<StoredAuditEntry> entries;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return entries;
+    const auto entry = statement.column_blob(2);
+    entries.push_back(StoredAuditEntry{statement.column_int(0), statement.column_text(1),
+                                       Bytes(entry.begin(), entry.end())});
+  }
+}
+
+Result<std::vector<StoredCheckpoint>> collect_checkpoints(Statement& statement) {
+  std::vector<StoredCheckpoint> checkpoints;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return checkpoints;
+    checkpoints.push_back(StoredCheckpoint{statement.column_int(0), statement.column_text(1),
+                                           statement.column_int(2)});
+  }
+}
+
+std::int64_t clamp_limit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax));
 }
 
 Status migrate(Connection& connection, int& schema_version) {
@@ -187,7 +245,7 @@ SqliteStore::~SqliteStore() {
 
 Result<CommitReceipt> SqliteStore::commit(WriteBatch batch) {
   if (batch.empty()) return CommitReceipt{};
-  if (batch.records.size() + batch.keys.size() > limits::kWriteBatchOperationsMax) {
+  if (batch.operations() > limits::kWriteBatchOperationsMax) {
     return make_error(ErrorCode::kTooLarge, "too many writes in one batch");
   }
   auto pending = std::make_unique<PendingCommit>();
@@ -227,30 +285,25 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
     for (auto& pending : group) pending->done.set_value(tl::unexpected(error));
   };
   if (auto begun = writer_->execute("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
-  // Another process may have committed since our last group, so the sequence is read afresh.
-  std::int64_t next_sequence = 0;
-  {
-    auto statement = writer_->prepare("SELECT coalesce(max(sequence), 0) FROM records");
-    auto step = statement ? statement->step() : tl::unexpected(statement.error());
-    if (!step) {
-      (void)writer_->execute("ROLLBACK");
-      return fail_all(step.error());
-    }
-    next_sequence = statement->column_int(0) + 1;
+  // Another process may have committed since our last group, so the counters are read afresh.
+  auto counters = read_counters();
+  if (!counters) {
+    (void)writer_->execute("ROLLBACK");
+    return fail_all(counters.error());
   }
   std::vector<Result<CommitReceipt>> results;
   results.reserve(group.size());
   bool erased_keys = false;
   for (auto& pending : group) {
     (void)writer_->execute("SAVEPOINT batch");
-    const std::int64_t sequence_before = next_sequence;
-    auto result = apply_batch(pending->batch, next_sequence);
+    const Counters counters_before = *counters;
+    auto result = apply_batch(pending->batch, *counters);
     if (result) {
       (void)writer_->execute("RELEASE batch");
       for (const auto& key : pending->batch.keys) erased_keys |= key.kind == KeyWrite::Kind::kErase;
     } else {
       (void)writer_->execute("ROLLBACK TO batch; RELEASE batch");
-      next_sequence = sequence_before;
+      *counters = counters_before;
     }
     results.push_back(std::move(result));
   }
@@ -265,9 +318,31 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
   for (std::size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(results[i]));
 }
 
-Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
-                                               std::int64_t& next_sequence) {
+Result<SqliteStore::Counters> SqliteStore::read_counters() {
+  Counters counters;
+  {
+    ASSIGN_OR_RETURN(auto statement,
+                     writer_->prepare("SELECT coalesce(max(sequence), 0) FROM records"));
+    RETURN_IF_ERROR(statement.step());
+    counters.next_sequence = statement.column_int(0) + 1;
+  }
+  ASSIGN_OR_RETURN(auto statement,
+                   writer_->prepare("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries"));
+  RETURN_IF_ERROR(statement.step());
+  counters.next_audit_index = statement.column_int(0);
+  return counters;
+}
+
+Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch, Counters& counters) {
   CommitReceipt receipt;
+  RETURN_IF_ERROR(apply_records(batch, counters, receipt));
+  RETURN_IF_ERROR(apply_keys(batch));
+  RETURN_IF_ERROR(apply_audit(batch, counters, receipt));
+  return receipt;
+}
+
+Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
+                                  CommitReceipt& receipt) {
   for (const auto& write : batch.records) {
     const RecordVersion& record = write.record;
     if (write.expected_version != kAnyVersion) {
@@ -288,7 +363,7 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
         auto insert,
         writer_->prepare(fmt::format(
             "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
-    const std::int64_t sequence = next_sequence++;
+    const std::int64_t sequence = counters.next_sequence++;
     insert.bind(1, record.partition)
         .bind(2, record.type)
         .bind(3, record.id)
@@ -319,6 +394,10 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
       RETURN_IF_ERROR(add.run());
     }
   }
+  return {};
+}
+
+Status SqliteStore::apply_keys(const WriteBatch& batch) {
   for (const auto& write : batch.keys) {
     const WrappedKey& key = write.key;
     switch (write.kind) {
@@ -364,7 +443,36 @@ Result<CommitReceipt> SqliteStore::apply_batch(const WriteBatch& batch,
       }
     }
   }
-  return receipt;
+  return {};
+}
+
+Status SqliteStore::apply_audit(const WriteBatch& batch, Counters& counters,
+                                CommitReceipt& receipt) {
+  for (const auto& append : batch.audit) {
+    ASSIGN_OR_RETURN(auto insert,
+                     writer_->prepare("INSERT INTO audit_entries (idx, subject, entry) "
+                                      "VALUES (?1, ?2, ?3)"));
+    const std::int64_t index = counters.next_audit_index++;
+    insert.bind(1, index).bind(2, append.subject).bind(3, append.entry);
+    RETURN_IF_ERROR(insert.run());
+    if (receipt.first_audit_index < 0) receipt.first_audit_index = index;
+  }
+  for (const auto& tile : batch.audit_tiles) {
+    ASSIGN_OR_RETURN(auto insert,
+                     writer_->prepare("INSERT OR IGNORE INTO audit_tiles (level, tile, hashes) "
+                                      "VALUES (?1, ?2, ?3)"));
+    insert.bind(1, std::int64_t{tile.level}).bind(2, tile.index).bind(3, tile.hashes);
+    RETURN_IF_ERROR(insert.run());
+  }
+  for (const auto& checkpoint : batch.checkpoints) {
+    ASSIGN_OR_RETURN(
+        auto insert,
+        writer_->prepare("INSERT OR IGNORE INTO audit_checkpoints (size, note, recorded_at_ms) "
+                         "VALUES (?1, ?2, ?3)"));
+    insert.bind(1, checkpoint.size).bind(2, checkpoint.note).bind(3, checkpoint.recorded_at_ms);
+    RETURN_IF_ERROR(insert.run());
+  }
+  return {};
 }
 
 Result<SqliteStore::ReaderLease> SqliteStore::lease_reader() {
@@ -499,6 +607,71 @@ Result<std::vector<WrappedKey>> SqliteStore::list_keys(const std::string& after,
     if (step == Statement::Step::kDone) return keys;
     keys.push_back(read_wrapped_key(statement));
   }
+}
+
+Result<std::vector<StoredAuditEntry>> SqliteStore::read_audit_entries(std::int64_t begin,
+                                                                      std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT idx, subject, entry FROM audit_entries WHERE idx >= ?1 "
+                                   "ORDER BY idx LIMIT ?2"));
+  statement.bind(1, begin).bind(2, clamp_limit(limit));
+  return collect_audit_entries(statement);
+}
+
+Result<std::vector<StoredAuditEntry>> SqliteStore::audit_entries_about(const std::string& subject,
+                                                                       std::int64_t after,
+                                                                       std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT idx, subject, entry FROM audit_entries "
+                                   "WHERE subject = ?1 AND idx > ?2 ORDER BY idx LIMIT ?3"));
+  statement.bind(1, subject).bind(2, after).bind(3, clamp_limit(limit));
+  return collect_audit_entries(statement);
+}
+
+Result<std::int64_t> SqliteStore::audit_size() {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries"));
+  RETURN_IF_ERROR(statement.step());
+  return statement.column_int(0);
+}
+
+Result<std::vector<AuditTile>> SqliteStore::read_audit_tiles(int level, std::int64_t begin,
+                                                             std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT tile, hashes FROM audit_tiles WHERE level = ?1 AND "
+                                   "tile >= ?2 ORDER BY tile LIMIT ?3"));
+  statement.bind(1, std::int64_t{level}).bind(2, begin).bind(3, clamp_limit(limit));
+  std::vector<AuditTile> tiles;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return tiles;
+    const auto hashes = statement.column_blob(1);
+    tiles.push_back(AuditTile{level, statement.column_int(0), Bytes(hashes.begin(), hashes.end())});
+  }
+}
+
+Result<std::vector<StoredCheckpoint>> SqliteStore::read_checkpoints(std::int64_t after,
+                                                                    std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT size, note, recorded_at_ms FROM audit_checkpoints "
+                                   "WHERE size > ?1 ORDER BY size LIMIT ?2"));
+  statement.bind(1, after).bind(2, clamp_limit(limit));
+  return collect_checkpoints(statement);
+}
+
+Result<std::optional<StoredCheckpoint>> SqliteStore::latest_checkpoint() {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare("SELECT size, note, recorded_at_ms FROM audit_checkpoints "
+                                   "ORDER BY size DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(auto checkpoints, collect_checkpoints(statement));
+  if (checkpoints.empty()) return std::nullopt;
+  return std::move(checkpoints.front());
 }
 
 }  // namespace kavach::store::sqlite

@@ -43,6 +43,17 @@ class SqliteStore final : public Store {
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
   Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
   Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
+  Result<std::vector<StoredAuditEntry>> read_audit_entries(std::int64_t begin,
+                                                           std::size_t limit) override;
+  Result<std::vector<StoredAuditEntry>> audit_entries_about(const std::string& subject,
+                                                            std::int64_t after,
+                                                            std::size_t limit) override;
+  Result<std::int64_t> audit_size() override;
+  Result<std::vector<AuditTile>> read_audit_tiles(int level, std::int64_t begin,
+                                                  std::size_t limit) override;
+  Result<std::vector<StoredCheckpoint>> read_checkpoints(std::int64_t after,
+                                                         std::size_t limit) override;
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override;
   int schema_version() const override { return schema_version_; }
   std::string_view backend_name() const override { return "sqlite"; }
 
@@ -57,7 +68,16 @@ class SqliteStore final : public Store {
   Status start();
   void writer_loop();
   void apply_group(std::vector<std::unique_ptr<PendingCommit>>& group);
-  Result<CommitReceipt> apply_batch(const WriteBatch& batch, std::int64_t& next_sequence);
+  // The next record sequence and audit index to assign within a group commit.
+  struct Counters {
+    std::int64_t next_sequence = 1;
+    std::int64_t next_audit_index = 0;
+  };
+  Result<Counters> read_counters();
+  Result<CommitReceipt> apply_batch(const WriteBatch& batch, Counters& counters);
+  Status apply_records(const WriteBatch& batch, Counters& counters, CommitReceipt& receipt);
+  Status apply_keys(const WriteBatch& batch);
+  Status apply_audit(const WriteBatch& batch, Counters& counters, CommitReceipt& receipt);
   Result<Connection> open_connection() const;
   Result<ReaderLease> lease_reader();
   void return_reader(Connection connection);

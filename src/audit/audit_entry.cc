@@ -1,0 +1,296 @@
+#include "audit/audit_entry.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace kavach::audit {
+namespace {
+
+// Field tags, in the order they are written. Never renumber one; add new tags at the end.
+enum class Tag : std::uint8_t {
+  kTime = 1,
+  kAction = 2,
+  kOutcome = 3,
+  kBasis = 4,
+  kActorKind = 5,
+  kActorId = 6,
+  kFacilityId = 7,
+  kSubject = 8,
+  kResourceType = 9,
+  kResourceId = 10,
+  kResourceVersion = 11,
+  kPurpose = 12,
+  kConsentId = 13,
+  kReason = 14,
+  kContentHash = 15,
+};
+constexpr std::uint8_t kLastTag = static_cast<std::uint8_t>(Tag::kContentHash);
+constexpr std::size_t kContentHashBytes = 32;
+
+tl::unexpected<Error> entry_error(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, "audit entry: " + std::move(message));
+}
+
+bool is_clean_text(std::string_view text) {
+  return text.size() <= kEntryTextBytesMax && std::none_of(text.begin(), text.end(), [](char c) {
+           const auto byte = static_cast<unsigned char>(c);
+           return byte < 0x20 || byte == 0x7f;
+         });
+}
+
+template <class Enum>
+bool in_range(Enum value, Enum last) {
+  const auto raw = static_cast<std::uint8_t>(value);
+  return raw >= 1 && raw <= static_cast<std::uint8_t>(last);
+}
+
+class Writer {
+ public:
+  Writer() { bytes_.push_back(kEntryFormatVersion); }
+  void field(Tag tag, std::span<const std::uint8_t> value) {
+    bytes_.push_back(static_cast<std::uint8_t>(tag));
+    bytes_.push_back(static_cast<std::uint8_t>(value.size() >> 8));
+    bytes_.push_back(static_cast<std::uint8_t>(value.size() & 0xff));
+    bytes_.insert(bytes_.end(), value.begin(), value.end());
+  }
+  void text(Tag tag, std::string_view value) {
+    if (value.empty()) return;
+    field(tag, {reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
+  }
+  void integer(Tag tag, std::int64_t value) {
+    std::uint8_t raw[8];
+    for (int i = 0; i < 8; ++i)
+      raw[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value) >> (56 - 8 * i));
+    field(tag, raw);
+  }
+  void code(Tag tag, std::uint8_t value) { field(tag, {&value, 1}); }
+  std::vector<std::uint8_t> take() { return std::move(bytes_); }
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+};
+
+Result<std::string> read_text(std::span<const std::uint8_t> value, std::string_view name) {
+  std::string text(value.begin(), value.end());
+  if (text.empty() || !is_clean_text(text)) {
+    return entry_error(fmt::format("{} is empty, too long or has control characters", name));
+  }
+  return text;
+}
+
+Result<std::int64_t> read_integer(std::span<const std::uint8_t> value, std::string_view name) {
+  if (value.size() != 8) return entry_error(fmt::format("{} is not 8 bytes", name));
+  std::uint64_t raw = 0;
+  for (const auto byte : value) raw = (raw << 8) | byte;
+  return static_cast<std::int64_t>(raw);
+}
+
+template <class Enum>
+Result<Enum> read_code(std::span<const std::uint8_t> value, Enum last, std::string_view name) {
+  if (value.size() != 1) return entry_error(fmt::format("{} is not one byte", name));
+  const auto code = static_cast<Enum>(value[0]);
+  if (!in_range(code, last)) return entry_error(fmt::format("{} {} is unknown", name, value[0]));
+  return code;
+}
+
+Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entry) {
+  switch (tag) {
+    case Tag::kTime: {
+      ASSIGN_OR_RETURN(entry.time_ms, read_integer(value, "time"));
+      return {};
+    }
+    case Tag::kAction: {
+      ASSIGN_OR_RETURN(entry.action, read_code(value, Action::kClientRegister, "action"));
+      return {};
+    }
+    case Tag::kOutcome: {
+      ASSIGN_OR_RETURN(entry.outcome, read_code(value, Outcome::kDenied, "outcome"));
+      return {};
+    }
+    case Tag::kBasis: {
+      ASSIGN_OR_RETURN(entry.basis, read_code(value, Basis::kOperator, "basis"));
+      return {};
+    }
+    case Tag::kActorKind: {
+      ASSIGN_OR_RETURN(entry.actor_kind, read_code(value, ActorKind::kNode, "actor kind"));
+      return {};
+    }
+    case Tag::kActorId: {
+      ASSIGN_OR_RETURN(entry.actor_id, read_text(value, "actor id"));
+      return {};
+    }
+    case Tag::kFacilityId: {
+      ASSIGN_OR_RETURN(entry.facility_id, read_text(value, "facility id"));
+      return {};
+    }
+    case Tag::kSubject: {
+      ASSIGN_OR_RETURN(entry.subject, read_text(value, "subject"));
+      return {};
+    }
+    case Tag::kResourceType: {
+      ASSIGN_OR_RETURN(entry.resource_type, read_text(value, "resource type"));
+      return {};
+    }
+    case Tag::kResourceId: {
+      ASSIGN_OR_RETURN(entry.resource_id, read_text(value, "resource id"));
+      return {};
+    }
+    case Tag::kResourceVersion: {
+      ASSIGN_OR_RETURN(entry.resource_version, read_integer(value, "resource version"));
+      if (entry.resource_version == 0) return entry_error("a zero resource version is left out");
+      return {};
+    }
+    case Tag::kPurpose: {
+      ASSIGN_OR_RETURN(entry.purpose, read_text(value, "purpose"));
+      return {};
+    }
+    case Tag::kConsentId: {
+      ASSIGN_OR_RETURN(entry.consent_id, read_text(value, "consent id"));
+      return {};
+    }
+    case Tag::kReason: {
+      ASSIGN_OR_RETURN(entry.reason, read_text(value, "reason"));
+      return {};
+    }
+    case Tag::kContentHash:
+      if (value.size() != kContentHashBytes) return entry_error("content hash is not 32 bytes");
+      entry.content_hash.assign(value.begin(), value.end());
+      return {};
+  }
+  return entry_error("unknown field");
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
+  if (!in_range(entry.action, Action::kClientRegister) ||
+      !in_range(entry.outcome, Outcome::kDenied) || !in_range(entry.basis, Basis::kOperator) ||
+      !in_range(entry.actor_kind, ActorKind::kNode)) {
+    return entry_error("a code is outside its enumeration");
+  }
+  for (const std::string_view text :
+       {std::string_view(entry.actor_id), std::string_view(entry.facility_id),
+        std::string_view(entry.subject), std::string_view(entry.resource_type),
+        std::string_view(entry.resource_id), std::string_view(entry.purpose),
+        std::string_view(entry.consent_id), std::string_view(entry.reason)}) {
+    if (!is_clean_text(text))
+      return entry_error("a text field is too long or has control characters");
+  }
+  if (!entry.content_hash.empty() && entry.content_hash.size() != kContentHashBytes) {
+    return entry_error("content hash is not 32 bytes");
+  }
+  Writer writer;
+  writer.integer(Tag::kTime, entry.time_ms);
+  writer.code(Tag::kAction, static_cast<std::uint8_t>(entry.action));
+  writer.code(Tag::kOutcome, static_cast<std::uint8_t>(entry.outcome));
+  writer.code(Tag::kBasis, static_cast<std::uint8_t>(entry.basis));
+  writer.code(Tag::kActorKind, static_cast<std::uint8_t>(entry.actor_kind));
+  writer.text(Tag::kActorId, entry.actor_id);
+  writer.text(Tag::kFacilityId, entry.facility_id);
+  writer.text(Tag::kSubject, entry.subject);
+  writer.text(Tag::kResourceType, entry.resource_type);
+  writer.text(Tag::kResourceId, entry.resource_id);
+  if (entry.resource_version != 0) writer.integer(Tag::kResourceVersion, entry.resource_version);
+  writer.text(Tag::kPurpose, entry.purpose);
+  writer.text(Tag::kConsentId, entry.consent_id);
+  writer.text(Tag::kReason, entry.reason);
+  if (!entry.content_hash.empty()) writer.field(Tag::kContentHash, entry.content_hash);
+  return writer.take();
+}
+
+Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kEntryBytesMax) return entry_error("longer than the limit");
+  if (bytes.empty() || bytes[0] != kEntryFormatVersion) {
+    return entry_error("not a version-1 entry");
+  }
+  AuditEntry entry;
+  std::uint8_t previous_tag = 0;
+  std::size_t at = 1;
+  while (at < bytes.size()) {
+    if (bytes.size() - at < 3) return entry_error("a field header is cut short");
+    const std::uint8_t tag = bytes[at];
+    const std::size_t length = (std::size_t{bytes[at + 1]} << 8) | bytes[at + 2];
+    at += 3;
+    if (tag <= previous_tag || tag > kLastTag) {
+      return entry_error(fmt::format("field {} is unknown, repeated or out of order", tag));
+    }
+    if (bytes.size() - at < length) return entry_error("a field is cut short");
+    RETURN_IF_ERROR(read_field(static_cast<Tag>(tag), bytes.subspan(at, length), entry));
+    previous_tag = tag;
+    at += length;
+  }
+  // Re-encoding also catches a missing time, action, outcome, basis or actor kind: the encoder
+  // always writes them.
+  ASSIGN_OR_RETURN(const auto again, encode_entry(entry));
+  if (!std::equal(again.begin(), again.end(), bytes.begin(), bytes.end())) {
+    return entry_error("not in canonical form");
+  }
+  return entry;
+}
+
+std::string_view action_name(Action action) {
+  switch (action) {
+    case Action::kRecordCreate:
+      return "record.create";
+    case Action::kRecordRead:
+      return "record.read";
+    case Action::kRecordUpdate:
+      return "record.update";
+    case Action::kRecordDelete:
+      return "record.delete";
+    case Action::kRecordHistory:
+      return "record.history";
+    case Action::kRecordSearch:
+      return "record.search";
+    case Action::kPatientErase:
+      return "patient.erase";
+    case Action::kKeyRotate:
+      return "key.rotate";
+    case Action::kClientRegister:
+      return "client.register";
+  }
+  return "unknown";
+}
+
+std::string_view outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kAllowed:
+      return "allowed";
+    case Outcome::kDenied:
+      return "denied";
+  }
+  return "unknown";
+}
+
+std::string_view basis_name(Basis basis) {
+  switch (basis) {
+    case Basis::kScope:
+      return "scope";
+    case Basis::kConsent:
+      return "consent";
+    case Basis::kBreakGlass:
+      return "break-the-glass";
+    case Basis::kOperator:
+      return "operator";
+  }
+  return "unknown";
+}
+
+std::string_view actor_kind_name(ActorKind kind) {
+  switch (kind) {
+    case ActorKind::kClient:
+      return "client";
+    case ActorKind::kProfessional:
+      return "professional";
+    case ActorKind::kPatient:
+      return "patient";
+    case ActorKind::kOperator:
+      return "operator";
+    case ActorKind::kNode:
+      return "node";
+  }
+  return "unknown";
+}
+
+}  // namespace kavach::audit

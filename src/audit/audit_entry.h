@@ -1,0 +1,96 @@
+// AuditEntry: one event of the audit log, and its canonical byte encoding (the Merkle leaf).
+//
+// An entry says who did what to which record, on what basis, with what outcome and when. It holds
+// ids, codes, purposes, hashes and times only: never a patient's name, a clinical value or a
+// resource's content (the content is named by the SHA-256 of its sealed payload).
+//
+// Encoding, version 1: the byte 0x01, then each present field as (tag: 1 byte, length: 2 bytes
+// big-endian, value), in strictly increasing tag order. Integers are 8 bytes big-endian; text is
+// UTF-8 without control characters; absent optional fields are left out. decode() accepts only
+// that exact form (no unknown or repeated tags, no disorder, no trailing bytes), so every entry
+// has exactly one encoding and re-encoding a decoded entry gives back the same bytes.
+// Thread-safety: plain values and stateless functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace kavach::audit {
+
+inline constexpr std::uint8_t kEntryFormatVersion = 1;
+inline constexpr std::size_t kEntryTextBytesMax = 256;
+inline constexpr std::size_t kEntryBytesMax = 4096;
+
+// What happened. The text forms ("fhir.read", ...) are what the AuditEvent views and the CLI show.
+enum class Action : std::uint8_t {
+  kRecordCreate = 1,
+  kRecordRead = 2,
+  kRecordUpdate = 3,
+  kRecordDelete = 4,
+  kRecordHistory = 5,
+  kRecordSearch = 6,
+  kPatientErase = 7,
+  kKeyRotate = 8,
+  kClientRegister = 9,
+};
+
+enum class Outcome : std::uint8_t {
+  kAllowed = 1,
+  kDenied = 2,
+};
+
+// Why the actor could do it: a client's granted scopes, a patient's consent artefact, an
+// emergency break-the-glass, or an operator at the node's console.
+enum class Basis : std::uint8_t {
+  kScope = 1,
+  kConsent = 2,
+  kBreakGlass = 3,
+  kOperator = 4,
+};
+
+enum class ActorKind : std::uint8_t {
+  kClient = 1,
+  kProfessional = 2,
+  kPatient = 3,
+  kOperator = 4,
+  kNode = 5,
+};
+
+struct AuditEntry {
+  std::int64_t time_ms = 0;
+  Action action = Action::kRecordRead;
+  Outcome outcome = Outcome::kAllowed;
+  Basis basis = Basis::kScope;
+  ActorKind actor_kind = ActorKind::kClient;
+  std::string actor_id;
+  std::string facility_id;    // the actor's facility, when it has one
+  std::string subject;        // the patient concerned ("" for node-wide events)
+  std::string resource_type;  // for record events
+  std::string resource_id;
+  std::int64_t resource_version = 0;       // 0 when no single version is concerned
+  std::string purpose;                     // ABDM purpose code when access is under consent
+  std::string consent_id;                  // the consent artefact relied on
+  std::string reason;                      // why it was denied, as an error code name
+  std::vector<std::uint8_t> content_hash;  // SHA-256 of the sealed payload written or read
+
+  bool operator==(const AuditEntry&) const = default;
+};
+
+// kInvalidArgument when a field cannot be logged: text too long or with control characters, a
+// content hash that is not 32 bytes, a code outside its enumeration.
+Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry);
+// kInvalidArgument (naming the problem) for anything but a canonical version-1 encoding.
+Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes);
+
+std::string_view action_name(Action action);
+std::string_view outcome_name(Outcome outcome);
+std::string_view basis_name(Basis basis);
+std::string_view actor_kind_name(ActorKind kind);
+
+}  // namespace kavach::audit
