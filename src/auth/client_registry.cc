@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "audit/audit_log.h"
 #include "common/limits.h"
 #include "crypto/encoding.h"
 #include "crypto/password_hash.h"
@@ -28,7 +29,8 @@ tl::unexpected<Error> bad_credentials() {
 
 }  // namespace
 
-Result<NewClient> ClientRegistry::add(std::string_view name, std::string_view scopes) {
+Result<NewClient> ClientRegistry::add(std::string_view name, std::string_view scopes,
+                                      std::string_view registered_by) {
   if (name.empty() || name.size() > limits::kClientNameBytesMax) {
     return make_error(
         ErrorCode::kInvalidArgument,
@@ -54,7 +56,16 @@ Result<NewClient> ClientRegistry::add(std::string_view name, std::string_view sc
   write.record.recorded_at_ms = unix_ms(clock_.now());
   RETURN_IF_ERROR(sealer_.seal(write.record, boost::json::serialize(document)));
   write.expected_version = store::kNoVersion;
+  audit::AuditEntry entry;
+  entry.time_ms = write.record.recorded_at_ms;
+  entry.action = audit::Action::kClientRegister;
+  entry.basis = audit::Basis::kOperator;
+  entry.actor_kind = audit::ActorKind::kOperator;
+  entry.actor_id = std::string(registered_by);
+  entry.resource_type = std::string(kClientRecordType);
+  entry.resource_id = created.client_id;
   store::WriteBatch batch;
+  RETURN_IF_ERROR(audit::append_entry(batch, entry));
   batch.records.push_back(std::move(write));
   RETURN_IF_ERROR(store_.commit(std::move(batch)));
   return created;

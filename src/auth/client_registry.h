@@ -35,7 +35,9 @@ class ClientRegistry {
   ClientRegistry(store::Store& store, vault::RecordSealer& sealer, const Clock& clock)
       : store_(store), sealer_(sealer), clock_(clock) {}
 
-  Result<NewClient> add(std::string_view name, std::string_view scopes);
+  // `registered_by` names the operator, for the audit entry that commits with the client.
+  Result<NewClient> add(std::string_view name, std::string_view scopes,
+                        std::string_view registered_by);
   // kUnauthenticated, with one message for every failure, when the id or secret is wrong.
   Result<Client> authenticate(std::string_view client_id, std::string_view client_secret);
 

@@ -34,7 +34,8 @@ void add_client_commands(CLI::App& app, CommandOutcome& outcome) {
   add->callback([flags, &outcome] {
     outcome.status = [&]() -> Status {
       ASSIGN_OR_RETURN(auto node, Node::open(flags->node));
-      ASSIGN_OR_RETURN(const auto created, node->clients().add(flags->name, flags->scopes));
+      ASSIGN_OR_RETURN(const auto created,
+                       node->clients().add(flags->name, flags->scopes, operator_id()));
       if (flags->json) {
         std::cout << boost::json::serialize(
                          boost::json::object{{"client_id", created.client_id},

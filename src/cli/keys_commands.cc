@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "audit/audit_log.h"
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
@@ -38,6 +39,10 @@ void add_keys_commands(CLI::App& app, CommandOutcome& outcome) {
       // so a crash at any point leaves every data key openable.
       RETURN_IF_ERROR(node->key_ring().add_key(options->key_file));
       ASSIGN_OR_RETURN(const auto report, node->keys().rewrap_all());
+      auto entry = node->operator_entry(audit::Action::kKeyRotate);
+      entry.resource_type = "_KeyEncryptionKey";
+      entry.resource_id = node->key_ring().active().id;
+      RETURN_IF_ERROR(audit::record_entries(node->store(), {&entry, 1}));
       RETURN_IF_ERROR(node->key_ring().retire_inactive(options->key_file));
       log::info("keys_rotated", {{"kek", node->key_ring().active().id},
                                  {"rewrapped", std::to_string(report.rewrapped)}});

@@ -1,5 +1,10 @@
 #include "cli/node.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <array>
+
 #include <fmt/format.h>
 
 #include "common/limits.h"
@@ -26,6 +31,32 @@ Status check_key_outside_data(const std::filesystem::path& key_file,
 }
 
 }  // namespace
+
+std::string operator_id() {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::array<char, 4096> buffer{};
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found) {
+    return fmt::format("os:{}", found->pw_name);
+  }
+  return fmt::format("os:uid-{}", geteuid());
+}
+
+audit::AuditEntry Node::operator_entry(audit::Action action) const {
+  audit::AuditEntry entry;
+  entry.time_ms = unix_ms(clock_.now());
+  entry.action = action;
+  entry.basis = audit::Basis::kOperator;
+  entry.actor_kind = audit::ActorKind::kOperator;
+  entry.actor_id = operator_id();
+  return entry;
+}
+
+Result<audit::AuditLog*> Node::open_audit_log(std::string origin, audit::AuditLogOptions options) {
+  ASSIGN_OR_RETURN(auto signer, audit::node_audit_signer(*keys_, std::move(origin)));
+  ASSIGN_OR_RETURN(audit_log_, audit::AuditLog::open(*store_, std::move(signer), clock_, options));
+  return audit_log_.get();
+}
 
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   if (options.data_dir.empty())

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "audit/audit_entry.h"
+#include "audit/audit_log.h"
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/clock.h"
@@ -28,9 +30,17 @@ struct NodeOptions {
   Metrics* metrics = nullptr;  // when set, store calls are timed into it
 };
 
+// Who runs this command at the node's console, for audit entries: "os:<user name>".
+std::string operator_id();
+
 class Node {
  public:
   static Result<std::unique_ptr<Node>> open(const NodeOptions& options);
+
+  // Opens the audit log (restoring and integrating it); `origin` empty for the node's default.
+  Result<audit::AuditLog*> open_audit_log(std::string origin, audit::AuditLogOptions options = {});
+  // An entry for an operator action, timed now.
+  audit::AuditEntry operator_entry(audit::Action action) const;
 
   crypto::KeyRing& key_ring() { return *key_ring_; }
   store::Store& store() { return *store_; }
@@ -50,6 +60,7 @@ class Node {
   std::unique_ptr<auth::ClientRegistry> clients_;
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<fhir::ResourceService> resources_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
 };
 
 }  // namespace kavach::cli

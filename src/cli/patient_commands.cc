@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "audit/audit_log.h"
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
@@ -30,9 +31,14 @@ void add_patient_commands(CLI::App& app, CommandOutcome& outcome) {
     }
     outcome.status = [&]() -> Status {
       ASSIGN_OR_RETURN(auto node, Node::open(*options));
-      RETURN_IF_ERROR(node->keys().erase(vault::key_name_for_partition(*patient_id)));
-      // The erasure is recorded with its time on the key's row; the audit log (issue 6) adds an
-      // entry for it as well once it exists.
+      auto entry = node->operator_entry(audit::Action::kPatientErase);
+      entry.subject = *patient_id;
+      entry.resource_type = "Patient";
+      entry.resource_id = *patient_id;
+      store::WriteBatch logged;
+      RETURN_IF_ERROR(audit::append_entry(logged, entry));
+      RETURN_IF_ERROR(
+          node->keys().erase(vault::key_name_for_partition(*patient_id), std::move(logged)));
       log::info("patient_erased", {{"patient", *patient_id}});
       std::cout << fmt::format(
           "erased the data key of Patient/{}; their records can no longer be "

@@ -58,11 +58,13 @@ Status serve(const config::ServeConfig& config) {
   NodeOptions node_options{config.data_dir, config.key_file, config.store_url,
                            config.postgres_pool_size, &metrics};
   ASSIGN_OR_RETURN(auto node, Node::open(node_options));
+  ASSIGN_OR_RETURN(auto* audit_log, node->open_audit_log(config.audit_origin));
+  audit_log->start();
 
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
   http::ApiServices services{
-      node->resources(), node->clients(), node->tokens(), metrics, [&]() -> Status {
+      node->resources(), node->clients(), node->tokens(), *audit_log, metrics, [&]() -> Status {
         if (server_view != nullptr && server_view->draining()) {
           return make_error(ErrorCode::kUnavailable, "the node is shutting down");
         }
@@ -92,7 +94,8 @@ Status serve(const config::ServeConfig& config) {
                   config.listen.host, ipv6 ? "]" : "", server->port());
   log::info("serving", {{"url", url},
                         {"roles", config::roles_text(config.roles)},
-                        {"store", std::string(node->store().backend_name())}});
+                        {"store", std::string(node->store().backend_name())},
+                        {"audit_origin", audit_log->origin()}});
   std::cout << "listening on " << url << std::endl;
   server->run();
   log::info("stopped");

@@ -65,7 +65,7 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(
       refuse_unknown_keys(root, "",
                           {"listen", "data_dir", "key_file", "store", "roles", "insecure_http",
-                           "log_level", "tls", "http", "store_options"}));
+                           "log_level", "audit_origin", "tls", "http", "store_options"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -75,6 +75,7 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(read_value(root, "", "store", config.store_url));
   RETURN_IF_ERROR(read_value(root, "", "insecure_http", config.insecure_http));
   RETURN_IF_ERROR(read_value(root, "", "log_level", config.log_level));
+  RETURN_IF_ERROR(read_value(root, "", "audit_origin", config.audit_origin));
   if (const auto* roles = root.get("roles")) {
     const auto* array = roles->as_array();
     if (array == nullptr) return config_error("roles", "must be an array such as [\"hip\"]");

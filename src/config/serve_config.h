@@ -57,6 +57,8 @@ struct ServeConfig {
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
   std::string log_level = "info";
+  // The audit log's origin line (its name for witnesses); empty: "kavach/<key fingerprint>".
+  std::string audit_origin;
   HttpOptions http;
   std::size_t postgres_pool_size = 8;
 

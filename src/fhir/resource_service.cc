@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "audit/audit_log.h"
+#include "audit/merkle_tree.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/time_format.h"
 #include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"
@@ -20,11 +23,15 @@ namespace json = boost::json;
 // A server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
 std::string new_id() { return crypto::to_hex(crypto::SecretBytes::random(16).view()); }
 
-Status check_scope(const auth::AccessToken& caller, std::string_view type,
-                   auth::Interaction interaction, std::string_view verb) {
-  if (caller.scopes.allows(type, interaction)) return {};
-  return make_error(ErrorCode::kPermissionDenied,
-                    fmt::format("the client's scopes do not allow it to {} {}", verb, type));
+void describe_record(audit::AuditEntry& entry, const store::RecordVersion& record) {
+  entry.subject = record.partition;
+  entry.resource_type = record.type;
+  entry.resource_id = record.id;
+  entry.resource_version = record.version;
+  if (!record.payload.empty()) {
+    const auto hash = audit::sha256(record.payload);
+    entry.content_hash.assign(hash.begin(), hash.end());
+  }
 }
 
 Status check_type_and_id(std::string_view type, std::string_view id) {
@@ -68,8 +75,54 @@ Result<StoredResource> ResourceService::open(const store::RecordVersion& record)
   return resource;
 }
 
-Result<StoredResource> ResourceService::write_version(std::string_view type, std::string_view id,
-                                                      std::int64_t version, std::string_view body) {
+audit::AuditEntry ResourceService::entry_for(const auth::AccessToken& caller,
+                                             audit::Action action) const {
+  audit::AuditEntry entry;
+  entry.time_ms = unix_ms(clock_.now());
+  entry.action = action;
+  entry.basis = audit::Basis::kScope;
+  entry.actor_kind = audit::ActorKind::kClient;
+  entry.actor_id = caller.client_id;
+  return entry;
+}
+
+Status ResourceService::authorise(const auth::AccessToken& caller, std::string_view type,
+                                  std::string_view id, auth::Interaction interaction,
+                                  audit::Action action, std::string_view verb) {
+  if (caller.scopes.allows(type, interaction)) return {};
+  auto entry = entry_for(caller, action);
+  entry.outcome = audit::Outcome::kDenied;
+  entry.reason = std::string(error_code_name(ErrorCode::kPermissionDenied));
+  entry.resource_type = std::string(type);
+  entry.resource_id = std::string(id);
+  if (!id.empty()) {
+    // Name the patient whose record was asked for, so they see the attempt; the answer to the
+    // caller stays 403 whether or not the record exists.
+    if (auto record = store_.read_current(std::string(type), std::string(id)); record && *record) {
+      entry.subject = (*record)->partition;
+    }
+  }
+  if (auto logged = audit::record_entries(store_, {&entry, 1}); !logged) {
+    log::error("audit.refusal_not_logged", {{"error", logged.error().message}});
+  }
+  return make_error(ErrorCode::kPermissionDenied,
+                    fmt::format("the client's scopes do not allow it to {} {}", verb, type));
+}
+
+Result<StoredResource> ResourceService::open_logged(const auth::AccessToken& caller,
+                                                    audit::Action action,
+                                                    const store::RecordVersion& record) {
+  ASSIGN_OR_RETURN(auto resource, open(record));
+  auto entry = entry_for(caller, action);
+  describe_record(entry, record);
+  RETURN_IF_ERROR(audit::record_entries(store_, {&entry, 1}));
+  return resource;
+}
+
+Result<StoredResource> ResourceService::write_version(const auth::AccessToken& caller,
+                                                      audit::Action action, std::string_view type,
+                                                      std::string_view id, std::int64_t version,
+                                                      std::string_view body) {
   ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
   const std::int64_t now_ms = unix_ms(clock_.now());
   resource["id"] = id;
@@ -94,7 +147,10 @@ Result<StoredResource> ResourceService::write_version(std::string_view type, std
   }
   std::string text = json::serialize(resource);
   RETURN_IF_ERROR(sealer_.seal(write.record, text));
+  auto entry = entry_for(caller, action);
+  describe_record(entry, write.record);
   store::WriteBatch batch;
+  RETURN_IF_ERROR(audit::append_entry(batch, entry));
   batch.records.push_back(std::move(write));
   auto committed = store_.commit(std::move(batch));
   if (!committed) {
@@ -112,26 +168,29 @@ Result<StoredResource> ResourceService::write_version(std::string_view type, std
 Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
                                                std::string_view type, std::string_view body) {
   RETURN_IF_ERROR(check_type_and_id(type, ""));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kCreate, "create"));
-  return write_version(type, new_id(), 1, body);
+  RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kCreate,
+                            audit::Action::kRecordCreate, "create"));
+  return write_version(caller, audit::Action::kRecordCreate, type, new_id(), 1, body);
 }
 
 Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
                                              std::string_view id) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read"));
+  RETURN_IF_ERROR(
+      authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
   ASSIGN_OR_RETURN(const auto record, store_.read_current(std::string(type), std::string(id)));
   if (!record) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
   if (record->deleted)
     return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
-  return open(*record);
+  return open_logged(caller, audit::Action::kRecordRead, *record);
 }
 
 Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
                                               std::string_view type, std::string_view id,
                                               std::int64_t version) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read"));
+  RETURN_IF_ERROR(
+      authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
   ASSIGN_OR_RETURN(const auto record,
                    store_.read_version(std::string(type), std::string(id), version));
   if (!record) {
@@ -142,7 +201,7 @@ Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
     return make_error(ErrorCode::kGone,
                       fmt::format("version {} of {}/{} is a deletion", version, type, id));
   }
-  return open(*record);
+  return open_logged(caller, audit::Action::kRecordRead, *record);
 }
 
 Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
@@ -150,7 +209,8 @@ Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
                                                std::string_view body,
                                                std::optional<std::int64_t> if_match) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kUpdate, "update"));
+  RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kUpdate,
+                            audit::Action::kRecordUpdate, "update"));
   ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
   const std::int64_t current_version = current ? current->version : 0;
   if (if_match && *if_match != current_version) {
@@ -159,14 +219,20 @@ Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
         fmt::format("{}/{} is at version {}, not {}", type, id, current_version, *if_match));
   }
   // Update as create: a client may choose the id of a resource that does not exist yet.
-  if (!current) RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kCreate, "create"));
-  return write_version(type, id, current_version + 1, body);
+  if (!current) {
+    RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kCreate,
+                              audit::Action::kRecordCreate, "create"));
+  }
+  return write_version(caller,
+                       current ? audit::Action::kRecordUpdate : audit::Action::kRecordCreate, type,
+                       id, current_version + 1, body);
 }
 
 Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
                                                std::string_view type, std::string_view id) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kDelete, "delete"));
+  RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kDelete,
+                            audit::Action::kRecordDelete, "delete"));
   ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
   if (!current)
     return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
@@ -180,7 +246,10 @@ Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
   write.record.deleted = true;
   write.record.payload.clear();
   write.expected_version = current->version;
+  auto entry = entry_for(caller, audit::Action::kRecordDelete);
+  describe_record(entry, write.record);
   store::WriteBatch batch;
+  RETURN_IF_ERROR(audit::append_entry(batch, entry));
   batch.records.push_back(std::move(write));
   const auto tombstone = batch.records.back().record;
   RETURN_IF_ERROR(store_.commit(std::move(batch)));
@@ -193,7 +262,8 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
                                                              std::string_view id,
                                                              std::size_t count) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(check_scope(caller, type, auth::Interaction::kRead, "read the history of"));
+  RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kRead,
+                            audit::Action::kRecordHistory, "read the history of"));
   ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
   if (versions.empty())
     return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
@@ -202,13 +272,19 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
     ASSIGN_OR_RETURN(auto resource, open(version));
     resources.push_back(std::move(resource));
   }
+  // One entry for the interaction, naming the newest version returned.
+  auto entry = entry_for(caller, audit::Action::kRecordHistory);
+  describe_record(entry, versions.front());
+  entry.content_hash.clear();
+  RETURN_IF_ERROR(audit::record_entries(store_, {&entry, 1}));
   return resources;
 }
 
 Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
                                            const SearchRequest& request) {
   RETURN_IF_ERROR(check_type_and_id(request.type, ""));
-  RETURN_IF_ERROR(check_scope(caller, request.type, auth::Interaction::kSearch, "search"));
+  RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kSearch,
+                            audit::Action::kRecordSearch, "search"));
   if (request.parameters.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "give at least one search parameter");
   }
@@ -225,29 +301,38 @@ Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
     queries.push_back(store::IndexQuery{request.type, std::move(entry), "", limits::kPageSizeMax});
   }
   SearchPage page;
-  std::string after = request.after_id;
-  for (;;) {
-    auto driver = queries.front();
-    driver.after_id = after;
-    ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
-    for (const auto& id : ids) {
-      after = id;
-      bool matches = true;
-      for (std::size_t i = 1; i < queries.size() && matches; ++i) {
-        ASSIGN_OR_RETURN(matches, store_.has_index_entry(request.type, queries[i].entry, id));
+  std::vector<audit::AuditEntry> accesses;
+  auto fill_page = [&]() -> Status {
+    std::string after = request.after_id;
+    for (;;) {
+      auto driver = queries.front();
+      driver.after_id = after;
+      ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
+      for (const auto& id : ids) {
+        after = id;
+        bool matches = true;
+        for (std::size_t i = 1; i < queries.size() && matches; ++i) {
+          ASSIGN_OR_RETURN(matches, store_.has_index_entry(request.type, queries[i].entry, id));
+        }
+        if (!matches) continue;
+        if (page.resources.size() == count) {
+          page.next_after_id = page.resources.back().id;
+          return {};
+        }
+        ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
+        if (!record || record->deleted) continue;
+        ASSIGN_OR_RETURN(auto resource, open(*record));
+        page.resources.push_back(std::move(resource));
+        accesses.push_back(entry_for(caller, audit::Action::kRecordSearch));
+        describe_record(accesses.back(), *record);
       }
-      if (!matches) continue;
-      if (page.resources.size() == count) {
-        page.next_after_id = page.resources.back().id;
-        return page;
-      }
-      ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
-      if (!record || record->deleted) continue;
-      ASSIGN_OR_RETURN(auto resource, open(*record));
-      page.resources.push_back(std::move(resource));
+      if (ids.size() < driver.limit) return {};
     }
-    if (ids.size() < driver.limit) return page;
-  }
+  };
+  RETURN_IF_ERROR(fill_page());
+  // One entry per record returned, all durable before the page is.
+  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  return page;
 }
 
 }  // namespace kavach::fhir

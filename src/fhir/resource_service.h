@@ -1,7 +1,10 @@
 // ResourceService: the record store of a provider node (HIP), over FHIR R4 JSON.
 //
 // Every interaction checks the caller's SMART scopes here, in the domain, so no HTTP handler can
-// skip the check. Each write appends a new version (history is never rewritten; delete writes a
+// skip the check, and lands in the audit log: a write's entry commits in the same batch as the
+// write; a read's entry is durable before the record is returned; a refusal is logged with the
+// patient it concerned. Entries name the record and the SHA-256 of its sealed payload, never its
+// content. Each write appends a new version (history is never rewritten; delete writes a
 // tombstone), seals the resource under its patient's data key and replaces its blind-index entries
 // in the same atomic batch. Reads open and authenticate the sealed payload before returning it.
 //
@@ -18,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "audit/audit_entry.h"
 #include "auth/token_service.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -70,9 +74,17 @@ class ResourceService {
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
 
  private:
-  Result<StoredResource> write_version(std::string_view type, std::string_view id,
+  Result<StoredResource> write_version(const auth::AccessToken& caller, audit::Action action,
+                                       std::string_view type, std::string_view id,
                                        std::int64_t version, std::string_view body);
   Result<StoredResource> open(const store::RecordVersion& record);
+  // Opens `record` for the caller and logs the access durably before returning it.
+  Result<StoredResource> open_logged(const auth::AccessToken& caller, audit::Action action,
+                                     const store::RecordVersion& record);
+  // Checks the caller's scope; a refusal is logged, naming the record's patient when it exists.
+  Status authorise(const auth::AccessToken& caller, std::string_view type, std::string_view id,
+                   auth::Interaction interaction, audit::Action action, std::string_view verb);
+  audit::AuditEntry entry_for(const auth::AccessToken& caller, audit::Action action) const;
 
   store::Store& store_;
   vault::RecordSealer& sealer_;

@@ -1,11 +1,13 @@
 // The node's HTTP API: which routes exist, who may call them, and which domain service answers.
 // Handlers are thin: parse the request, call one service, map the result (errors through
 // problem.h). Public routes are only the probes (/healthz, /readyz), the token endpoint (which
-// authenticates by client secret itself) and the FHIR CapabilityStatement.
+// authenticates by client secret itself), the FHIR CapabilityStatement and the audit log's hashes
+// (checkpoints, hash tiles, proofs: see audit_routes.cc).
 #pragma once
 
 #include <functional>
 
+#include "audit/audit_log.h"
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/metrics.h"
@@ -16,11 +18,14 @@ namespace kavach::http {
 
 // The scope that lets a monitoring client read /metrics.
 inline constexpr std::string_view kMetricsScope = "kavach/metrics";
+// The scope that lets an auditor read audit entries.
+inline constexpr std::string_view kAuditorScope = "kavach/audit";
 
 struct ApiServices {
   fhir::ResourceService& resources;
   auth::ClientRegistry& clients;
   const auth::TokenService& tokens;
+  const audit::AuditLog& audit_log;
   Metrics& metrics;
   std::function<Status()> readiness;  // ok when the node can serve (store reachable, not draining)
 };
@@ -28,11 +33,13 @@ struct ApiServices {
 void add_system_routes(Router& router, const ApiServices& services);
 void add_oauth_routes(Router& router, const ApiServices& services);
 void add_fhir_routes(Router& router, const ApiServices& services);
+void add_audit_routes(Router& router, const ApiServices& services);
 
 inline void add_all_routes(Router& router, const ApiServices& services) {
   add_system_routes(router, services);
   add_oauth_routes(router, services);
   add_fhir_routes(router, services);
+  add_audit_routes(router, services);
 }
 
 }  // namespace kavach::http

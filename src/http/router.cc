@@ -42,10 +42,19 @@ void Router::add(std::string method, std::string pattern, Access access, Handler
 
 bool Router::match(const Route& route, const std::vector<std::string_view>& segments,
                    RouteContext& context) {
-  if (route.segments.size() != segments.size()) return false;
-  for (std::size_t i = 0; i < segments.size(); ++i) {
+  // A last segment "{name...}" takes the rest of the path (one segment or more), undecoded.
+  const bool takes_rest = !route.segments.empty() && route.segments.back().ends_with("...}");
+  if (takes_rest ? segments.size() < route.segments.size()
+                 : route.segments.size() != segments.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < route.segments.size(); ++i) {
     const auto& expected = route.segments[i];
-    if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
+    if (takes_rest && i + 1 == route.segments.size()) {
+      std::string rest(segments[i]);
+      for (std::size_t j = i + 1; j < segments.size(); ++j) rest.append("/").append(segments[j]);
+      context.path[expected.substr(1, expected.size() - 5)] = std::move(rest);
+    } else if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
       context.path[expected.substr(1, expected.size() - 2)] = percent_decode(segments[i]);
     } else if (expected != segments[i]) {
       return false;

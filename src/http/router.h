@@ -32,6 +32,8 @@ class Router {
  public:
   explicit Router(const auth::TokenService& tokens) : tokens_(tokens) {}
 
+  // `pattern` segments are literals, "{name}" (one segment, percent-decoded) or, last, "{name...}"
+  // (the rest of the path, one segment or more).
   void add(std::string method, std::string pattern, Access access, Handler handler);
   Response handle(const Request& request) const;
 

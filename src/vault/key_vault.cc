@@ -72,7 +72,7 @@ Result<crypto::SecretBytes> KeyVault::load_or_create(const std::string& name) {
   return existing_key(name);
 }
 
-Status KeyVault::erase(const std::string& name) {
+Status KeyVault::erase(const std::string& name, store::WriteBatch also) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
   if (!wrapped) return make_error(ErrorCode::kNotFound, "no such data key");
   if (wrapped->erased()) return make_error(ErrorCode::kGone, "this data key was already erased");
@@ -80,9 +80,8 @@ Status KeyVault::erase(const std::string& name) {
   write.kind = store::KeyWrite::Kind::kErase;
   write.key.name = name;
   write.key.erased_at_ms = unix_ms(clock_.now());
-  store::WriteBatch batch;
-  batch.keys.push_back(std::move(write));
-  RETURN_IF_ERROR(store_.commit(std::move(batch)));
+  also.keys.push_back(std::move(write));
+  RETURN_IF_ERROR(store_.commit(std::move(also)));
   return {};
 }
 

@@ -49,8 +49,9 @@ class KeyVault {
   // The key under `name` without creating it: kNotFound if absent, kGone if erased.
   Result<crypto::SecretBytes> existing_key(const std::string& name);
 
-  // Destroys the key under `name`; everything sealed with it becomes unreadable for good.
-  Status erase(const std::string& name);
+  // Destroys the key under `name`; everything sealed with it becomes unreadable for good. `also`
+  // commits in the same batch (the audit entry that records the erasure).
+  Status erase(const std::string& name, store::WriteBatch also = {});
 
   // Re-wraps every live key under the ring's active KEK (call after KeyRing::add_key).
   Result<RotationReport> rewrap_all();

@@ -95,7 +95,7 @@ TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
   vault::RecordSealer sealer(keys);
   ClientRegistry registry(*store, sealer, clock);
 
-  auto created = registry.add("Lab interface", "system/Observation.cruds");
+  auto created = registry.add("Lab interface", "system/Observation.cruds", "os:tester");
   ASSERT_TRUE(created) << created.error().message;
   auto client = registry.authenticate(created->client_id, created->client_secret);
   ASSERT_TRUE(client);
@@ -108,9 +108,9 @@ TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
       registry.authenticate("c-000000000000000000000000", created->client_secret).error().code,
       ErrorCode::kUnauthenticated);
   EXPECT_EQ(registry.authenticate("../etc", "x").error().code, ErrorCode::kUnauthenticated);
-  EXPECT_FALSE(registry.add("", "system/Patient.rs"));
-  EXPECT_FALSE(registry.add("x", ""));
-  EXPECT_FALSE(registry.add("x", "system/Patient.zz"));
+  EXPECT_FALSE(registry.add("", "system/Patient.rs", "os:tester"));
+  EXPECT_FALSE(registry.add("x", "", "os:tester"));
+  EXPECT_FALSE(registry.add("x", "system/Patient.zz", "os:tester"));
 
   // The stored record holds neither the secret nor the client's name in plaintext.
   auto record = *store->read_current(std::string(kClientRecordType), created->client_id);

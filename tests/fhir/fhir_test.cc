@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "audit/audit_entry.h"
+#include "audit/merkle_tree.h"
 #include "crypto/key_ring.h"
 #include "fhir/resource_service.h"
 #include "fhir/search_index.h"
@@ -72,6 +74,18 @@ class ResourceServiceTest : public ::testing::Test {
   }
   static auth::AccessToken caller(const char* scopes) {
     return auth::AccessToken{"c-test", *auth::ScopeSet::parse(scopes), 0};
+  }
+  // Every audit entry so far, decoded, with its raw bytes.
+  std::vector<std::pair<audit::AuditEntry, store::Bytes>> audit_entries() {
+    std::vector<std::pair<audit::AuditEntry, store::Bytes>> out;
+    const auto page = store_->read_audit_entries(0, 1000);
+    for (const auto& stored : *page) {
+      auto decoded = audit::decode_entry(stored.entry);
+      EXPECT_TRUE(decoded) << decoded.error().message;
+      EXPECT_EQ(stored.subject, decoded->subject);
+      out.emplace_back(*decoded, stored.entry);
+    }
+    return out;
   }
 
   testing::TempDir dir_;
@@ -147,6 +161,55 @@ TEST_F(ResourceServiceTest, ScopesAreEnforcedInTheDomain) {
           .error()
           .code,
       ErrorCode::kPermissionDenied);  // update-as-create needs the create scope too
+}
+
+TEST_F(ResourceServiceTest, EveryInteractionLandsInTheAuditLogWithoutContent) {
+  using audit::Action;
+  auto patient = service_->create(
+      all_, "Patient", R"({"resourceType":"Patient","name":[{"family":"Raghunathan"}]})");
+  ASSERT_TRUE(patient);
+  const std::string observation_body =
+      R"({"resourceType":"Observation","status":"final","subject":{"reference":"Patient/)" +
+      patient->id + R"("},"code":{"text":"HbA1c"},"valueQuantity":{"value":7.9}})";
+  auto observation = service_->create(all_, "Observation", observation_body);
+  ASSERT_TRUE(observation);
+  ASSERT_TRUE(service_->read(all_, "Observation", observation->id));
+  ASSERT_TRUE(service_->search(all_, {"Observation", {{"subject", "Patient/" + patient->id}}}));
+  ASSERT_TRUE(service_->history(all_, "Observation", observation->id, 10));
+  const auto outsider =
+      auth::AccessToken{"c-outsider", *auth::ScopeSet::parse("system/Patient.r"), 0};
+  EXPECT_EQ(service_->read(outsider, "Observation", observation->id).error().code,
+            ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(service_->remove(all_, "Observation", observation->id));
+  // Not found touches no patient's data and is not logged.
+  EXPECT_FALSE(service_->read(all_, "Observation", "missing"));
+
+  const auto entries = audit_entries();
+  ASSERT_EQ(entries.size(), 7U);
+  const Action expected[] = {Action::kRecordCreate, Action::kRecordCreate,  Action::kRecordRead,
+                             Action::kRecordSearch, Action::kRecordHistory, Action::kRecordRead,
+                             Action::kRecordDelete};
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& [entry, bytes] = entries[i];
+    EXPECT_EQ(entry.action, expected[i]) << i;
+    EXPECT_EQ(entry.subject, patient->id) << i;  // the Patient record is its own partition
+    EXPECT_EQ(entry.time_ms, 1'700'000'000'000);
+    const std::string raw(bytes.begin(), bytes.end());
+    EXPECT_EQ(raw.find("Raghunathan"), std::string::npos);
+    EXPECT_EQ(raw.find("HbA1c"), std::string::npos);
+  }
+  EXPECT_EQ(entries[5].first.outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(entries[5].first.actor_id, "c-outsider");
+  EXPECT_EQ(entries[5].first.reason, "permission_denied");
+  EXPECT_EQ(entries[2].first.outcome, audit::Outcome::kAllowed);
+  EXPECT_EQ(entries[2].first.resource_id, observation->id);
+  // The read names the exact stored bytes it returned.
+  const auto stored = **store_->read_current("Observation", observation->id);
+  const auto tombstone_version = stored.version;
+  const auto first_version = **store_->read_version("Observation", observation->id, 1);
+  const auto hash = audit::sha256(first_version.payload);
+  EXPECT_EQ(entries[2].first.content_hash, std::vector<std::uint8_t>(hash.begin(), hash.end()));
+  EXPECT_EQ(entries[6].first.resource_version, tombstone_version);
 }
 
 TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
