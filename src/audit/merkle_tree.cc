@@ -133,6 +133,27 @@ Hash root_of(std::span<const Hash> leaves) {
   return node_hash(root_of(leaves.first(k)), root_of(leaves.subspan(k)));
 }
 
+void CompactRange::append(const Hash& leaf) {
+  Hash carried = leaf;
+  int height = 0;
+  while (!subtrees_.empty() && subtrees_.back().first == height) {
+    carried = node_hash(subtrees_.back().second, carried);
+    subtrees_.pop_back();
+    ++height;
+  }
+  subtrees_.emplace_back(height, carried);
+  ++size_;
+}
+
+Hash CompactRange::root() const {
+  if (subtrees_.empty()) return root_of({});
+  Hash root = subtrees_.back().second;
+  for (auto it = subtrees_.rbegin() + 1; it != subtrees_.rend(); ++it) {
+    root = node_hash(it->second, root);
+  }
+  return root;
+}
+
 Hash sha256(std::span<const std::uint8_t> bytes) {
   crypto::ensure_sodium();
   Hash out{};

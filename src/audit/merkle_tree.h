@@ -25,6 +25,20 @@ Hash node_hash(const Hash& left, const Hash& right);
 // MTH(D[n]) over leaf hashes; SHA-256 of nothing for the empty tree.
 Hash root_of(std::span<const Hash> leaves);
 
+// The right edge of a growing tree (RFC 9162 / "compact range"): the roots of its complete
+// subtrees, largest first. Gives the root of every prefix while streaming leaves, in O(log n)
+// memory, which is how `kavach audit verify` re-derives a log of any size.
+class CompactRange {
+ public:
+  void append(const Hash& leaf);
+  Hash root() const;
+  std::uint64_t size() const { return size_; }
+
+ private:
+  std::vector<std::pair<int, Hash>> subtrees_;  // (height, hash), heights strictly decreasing
+  std::uint64_t size_ = 0;
+};
+
 // SHA-256 of arbitrary bytes (content hashes in entries, key fingerprints).
 Hash sha256(std::span<const std::uint8_t> bytes);
 

@@ -146,3 +146,22 @@ TEST(MerkleTree, GeneratedConsistencyProofsVerifyAndForksAreCaught) {
 
 }  // namespace
 }  // namespace kavach::audit
+
+namespace kavach::audit {
+namespace {
+
+TEST(CompactRange, GivesTheRootOfEveryPrefix) {
+  std::vector<Hash> leaves;
+  CompactRange range;
+  EXPECT_EQ(range.root(), root_of({}));
+  for (int i = 0; i < 300; ++i) {
+    const auto text = std::to_string(i);
+    leaves.push_back(leaf_hash({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+    range.append(leaves.back());
+    ASSERT_EQ(range.root(), root_of(leaves)) << i;
+  }
+  EXPECT_EQ(range.size(), 300U);
+}
+
+}  // namespace
+}  // namespace kavach::audit
