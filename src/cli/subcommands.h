@@ -15,6 +15,7 @@ struct CommandOutcome {
   bool usage_error = false;  // a bad flag value or configuration (exit 2) rather than a failure
 };
 
+void add_audit_commands(CLI::App& app, CommandOutcome& outcome);
 void add_keys_commands(CLI::App& app, CommandOutcome& outcome);
 void add_serve_command(CLI::App& app, CommandOutcome& outcome);
 void add_client_commands(CLI::App& app, CommandOutcome& outcome);

@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import ssl
 import subprocess
@@ -58,10 +59,11 @@ def create_postgres_database():
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, raw):
         self.status = status
         self.headers = {k.lower(): v for k, v in headers}
-        self.body = body
+        self.raw = raw  # the body's bytes
+        self.body = raw.decode(errors="replace")
 
     def json(self):
         return json.loads(self.body)
@@ -70,7 +72,9 @@ class Response:
 class Node:
     """One kavach node: its files, its server process and a client to call it."""
 
-    def __init__(self, store_url=None, config_text=None, extra_args=()):
+    def __init__(self, store_url=None, config_text=None, extra_args=(), key_file=None):
+        """A new node with a fresh key and a broad client; or, given `key_file`, a node over an
+        existing store and key (with no client added)."""
         self._dir = tempfile.TemporaryDirectory(prefix="kavach-it-")
         self.root = self._dir.name
         self.key_file = os.path.join(self.root, "node.key")
@@ -83,6 +87,10 @@ class Node:
         self.scheme = "http"
         self.tls_context = None
         self._token = None
+        if key_file:
+            shutil.copy(key_file, self.key_file)
+            self.client_id = self.client_secret = None
+            return
         run_cli("keys", "init", "--key-file", self.key_file)
         self.client_id, self.client_secret = self.add_client("test suite", "system/*.cruds kavach/metrics")
 
@@ -156,7 +164,7 @@ class Node:
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
-            return Response(response.status, response.getheaders(), response.read().decode())
+            return Response(response.status, response.getheaders(), response.read())
         finally:
             if own:
                 conn.close()
