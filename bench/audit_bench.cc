@@ -104,12 +104,14 @@ constexpr std::uint64_t kProofTreeSize = 10'000'000;
 struct StoredTree {
   StoredTree() {
     store = *store::open_store("sqlite:" + (dir.path() / "tiles.db").string());
-    tree = std::make_unique<TiledTree>([this](int level, std::uint64_t index) -> Result<TileHashes> {
-      ASSIGN_OR_RETURN(auto tiles, store->read_audit_tiles(level, static_cast<std::int64_t>(index), 1));
-      if (tiles.empty()) return make_error(ErrorCode::kDataLoss, "tile missing");
-      ASSIGN_OR_RETURN(auto hashes, tile_hashes(tiles.front().hashes));
-      return std::make_shared<const std::vector<Hash>>(std::move(hashes));
-    });
+    tree =
+        std::make_unique<TiledTree>([this](int level, std::uint64_t index) -> Result<TileHashes> {
+          ASSIGN_OR_RETURN(auto tiles,
+                           store->read_audit_tiles(level, static_cast<std::int64_t>(index), 1));
+          if (tiles.empty()) return make_error(ErrorCode::kDataLoss, "tile missing");
+          ASSIGN_OR_RETURN(auto hashes, tile_hashes(tiles.front().hashes));
+          return std::make_shared<const std::vector<Hash>>(std::move(hashes));
+        });
     std::vector<Hash> leaves;
     constexpr std::uint64_t kChunk = 1 << 20;
     for (std::uint64_t begin = 0; begin < kProofTreeSize; begin += kChunk) {

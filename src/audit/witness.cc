@@ -233,6 +233,34 @@ Result<AddCheckpointResult> Witness::add_checkpoint(std::string_view body) {
                              checkpoint->size, ""};
 }
 
+WitnessAnswer Witness::answer(std::string_view body) {
+  auto result = add_checkpoint(body);
+  if (!result) {
+    const auto& error = result.error();
+    switch (error.code) {
+      case ErrorCode::kInvalidArgument:
+        return {400, "text/plain; charset=utf-8", error.message};
+      case ErrorCode::kPermissionDenied:
+        return {403, "text/plain; charset=utf-8", error.message};
+      case ErrorCode::kNotFound:
+        return {404, "text/plain; charset=utf-8", error.message};
+      default:
+        log::error("audit.witness_failed", {{"error", error.message}});
+        return {503, "text/plain; charset=utf-8", "the witness cannot answer now"};
+    }
+  }
+  switch (result->kind) {
+    case AddCheckpointResult::Kind::kCosigned:
+      return {200, "text/plain; charset=utf-8", result->cosignatures};
+    case AddCheckpointResult::Kind::kSizeMismatch:
+    case AddCheckpointResult::Kind::kFork:
+      return {409, "text/x.tlog.size", fmt::format("{}\n", result->witness_size)};
+    case AddCheckpointResult::Kind::kBadProof:
+      return {422, "text/plain; charset=utf-8", result->reason};
+  }
+  return {500, "text/plain; charset=utf-8", "unexpected"};
+}
+
 Result<std::vector<WitnessedLog>> Witness::logs() {
   ASSIGN_OR_RETURN(const auto ids, store_.find({std::string(kLogRecordType), kListed, "", 1000}));
   std::vector<WitnessedLog> logs;

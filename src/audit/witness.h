@@ -65,6 +65,15 @@ struct AddCheckpointResult {
   std::string reason;
 };
 
+// An add-checkpoint answer in the terms of the tlog-witness protocol, which fixes the statuses:
+// 200 with cosignature lines, 409 with the held size (text/x.tlog.size), 422 for a failing proof,
+// 400, 403 and 404 for malformed requests, foreign signatures and unknown logs.
+struct WitnessAnswer {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
 class Witness {
  public:
   Witness(store::Store& store, vault::RecordSealer& sealer, NoteSigner cosigner, const Clock& clock)
@@ -75,6 +84,8 @@ class Witness {
   // The tlog-witness add-checkpoint call. kInvalidArgument for a malformed request (400),
   // kNotFound for an unknown origin (404), kPermissionDenied when no signature verifies (403).
   Result<AddCheckpointResult> add_checkpoint(std::string_view body);
+  // add_checkpoint() as the protocol answers it.
+  WitnessAnswer answer(std::string_view body);
 
   Result<std::vector<WitnessedLog>> logs();
   Result<std::vector<WitnessAlarm>> alarms();

@@ -1,4 +1,4 @@
-// kavach audit verify | checkpoint | export
+// kavach audit verify | key | checkpoint | export
 #include <fstream>
 #include <iostream>
 
@@ -181,6 +181,13 @@ Status export_log(const AuditFlags& flags) {
   return {};
 }
 
+Status print_key(const AuditFlags& flags) {
+  ASSIGN_OR_RETURN(auto node, Node::open(flags.node));
+  ASSIGN_OR_RETURN(const auto signer, audit::node_audit_signer(node->keys(), flags.origin));
+  std::cout << signer.verifier_key() << "\n";
+  return {};
+}
+
 Status checkpoint(const AuditFlags& flags) {
   ASSIGN_OR_RETURN(auto node, Node::open(flags.node));
   // Opening the log integrates every entry appended since its last checkpoint and signs a new one.
@@ -207,12 +214,19 @@ void add_audit_commands(CLI::App& app, CommandOutcome& outcome) {
       "exit 1 naming each changed, deleted, reordered or inserted entry");
   add_node_flags(*verify_command, flags->node);
   verify_command->add_option("--origin", flags->origin,
-                             "The log's origin when the node sets audit_origin");
+                             "The log's origin when the node sets audit.origin");
   verify_command->add_option("--checkpoint", flags->checkpoint_file,
                              "A checkpoint note kept outside the node (a witness's copy) to "
                              "verify against instead of the latest stored one");
   verify_command->add_flag("--json", flags->json, "Print the report as JSON");
   verify_command->callback([flags, &outcome] { outcome.status = verify(*flags); });
+
+  auto* key_command = audit->add_subcommand(
+      "key", "Print the log's verifier key, for witnesses (`kavach witness add-log`) and auditors");
+  add_node_flags(*key_command, flags->node);
+  key_command->add_option("--origin", flags->origin,
+                          "The log's origin when the node sets audit.origin");
+  key_command->callback([flags, &outcome] { outcome.status = print_key(*flags); });
 
   auto* checkpoint_command = audit->add_subcommand(
       "checkpoint",
@@ -220,14 +234,14 @@ void add_audit_commands(CLI::App& app, CommandOutcome& outcome) {
       "it");
   add_node_flags(*checkpoint_command, flags->node);
   checkpoint_command->add_option("--origin", flags->origin,
-                                 "The log's origin when the node sets audit_origin");
+                                 "The log's origin when the node sets audit.origin");
   checkpoint_command->callback([flags, &outcome] { outcome.status = checkpoint(*flags); });
 
   auto* export_command = audit->add_subcommand(
       "export", "Write the verifier key, checkpoints and every entry to a directory");
   add_node_flags(*export_command, flags->node);
   export_command->add_option("--origin", flags->origin,
-                             "The log's origin when the node sets audit_origin");
+                             "The log's origin when the node sets audit.origin");
   export_command->add_option("--out", flags->out_dir, "The directory to write")->required();
   export_command->callback([flags, &outcome] { outcome.status = export_log(*flags); });
 }

@@ -58,6 +58,12 @@ Result<audit::AuditLog*> Node::open_audit_log(std::string origin, audit::AuditLo
   return audit_log_.get();
 }
 
+Result<audit::Witness*> Node::open_witness(std::string name) {
+  ASSIGN_OR_RETURN(auto cosigner, audit::node_witness_signer(*keys_, std::move(name)));
+  witness_ = std::make_unique<audit::Witness>(*store_, *sealer_, std::move(cosigner), clock_);
+  return witness_.get();
+}
+
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   if (options.data_dir.empty())
     return make_error(ErrorCode::kInvalidArgument, "--data is required");

@@ -10,6 +10,7 @@
 
 #include "audit/audit_entry.h"
 #include "audit/audit_log.h"
+#include "audit/witness.h"
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/clock.h"
@@ -39,6 +40,8 @@ class Node {
 
   // Opens the audit log (restoring and integrating it); `origin` empty for the node's default.
   Result<audit::AuditLog*> open_audit_log(std::string origin, audit::AuditLogOptions options = {});
+  // The witness that cosigns other nodes' checkpoints; `name` empty for the node's default.
+  Result<audit::Witness*> open_witness(std::string name);
   // An entry for an operator action, timed now.
   audit::AuditEntry operator_entry(audit::Action action) const;
 
@@ -61,6 +64,7 @@ class Node {
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<fhir::ResourceService> resources_;
   std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<audit::Witness> witness_;
 };
 
 }  // namespace kavach::cli

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "config/serve_config.h"
 #include "http/api.h"
+#include "http/client.h"
 #include "http/server.h"
 
 namespace kavach::cli {
@@ -49,6 +50,33 @@ Result<config::ServeConfig> resolve_config(const ServeFlags& flags) {
   return config;
 }
 
+// Asks the configured witnesses to cosign each new checkpoint; null when there are none.
+Result<std::unique_ptr<audit::CosignatureCollector>> start_cosignature_collector(
+    const config::AuditOptions& options, const audit::AuditLog& log) {
+  if (options.witnesses.empty()) return nullptr;
+  http::ClientOptions client_options;
+  client_options.ca_file = options.ca_file;
+  std::shared_ptr<http::HttpClient> client;
+  {
+    ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
+    client = std::move(created);
+  }
+  std::vector<audit::WitnessEndpoint> endpoints;
+  for (const auto& peer : options.witnesses) {
+    RETURN_IF_ERROR(http::parse_url(peer.url));
+    endpoints.push_back({peer.url, peer.key});
+  }
+  auto transport = [client](const std::string& url,
+                            const std::string& body) -> Result<audit::WitnessReply> {
+    ASSIGN_OR_RETURN(auto reply, client->post(url, "text/plain; charset=utf-8", body));
+    return audit::WitnessReply{reply.status, std::move(reply.body)};
+  };
+  ASSIGN_OR_RETURN(auto collector,
+                   audit::CosignatureCollector::create(log, endpoints, std::move(transport)));
+  collector->start(std::chrono::seconds(1));
+  return collector;
+}
+
 Status serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::parse_level(config.log_level, level);
@@ -58,13 +86,22 @@ Status serve(const config::ServeConfig& config) {
   NodeOptions node_options{config.data_dir, config.key_file, config.store_url,
                            config.postgres_pool_size, &metrics};
   ASSIGN_OR_RETURN(auto node, Node::open(node_options));
-  ASSIGN_OR_RETURN(auto* audit_log, node->open_audit_log(config.audit_origin));
+  ASSIGN_OR_RETURN(auto* audit_log, node->open_audit_log(config.audit.origin));
   audit_log->start();
+  ASSIGN_OR_RETURN(auto* witness, node->open_witness(config.audit.witness_name));
+  ASSIGN_OR_RETURN(auto collector, start_cosignature_collector(config.audit, *audit_log));
 
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
   http::ApiServices services{
-      node->resources(), node->clients(), node->tokens(), *audit_log, metrics, [&]() -> Status {
+      node->resources(),
+      node->clients(),
+      node->tokens(),
+      *audit_log,
+      *witness,
+      collector.get(),
+      metrics,
+      [&]() -> Status {
         if (server_view != nullptr && server_view->draining()) {
           return make_error(ErrorCode::kUnavailable, "the node is shutting down");
         }

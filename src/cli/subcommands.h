@@ -21,5 +21,6 @@ void add_serve_command(CLI::App& app, CommandOutcome& outcome);
 void add_client_commands(CLI::App& app, CommandOutcome& outcome);
 void add_patient_commands(CLI::App& app, CommandOutcome& outcome);
 void add_seed_command(CLI::App& app, CommandOutcome& outcome);
+void add_witness_commands(CLI::App& app, CommandOutcome& outcome);
 
 }  // namespace kavach::cli

@@ -65,7 +65,7 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(
       refuse_unknown_keys(root, "",
                           {"listen", "data_dir", "key_file", "store", "roles", "insecure_http",
-                           "log_level", "audit_origin", "tls", "http", "store_options"}));
+                           "log_level", "audit", "tls", "http", "store_options"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -75,7 +75,6 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(read_value(root, "", "store", config.store_url));
   RETURN_IF_ERROR(read_value(root, "", "insecure_http", config.insecure_http));
   RETURN_IF_ERROR(read_value(root, "", "log_level", config.log_level));
-  RETURN_IF_ERROR(read_value(root, "", "audit_origin", config.audit_origin));
   if (const auto* roles = root.get("roles")) {
     const auto* array = roles->as_array();
     if (array == nullptr) return config_error("roles", "must be an array such as [\"hip\"]");
@@ -107,6 +106,31 @@ Status load_table(const toml::table& root, ServeConfig& config) {
     RETURN_IF_ERROR(read_value(table, "http", "max_header_bytes", config.http.max_header_bytes));
     RETURN_IF_ERROR(read_value(table, "http", "read_timeout_ms", config.http.read_timeout));
     RETURN_IF_ERROR(read_value(table, "http", "idle_timeout_ms", config.http.idle_timeout));
+  }
+  if (const auto* audit = root.get("audit")) {
+    if (!audit->is_table()) return config_error("audit", "must be a table");
+    const auto& table = *audit->as_table();
+    RETURN_IF_ERROR(
+        refuse_unknown_keys(table, "audit", {"origin", "witness_name", "witnesses", "ca_file"}));
+    RETURN_IF_ERROR(read_value(table, "audit", "origin", config.audit.origin));
+    RETURN_IF_ERROR(read_value(table, "audit", "witness_name", config.audit.witness_name));
+    RETURN_IF_ERROR(read_value(table, "audit", "ca_file", config.audit.ca_file));
+    if (const auto* witnesses = table.get("witnesses")) {
+      const auto* array = witnesses->as_array();
+      if (array == nullptr) return config_error("audit.witnesses", "must be [[audit.witnesses]]");
+      for (const auto& element : *array) {
+        if (!element.is_table()) return config_error("audit.witnesses", "each must be a table");
+        const auto& peer_table = *element.as_table();
+        RETURN_IF_ERROR(refuse_unknown_keys(peer_table, "audit.witnesses", {"url", "key"}));
+        WitnessPeer peer;
+        RETURN_IF_ERROR(read_value(peer_table, "audit.witnesses", "url", peer.url));
+        RETURN_IF_ERROR(read_value(peer_table, "audit.witnesses", "key", peer.key));
+        if (peer.url.empty() || peer.key.empty()) {
+          return config_error("audit.witnesses", "each witness needs url and key");
+        }
+        config.audit.witnesses.push_back(std::move(peer));
+      }
+    }
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");

@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/limits.h"
@@ -47,6 +48,19 @@ struct HttpOptions {
   std::chrono::milliseconds idle_timeout = limits::kIdleTimeout;
 };
 
+// A witness that cosigns this node's audit checkpoints.
+struct WitnessPeer {
+  std::string url;  // its add-checkpoint URL (https://, or http:// on loopback)
+  std::string key;  // its cosigner verifier key
+};
+
+struct AuditOptions {
+  std::string origin;        // the log's origin line; empty: "kavach/<key fingerprint>"
+  std::string witness_name;  // this node's cosigner name; empty: "kavach-witness/<fingerprint>"
+  std::vector<WitnessPeer> witnesses;
+  std::filesystem::path ca_file;  // CAs trusted for witnesses' TLS; empty: the system's
+};
+
 struct ServeConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   std::filesystem::path data_dir;
@@ -57,8 +71,7 @@ struct ServeConfig {
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
   std::string log_level = "info";
-  // The audit log's origin line (its name for witnesses); empty: "kavach/<key fingerprint>".
-  std::string audit_origin;
+  AuditOptions audit;
   HttpOptions http;
   std::size_t postgres_pool_size = 8;
 

@@ -8,6 +8,8 @@
 #include <functional>
 
 #include "audit/audit_log.h"
+#include "audit/cosignature_collector.h"
+#include "audit/witness.h"
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/metrics.h"
@@ -26,6 +28,8 @@ struct ApiServices {
   auth::ClientRegistry& clients;
   const auth::TokenService& tokens;
   const audit::AuditLog& audit_log;
+  audit::Witness& witness;
+  const audit::CosignatureCollector* cosignatures;  // null when no witness is configured
   Metrics& metrics;
   std::function<Status()> readiness;  // ok when the node can serve (store reachable, not draining)
 };

@@ -1,4 +1,5 @@
-// The audit log, read-only: the C2SP tlog-tiles layout under /audit/log/ and RFC 9162 proofs.
+// The audit log, read-only: the C2SP tlog-tiles layout under /audit/log/ and RFC 9162 proofs;
+// and this node's witness (C2SP tlog-witness) under /audit/witness/.
 // Checkpoints, hash tiles and proofs are public: they hold hashes only, and witnesses and
 // off-the-shelf verifiers fetch them without an account. Entry bundles name who accessed which
 // record, so they need the auditor scope.
@@ -53,11 +54,16 @@ void add_audit_routes(Router& router, const ApiServices& services) {
   const audit::AuditLog& log = services.audit_log;
 
   router.add("GET", "/audit/log/checkpoint", Access::kPublic,
-             [&log](const Request&, const RouteContext&) {
+             [&log, cosignatures = services.cosignatures](const Request&, const RouteContext&) {
                const auto latest = log.latest_checkpoint();
                if (!latest) return problem_response(404, "not-found", "the log has no entries yet");
                Response response;
                response.body = latest->note;
+               // With the witnesses' cosignatures once they have cosigned this very checkpoint.
+               if (cosignatures != nullptr) {
+                 auto cosigned = cosignatures->cosigned_note();
+                 if (cosigned.starts_with(latest->note)) response.body = std::move(cosigned);
+               }
                response.set_header("Content-Type", "text/plain; charset=utf-8");
                response.set_header("Cache-Control", "no-cache");
                return response;
@@ -90,6 +96,17 @@ void add_audit_routes(Router& router, const ApiServices& services) {
                auto hashes = log.hash_tile(tile->level, tile->index, tile->width);
                if (!hashes) return problem_response(hashes.error());
                return binary_response(std::move(*hashes), tile->width == audit::kTileWidth);
+             });
+
+  // C2SP tlog-witness: the caller is authenticated by the log's signature on the checkpoint.
+  router.add("POST", "/audit/witness/add-checkpoint", Access::kPublic,
+             [&witness = services.witness](const Request& request, const RouteContext&) {
+               const auto answer = witness.answer(request.body);
+               Response response;
+               response.status = answer.status;
+               response.body = answer.body;
+               response.set_header("Content-Type", answer.content_type);
+               return response;
              });
 
   router.add("GET", "/audit/proof/inclusion", Access::kPublic,

@@ -1,5 +1,7 @@
 #include "audit/witness.h"
 
+#include "audit/cosignature_collector.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -117,12 +119,70 @@ TEST_F(WitnessTest, TwoRootsForOneSizeOrABrokenProofRaiseAnAlarm) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->kind, Kind::kBadProof);
   const auto alarms = *witness_->alarms();
-  ASSERT_EQ(alarms.size(), 2U);
-  EXPECT_THAT(alarms[0].reason, HasSubstr("two different roots"));
-  EXPECT_EQ(alarms[0].submitted_note, fork);
-  EXPECT_THAT(alarms[1].reason, HasSubstr("inconsistent"));
+  ASSERT_EQ(alarms.size(), 2U);  // both at the same (manual) time, so in either order
+  const auto& fork_alarm = alarms[0].submitted_note == fork ? alarms[0] : alarms[1];
+  const auto& proof_alarm = alarms[0].submitted_note == fork ? alarms[1] : alarms[0];
+  EXPECT_THAT(fork_alarm.reason, HasSubstr("two different roots"));
+  EXPECT_EQ(fork_alarm.submitted_note, fork);
+  EXPECT_THAT(proof_alarm.reason, HasSubstr("inconsistent"));
+  EXPECT_EQ(proof_alarm.submitted_note, grown);
   // The witness still holds the last good checkpoint.
   EXPECT_EQ(witness_->logs()->front().size, 3U);
+}
+
+}  // namespace
+}  // namespace kavach::audit
+
+namespace kavach::audit {
+namespace {
+
+// The collector talking to the witness in-process, through the protocol's answers.
+class CollectorTest : public WitnessTest {
+ protected:
+  WitnessTransport transport() {
+    return [this](const std::string& url, const std::string& body) -> Result<WitnessReply> {
+      if (url == "down") return make_error(ErrorCode::kUnavailable, "connection refused");
+      ++calls_;
+      const auto answer = witness_->answer(body);
+      return WitnessReply{answer.status, answer.body};
+    };
+  }
+  int calls_ = 0;
+};
+
+TEST_F(CollectorTest, CollectsVerifiedCosignaturesAndFollowsTheWitnessesSize) {
+  auto collector =
+      CosignatureCollector::create(*log_, {{"witness", witness_->verifier_key()}}, transport());
+  ASSERT_TRUE(collector) << collector.error().message;
+  checkpoint_after(0, 10);
+  ASSERT_EQ(*(*collector)->submit(), 1U);
+  const auto note = (*collector)->cosigned_note();
+  EXPECT_TRUE(NoteVerifier::parse(witness_->verifier_key())->open(note));
+  EXPECT_TRUE(NoteVerifier::parse(log_->verifier_key())->open(note));
+
+  // A fresh collector (a restarted node) starts from size 0, hears 409 and retries from 10.
+  checkpoint_after(10, 5);
+  auto restarted =
+      CosignatureCollector::create(*log_, {{"witness", witness_->verifier_key()}}, transport());
+  calls_ = 0;
+  ASSERT_EQ(*(*restarted)->submit(), 1U);
+  EXPECT_EQ(calls_, 2);
+  EXPECT_EQ(witness_->logs()->front().size, 15U);
+}
+
+TEST_F(CollectorTest, AWitnessThatIsDownOrForeignDoesNotStopTheOthers) {
+  auto stranger = node_witness_signer(*keys_, "stranger.example/w");
+  auto collector = CosignatureCollector::create(
+      *log_,
+      {{"down", witness_->verifier_key()},
+       {"witness", stranger->verifier_key()},  // answers, but not with this key's signature
+       {"witness", witness_->verifier_key()}},
+      transport());
+  ASSERT_TRUE(collector);
+  checkpoint_after(0, 4);
+  EXPECT_EQ(*(*collector)->submit(), 1U);
+  EXPECT_FALSE((*collector)->cosigned_note().empty());
+  EXPECT_FALSE(CosignatureCollector::create(*log_, {{"x", log_->verifier_key()}}, transport()));
 }
 
 }  // namespace

@@ -33,6 +33,13 @@ max_connections = 50
 read_timeout_ms = 1500
 [store_options]
 postgres_pool_size = 3
+[audit]
+origin = "aiims.example.in/audit"
+witness_name = "cm.example.in/witness"
+ca_file = "/etc/kavach/ca.pem"
+[[audit.witnesses]]
+url = "https://cm.example.in/audit/witness/add-checkpoint"
+key = "cm.example.in/witness+01020304+BAAA"
 )",
                              "test", config));
   EXPECT_EQ(config.listen.host, "::1");
@@ -44,6 +51,11 @@ postgres_pool_size = 3
   EXPECT_EQ(config.http.max_connections, 50u);
   EXPECT_EQ(config.http.read_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(config.postgres_pool_size, 3u);
+  EXPECT_EQ(config.audit.origin, "aiims.example.in/audit");
+  EXPECT_EQ(config.audit.witness_name, "cm.example.in/witness");
+  EXPECT_EQ(config.audit.ca_file, "/etc/kavach/ca.pem");
+  ASSERT_EQ(config.audit.witnesses.size(), 1u);
+  EXPECT_EQ(config.audit.witnesses[0].url, "https://cm.example.in/audit/witness/add-checkpoint");
   EXPECT_TRUE(validate(config));
 }
 
@@ -59,6 +71,9 @@ TEST(ServeConfig, ErrorsNameTheKey) {
       {"[http]\nread_timeout_ms = -1", "http.read_timeout_ms"},
       {"insecure_http = \"yes\"", "insecure_http"},
       {"= broken", "line 1"},
+      {"[audit]\norign = \"x\"", "audit.orign: unknown key"},
+      {"[audit]\nwitnesses = 3", "audit.witnesses"},
+      {"[[audit.witnesses]]\nurl = \"https://x\"", "audit.witnesses"},
   };
   for (const auto& [text, fragment] : cases) {
     ServeConfig config = valid();

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "http/client.h"
 #include "http/message.h"
 #include "http/problem.h"
 #include "http/router.h"
@@ -118,6 +119,38 @@ TEST(Message, QueryParsingDecodes) {
   EXPECT_EQ(percent_decode("a+b%2"), "a+b%2");
   EXPECT_EQ(percent_encode("http://x|y z~"), "http%3A%2F%2Fx%7Cy%20z~");
   EXPECT_EQ(parse_query("v=" + percent_encode("a+b&c=d"))[0].second, "a+b&c=d");
+}
+
+TEST(PeerUrl, HttpsAnywherePlainHttpOnlyOnLoopback) {
+  auto parsed = parse_url("https://cm.example.in/audit/witness/add-checkpoint");
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->tls);
+  EXPECT_EQ(parsed->host, "cm.example.in");
+  EXPECT_EQ(parsed->port, "443");
+  EXPECT_EQ(parsed->target, "/audit/witness/add-checkpoint");
+  parsed = parse_url("http://127.0.0.1:8080/x?y=1");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->tls);
+  EXPECT_EQ(parsed->port, "8080");
+  EXPECT_EQ(parsed->target, "/x?y=1");
+  parsed = parse_url("https://[2001:db8::1]:8443");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->host, "2001:db8::1");
+  EXPECT_EQ(parsed->target, "/");
+  for (const char* bad :
+       {"http://cm.example.in/x", "http://10.0.0.5:80/", "ftp://x/", "https://user@host/",
+        "https://host:99999999/", "https://:80/", "https://[::1/"}) {
+    EXPECT_FALSE(parse_url(bad)) << bad;
+  }
+}
+
+TEST(PeerUrl, AnUnreachablePeerIsUnavailableNotACrash) {
+  auto client = HttpClient::create({std::chrono::milliseconds(2000), 1024, {}});
+  ASSERT_TRUE(client);
+  // Port 1 on loopback: nothing listens there.
+  auto reply = (*client)->post("http://127.0.0.1:1/", "text/plain", "x");
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace
