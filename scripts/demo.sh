@@ -17,7 +17,7 @@ chmod 700 "$demo"
 [[ -f $key_file ]] || "$kavach" keys init --key-file "$key_file"
 if [[ ! -f $demo/client.json ]]; then
   "$kavach" client add --data "$data" --key-file "$key_file" --name "demo client" \
-    --scopes "system/*.cruds kavach/metrics" --json > "$demo/client.json.tmp"
+    --scopes "system/*.cruds kavach/metrics kavach/audit" --json > "$demo/client.json.tmp"
   mv "$demo/client.json.tmp" "$demo/client.json"
   chmod 600 "$demo/client.json"
 fi
@@ -37,7 +37,7 @@ Kavach demo node (roles cm, hip, hiu; embedded SQLite store in $data)
   Token:         $base/oauth2/token
   Metrics:       $base/metrics   (needs a token)
 
-Demo credentials (OAuth 2.0 client credentials, scopes "system/*.cruds kavach/metrics"):
+Demo credentials (OAuth 2.0 client credentials, scopes "system/*.cruds kavach/metrics kavach/audit"):
   client_id:     $client_id
   client_secret: $client_secret
 
@@ -46,6 +46,9 @@ Try:
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -H "Authorization: Bearer \$TOKEN" "$base/fhir/R4/Patient?gender=female&_count=5"
   curl -s -i $base/fhir/R4/Patient        # no token: 401 with an OperationOutcome
+  curl -s $base/audit/log/checkpoint      # the audit log's signed checkpoint
+  curl -s -H "Authorization: Bearer \$TOKEN" "$base/fhir/R4/AuditEvent?_count=3"
+  $kavach audit verify --data $data --key-file $key_file
 
 MSG
 exec "$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen"

@@ -101,7 +101,7 @@ Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entr
       return {};
     }
     case Tag::kAction: {
-      ASSIGN_OR_RETURN(entry.action, read_code(value, Action::kClientRegister, "action"));
+      ASSIGN_OR_RETURN(entry.action, read_code(value, Action::kAuditRead, "action"));
       return {};
     }
     case Tag::kOutcome: {
@@ -164,9 +164,8 @@ Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entr
 }  // namespace
 
 Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
-  if (!in_range(entry.action, Action::kClientRegister) ||
-      !in_range(entry.outcome, Outcome::kDenied) || !in_range(entry.basis, Basis::kOperator) ||
-      !in_range(entry.actor_kind, ActorKind::kNode)) {
+  if (!in_range(entry.action, Action::kAuditRead) || !in_range(entry.outcome, Outcome::kDenied) ||
+      !in_range(entry.basis, Basis::kOperator) || !in_range(entry.actor_kind, ActorKind::kNode)) {
     return entry_error("a code is outside its enumeration");
   }
   for (const std::string_view text :
@@ -249,6 +248,8 @@ std::string_view action_name(Action action) {
       return "key.rotate";
     case Action::kClientRegister:
       return "client.register";
+    case Action::kAuditRead:
+      return "audit.read";
   }
   return "unknown";
 }

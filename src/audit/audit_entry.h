@@ -38,6 +38,7 @@ enum class Action : std::uint8_t {
   kPatientErase = 7,
   kKeyRotate = 8,
   kClientRegister = 9,
+  kAuditRead = 10,  // an auditor (or, through the CM, the patient) read entries of the log
 };
 
 enum class Outcome : std::uint8_t {

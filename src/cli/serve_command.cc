@@ -93,8 +93,10 @@ Status serve(const config::ServeConfig& config) {
 
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
+  fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
   http::ApiServices services{
       node->resources(),
+      audit_events,
       node->clients(),
       node->tokens(),
       *audit_log,

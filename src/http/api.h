@@ -13,6 +13,7 @@
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/metrics.h"
+#include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "http/router.h"
 
@@ -25,6 +26,7 @@ inline constexpr std::string_view kAuditorScope = "kavach/audit";
 
 struct ApiServices {
   fhir::ResourceService& resources;
+  fhir::AuditEventService& audit_events;
   auth::ClientRegistry& clients;
   const auth::TokenService& tokens;
   const audit::AuditLog& audit_log;

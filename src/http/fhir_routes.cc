@@ -98,6 +98,13 @@ Response capability_statement() {
                                             {"updateCreate", true},
                                             {"interaction", std::move(interactions)}});
   }
+  // The audit log, searchable by patient with the kavach/audit scope; each event carries its
+  // inclusion proof.
+  resources.push_back(boost::json::object{
+      {"type", "AuditEvent"},
+      {"interaction", boost::json::array{boost::json::object{{"code", "search-type"}}}},
+      {"searchParam",
+       boost::json::array{boost::json::object{{"name", "patient"}, {"type", "reference"}}}}});
   const boost::json::object statement{
       {"resourceType", "CapabilityStatement"},
       {"status", "active"},
@@ -127,6 +134,43 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
 
   router.add("GET", base + "/metadata", Access::kPublic,
              [](const Request&, const RouteContext&) { return capability_statement(); });
+
+  // Before the generic /{type} routes: AuditEvent is the audit log's view, not a stored type.
+  router.add(
+      "GET", base + "/AuditEvent", Access::kBearerToken,
+      [&events = services.audit_events](const Request& request, const RouteContext& context) {
+        fhir::AuditEventQuery query;
+        for (auto& [name, value] : parse_query(request.query)) {
+          if (name == "patient") {
+            query.patient = value.starts_with("Patient/") ? value.substr(8) : value;
+          } else if (name == "_count") {
+            query.count = static_cast<std::size_t>(parse_version(value).value_or(50));
+          } else if (name == "_cursor") {
+            const auto [end, error] =
+                std::from_chars(value.data(), value.data() + value.size(), query.after);
+            if (error != std::errc() || end != value.data() + value.size() || query.after < 0) {
+              return problem_response(400, "invalid", "a bad _cursor");
+            }
+          } else if (name != "_format") {
+            return problem_response(400, "not-supported",
+                                    fmt::format("AuditEvent is searched by patient only, "
+                                                "not by '{}'",
+                                                name));
+          }
+        }
+        auto page = events.search(*context.caller, query);
+        if (!page) return problem_response(page.error());
+        if (page->next_after >= 0) {
+          std::string next = fmt::format("{}/AuditEvent?", kBase);
+          if (!query.patient.empty()) {
+            next += fmt::format("patient={}&", percent_encode(query.patient));
+          }
+          next += fmt::format("_count={}&_cursor={}", query.count, page->next_after);
+          page->bundle["link"] =
+              boost::json::array{boost::json::object{{"relation", "next"}, {"url", next}}};
+        }
+        return bundle_response(std::move(page->bundle));
+      });
 
   router.add("POST", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {

@@ -4,8 +4,12 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_entry.h"
+#include "audit/audit_log.h"
 #include "audit/merkle_tree.h"
+#include "audit/signed_note.h"
+#include "crypto/encoding.h"
 #include "crypto/key_ring.h"
+#include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "fhir/search_index.h"
 #include "store/store_factory.h"
@@ -236,6 +240,84 @@ TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(service_->search(all_, {"Patient", {}, 10, ""}).error().code,
             ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kavach::fhir
+
+namespace kavach::fhir {
+namespace {
+
+namespace json = boost::json;
+
+// AuditEvents over a log with a checkpoint: every event that is checkpointed carries an inclusion
+// proof that verifies against the checkpoint the Bundle carries.
+class AuditEventServiceTest : public ResourceServiceTest {
+ protected:
+  void SetUp() override {
+    ResourceServiceTest::SetUp();
+    log_ = *audit::AuditLog::open(*store_, *audit::node_audit_signer(*keys_, ""), clock_);
+    events_ = std::make_unique<AuditEventService>(*store_, *log_, clock_);
+  }
+  std::unique_ptr<audit::AuditLog> log_;
+  std::unique_ptr<AuditEventService> events_;
+  auth::AccessToken auditor_ = caller("kavach/audit");
+};
+
+TEST_F(AuditEventServiceTest, ListsAPatientsAccessesWithProofsThatVerify) {
+  auto patient = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  auto other = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(service_->read(all_, "Patient", patient->id));
+  ASSERT_TRUE(log_->checkpoint_now());
+  ASSERT_TRUE(service_->read(all_, "Patient", patient->id));  // after the checkpoint: no proof yet
+
+  auto page = events_->search(auditor_, {patient->id, -1, 50});
+  ASSERT_TRUE(page) << page.error().message;
+  const auto& entries = page->bundle.at("entry").as_array();
+  ASSERT_EQ(entries.size(), 3U);
+  const auto note =
+      json::value_to<std::string>(page->bundle.at("meta").at("extension").at(0).at("valueString"));
+  auto verifier = audit::NoteVerifier::parse(log_->verifier_key());
+  auto checkpoint = audit::parse_checkpoint(*verifier->open(note));
+  ASSERT_TRUE(checkpoint);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& event = entries[i].at("resource").as_object();
+    EXPECT_EQ(event.at("resourceType"), "AuditEvent");
+    EXPECT_EQ(event.at("entity").at(1).at("what").at("reference").as_string(),
+              "Patient/" + patient->id);
+    const auto& parts = event.at("extension").at(0).at("extension").as_array();
+    const auto entry =
+        *crypto::from_base64(json::value_to<std::string>(parts.at(0).at("valueBase64Binary")));
+    const auto index = std::stoull(json::value_to<std::string>(parts.at(1).at("valueString")));
+    std::vector<audit::ProofElement> proof;
+    for (std::size_t p = 3; p < parts.size(); ++p) {
+      proof.push_back(
+          *crypto::from_base64(json::value_to<std::string>(parts.at(p).at("valueBase64Binary"))));
+    }
+    const auto leaf = audit::leaf_hash(entry);
+    EXPECT_TRUE(audit::verify_inclusion(index, checkpoint->size, leaf, proof, checkpoint->root));
+  }
+  EXPECT_EQ(entries[0].at("resource").at("action"), "C");
+  EXPECT_EQ(entries[1].at("resource").at("action"), "R");
+  EXPECT_FALSE(entries[2].at("resource").as_object().contains("extension"));
+  // The other patient's entries are not listed; the read of the log is itself logged.
+  const auto about_patient = *store_->audit_entries_about(patient->id, -1, 100);
+  EXPECT_EQ(audit::decode_entry(about_patient.back().entry)->action, audit::Action::kAuditRead);
+  (void)other;
+}
+
+TEST_F(AuditEventServiceTest, PagesAndNeedsTheAuditorScope) {
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(service_->create(all_, "Patient", R"({"resourceType":"Patient"})"));
+  auto first = events_->search(auditor_, {"", -1, 2});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->bundle.at("entry").as_array().size(), 2U);
+  EXPECT_EQ(first->next_after, 1);
+  auto second = events_->search(auditor_, {"", first->next_after, 2});
+  EXPECT_EQ(second->bundle.at("entry").at(0).at("resource").at("id"), "2");
+  auto refused = events_->search(all_, {"", -1, 10});  // system/*.cruds is not enough
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
 }
 
 }  // namespace

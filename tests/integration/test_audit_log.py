@@ -122,7 +122,7 @@ class MixedWorkloadTest(NodeTestCase):
                 self.assertNotIn(forbidden.encode(), raw, e["view"])
 
     def test_served_checkpoint_tiles_and_proofs_verify_independently(self):
-        self.run_workload()
+        pid, expected = self.run_workload()
         total = len(export_entries(self.node))
         note = self.wait_for_checkpoint(total)
         origin, size, root = parse_checkpoint(note)
@@ -153,6 +153,29 @@ class MixedWorkloadTest(NodeTestCase):
         proof = self.node.request("GET", f"/audit/proof/consistency?from={old}&to={size}", token=False).json()
         elements = [base64.b64decode(p) for p in proof["proof"]]
         self.assertTrue(rfc9162.verify_consistency(old, size, elements, rfc9162.root_of(leaves[:old]), root))
+
+        # The patient's accesses as FHIR AuditEvents, each with a proof against the Bundle's checkpoint.
+        self.assertEqual(self.node.request("GET", f"/fhir/R4/AuditEvent?patient={pid}").status, 403)
+        bundle = self.node.request("GET", f"/fhir/R4/AuditEvent?patient=Patient/{pid}", token=auditor)
+        self.assertEqual(bundle.status, 200, bundle.body)
+        bundle = bundle.json()
+        events = [e["resource"] for e in bundle["entry"]]
+        # The workload's entries, then the refused read of the log a moment ago (logged too, and
+        # perhaps not yet in a checkpoint).
+        self.assertEqual(len(events), len(expected) + 1)
+        self.assertEqual(events[-1]["outcome"], "4")
+        _, signed_size, signed_root = parse_checkpoint(bundle["meta"]["extension"][0]["valueString"])
+        for event in events[:-1]:
+            self.assertEqual(event["resourceType"], "AuditEvent")
+            self.assertIn({"what": {"reference": f"Patient/{pid}"},
+                           "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"}},
+                          event["entity"])
+            parts = event["extension"][0]["extension"]
+            entry = base64.b64decode(parts[0]["valueBase64Binary"])
+            index, tree_size = int(parts[1]["valueString"]), int(parts[2]["valueString"])
+            proof = [base64.b64decode(p["valueBase64Binary"]) for p in parts[3:]]
+            self.assertEqual(tree_size, signed_size)
+            self.assertTrue(rfc9162.verify_inclusion(index, tree_size, rfc9162.leaf_hash(entry), proof, signed_root))
 
         for bad in ("/audit/proof/inclusion?index=x&size=1", f"/audit/proof/inclusion?index=0&size={size + 10**6}",
                     "/audit/proof/consistency?from=5&to=2", "/audit/log/tile/0/x000/001",
