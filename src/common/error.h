@@ -13,7 +13,8 @@
 namespace kavach {
 
 enum class ErrorCode {
-  kInvalidArgument,     // the caller's input is malformed (400 / 422)
+  kInvalidArgument,     // the caller's input is malformed (400)
+  kUnprocessable,       // well-formed but refused by a rule: validation, a failed patch test (422)
   kNotFound,            // nothing by that name (404)
   kGone,                // it existed and was deleted or erased (410)
   kAlreadyExists,       // a create collided with an existing thing (409)

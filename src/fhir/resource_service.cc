@@ -12,6 +12,7 @@
 #include "common/time_format.h"
 #include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"
+#include "fhir/json_patch.h"
 #include "fhir/resource_types.h"
 #include "fhir/search_index.h"
 
@@ -280,59 +281,184 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
   return resources;
 }
 
+Result<std::vector<store::IndexQuery>> ResourceService::index_queries(
+    std::string_view type, const SearchParameters& parameters) {
+  if (parameters.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "give at least one search parameter");
+  }
+  std::vector<store::IndexQuery> queries;
+  for (const auto& [name, value] : parameters) {
+    if (!is_indexed_parameter(type, name)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("unknown search parameter '{}' for {}", name, type));
+    }
+    ASSIGN_OR_RETURN(auto entry,
+                     sealer_.blind_index(type, name, normalise_search_value(name, value)));
+    queries.push_back(
+        store::IndexQuery{std::string(type), std::move(entry), "", limits::kPageSizeMax});
+  }
+  return queries;
+}
+
+Result<std::vector<std::string>> ResourceService::matching_ids(
+    const std::vector<store::IndexQuery>& queries, std::string after, std::size_t limit) {
+  // The first parameter drives the scan in id order; the others filter its pages.
+  std::vector<std::string> matches;
+  for (;;) {
+    auto driver = queries.front();
+    driver.after_id = after;
+    ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
+    for (const auto& id : ids) {
+      after = id;
+      bool matches_all = true;
+      for (std::size_t i = 1; i < queries.size() && matches_all; ++i) {
+        ASSIGN_OR_RETURN(matches_all, store_.has_index_entry(driver.type, queries[i].entry, id));
+      }
+      if (!matches_all) continue;
+      matches.push_back(id);
+      if (matches.size() == limit) return matches;
+    }
+    if (ids.size() < driver.limit) return matches;
+  }
+}
+
 Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
                                            const SearchRequest& request) {
   RETURN_IF_ERROR(check_type_and_id(request.type, ""));
   RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kSearch,
                             audit::Action::kRecordSearch, "search"));
-  if (request.parameters.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "give at least one search parameter");
-  }
   const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
-  // The first parameter drives the scan in id order; the others filter its pages.
-  std::vector<store::IndexQuery> queries;
-  for (const auto& [name, value] : request.parameters) {
-    if (!is_indexed_parameter(request.type, name)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("unknown search parameter '{}' for {}", name, request.type));
-    }
-    ASSIGN_OR_RETURN(auto entry,
-                     sealer_.blind_index(request.type, name, normalise_search_value(name, value)));
-    queries.push_back(store::IndexQuery{request.type, std::move(entry), "", limits::kPageSizeMax});
-  }
+  ASSIGN_OR_RETURN(const auto queries, index_queries(request.type, request.parameters));
+  ASSIGN_OR_RETURN(auto ids, matching_ids(queries, request.after_id, count + 1));
   SearchPage page;
+  if (ids.size() > count) {
+    ids.resize(count);
+    page.next_after_id = ids.back();
+  }
   std::vector<audit::AuditEntry> accesses;
-  auto fill_page = [&]() -> Status {
-    std::string after = request.after_id;
-    for (;;) {
-      auto driver = queries.front();
-      driver.after_id = after;
-      ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
-      for (const auto& id : ids) {
-        after = id;
-        bool matches = true;
-        for (std::size_t i = 1; i < queries.size() && matches; ++i) {
-          ASSIGN_OR_RETURN(matches, store_.has_index_entry(request.type, queries[i].entry, id));
-        }
-        if (!matches) continue;
-        if (page.resources.size() == count) {
-          page.next_after_id = page.resources.back().id;
-          return {};
-        }
-        ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
-        if (!record || record->deleted) continue;
-        ASSIGN_OR_RETURN(auto resource, open(*record));
-        page.resources.push_back(std::move(resource));
-        accesses.push_back(entry_for(caller, audit::Action::kRecordSearch));
-        describe_record(accesses.back(), *record);
-      }
-      if (ids.size() < driver.limit) return {};
-    }
-  };
-  RETURN_IF_ERROR(fill_page());
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
+    if (!record || record->deleted) continue;
+    ASSIGN_OR_RETURN(auto resource, open(*record));
+    page.resources.push_back(std::move(resource));
+    accesses.push_back(entry_for(caller, audit::Action::kRecordSearch));
+    describe_record(accesses.back(), *record);
+  }
   // One entry per record returned, all durable before the page is.
   RETURN_IF_ERROR(audit::record_entries(store_, accesses));
   return page;
+}
+
+Result<std::optional<std::string>> ResourceService::single_match(
+    const auth::AccessToken& caller, std::string_view type, const SearchParameters& criteria,
+    auth::Interaction interaction, audit::Action action, std::string_view verb) {
+  RETURN_IF_ERROR(check_type_and_id(type, ""));
+  RETURN_IF_ERROR(authorise(caller, type, "", interaction, action, verb));
+  RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kSearch,
+                            audit::Action::kRecordSearch, "search"));
+  ASSIGN_OR_RETURN(const auto queries, index_queries(type, criteria));
+  ASSIGN_OR_RETURN(const auto ids, matching_ids(queries, "", 2));
+  if (ids.size() > 1) {
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("the criteria match more than one {}; make them selective", type));
+  }
+  if (ids.empty()) return std::nullopt;
+  return ids.front();
+}
+
+Result<ConditionalOutcome> ResourceService::create_if_none_exist(const auth::AccessToken& caller,
+                                                                 std::string_view type,
+                                                                 std::string_view body,
+                                                                 const SearchParameters& criteria) {
+  ASSIGN_OR_RETURN(const auto match,
+                   single_match(caller, type, criteria, auth::Interaction::kCreate,
+                                audit::Action::kRecordCreate, "create"));
+  if (match) {
+    ASSIGN_OR_RETURN(const auto record, store_.read_current(std::string(type), *match));
+    if (!record || record->deleted) {
+      return make_error(ErrorCode::kConflict, "the match changed; retry");
+    }
+    ASSIGN_OR_RETURN(auto existing, open_logged(caller, audit::Action::kRecordRead, *record));
+    return ConditionalOutcome{std::move(existing), false};
+  }
+  ASSIGN_OR_RETURN(auto created,
+                   write_version(caller, audit::Action::kRecordCreate, type, new_id(), 1, body));
+  return ConditionalOutcome{std::move(created), true};
+}
+
+Result<ConditionalOutcome> ResourceService::update_where(const auth::AccessToken& caller,
+                                                         std::string_view type,
+                                                         const SearchParameters& criteria,
+                                                         std::string_view body) {
+  ASSIGN_OR_RETURN(const auto match,
+                   single_match(caller, type, criteria, auth::Interaction::kUpdate,
+                                audit::Action::kRecordUpdate, "update"));
+  ASSIGN_OR_RETURN(const auto resource, parse_resource(type, body));
+  std::string body_id;
+  if (const auto* id = resource.if_contains("id"); id && id->is_string())
+    body_id = id->get_string();
+  if (match) {
+    if (!body_id.empty() && body_id != *match) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("the body's id {} is not the matching {}/{}", body_id, type, *match));
+    }
+    ASSIGN_OR_RETURN(auto updated, update(caller, type, *match, body, std::nullopt));
+    return ConditionalOutcome{std::move(updated), false};
+  }
+  if (!body_id.empty()) {
+    ASSIGN_OR_RETURN(auto created, update(caller, type, body_id, body, std::nullopt));
+    return ConditionalOutcome{std::move(created), true};
+  }
+  ASSIGN_OR_RETURN(auto created, create(caller, type, body));
+  return ConditionalOutcome{std::move(created), true};
+}
+
+Result<std::optional<StoredResource>> ResourceService::remove_where(
+    const auth::AccessToken& caller, std::string_view type, const SearchParameters& criteria) {
+  ASSIGN_OR_RETURN(const auto match,
+                   single_match(caller, type, criteria, auth::Interaction::kDelete,
+                                audit::Action::kRecordDelete, "delete"));
+  if (!match) return std::nullopt;
+  ASSIGN_OR_RETURN(auto removed, remove(caller, type, *match));
+  return removed;
+}
+
+Result<StoredResource> ResourceService::patch(const auth::AccessToken& caller,
+                                              std::string_view type, std::string_view id,
+                                              std::string_view json_patch,
+                                              std::optional<std::int64_t> if_match) {
+  RETURN_IF_ERROR(check_type_and_id(type, id));
+  RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kUpdate,
+                            audit::Action::kRecordUpdate, "update"));
+  ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
+  if (!current)
+    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  if (current->deleted)
+    return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
+  if (if_match && *if_match != current->version) {
+    return make_error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("{}/{} is at version {}, not {}", type, id, current->version, *if_match));
+  }
+  ASSIGN_OR_RETURN(const auto text, sealer_.open(*current));
+  boost::system::error_code error;
+  const auto document = json::parse(text, error);
+  if (error) return make_error(ErrorCode::kDataLoss, "a stored resource is not JSON");
+  ASSIGN_OR_RETURN(const auto patched, apply_json_patch(document, json_patch));
+  const auto* object = patched.if_object();
+  if (object == nullptr) {
+    return make_error(ErrorCode::kUnprocessable, "the patch must leave a resource object");
+  }
+  const auto* patched_type = object->if_contains("resourceType");
+  const auto* patched_id = object->if_contains("id");
+  if (!patched_type || *patched_type != json::value(type) || !patched_id ||
+      *patched_id != json::value(id)) {
+    return make_error(ErrorCode::kUnprocessable, "a patch may not change resourceType or id");
+  }
+  return write_version(caller, audit::Action::kRecordUpdate, type, id, current->version + 1,
+                       json::serialize(patched));
 }
 
 }  // namespace kavach::fhir

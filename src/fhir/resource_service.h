@@ -8,9 +8,9 @@
 // tombstone), seals the resource under its patient's data key and replaces its blind-index entries
 // in the same atomic batch. Reads open and authenticate the sealed payload before returning it.
 //
-// This is the foundation's slice of the FHIR API: create, read, vread, update (with If-Match),
-// delete, history and equality search on indexed parameters. Validation against the R4
-// StructureDefinitions, conditional interactions, bundles and the full search grammar follow.
+// The FHIR API so far: create, read, vread, update (with If-Match), JSON Patch, delete, history,
+// conditional create/update/delete, and equality search on indexed parameters. Validation against
+// the R4 StructureDefinitions, bundles and the full search grammar follow (issue 3).
 //
 // Thread-safety: safe from any thread.
 #pragma once
@@ -39,9 +39,11 @@ struct StoredResource {
   std::string json;  // the resource with id and meta filled in; empty for a tombstone
 };
 
+using SearchParameters = std::vector<std::pair<std::string, std::string>>;
+
 struct SearchRequest {
   std::string type;
-  std::vector<std::pair<std::string, std::string>> parameters;  // name, value (all must match)
+  SearchParameters parameters;  // name, value (all must match)
   std::size_t count = 20;
   std::string after_id;  // cursor for the next page
 };
@@ -49,6 +51,12 @@ struct SearchRequest {
 struct SearchPage {
   std::vector<StoredResource> resources;
   std::string next_after_id;  // empty on the last page
+};
+
+// The outcome of a conditional create or update: the resource, and whether it was created.
+struct ConditionalOutcome {
+  StoredResource resource;
+  bool created = false;
 };
 
 class ResourceService {
@@ -73,6 +81,25 @@ class ResourceService {
                                               std::size_t count);
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
 
+  // Conditional interactions (FHIR R4 3.1.0.8-3.1.0.9). `criteria` are search parameters; they
+  // need the search scope too, since the answer tells whether a match exists. Several matches
+  // are kFailedPrecondition (412). Two concurrent conditional creates may both create.
+  // POST with If-None-Exist: creates, or returns the one match (created = false).
+  Result<ConditionalOutcome> create_if_none_exist(const auth::AccessToken& caller,
+                                                  std::string_view type, std::string_view body,
+                                                  const SearchParameters& criteria);
+  // PUT /type?criteria: updates the one match, or creates (with the body's id, if it has one).
+  Result<ConditionalOutcome> update_where(const auth::AccessToken& caller, std::string_view type,
+                                          const SearchParameters& criteria, std::string_view body);
+  // DELETE /type?criteria: deletes the one match; nullopt when nothing matches.
+  Result<std::optional<StoredResource>> remove_where(const auth::AccessToken& caller,
+                                                     std::string_view type,
+                                                     const SearchParameters& criteria);
+  // PATCH with a JSON Patch (RFC 6902) applied to the current version; `if_match` as update().
+  Result<StoredResource> patch(const auth::AccessToken& caller, std::string_view type,
+                               std::string_view id, std::string_view json_patch,
+                               std::optional<std::int64_t> if_match);
+
  private:
   Result<StoredResource> write_version(const auth::AccessToken& caller, audit::Action action,
                                        std::string_view type, std::string_view id,
@@ -85,6 +112,19 @@ class ResourceService {
   Status authorise(const auth::AccessToken& caller, std::string_view type, std::string_view id,
                    auth::Interaction interaction, audit::Action action, std::string_view verb);
   audit::AuditEntry entry_for(const auth::AccessToken& caller, audit::Action action) const;
+  // The blind-index lookups for search parameters; kInvalidArgument for an unknown one.
+  Result<std::vector<store::IndexQuery>> index_queries(std::string_view type,
+                                                       const SearchParameters& parameters);
+  // Ids after `after` (in id order) that match every query, at most `limit`.
+  Result<std::vector<std::string>> matching_ids(const std::vector<store::IndexQuery>& queries,
+                                                std::string after, std::size_t limit);
+  // The id of the one resource matching `criteria`: nullopt for none, kFailedPrecondition for
+  // several. The caller must hold `interaction` and search on `type`.
+  Result<std::optional<std::string>> single_match(const auth::AccessToken& caller,
+                                                  std::string_view type,
+                                                  const SearchParameters& criteria,
+                                                  auth::Interaction interaction,
+                                                  audit::Action action, std::string_view verb);
 
   store::Store& store_;
   vault::RecordSealer& sealer_;

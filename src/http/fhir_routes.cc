@@ -50,6 +50,15 @@ Response resource_response(int status, const fhir::StoredResource& resource, boo
   return response;
 }
 
+// Search parameters of a conditional interaction, from a query string.
+fhir::SearchParameters search_criteria(std::string_view query) {
+  fhir::SearchParameters criteria;
+  for (auto& [name, value] : parse_query(query)) {
+    if (name != "_format") criteria.emplace_back(std::move(name), std::move(value));
+  }
+  return criteria;
+}
+
 bool prefers_minimal(const Request& request) {
   return request.header("prefer").find("return=minimal") != std::string_view::npos;
 }
@@ -88,14 +97,17 @@ Response capability_statement() {
         "DocumentReference", "Encounter", "Immunization", "MedicationRequest", "Observation",
         "Organization", "Patient", "Practitioner", "Procedure"}) {
     boost::json::array interactions;
-    for (const char* code :
-         {"read", "vread", "update", "delete", "history-instance", "create", "search-type"}) {
+    for (const char* code : {"read", "vread", "update", "patch", "delete", "history-instance",
+                             "create", "search-type"}) {
       interactions.push_back(boost::json::object{{"code", code}});
     }
     resources.push_back(boost::json::object{{"type", type},
                                             {"versioning", "versioned-update"},
                                             {"readHistory", true},
                                             {"updateCreate", true},
+                                            {"conditionalCreate", true},
+                                            {"conditionalUpdate", true},
+                                            {"conditionalDelete", "single"},
                                             {"interaction", std::move(interactions)}});
   }
   // The audit log, searchable by patient with the kavach/audit scope; each event carries its
@@ -175,10 +187,40 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
   router.add("POST", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
                if (auto refused = refuse_body(request)) return *refused;
+               if (const auto criteria = request.header("if-none-exist"); !criteria.empty()) {
+                 auto outcome = resources.create_if_none_exist(
+                     *context.caller, context.param("type"), request.body,
+                     search_criteria(criteria.starts_with('?') ? criteria.substr(1) : criteria));
+                 if (!outcome) return problem_response(outcome.error());
+                 return resource_response(outcome->created ? 201 : 200, outcome->resource,
+                                          prefers_minimal(request));
+               }
                auto created =
                    resources.create(*context.caller, context.param("type"), request.body);
                if (!created) return problem_response(created.error());
                return resource_response(201, *created, prefers_minimal(request));
+             });
+
+  router.add("PUT", base + "/{type}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               if (auto refused = refuse_body(request)) return *refused;
+               auto outcome = resources.update_where(*context.caller, context.param("type"),
+                                                     search_criteria(request.query), request.body);
+               if (!outcome) return problem_response(outcome.error());
+               return resource_response(outcome->created ? 201 : 200, outcome->resource,
+                                        prefers_minimal(request));
+             });
+
+  router.add("DELETE", base + "/{type}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               auto removed = resources.remove_where(*context.caller, context.param("type"),
+                                                     search_criteria(request.query));
+               if (!removed) return problem_response(removed.error());
+               Response response;
+               response.status = 204;
+               if (*removed)
+                 response.set_header("ETag", fmt::format("W/\"{}\"", (*removed)->version));
+               return response;
              });
 
   router.add("GET", base + "/{type}", Access::kBearerToken,
@@ -231,6 +273,24 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (!updated) return problem_response(updated.error());
                return resource_response(updated->version == 1 ? 201 : 200, *updated,
                                         prefers_minimal(request));
+             });
+
+  router.add("PATCH", base + "/{type}/{id}", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               if (!request.header("content-type").starts_with("application/json-patch+json")) {
+                 return problem_response(415, "not-supported",
+                                         "send a JSON Patch as application/json-patch+json");
+               }
+               std::optional<std::int64_t> if_match;
+               if (const auto etag = request.header("if-match"); !etag.empty()) {
+                 if_match = parse_etag(etag);
+                 if (!if_match)
+                   return problem_response(400, "invalid", "If-Match must be W/\"<version>\"");
+               }
+               auto patched = resources.patch(*context.caller, context.param("type"),
+                                              context.param("id"), request.body, if_match);
+               if (!patched) return problem_response(patched.error());
+               return resource_response(200, *patched, prefers_minimal(request));
              });
 
   router.add("DELETE", base + "/{type}/{id}", Access::kBearerToken,

@@ -12,6 +12,8 @@ std::string_view issue_code_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
       return "invalid";
+    case ErrorCode::kUnprocessable:
+      return "processing";
     case ErrorCode::kNotFound:
       return "not-found";
     case ErrorCode::kGone:
@@ -48,6 +50,8 @@ int status_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
       return 400;
+    case ErrorCode::kUnprocessable:
+      return 422;
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kGone:

@@ -216,6 +216,92 @@ TEST_F(ResourceServiceTest, EveryInteractionLandsInTheAuditLogWithoutContent) {
   EXPECT_EQ(entries[6].first.resource_version, tombstone_version);
 }
 
+TEST_F(ResourceServiceTest, ConditionalCreateUpdateAndDeleteFollowTheMatches) {
+  const std::string body =
+      R"({"resourceType":"Patient","identifier":[{"system":"https://abha.abdm.gov.in","value":"91-1111-2222-3333"}]})";
+  const SearchParameters by_abha{{"identifier", "https://abha.abdm.gov.in|91-1111-2222-3333"}};
+  auto first = service_->create_if_none_exist(all_, "Patient", body, by_abha);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->created);
+  auto again = service_->create_if_none_exist(all_, "Patient", body, by_abha);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->resource.id, first->resource.id);
+
+  auto updated = service_->update_where(
+      all_, "Patient", by_abha,
+      R"({"resourceType":"Patient","gender":"female","identifier":[{"system":"https://abha.abdm.gov.in","value":"91-1111-2222-3333"}]})");
+  ASSERT_TRUE(updated) << updated.error().message;
+  EXPECT_FALSE(updated->created);
+  EXPECT_EQ(updated->resource.id, first->resource.id);
+  EXPECT_EQ(updated->resource.version, 2);
+  auto wrong_id = service_->update_where(all_, "Patient", by_abha,
+                                         R"({"resourceType":"Patient","id":"someone-else"})");
+  EXPECT_EQ(wrong_id.error().code, ErrorCode::kInvalidArgument);
+  auto created = service_->update_where(all_, "Patient", {{"identifier", "urn:x|new"}},
+                                        R"({"resourceType":"Patient","id":"chosen-id"})");
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(created->resource.id, "chosen-id");
+
+  // Two matches: 412 for every conditional interaction, and nothing is written.
+  ASSERT_TRUE(service_->create(all_, "Patient", body));
+  EXPECT_EQ(service_->create_if_none_exist(all_, "Patient", body, by_abha).error().code,
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(service_->remove_where(all_, "Patient", by_abha).error().code,
+            ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(service_->remove(all_, "Patient", first->resource.id));
+  auto removed = service_->remove_where(all_, "Patient", by_abha);
+  ASSERT_TRUE(removed);
+  ASSERT_TRUE(*removed);
+  EXPECT_TRUE((*removed)->deleted);
+  auto nothing = service_->remove_where(all_, "Patient", by_abha);
+  ASSERT_TRUE(nothing);
+  EXPECT_FALSE(*nothing);
+  // The criteria must be search parameters, and searching needs its scope.
+  EXPECT_EQ(service_->remove_where(all_, "Patient", {}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->remove_where(all_, "Patient", {{"colour", "blue"}}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->create_if_none_exist(caller("system/Patient.c"), "Patient", body, by_abha)
+                .error()
+                .code,
+            ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ResourceServiceTest, PatchAppliesToTheCurrentVersion) {
+  auto created = service_->create(all_, "Patient", R"({"resourceType":"Patient","gender":"male"})");
+  ASSERT_TRUE(created);
+  auto patched = service_->patch(all_, "Patient", created->id,
+                                 R"([{"op":"replace","path":"/gender","value":"female"},
+                                     {"op":"add","path":"/birthDate","value":"1990-01-01"}])",
+                                 1);
+  ASSERT_TRUE(patched) << patched.error().message;
+  EXPECT_EQ(patched->version, 2);
+  EXPECT_THAT(patched->json, ::testing::HasSubstr(R"("gender":"female")"));
+  EXPECT_THAT(patched->json, ::testing::HasSubstr(R"("versionId":"2")"));
+  EXPECT_EQ(service_->patch(all_, "Patient", created->id, "[]", 1).error().code,
+            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(service_
+                ->patch(all_, "Patient", created->id,
+                        R"([{"op":"replace","path":"/id","value":"other"}])", std::nullopt)
+                .error()
+                .code,
+            ErrorCode::kUnprocessable);
+  EXPECT_EQ(service_
+                ->patch(all_, "Patient", created->id,
+                        R"([{"op":"test","path":"/gender","value":"male"}])", std::nullopt)
+                .error()
+                .code,
+            ErrorCode::kUnprocessable);
+  EXPECT_EQ(service_->patch(all_, "Patient", "missing", "[]", std::nullopt).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(service_->patch(caller("system/Patient.r"), "Patient", created->id, "[]", std::nullopt)
+                .error()
+                .code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ((*store_->read_current("Patient", created->id))->version, 2);  // refusals wrote nothing
+}
+
 TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
   for (
       const char* body :

@@ -1,5 +1,6 @@
 """The HTTP service of a real `kavach serve` process: probes, authentication, limits, timeouts,
 the connection cap, TLS and the drain on SIGTERM."""
+import json
 import os
 import socket
 import ssl
@@ -92,6 +93,36 @@ class ProbesAndAuthentication(NodeTestCase):
                 self.assertEqual(url.count("_cursor="), 1)
                 self.assertEqual(url.count("_count="), 1)
         self.assertEqual(sorted(seen), ["Anu", "Bina", "Chitra", "Devi", "Esha"])
+
+    def test_conditional_interactions_and_json_patch(self):
+        node = self.node
+        body = {"resourceType": "Patient", "identifier": [{"system": "urn:test:mrn", "value": "MRN-77"}]}
+        criteria = "identifier=urn:test:mrn|MRN-77"
+        first = node.request("POST", "/fhir/R4/Patient", body, headers={"If-None-Exist": criteria})
+        self.assertEqual(first.status, 201, first.body)
+        again = node.request("POST", "/fhir/R4/Patient", body, headers={"If-None-Exist": criteria})
+        self.assertEqual(again.status, 200, again.body)
+        self.assertEqual(again.json()["id"], first.json()["id"])
+        updated = node.request("PUT", f"/fhir/R4/Patient?{criteria}", dict(body, gender="other"))
+        self.assertEqual(updated.status, 200, updated.body)
+        self.assertEqual(updated.headers["etag"], 'W/"2"')
+        pid = first.json()["id"]
+
+        patch = [{"op": "replace", "path": "/gender", "value": "female"}]
+        self.assertOperationOutcome(node.request("PATCH", f"/fhir/R4/Patient/{pid}", patch), 415)
+        patched = node.request("PATCH", f"/fhir/R4/Patient/{pid}", json.dumps(patch),
+                               headers={"Content-Type": "application/json-patch+json", "If-Match": 'W/"2"'})
+        self.assertEqual(patched.status, 200, patched.body)
+        self.assertEqual(patched.json()["gender"], "female")
+        failed = node.request("PATCH", f"/fhir/R4/Patient/{pid}",
+                              json.dumps([{"op": "test", "path": "/gender", "value": "male"}]),
+                              headers={"Content-Type": "application/json-patch+json"})
+        self.assertOperationOutcome(failed, 422)
+
+        self.assertOperationOutcome(node.request("DELETE", "/fhir/R4/Patient"), 400)  # no criteria
+        self.assertEqual(node.request("DELETE", f"/fhir/R4/Patient?{criteria}").status, 204)
+        self.assertOperationOutcome(node.request("GET", f"/fhir/R4/Patient/{pid}"), 410)
+        self.assertEqual(node.request("DELETE", f"/fhir/R4/Patient?{criteria}").status, 204)
 
     def test_unknown_route_and_wrong_method(self):
         self.assertOperationOutcome(self.node.request("GET", "/nowhere"), 404)
