@@ -461,4 +461,80 @@ Result<StoredResource> ResourceService::patch(const auth::AccessToken& caller,
                        json::serialize(patched));
 }
 
+Result<HistoryPage> ResourceService::type_history(const auth::AccessToken& caller,
+                                                  std::string_view type, std::int64_t before,
+                                                  std::size_t count) {
+  RETURN_IF_ERROR(check_type_and_id(type, ""));
+  RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kRead,
+                            audit::Action::kRecordHistory, "read the history of"));
+  count = std::clamp<std::size_t>(count, 1, limits::kPageSizeMax - 1);
+  ASSIGN_OR_RETURN(auto versions, store_.type_history(std::string(type), before, count + 1));
+  HistoryPage page;
+  if (versions.size() > count) {
+    versions.resize(count);
+    page.next_before = versions.back().sequence;
+  }
+  std::vector<audit::AuditEntry> accesses;
+  for (const auto& version : versions) {
+    ASSIGN_OR_RETURN(auto resource, open(version));
+    page.versions.push_back(std::move(resource));
+    accesses.push_back(entry_for(caller, audit::Action::kRecordHistory));
+    describe_record(accesses.back(), version);
+  }
+  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  return page;
+}
+
+Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
+                                               std::string_view patient_id, std::string_view after,
+                                               std::size_t count) {
+  RETURN_IF_ERROR(check_type_and_id("Patient", patient_id));
+  RETURN_IF_ERROR(authorise(caller, "Patient", patient_id, auth::Interaction::kRead,
+                            audit::Action::kRecordRead, "read"));
+  ASSIGN_OR_RETURN(const auto patient, store_.read_current("Patient", std::string(patient_id)));
+  if (!patient) {
+    return make_error(ErrorCode::kNotFound, fmt::format("Patient/{} is not known", patient_id));
+  }
+  if (patient->deleted) {
+    return make_error(ErrorCode::kGone, fmt::format("Patient/{} was deleted", patient_id));
+  }
+  std::string after_type;
+  std::string after_id;
+  if (!after.empty()) {
+    const auto slash = after.find('/');
+    if (slash == std::string_view::npos) {
+      return make_error(ErrorCode::kInvalidArgument, "an $everything cursor is Type/id");
+    }
+    after_type = std::string(after.substr(0, slash));
+    after_id = std::string(after.substr(slash + 1));
+  }
+  count = std::clamp<std::size_t>(count, 1, limits::kPageSizeMax - 1);
+  SearchPage page;
+  std::vector<audit::AuditEntry> accesses;
+  // Records of types outside the caller's scopes are skipped, so a page may take several reads.
+  while (page.resources.size() < count) {
+    ASSIGN_OR_RETURN(const auto records, store_.partition_records(std::string(patient_id),
+                                                                  after_type, after_id, count));
+    for (const auto& record : records) {
+      after_type = record.type;
+      after_id = record.id;
+      if (!is_supported_type(record.type) ||
+          !caller.scopes.allows(record.type, auth::Interaction::kRead)) {
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto resource, open(record));
+      page.resources.push_back(std::move(resource));
+      accesses.push_back(entry_for(caller, audit::Action::kRecordRead));
+      describe_record(accesses.back(), record);
+      if (page.resources.size() == count) {
+        page.next_after_id = fmt::format("{}/{}", record.type, record.id);
+        break;
+      }
+    }
+    if (records.size() < count) break;
+  }
+  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  return page;
+}
+
 }  // namespace kavach::fhir

@@ -53,6 +53,11 @@ struct SearchPage {
   std::string next_after_id;  // empty on the last page
 };
 
+struct HistoryPage {
+  std::vector<StoredResource> versions;  // newest first, tombstones included
+  std::int64_t next_before = 0;          // cursor for the next page; 0 on the last
+};
+
 // The outcome of a conditional create or update: the resource, and whether it was created.
 struct ConditionalOutcome {
   StoredResource resource;
@@ -80,6 +85,14 @@ class ResourceService {
                                               std::string_view type, std::string_view id,
                                               std::size_t count);
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
+  // Type-level history: every version of every `type` record, newest first, before the cursor.
+  Result<HistoryPage> type_history(const auth::AccessToken& caller, std::string_view type,
+                                   std::int64_t before, std::size_t count);
+  // Patient/{id}/$everything: the patient and the current version of every record in their
+  // compartment that the caller's scopes let it read, in (type, id) order, after the cursor
+  // ("Type/id", empty for the start).
+  Result<SearchPage> everything(const auth::AccessToken& caller, std::string_view patient_id,
+                                std::string_view after, std::size_t count);
 
   // Conditional interactions (FHIR R4 3.1.0.8-3.1.0.9). `criteria` are search parameters; they
   // need the search scope too, since the answer tells whether a match exists. Several matches

@@ -98,7 +98,7 @@ Response capability_statement() {
         "Organization", "Patient", "Practitioner", "Procedure"}) {
     boost::json::array interactions;
     for (const char* code : {"read", "vread", "update", "patch", "delete", "history-instance",
-                             "create", "search-type"}) {
+                             "history-type", "create", "search-type"}) {
       interactions.push_back(boost::json::object{{"code", code}});
     }
     resources.push_back(boost::json::object{{"type", type},
@@ -109,6 +109,11 @@ Response capability_statement() {
                                             {"conditionalUpdate", true},
                                             {"conditionalDelete", "single"},
                                             {"interaction", std::move(interactions)}});
+    if (std::string_view(type) == "Patient") {
+      resources.back().as_object()["operation"] = boost::json::array{boost::json::object{
+          {"name", "everything"},
+          {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}};
+    }
   }
   // The audit log, searchable by patient with the kavach/audit scope; each event carries its
   // inclusion proof.
@@ -247,6 +252,57 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                                      percent_encode(page->next_after_id));
                  result["link"] =
                      boost::json::array{boost::json::object{{"relation", "next"}, {"url", next}}};
+               }
+               return bundle_response(std::move(result));
+             });
+
+  // Before /{type}/{id}: "_history" is not an id.
+  router.add("GET", base + "/{type}/_history", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               std::size_t count = 100;
+               std::int64_t before = 0;
+               for (const auto& [name, value] : parse_query(request.query)) {
+                 if (name == "_count") {
+                   count = static_cast<std::size_t>(parse_version(value).value_or(100));
+                 } else if (name == "_cursor") {
+                   const auto cursor = parse_version(value);
+                   if (!cursor) return problem_response(400, "invalid", "a bad _cursor");
+                   before = *cursor;
+                 }
+               }
+               const auto& type = context.param("type");
+               auto page = resources.type_history(*context.caller, type, before, count);
+               if (!page) return problem_response(page.error());
+               auto result = bundle("history", page->versions);
+               if (page->next_before != 0) {
+                 result["link"] = boost::json::array{boost::json::object{
+                     {"relation", "next"},
+                     {"url", fmt::format("{}/{}/_history?_count={}&_cursor={}", kBase, type, count,
+                                         page->next_before)}}};
+               }
+               return bundle_response(std::move(result));
+             });
+
+  router.add("GET", base + "/Patient/{id}/$everything", Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               std::size_t count = 100;
+               std::string after;
+               for (auto& [name, value] : parse_query(request.query)) {
+                 if (name == "_count") {
+                   count = static_cast<std::size_t>(parse_version(value).value_or(100));
+                 } else if (name == "_cursor") {
+                   after = std::move(value);
+                 }
+               }
+               const auto& id = context.param("id");
+               auto page = resources.everything(*context.caller, id, after, count);
+               if (!page) return problem_response(page.error());
+               auto result = bundle("searchset", page->resources);
+               if (!page->next_after_id.empty()) {
+                 result["link"] = boost::json::array{boost::json::object{
+                     {"relation", "next"},
+                     {"url", fmt::format("{}/Patient/{}/$everything?_count={}&_cursor={}", kBase,
+                                         id, count, percent_encode(page->next_after_id))}}};
                }
                return bundle_response(std::move(result));
              });

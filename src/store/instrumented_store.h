@@ -39,6 +39,17 @@ class InstrumentedStore final : public Store {
                                const std::string& id) override {
     return timed("has_index_entry", [&] { return inner_->has_index_entry(type, entry, id); });
   }
+  Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
+                                                  std::size_t limit) override {
+    return timed("type_history", [&] { return inner_->type_history(type, before, limit); });
+  }
+  Result<std::vector<RecordVersion>> partition_records(const std::string& partition,
+                                                       const std::string& after_type,
+                                                       const std::string& after_id,
+                                                       std::size_t limit) override {
+    return timed("partition_records",
+                 [&] { return inner_->partition_records(partition, after_type, after_id, limit); });
+  }
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override {
     return timed("changes_since", [&] { return inner_->changes_since(after, limit); });
   }

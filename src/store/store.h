@@ -164,6 +164,17 @@ class Store {
   [[nodiscard]] virtual Result<bool> has_index_entry(const std::string& type,
                                                      const IndexEntry& entry,
                                                      const std::string& id) = 0;
+  // Versions of every record of `type` with sequence < before (0: no bound), newest first, at
+  // most `limit` (FHIR type-level history).
+  [[nodiscard]] virtual Result<std::vector<RecordVersion>> type_history(const std::string& type,
+                                                                        std::int64_t before,
+                                                                        std::size_t limit) = 0;
+  // The current, live version of each record whose current version is in `partition`, with
+  // (type, id) after (after_type, after_id), in (type, id) order, at most `limit` (a patient's
+  // compartment, for $everything).
+  [[nodiscard]] virtual Result<std::vector<RecordVersion>> partition_records(
+      const std::string& partition, const std::string& after_type, const std::string& after_id,
+      std::size_t limit) = 0;
   // Versions with sequence > after, in sequence order, at most `limit`.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> changes_since(std::int64_t after,
                                                                          std::size_t limit) = 0;
@@ -198,6 +209,6 @@ class Store {
 };
 
 // The schema version this binary writes; a database with a newer one is refused at open.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 }  // namespace kavach::store

@@ -302,6 +302,57 @@ TEST_F(ResourceServiceTest, PatchAppliesToTheCurrentVersion) {
   EXPECT_EQ((*store_->read_current("Patient", created->id))->version, 2);  // refusals wrote nothing
 }
 
+TEST_F(ResourceServiceTest, TypeHistoryPagesNewestFirst) {
+  auto a = service_->create(all_, "Condition", R"({"resourceType":"Condition"})");
+  auto b = service_->create(all_, "Condition", R"({"resourceType":"Condition"})");
+  ASSERT_TRUE(service_->update(all_, "Condition", a->id, R"({"resourceType":"Condition"})", 1));
+  ASSERT_TRUE(service_->create(all_, "Observation", R"({"resourceType":"Observation"})"));
+  auto first = service_->type_history(all_, "Condition", 0, 2);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->versions.size(), 2U);
+  EXPECT_EQ(first->versions[0].id, a->id);
+  EXPECT_EQ(first->versions[0].version, 2);
+  EXPECT_EQ(first->versions[1].id, b->id);
+  auto second = service_->type_history(all_, "Condition", first->next_before, 2);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->versions.size(), 1U);
+  EXPECT_EQ(second->next_before, 0);
+  EXPECT_EQ(service_->type_history(caller("system/Patient.r"), "Condition", 0, 10).error().code,
+            ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ResourceServiceTest, EverythingIsThePatientsCompartmentWithinTheCallersScopes) {
+  auto patient = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  auto other = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  const auto of = [](const std::string& id) {
+    return R"({"resourceType":"Observation","subject":{"reference":"Patient/)" + id + R"("}})";
+  };
+  auto mine = service_->create(all_, "Observation", of(patient->id));
+  ASSERT_TRUE(service_->create(all_, "Observation", of(other->id)));
+  ASSERT_TRUE(service_->create(
+      all_, "Condition",
+      R"({"resourceType":"Condition","subject":{"reference":"Patient/)" + patient->id + R"("}})"));
+  auto page = service_->everything(all_, patient->id, "", 100);
+  ASSERT_TRUE(page) << page.error().message;
+  std::vector<std::string> types;
+  for (const auto& resource : page->resources) types.push_back(resource.type);
+  EXPECT_THAT(types, ::testing::ElementsAre("Condition", "Observation", "Patient"));
+  EXPECT_EQ(page->resources[1].id, mine->id);
+  // Paging, and only what the scopes allow.
+  auto first = service_->everything(all_, patient->id, "", 2);
+  ASSERT_EQ(first->resources.size(), 2U);
+  auto rest = service_->everything(all_, patient->id, first->next_after_id, 2);
+  ASSERT_EQ(rest->resources.size(), 1U);
+  EXPECT_EQ(rest->resources[0].type, "Patient");
+  auto narrow =
+      service_->everything(caller("system/Patient.r system/Observation.r"), patient->id, "", 100);
+  ASSERT_TRUE(narrow);
+  EXPECT_EQ(narrow->resources.size(), 2U);
+  EXPECT_EQ(service_->everything(all_, "missing", "", 10).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->everything(all_, patient->id, "no-slash", 10).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
 TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
   for (
       const char* body :

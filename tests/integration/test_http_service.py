@@ -124,6 +124,29 @@ class ProbesAndAuthentication(NodeTestCase):
         self.assertOperationOutcome(node.request("GET", f"/fhir/R4/Patient/{pid}"), 410)
         self.assertEqual(node.request("DELETE", f"/fhir/R4/Patient?{criteria}").status, 204)
 
+    def test_type_history_and_patient_everything(self):
+        node = self.node
+        pid = node.request("POST", "/fhir/R4/Patient", {"resourceType": "Patient"}).json()["id"]
+        for _ in range(3):
+            created = node.request("POST", "/fhir/R4/Encounter", {
+                "resourceType": "Encounter", "status": "finished",
+                "class": {"code": "AMB"}, "subject": {"reference": f"Patient/{pid}"}})
+            self.assertEqual(created.status, 201, created.body)
+        everything = node.request("GET", f"/fhir/R4/Patient/{pid}/$everything?_count=2")
+        self.assertEqual(everything.status, 200, everything.body)
+        bundle = everything.json()
+        self.assertEqual(len(bundle["entry"]), 2)
+        next_url = bundle["link"][0]["url"]
+        rest = node.request("GET", next_url).json()
+        types = [e["resource"]["resourceType"] for e in bundle["entry"] + rest["entry"]]
+        self.assertEqual(sorted(types), ["Encounter"] * 3 + ["Patient"])
+        history = node.request("GET", "/fhir/R4/Encounter/_history?_count=2")
+        self.assertEqual(history.status, 200, history.body)
+        self.assertEqual(history.json()["type"], "history")
+        self.assertEqual(len(history.json()["entry"]), 2)
+        self.assertIn("_cursor=", history.json()["link"][0]["url"])
+        self.assertOperationOutcome(node.request("GET", "/fhir/R4/Patient/nobody/$everything"), 404)
+
     def test_unknown_route_and_wrong_method(self):
         self.assertOperationOutcome(self.node.request("GET", "/nowhere"), 404)
         self.assertOperationOutcome(self.node.request("DELETE", "/healthz"), 405)

@@ -299,6 +299,52 @@ TEST_P(StoreContractTest, StoredVersionsCannotBeChangedInPlace) {
   EXPECT_EQ((*store_->read_current("Patient", "a"))->version, 1);
 }
 
+TEST_P(StoreContractTest, TypeHistoryIsNewestFirstAcrossRecords) {
+  ASSERT_TRUE(commit({make_write("Observation", "a", 1)}));
+  ASSERT_TRUE(commit({make_write("Patient", "p", 1)}));
+  ASSERT_TRUE(commit({make_write("Observation", "b", 1)}));
+  ASSERT_TRUE(commit({make_write("Observation", "a", 2)}));
+  auto page = store_->type_history("Observation", 0, 2);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->size(), 2U);
+  EXPECT_EQ((*page)[0].id, "a");
+  EXPECT_EQ((*page)[0].version, 2);
+  EXPECT_EQ((*page)[1].id, "b");
+  auto rest = store_->type_history("Observation", page->back().sequence, 10);
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(rest->size(), 1U);
+  EXPECT_EQ(rest->front().id, "a");
+  EXPECT_EQ(rest->front().version, 1);
+}
+
+TEST_P(StoreContractTest, PartitionRecordsAreTheCurrentLiveVersionsInThePartition) {
+  ASSERT_TRUE(commit({make_write("Patient", "p1", 1, "me", "p1")}));
+  ASSERT_TRUE(commit({make_write("Observation", "o1", 1, "v1", "p1")}));
+  ASSERT_TRUE(commit({make_write("Observation", "o1", 2, "v2", "p1")}));
+  ASSERT_TRUE(commit({make_write("Condition", "c1", 1, "x", "p1")}));
+  ASSERT_TRUE(commit({make_write("Observation", "o2", 1, "other", "p2")}));
+  // o3 moved from p1 to p2 in its second version; c2 was deleted.
+  ASSERT_TRUE(commit({make_write("Observation", "o3", 1, "was p1", "p1")}));
+  ASSERT_TRUE(commit({make_write("Observation", "o3", 2, "now p2", "p2")}));
+  ASSERT_TRUE(commit({make_write("Condition", "c2", 1, "x", "p1")}));
+  auto tombstone = make_write("Condition", "c2", 2, "", "p1");
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit({tombstone}));
+
+  auto records = store_->partition_records("p1", "", "", 10);
+  ASSERT_TRUE(records) << records.error().message;
+  std::vector<std::string> seen;
+  for (const auto& record : *records) {
+    seen.push_back(fmt::format("{}/{}/{}", record.type, record.id, record.version));
+  }
+  EXPECT_THAT(seen, ElementsAre("Condition/c1/1", "Observation/o1/2", "Patient/p1/1"));
+  auto after = store_->partition_records("p1", "Observation", "o1", 10);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 1U);
+  EXPECT_EQ(after->front().type, "Patient");
+  EXPECT_EQ(store_->partition_records("p2", "", "", 10)->size(), 2U);
+}
+
 AuditAppend audit_append(std::string subject, std::string entry) {
   return AuditAppend{std::move(subject), Bytes(entry.begin(), entry.end())};
 }

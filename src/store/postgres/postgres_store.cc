@@ -87,6 +87,9 @@ CREATE TRIGGER kavach_audit_checkpoints_are_append_only
 BEFORE UPDATE OR DELETE ON kavach_audit_checkpoints
 FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
 )sql",
+    R"sql(
+CREATE INDEX kavach_records_by_type_sequence ON kavach_records (type, sequence);
+)sql",
 };
 
 // Any 64-bit number, fixed for Kavach, so concurrent migrators take the same advisory lock.
@@ -460,6 +463,40 @@ Result<bool> PostgresStore::has_index_entry(const std::string& type, const Index
                       "$3 AND id = $4",
                       PgParams().text(type).text(entry.name).bytes(entry.value).text(id)));
   return result.rows() > 0;
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::type_history(const std::string& type,
+                                                               std::int64_t before,
+                                                               std::size_t limit) {
+  return query_records(
+      "type_history",
+      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND ($2::bigint = 0 OR sequence < "
+                  "$2::bigint) "
+                  "ORDER BY sequence DESC LIMIT $3",
+                  kRecordColumns),
+      PgParams().text(type).int64(before).int64(
+          static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::partition_records(const std::string& partition,
+                                                                    const std::string& after_type,
+                                                                    const std::string& after_id,
+                                                                    std::size_t limit) {
+  // The primary key leads with partition_key. The current version is the newest of (type, id)
+  // in any partition, so a record moved to another patient leaves this one.
+  return query_records(
+      "partition_records",
+      fmt::format("SELECT {} FROM kavach_records AS r WHERE partition_key = $1 "
+                  "AND (type, id) > ($2, $3 COLLATE \"C\") AND NOT deleted "
+                  "AND version = (SELECT max(version) FROM kavach_records AS v "
+                  "WHERE v.type = r.type AND v.id = r.id) "
+                  "ORDER BY type, id LIMIT $4",
+                  kRecordColumns),
+      PgParams()
+          .text(partition)
+          .text(after_type)
+          .text(after_id)
+          .int64(static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
 }
 
 Result<std::vector<RecordVersion>> PostgresStore::changes_since(std::int64_t after,

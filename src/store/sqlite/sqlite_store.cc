@@ -80,6 +80,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_checkpoints_are_append_only_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
+    R"sql(
+CREATE INDEX records_by_type_sequence ON records (type, sequence);
+CREATE INDEX records_by_partition ON records (partition_key, type, id, version);
+)sql",
 };
 
 constexpr std::string_view kRecordColumns =
@@ -568,6 +572,35 @@ Result<bool> SqliteStore::has_index_entry(const std::string& type, const IndexEn
   statement.bind(1, type).bind(2, entry.name).bind(3, entry.value).bind(4, id);
   ASSIGN_OR_RETURN(const auto step, statement.step());
   return step == Statement::Step::kRow;
+}
+
+Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& type,
+                                                             std::int64_t before,
+                                                             std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT {} FROM records WHERE type = ?1 AND (?2 = 0 OR sequence < ?2) "
+                       "ORDER BY sequence DESC LIMIT ?3",
+                       kRecordColumns)));
+  statement.bind(1, type).bind(2, before).bind(3, clamp_limit(limit));
+  return collect_records(statement);
+}
+
+Result<std::vector<RecordVersion>> SqliteStore::partition_records(const std::string& partition,
+                                                                  const std::string& after_type,
+                                                                  const std::string& after_id,
+                                                                  std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(fmt::format(
+          "SELECT {} FROM records AS r WHERE partition_key = ?1 AND (type, id) > (?2, ?3) "
+          "AND deleted = 0 AND version = (SELECT max(version) FROM records AS v "
+          "WHERE v.type = r.type AND v.id = r.id) ORDER BY type, id LIMIT ?4",
+          kRecordColumns)));
+  statement.bind(1, partition).bind(2, after_type).bind(3, after_id).bind(4, clamp_limit(limit));
+  return collect_records(statement);
 }
 
 Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after,

@@ -40,6 +40,12 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
   Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
                                const std::string& id) override;
+  Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
+                                                  std::size_t limit) override;
+  Result<std::vector<RecordVersion>> partition_records(const std::string& partition,
+                                                       const std::string& after_type,
+                                                       const std::string& after_id,
+                                                       std::size_t limit) override;
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
   Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
   Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
