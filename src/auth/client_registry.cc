@@ -72,8 +72,27 @@ Result<NewClient> ClientRegistry::add(std::string_view name, std::string_view sc
 }
 
 Result<Client> ClientRegistry::authenticate(std::string_view client_id,
-                                            std::string_view client_secret) {
+                                            std::string_view client_secret, std::string_view peer) {
+  if (!peer_attempts_.try_acquire(peer)) {
+    return make_error(ErrorCode::kResourceExhausted,
+                      "too many token requests from this address; retry in a few seconds");
+  }
   if (!is_client_id(client_id)) return bad_credentials();
+  if (!client_attempts_.try_acquire(client_id)) {
+    return make_error(ErrorCode::kResourceExhausted,
+                      "too many token requests for this client; retry in a few seconds");
+  }
+  if (checks_running_.fetch_add(1) >= limits::kSecretChecksConcurrentMax) {
+    checks_running_.fetch_sub(1);
+    return make_error(ErrorCode::kResourceExhausted, "the node is busy; retry in a moment");
+  }
+  auto checked = check_secret(client_id, client_secret);
+  checks_running_.fetch_sub(1);
+  return checked;
+}
+
+Result<Client> ClientRegistry::check_secret(std::string_view client_id,
+                                            std::string_view client_secret) {
   ASSIGN_OR_RETURN(const auto record,
                    store_.read_current(std::string(kClientRecordType), std::string(client_id)));
   if (!record || record->deleted) return bad_credentials();

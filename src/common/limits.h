@@ -22,6 +22,8 @@ inline constexpr std::size_t kTokenBytesMax = 4096;
 inline constexpr std::size_t kScopesMax = 64;
 inline constexpr std::size_t kScopeBytesMax = 128;
 inline constexpr std::size_t kClientNameBytesMax = 200;
+// Client-secret checks (Argon2id, 64 MiB each) running at once; more are refused with 429.
+inline constexpr std::size_t kSecretChecksConcurrentMax = 4;
 
 // Store
 inline constexpr std::size_t kWriteBatchOperationsMax = 20'000;

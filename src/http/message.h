@@ -18,6 +18,7 @@ struct Request {
   std::string query;   // the target after '?', raw
   std::vector<std::pair<std::string, std::string>> headers;  // names in lowercase
   std::string body;
+  std::string peer;  // the client's IP address, for rate limits ("" when unknown)
 
   // The first header with this lowercase name, or "" when absent.
   std::string_view header(std::string_view lowercase_name) const;

@@ -86,11 +86,16 @@ void add_oauth_routes(Router& router, const ApiServices& services) {
           return oauth_error(400, "unsupported_grant_type",
                              "only grant_type=client_credentials is supported");
         }
-        auto client =
-            services.clients.authenticate(credentials->client_id, credentials->client_secret);
+        auto client = services.clients.authenticate(credentials->client_id,
+                                                    credentials->client_secret, request.peer);
         if (!client) {
           if (client.error().code == ErrorCode::kUnauthenticated) {
             return oauth_error(401, "invalid_client", client.error().message);
+          }
+          if (client.error().code == ErrorCode::kResourceExhausted) {
+            auto response = oauth_error(429, "temporarily_unavailable", client.error().message);
+            response.set_header("Retry-After", "2");
+            return response;
           }
           return oauth_error(503, "temporarily_unavailable", "try again later");
         }

@@ -262,6 +262,9 @@ class Server::Impl {
       auto [error] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
       if (error) co_return;
     }
+    boost::system::error_code peer_error;
+    const auto peer = beast::get_lowest_layer(stream).remote_endpoint(peer_error);
+    const std::string peer_address = peer_error ? std::string() : peer.address().to_string();
     for (;;) {
       state.phase = state.buffer.size() > 0 ? ConnectionState::Phase::kReading
                                             : ConnectionState::Phase::kWaiting;
@@ -290,6 +293,7 @@ class Server::Impl {
       const auto started = Clock::now();
       state.phase = ConnectionState::Phase::kHandling;
       Request request = to_request(parser.release());
+      request.peer = peer_address;
       Response response = co_await asio::co_spawn(
           workers_.get_executor(),
           [this, &request]() -> asio::awaitable<Response> { co_return router_.handle(request); },

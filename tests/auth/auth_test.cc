@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "auth/attempt_limiter.h"
 #include "auth/client_registry.h"
 #include "auth/scopes.h"
 #include "auth/token_service.h"
@@ -86,6 +87,64 @@ TEST_F(TokenTest, ForgedOrForeignTokensAreRefused) {
   }
 }
 
+TEST(AttemptLimiter, AllowsABurstThenRefillsOverTime) {
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  AttemptLimiter limiter({3, 1, 100}, clock);
+  EXPECT_TRUE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_TRUE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_TRUE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_FALSE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_TRUE(limiter.try_acquire("10.0.0.2"));  // each key has its own bucket
+  clock.advance(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_FALSE(limiter.try_acquire("10.0.0.1"));
+  clock.advance(std::chrono::seconds(60));  // refills to the burst, no further
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.try_acquire("10.0.0.1"));
+  EXPECT_FALSE(limiter.try_acquire("10.0.0.1"));
+}
+
+TEST(AttemptLimiter, TracksABoundedNumberOfKeys) {
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  AttemptLimiter limiter({1, 0.001, 10}, clock);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_TRUE(limiter.try_acquire("peer-" + std::to_string(i)));
+    clock.advance(std::chrono::milliseconds(1));
+  }
+  // The most recent keys are still remembered (and empty); the oldest were forgotten.
+  EXPECT_FALSE(limiter.try_acquire("peer-999"));
+  EXPECT_TRUE(limiter.try_acquire("peer-0"));
+}
+
+TEST(ClientRegistry, TooManyAttemptsAreRefusedBeforeAnySecretIsChecked) {
+  testing::TempDir dir;
+  auto ring = *crypto::KeyRing::create(dir.path() / "node.key");
+  auto store = *store::open_store("sqlite:" + (dir.path() / "store.db").string());
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  vault::KeyVault keys(*store, ring, clock);
+  vault::RecordSealer sealer(keys);
+  ClientRegistry registry(*store, sealer, clock, {{3, 1, 100}, {2, 1, 100}});
+  auto created = registry.add("HMIS", "system/Patient.rs", "os:tester");
+  ASSERT_TRUE(created);
+  // Guesses at one client from many addresses run into the client's own bucket.
+  int refused = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto attempt =
+        registry.authenticate(created->client_id, "guess", "10.0.1." + std::to_string(i));
+    if (!attempt && attempt.error().code == ErrorCode::kResourceExhausted) ++refused;
+  }
+  EXPECT_EQ(refused, 1);
+  // Attempts from one address at many client ids run into the address's bucket.
+  refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto attempt =
+        registry.authenticate("c-00000000000000000000000" + std::to_string(i), "x", "192.0.2.7");
+    if (!attempt && attempt.error().code == ErrorCode::kResourceExhausted) ++refused;
+  }
+  EXPECT_EQ(refused, 2);
+  clock.advance(std::chrono::seconds(30));
+  EXPECT_TRUE(registry.authenticate(created->client_id, created->client_secret, "10.0.0.1"));
+}
+
 TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
   testing::TempDir dir;
   auto ring = *crypto::KeyRing::create(dir.path() / "node.key");
@@ -97,17 +156,19 @@ TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
 
   auto created = registry.add("Lab interface", "system/Observation.cruds", "os:tester");
   ASSERT_TRUE(created) << created.error().message;
-  auto client = registry.authenticate(created->client_id, created->client_secret);
+  auto client = registry.authenticate(created->client_id, created->client_secret, "10.0.0.1");
   ASSERT_TRUE(client);
   EXPECT_EQ(client->name, "Lab interface");
   EXPECT_TRUE(client->scopes.allows("Observation", Interaction::kCreate));
 
-  EXPECT_EQ(registry.authenticate(created->client_id, "wrong").error().code,
+  EXPECT_EQ(registry.authenticate(created->client_id, "wrong", "10.0.0.1").error().code,
             ErrorCode::kUnauthenticated);
-  EXPECT_EQ(
-      registry.authenticate("c-000000000000000000000000", created->client_secret).error().code,
-      ErrorCode::kUnauthenticated);
-  EXPECT_EQ(registry.authenticate("../etc", "x").error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(registry.authenticate("c-000000000000000000000000", created->client_secret, "10.0.0.1")
+                .error()
+                .code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(registry.authenticate("../etc", "x", "10.0.0.1").error().code,
+            ErrorCode::kUnauthenticated);
   EXPECT_FALSE(registry.add("", "system/Patient.rs", "os:tester"));
   EXPECT_FALSE(registry.add("x", "", "os:tester"));
   EXPECT_FALSE(registry.add("x", "system/Patient.zz", "os:tester"));

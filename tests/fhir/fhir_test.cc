@@ -178,7 +178,8 @@ TEST_F(ResourceServiceTest, EveryInteractionLandsInTheAuditLogWithoutContent) {
   auto observation = service_->create(all_, "Observation", observation_body);
   ASSERT_TRUE(observation);
   ASSERT_TRUE(service_->read(all_, "Observation", observation->id));
-  ASSERT_TRUE(service_->search(all_, {"Observation", {{"subject", "Patient/" + patient->id}}}));
+  ASSERT_TRUE(
+      service_->search(all_, {"Observation", {{"subject", "Patient/" + patient->id}}, 20, ""}));
   ASSERT_TRUE(service_->history(all_, "Observation", observation->id, 10));
   const auto outsider =
       auth::AccessToken{"c-outsider", *auth::ScopeSet::parse("system/Patient.r"), 0};

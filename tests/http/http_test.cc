@@ -33,7 +33,7 @@ class RouterTest : public ::testing::Test {
         [](const Request&, const RouteContext&) -> Response { throw std::runtime_error("boom"); });
   }
   static Request get(std::string path, std::string authorization = "") {
-    Request request{"GET", std::move(path), "", {}, ""};
+    Request request{"GET", std::move(path), "", {}, "", ""};
     if (!authorization.empty())
       request.headers.emplace_back("authorization", std::move(authorization));
     return request;
