@@ -21,9 +21,6 @@ namespace {
 
 namespace json = boost::json;
 
-// A server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
-std::string new_id() { return crypto::to_hex(crypto::SecretBytes::random(16).view()); }
-
 void describe_record(audit::AuditEntry& entry, const store::RecordVersion& record) {
   entry.subject = record.partition;
   entry.resource_type = record.type;
@@ -67,6 +64,8 @@ Result<json::object> parse_resource(std::string_view type, std::string_view body
 }
 
 }  // namespace
+
+std::string new_resource_id() { return crypto::to_hex(crypto::SecretBytes::random(16).view()); }
 
 Result<StoredResource> ResourceService::open(const store::RecordVersion& record) {
   StoredResource resource{record.type,           record.id,      record.version,
@@ -120,11 +119,10 @@ Result<StoredResource> ResourceService::open_logged(const auth::AccessToken& cal
   return resource;
 }
 
-Result<StoredResource> ResourceService::write_version(const auth::AccessToken& caller,
-                                                      audit::Action action, std::string_view type,
-                                                      std::string_view id, std::int64_t version,
-                                                      std::string_view body) {
-  ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
+Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& caller,
+                                                       audit::Action action, std::string_view type,
+                                                       std::string_view id, std::int64_t version,
+                                                       json::object resource) {
   const std::int64_t now_ms = unix_ms(clock_.now());
   resource["id"] = id;
   json::object meta;
@@ -135,7 +133,8 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
   meta["lastUpdated"] = format_instant_ms(now_ms);
   resource["meta"] = std::move(meta);
 
-  store::RecordWrite write;
+  PreparedWrite prepared;
+  store::RecordWrite& write = prepared.write;
   write.record.partition = partition_of(type, id, resource);
   write.record.type = std::string(type);
   write.record.id = std::string(id);
@@ -148,11 +147,23 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
   }
   std::string text = json::serialize(resource);
   RETURN_IF_ERROR(sealer_.seal(write.record, text));
-  auto entry = entry_for(caller, action);
-  describe_record(entry, write.record);
+  prepared.audit = entry_for(caller, action);
+  describe_record(prepared.audit, write.record);
+  prepared.resource =
+      StoredResource{std::string(type), std::string(id), version, now_ms, false, std::move(text)};
+  return prepared;
+}
+
+Result<StoredResource> ResourceService::write_version(const auth::AccessToken& caller,
+                                                      audit::Action action, std::string_view type,
+                                                      std::string_view id, std::int64_t version,
+                                                      std::string_view body) {
+  ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
+  ASSIGN_OR_RETURN(auto prepared,
+                   prepare_version(caller, action, type, id, version, std::move(resource)));
   store::WriteBatch batch;
-  RETURN_IF_ERROR(audit::append_entry(batch, entry));
-  batch.records.push_back(std::move(write));
+  RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
+  batch.records.push_back(std::move(prepared.write));
   auto committed = store_.commit(std::move(batch));
   if (!committed) {
     if (committed.error().code == ErrorCode::kConflict) {
@@ -162,8 +173,7 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
     }
     return tl::unexpected(committed.error());
   }
-  return StoredResource{std::string(type), std::string(id), version, now_ms, false,
-                        std::move(text)};
+  return std::move(prepared.resource);
 }
 
 Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
@@ -171,7 +181,7 @@ Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
   RETURN_IF_ERROR(check_type_and_id(type, ""));
   RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kCreate,
                             audit::Action::kRecordCreate, "create"));
-  return write_version(caller, audit::Action::kRecordCreate, type, new_id(), 1, body);
+  return write_version(caller, audit::Action::kRecordCreate, type, new_resource_id(), 1, body);
 }
 
 Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
@@ -240,22 +250,30 @@ Result<StoredResource> ResourceService::remove(const auth::AccessToken& caller,
   if (current->deleted)
     return StoredResource{current->type,           current->id, current->version,
                           current->recorded_at_ms, true,        ""};
-  store::RecordWrite write;
-  write.record = *current;
-  write.record.version = current->version + 1;
+  ASSIGN_OR_RETURN(auto tombstone, prepare_tombstone(caller, *current));
+  store::WriteBatch batch;
+  RETURN_IF_ERROR(audit::append_entry(batch, tombstone.audit));
+  batch.records.push_back(std::move(tombstone.write));
+  RETURN_IF_ERROR(store_.commit(std::move(batch)));
+  return std::move(tombstone.resource);
+}
+
+Result<PreparedWrite> ResourceService::prepare_tombstone(const auth::AccessToken& caller,
+                                                         const store::RecordVersion& current) {
+  PreparedWrite prepared;
+  store::RecordWrite& write = prepared.write;
+  write.record = current;
+  write.record.version = current.version + 1;
   write.record.recorded_at_ms = unix_ms(clock_.now());
   write.record.deleted = true;
   write.record.payload.clear();
-  write.expected_version = current->version;
-  auto entry = entry_for(caller, audit::Action::kRecordDelete);
-  describe_record(entry, write.record);
-  store::WriteBatch batch;
-  RETURN_IF_ERROR(audit::append_entry(batch, entry));
-  batch.records.push_back(std::move(write));
-  const auto tombstone = batch.records.back().record;
-  RETURN_IF_ERROR(store_.commit(std::move(batch)));
-  return StoredResource{tombstone.type,           tombstone.id, tombstone.version,
-                        tombstone.recorded_at_ms, true,         ""};
+  write.expected_version = current.version;
+  prepared.audit = entry_for(caller, audit::Action::kRecordDelete);
+  describe_record(prepared.audit, write.record);
+  const auto& tombstone = write.record;
+  prepared.resource = StoredResource{tombstone.type,           tombstone.id, tombstone.version,
+                                     tombstone.recorded_at_ms, true,         ""};
+  return prepared;
 }
 
 Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessToken& caller,
@@ -382,8 +400,8 @@ Result<ConditionalOutcome> ResourceService::create_if_none_exist(const auth::Acc
     ASSIGN_OR_RETURN(auto existing, open_logged(caller, audit::Action::kRecordRead, *record));
     return ConditionalOutcome{std::move(existing), false};
   }
-  ASSIGN_OR_RETURN(auto created,
-                   write_version(caller, audit::Action::kRecordCreate, type, new_id(), 1, body));
+  ASSIGN_OR_RETURN(auto created, write_version(caller, audit::Action::kRecordCreate, type,
+                                               new_resource_id(), 1, body));
   return ConditionalOutcome{std::move(created), true};
 }
 

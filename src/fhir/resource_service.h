@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "audit/audit_entry.h"
 #include "auth/token_service.h"
 #include "common/clock.h"
@@ -58,11 +60,50 @@ struct HistoryPage {
   std::int64_t next_before = 0;          // cursor for the next page; 0 on the last
 };
 
+// A version ready to commit: the sealed, indexed record, its audit entry, and the resource as
+// the caller will see it.
+struct PreparedWrite {
+  store::RecordWrite write;
+  audit::AuditEntry audit;
+  StoredResource resource;
+};
+
 // The outcome of a conditional create or update: the resource, and whether it was created.
 struct ConditionalOutcome {
   StoredResource resource;
   bool created = false;
 };
+
+inline constexpr std::size_t kBundleEntriesMax = 5000;
+
+// One entry of a transaction or batch Bundle, as parsed.
+struct BundleEntryRequest {
+  std::string method;  // GET, POST, PUT, DELETE
+  std::string type;
+  std::string id;     // for Type/id
+  std::string query;  // for Type?criteria
+  std::string if_none_exist;
+  std::optional<std::int64_t> if_match;
+  std::string full_url;
+  const boost::json::object* resource = nullptr;  // into the parsed Bundle
+  std::optional<Error> invalid;                   // a batch entry that could not be parsed
+};
+
+// What happened to one entry: kFailed (with the error) only in a batch.
+struct BundleEntryOutcome {
+  enum class Kind { kCreated, kUpdated, kMatched, kRead, kDeleted, kNothing, kFailed };
+  Kind kind = Kind::kNothing;
+  std::optional<StoredResource> resource;
+  std::optional<Error> error;
+};
+
+struct BundleOutcome {
+  bool transaction = false;
+  std::vector<BundleEntryOutcome> entries;  // in the Bundle's order
+};
+
+// A new server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
+std::string new_resource_id();
 
 class ResourceService {
  public:
@@ -108,6 +149,11 @@ class ResourceService {
   Result<std::optional<StoredResource>> remove_where(const auth::AccessToken& caller,
                                                      std::string_view type,
                                                      const SearchParameters& criteria);
+  // POST /fhir/R4: a transaction Bundle (every entry or none, in one commit; references to other
+  // entries by fullUrl and conditional references Type?criteria are resolved) or a batch Bundle
+  // (each entry on its own, failures reported per entry).
+  Result<BundleOutcome> process_bundle(const auth::AccessToken& caller, std::string_view body);
+
   // PATCH with a JSON Patch (RFC 6902) applied to the current version; `if_match` as update().
   Result<StoredResource> patch(const auth::AccessToken& caller, std::string_view type,
                                std::string_view id, std::string_view json_patch,
@@ -118,6 +164,19 @@ class ResourceService {
                                        std::string_view type, std::string_view id,
                                        std::int64_t version, std::string_view body);
   Result<StoredResource> open(const store::RecordVersion& record);
+  // A tombstone version after `current`; commits nothing.
+  Result<PreparedWrite> prepare_tombstone(const auth::AccessToken& caller,
+                                          const store::RecordVersion& current);
+  BundleEntryOutcome run_batch_entry(const auth::AccessToken& caller,
+                                     const BundleEntryRequest& request);
+  Result<BundleOutcome> run_batch(const auth::AccessToken& caller,
+                                  const std::vector<BundleEntryRequest>& requests);
+  Result<BundleOutcome> run_transaction(const auth::AccessToken& caller,
+                                        const std::vector<BundleEntryRequest>& requests);
+  // Stamps id and meta on `resource`, seals and indexes it as `version`; commits nothing.
+  Result<PreparedWrite> prepare_version(const auth::AccessToken& caller, audit::Action action,
+                                        std::string_view type, std::string_view id,
+                                        std::int64_t version, boost::json::object resource);
   // Opens `record` for the caller and logs the access durably before returning it.
   Result<StoredResource> open_logged(const auth::AccessToken& caller, audit::Action action,
                                      const store::RecordVersion& record);

@@ -59,6 +59,54 @@ fhir::SearchParameters search_criteria(std::string_view query) {
   return criteria;
 }
 
+// The transaction-response or batch-response Bundle for a processed Bundle.
+boost::json::object bundle_response_of(const fhir::BundleOutcome& outcome) {
+  using Kind = fhir::BundleEntryOutcome::Kind;
+  boost::json::array entries;
+  for (const auto& entry : outcome.entries) {
+    boost::json::object response;
+    switch (entry.kind) {
+      case Kind::kCreated:
+        response["status"] = "201 Created";
+        break;
+      case Kind::kUpdated:
+      case Kind::kMatched:
+      case Kind::kRead:
+        response["status"] = "200 OK";
+        break;
+      case Kind::kDeleted:
+      case Kind::kNothing:
+        response["status"] = "204 No Content";
+        break;
+      case Kind::kFailed: {
+        const auto problem = problem_response(*entry.error);
+        response["status"] = std::to_string(problem.status);
+        response["outcome"] = boost::json::parse(problem.body);
+        break;
+      }
+    }
+    boost::json::object item;
+    if (entry.resource) {
+      const auto& resource = *entry.resource;
+      if (resource.version > 0) {
+        response["location"] =
+            fmt::format("{}/{}/_history/{}", resource.type, resource.id, resource.version);
+        response["etag"] = fmt::format("W/\"{}\"", resource.version);
+      } else {
+        response["location"] = fmt::format("{}/{}", resource.type, resource.id);
+      }
+      item["fullUrl"] = fmt::format("{}/{}/{}", kBase, resource.type, resource.id);
+      if (entry.kind == Kind::kRead) item["resource"] = boost::json::parse(resource.json);
+    }
+    item["response"] = std::move(response);
+    entries.push_back(std::move(item));
+  }
+  return boost::json::object{
+      {"resourceType", "Bundle"},
+      {"type", outcome.transaction ? "transaction-response" : "batch-response"},
+      {"entry", std::move(entries)}};
+}
+
 bool prefers_minimal(const Request& request) {
   return request.header("prefer").find("return=minimal") != std::string_view::npos;
 }
@@ -136,7 +184,9 @@ Response capability_statement() {
            {"security", boost::json::object{{"description",
                                              "OAuth 2.0 client credentials at /oauth2/token; "
                                              "SMART v2 system scopes"}}},
-           {"resource", std::move(resources)}}}}};
+           {"resource", std::move(resources)},
+           {"interaction", boost::json::array{boost::json::object{{"code", "transaction"}},
+                                              boost::json::object{{"code", "batch"}}}}}}}};
   Response response;
   response.body = boost::json::serialize(statement);
   response.set_header("Content-Type", std::string(kFhirJson));
@@ -148,6 +198,14 @@ Response capability_statement() {
 void add_fhir_routes(Router& router, const ApiServices& services) {
   auto& resources = services.resources;
   const std::string base(kBase);
+
+  router.add("POST", base, Access::kBearerToken,
+             [&resources](const Request& request, const RouteContext& context) {
+               if (auto refused = refuse_body(request)) return *refused;
+               auto outcome = resources.process_bundle(*context.caller, request.body);
+               if (!outcome) return problem_response(outcome.error());
+               return bundle_response(bundle_response_of(*outcome));
+             });
 
   router.add("GET", base + "/metadata", Access::kPublic,
              [](const Request&, const RouteContext&) { return capability_statement(); });

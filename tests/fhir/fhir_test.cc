@@ -354,6 +354,104 @@ TEST_F(ResourceServiceTest, EverythingIsThePatientsCompartmentWithinTheCallersSc
             ErrorCode::kInvalidArgument);
 }
 
+TEST_F(ResourceServiceTest, ATransactionWritesEveryEntryWithReferencesResolved) {
+  ASSERT_TRUE(service_->create(
+      all_, "Organization",
+      R"({"resourceType":"Organization","identifier":[{"system":"urn:hfr","value":"IN0001"}]})"));
+  const std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:6f1e","resource":{"resourceType":"Patient","gender":"female",
+      "managingOrganization":{"reference":"Organization?identifier=urn:hfr|IN0001"}},
+     "request":{"method":"POST","url":"Patient"}},
+    {"fullUrl":"urn:uuid:9a2b","resource":{"resourceType":"Observation","status":"final",
+      "subject":{"reference":"urn:uuid:6f1e"},"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]}},
+     "request":{"method":"POST","url":"Observation"}},
+    {"resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:6f1e"}},
+     "request":{"method":"PUT","url":"Condition/chosen-1"}},
+    {"resource":{"resourceType":"Organization","identifier":[{"system":"urn:hfr","value":"IN0001"}]},
+     "request":{"method":"POST","url":"Organization","ifNoneExist":"identifier=urn:hfr|IN0001"}}
+  ]})";
+  auto outcome = service_->process_bundle(all_, bundle);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  ASSERT_TRUE(outcome->transaction);
+  ASSERT_EQ(outcome->entries.size(), 4U);
+  using Kind = BundleEntryOutcome::Kind;
+  EXPECT_EQ(outcome->entries[0].kind, Kind::kCreated);
+  EXPECT_EQ(outcome->entries[2].kind, Kind::kCreated);
+  EXPECT_EQ(outcome->entries[2].resource->id, "chosen-1");
+  EXPECT_EQ(outcome->entries[3].kind, Kind::kMatched);  // the organisation existed already
+  const auto patient_id = outcome->entries[0].resource->id;
+  const auto observation = service_->read(all_, "Observation", outcome->entries[1].resource->id);
+  ASSERT_TRUE(observation);
+  EXPECT_THAT(observation->json, ::testing::HasSubstr("\"Patient/" + patient_id + "\""));
+  EXPECT_THAT(service_->read(all_, "Patient", patient_id)->json,
+              ::testing::HasSubstr("\"Organization/"));
+  // The resolved references index the records under the patient.
+  auto found =
+      service_->search(all_, {"Observation", {{"subject", "Patient/" + patient_id}}, 20, ""});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->resources.size(), 1U);
+  EXPECT_EQ((**store_->read_current("Condition", "chosen-1")).partition, patient_id);
+}
+
+TEST_F(ResourceServiceTest, AFailingTransactionWritesNothing) {
+  const auto sequence_before = store_->changes_since(0, 1000)->size();
+  for (const std::string& bundle :
+       {std::string(R"({"resourceType":"Bundle","type":"transaction","entry":[
+             {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+             {"resource":{"resourceType":"Observation","subject":{"reference":"urn:uuid:nowhere"}},
+              "request":{"method":"POST","url":"Observation"}}]})"),
+        std::string(R"({"resourceType":"Bundle","type":"transaction","entry":[
+             {"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/twice"}},
+             {"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient/twice"}}]})"),
+        std::string(R"({"resourceType":"Bundle","type":"transaction","entry":[
+             {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+             {"resource":{"resourceType":"Patient","managingOrganization":{"reference":"Organization?identifier=none|0"}},
+              "request":{"method":"POST","url":"Patient"}}]})"),
+        std::string(R"({"resourceType":"Bundle","type":"transaction","entry":[
+             {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+             {"request":{"method":"PATCH","url":"Patient/x"}}]})"),
+        std::string(R"({"resourceType":"Bundle","type":"collection"})"),
+        std::string(R"({"resourceType":"Patient"})")}) {
+    EXPECT_FALSE(service_->process_bundle(all_, bundle)) << bundle;
+  }
+  EXPECT_EQ(store_->changes_since(0, 1000)->size(), sequence_before);
+  // Scopes are checked for every entry before anything is written.
+  EXPECT_EQ(service_
+                ->process_bundle(caller("system/Patient.c"), R"({"resourceType":"Bundle",
+      "type":"transaction","entry":[
+        {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+        {"resource":{"resourceType":"Observation"},"request":{"method":"POST","url":"Observation"}}]})")
+                .error()
+                .code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(store_->changes_since(0, 1000)->size(), sequence_before);
+}
+
+TEST_F(ResourceServiceTest, ABatchReportsEachEntryOnItsOwn) {
+  auto existing = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  const std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+    {"request":{"method":"GET","url":"Patient/)" +
+                             existing->id + R"("}},
+    {"request":{"method":"GET","url":"Patient/missing"}},
+    {"request":{"method":"DELETE","url":"Patient/)" +
+                             existing->id + R"("}},
+    {"request":{"method":"POST","url":"Spaceship"}}
+  ]})";
+  auto outcome = service_->process_bundle(all_, bundle);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_FALSE(outcome->transaction);
+  using Kind = BundleEntryOutcome::Kind;
+  ASSERT_EQ(outcome->entries.size(), 5U);
+  EXPECT_EQ(outcome->entries[0].kind, Kind::kCreated);
+  EXPECT_EQ(outcome->entries[1].kind, Kind::kRead);
+  EXPECT_EQ(outcome->entries[2].kind, Kind::kFailed);
+  EXPECT_EQ(outcome->entries[2].error->code, ErrorCode::kNotFound);
+  EXPECT_EQ(outcome->entries[3].kind, Kind::kDeleted);
+  EXPECT_EQ(outcome->entries[4].kind, Kind::kFailed);
+  EXPECT_EQ(outcome->entries[4].error->code, ErrorCode::kInvalidArgument);
+}
+
 TEST_F(ResourceServiceTest, SearchMatchesEveryParameterAndPages) {
   for (
       const char* body :

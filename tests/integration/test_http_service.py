@@ -147,6 +147,39 @@ class ProbesAndAuthentication(NodeTestCase):
         self.assertIn("_cursor=", history.json()["link"][0]["url"])
         self.assertOperationOutcome(node.request("GET", "/fhir/R4/Patient/nobody/$everything"), 404)
 
+    def test_transaction_and_batch_bundles(self):
+        node = self.node
+        transaction = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+             "resource": {"resourceType": "Patient", "gender": "male"},
+             "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+                          "subject": {"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}},
+             "request": {"method": "POST", "url": "Encounter"}}]}
+        response = node.request("POST", "/fhir/R4", transaction)
+        self.assertEqual(response.status, 200, response.body)
+        result = response.json()
+        self.assertEqual(result["type"], "transaction-response")
+        self.assertEqual([e["response"]["status"] for e in result["entry"]], ["201 Created"] * 2)
+        encounter = node.request("GET", "/fhir/R4/" + result["entry"][1]["response"]["location"].split("/_history")[0])
+        patient_ref = "Patient/" + result["entry"][0]["response"]["location"].split("/")[1]
+        self.assertEqual(encounter.json()["subject"]["reference"], patient_ref)
+
+        broken = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "Encounter", "subject": {"reference": "urn:uuid:missing"}},
+             "request": {"method": "POST", "url": "Encounter"}}]}
+        self.assertOperationOutcome(node.request("POST", "/fhir/R4", broken), 400)
+
+        batch = {"resourceType": "Bundle", "type": "batch", "entry": [
+            {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+            {"request": {"method": "GET", "url": "Patient/not-there"}}]}
+        result = node.request("POST", "/fhir/R4", batch).json()
+        self.assertEqual(result["type"], "batch-response")
+        self.assertEqual(result["entry"][0]["response"]["status"], "201 Created")
+        self.assertEqual(result["entry"][1]["response"]["status"], "404")
+        self.assertEqual(result["entry"][1]["response"]["outcome"]["resourceType"], "OperationOutcome")
+
     def test_unknown_route_and_wrong_method(self):
         self.assertOperationOutcome(self.node.request("GET", "/nowhere"), 404)
         self.assertOperationOutcome(self.node.request("DELETE", "/healthz"), 405)
