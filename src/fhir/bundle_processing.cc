@@ -154,12 +154,40 @@ Result<BundleOutcome> ResourceService::process_bundle(const auth::AccessToken& c
   return run_transaction(caller, requests);
 }
 
+Result<std::optional<std::string>> ResourceService::resolve_conditional_reference(
+    const auth::AccessToken& caller, std::string_view reference) {
+  const auto question = reference.find('?');
+  if (question == std::string_view::npos ||
+      reference.substr(0, question).find('/') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string type(reference.substr(0, question));
+  ASSIGN_OR_RETURN(const auto match,
+                   single_match(caller, type, criteria_of(reference.substr(question + 1)),
+                                auth::Interaction::kRead, audit::Action::kRecordSearch, "read"));
+  if (!match) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("the conditional reference {} matches nothing", reference));
+  }
+  return type + "/" + *match;
+}
+
 BundleEntryOutcome ResourceService::run_batch_entry(const auth::AccessToken& caller,
                                                     const BundleEntryRequest& request) {
   using Kind = BundleEntryOutcome::Kind;
   auto failed = [](const Error& error) { return BundleEntryOutcome{Kind::kFailed, {}, error}; };
   if (request.invalid) return failed(*request.invalid);
-  const std::string body = request.resource ? json::serialize(*request.resource) : std::string();
+  // Entries of a batch stand alone, but may name existing resources by Type?criteria.
+  std::string body;
+  if (request.resource) {
+    json::value resource = *request.resource;
+    auto resolved = rewrite_references(
+        resource, [&](std::string_view reference) -> Result<std::optional<std::string>> {
+          return resolve_conditional_reference(caller, reference);
+        });
+    if (!resolved) return failed(resolved.error());
+    body = json::serialize(resource);
+  }
   if (request.method == "GET" && !request.id.empty()) {
     auto found = read(caller, request.type, request.id);
     if (!found) return failed(found.error());
@@ -290,20 +318,7 @@ Result<BundleOutcome> ResourceService::run_transaction(
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("the reference {} names no entry of the Bundle", reference));
     }
-    const auto question = reference.find('?');
-    if (question == std::string_view::npos ||
-        reference.substr(0, question).find('/') != std::string_view::npos) {
-      return std::nullopt;
-    }
-    const std::string type(reference.substr(0, question));
-    ASSIGN_OR_RETURN(const auto match,
-                     single_match(caller, type, criteria_of(reference.substr(question + 1)),
-                                  auth::Interaction::kRead, audit::Action::kRecordSearch, "read"));
-    if (!match) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        fmt::format("the conditional reference {} matches nothing", reference));
-    }
-    return type + "/" + *match;
+    return resolve_conditional_reference(caller, reference);
   };
   // 3. Every version, sealed and indexed, into one batch.
   store::WriteBatch batch;

@@ -167,6 +167,10 @@ class ResourceService {
   // A tombstone version after `current`; commits nothing.
   Result<PreparedWrite> prepare_tombstone(const auth::AccessToken& caller,
                                           const store::RecordVersion& current);
+  // "Type/id" for a conditional reference "Type?criteria" with exactly one match; nullopt for
+  // any other reference; kFailedPrecondition when nothing or several match.
+  Result<std::optional<std::string>> resolve_conditional_reference(const auth::AccessToken& caller,
+                                                                   std::string_view reference);
   BundleEntryOutcome run_batch_entry(const auth::AccessToken& caller,
                                      const BundleEntryRequest& request);
   Result<BundleOutcome> run_batch(const auth::AccessToken& caller,

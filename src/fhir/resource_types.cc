@@ -8,23 +8,39 @@
 namespace kavach::fhir {
 namespace {
 
-constexpr std::array<std::string_view, 15> kSupportedTypes = {"AllergyIntolerance",
+// The record types of ABDM's HI types and of what hospital systems (and Synthea's exports) send
+// alongside them.
+constexpr std::array<std::string_view, 27> kSupportedTypes = {"AllergyIntolerance",
                                                               "Binary",
                                                               "Bundle",
+                                                              "CarePlan",
+                                                              "CareTeam",
+                                                              "Claim",
                                                               "Composition",
                                                               "Condition",
+                                                              "Device",
                                                               "DiagnosticReport",
                                                               "DocumentReference",
                                                               "Encounter",
+                                                              "ExplanationOfBenefit",
+                                                              "ImagingStudy",
                                                               "Immunization",
+                                                              "Location",
+                                                              "Medication",
+                                                              "MedicationAdministration",
                                                               "MedicationRequest",
                                                               "Observation",
                                                               "Organization",
                                                               "Patient",
                                                               "Practitioner",
-                                                              "Procedure"};
+                                                              "PractitionerRole",
+                                                              "Procedure",
+                                                              "Provenance",
+                                                              "SupplyDelivery"};
 
 }  // namespace
+
+std::span<const std::string_view> supported_types() { return kSupportedTypes; }
 
 bool is_supported_type(std::string_view type) {
   return std::find(kSupportedTypes.begin(), kSupportedTypes.end(), type) != kSupportedTypes.end();

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "common/time_format.h"
+#include "fhir/resource_types.h"
 #include "http/api.h"
 #include "http/problem.h"
 
@@ -140,10 +141,7 @@ Response bundle_response(boost::json::object bundle_object) {
 
 Response capability_statement() {
   boost::json::array resources;
-  for (const char* type :
-       {"AllergyIntolerance", "Binary", "Bundle", "Composition", "Condition", "DiagnosticReport",
-        "DocumentReference", "Encounter", "Immunization", "MedicationRequest", "Observation",
-        "Organization", "Patient", "Practitioner", "Procedure"}) {
+  for (const std::string_view type : fhir::supported_types()) {
     boost::json::array interactions;
     for (const char* code : {"read", "vread", "update", "patch", "delete", "history-instance",
                              "history-type", "create", "search-type"}) {
@@ -157,7 +155,7 @@ Response capability_statement() {
                                             {"conditionalUpdate", true},
                                             {"conditionalDelete", "single"},
                                             {"interaction", std::move(interactions)}});
-    if (std::string_view(type) == "Patient") {
+    if (type == "Patient") {
       resources.back().as_object()["operation"] = boost::json::array{boost::json::object{
           {"name", "everything"},
           {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}};
