@@ -36,10 +36,12 @@ fuzz: deps
 	cmake --preset fuzz $(CMAKE_ARGS)
 	cmake --build --preset fuzz -j $(JOBS)
 
-# Runs every fuzz target for FUZZ_SECONDS each, starting from its corpus.
+# Runs every fuzz target for FUZZ_SECONDS each (the request-body and query parsers for
+# FUZZ_LONG_SECONDS), starting from its corpus.
 FUZZ_SECONDS ?= 60
+FUZZ_LONG_SECONDS ?= $(FUZZ_SECONDS)
 fuzz-run: fuzz
-	./scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+	./scripts/run-fuzzers.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_LONG_SECONDS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in BUILD_DIR/fuzz for SECONDS each, from a scratch copy of its corpus (the
-# repository's corpus is never written). A crash fails the run and leaves the reproducer printed.
-# Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS
+# repository's corpus is never written). The parsers of request bodies and queries (listed in
+# LONG_TARGETS) run for LONG_SECONDS instead, when given. A crash fails the run and leaves the
+# reproducer printed.
+# Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS [LONG_SECONDS]
 set -euo pipefail
 build=${1:?build directory}
-seconds=${2:?seconds per target}
+short_seconds=${2:?seconds per target}
+long_seconds=${3:-$short_seconds}
+LONG_TARGETS=" query resource_index json_patch "
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for target in "$build"/fuzz/*_fuzz; do
   name=$(basename "$target" _fuzz)
+  seconds=$short_seconds
+  if [[ "$LONG_TARGETS" == *" $name "* ]]; then seconds=$long_seconds; fi
   mkdir -p "$work/$name"
   cp "$root/fuzz/${name}_corpus/"* "$work/$name/"
   echo "fuzz: $name for ${seconds}s"
