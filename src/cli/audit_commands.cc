@@ -207,41 +207,37 @@ void add_audit_commands(CLI::App& app, CommandOutcome& outcome) {
   auto* audit = app.add_subcommand("audit", "Verify and export the tamper-evident audit log");
   audit->require_subcommand(1);
   auto flags = std::make_shared<AuditFlags>();
+  // Every audit command opens the node and names the log's origin the same way.
+  auto add_command = [&](const char* name, const char* description) {
+    auto* command = audit->add_subcommand(name, description);
+    add_node_flags(*command, flags->node);
+    command->add_option("--origin", flags->origin,
+                        "The log's origin when the node sets audit.origin");
+    return command;
+  };
 
-  auto* verify_command = audit->add_subcommand(
+  auto* verify_command = add_command(
       "verify",
       "Rebuild the log's Merkle tree from storage and check it against the signed checkpoints; "
       "exit 1 naming each changed, deleted, reordered or inserted entry");
-  add_node_flags(*verify_command, flags->node);
-  verify_command->add_option("--origin", flags->origin,
-                             "The log's origin when the node sets audit.origin");
   verify_command->add_option("--checkpoint", flags->checkpoint_file,
                              "A checkpoint note kept outside the node (a witness's copy) to "
                              "verify against instead of the latest stored one");
   verify_command->add_flag("--json", flags->json, "Print the report as JSON");
   verify_command->callback([flags, &outcome] { outcome.status = verify(*flags); });
 
-  auto* key_command = audit->add_subcommand(
+  auto* key_command = add_command(
       "key", "Print the log's verifier key, for witnesses (`kavach witness add-log`) and auditors");
-  add_node_flags(*key_command, flags->node);
-  key_command->add_option("--origin", flags->origin,
-                          "The log's origin when the node sets audit.origin");
   key_command->callback([flags, &outcome] { outcome.status = print_key(*flags); });
 
-  auto* checkpoint_command = audit->add_subcommand(
+  auto* checkpoint_command = add_command(
       "checkpoint",
       "Sign a checkpoint over every entry now (a running server does so every second) and print "
       "it");
-  add_node_flags(*checkpoint_command, flags->node);
-  checkpoint_command->add_option("--origin", flags->origin,
-                                 "The log's origin when the node sets audit.origin");
   checkpoint_command->callback([flags, &outcome] { outcome.status = checkpoint(*flags); });
 
-  auto* export_command = audit->add_subcommand(
-      "export", "Write the verifier key, checkpoints and every entry to a directory");
-  add_node_flags(*export_command, flags->node);
-  export_command->add_option("--origin", flags->origin,
-                             "The log's origin when the node sets audit.origin");
+  auto* export_command =
+      add_command("export", "Write the verifier key, checkpoints and every entry to a directory");
   export_command->add_option("--out", flags->out_dir, "The directory to write")->required();
   export_command->callback([flags, &outcome] { outcome.status = export_log(*flags); });
 }

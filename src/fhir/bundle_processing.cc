@@ -11,6 +11,7 @@
 
 #include "audit/audit_log.h"
 #include "common/limits.h"
+#include "common/query_string.h"
 #include "fhir/resource_service.h"
 #include "fhir/resource_types.h"
 
@@ -77,21 +78,6 @@ Result<BundleEntryRequest> parse_entry(const json::value& value, std::size_t ind
   return parsed;
 }
 
-SearchParameters criteria_of(std::string_view query) {
-  SearchParameters criteria;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    const auto equals = pair.find('=');
-    if (equals != std::string_view::npos) {
-      criteria.emplace_back(std::string(pair.substr(0, equals)),
-                            std::string(pair.substr(equals + 1)));
-    }
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-  }
-  return criteria;
-}
-
 // Applies `resolve` to every "reference" string in `value`, replacing it when it answers one.
 Status rewrite_references(
     json::value& value,
@@ -112,6 +98,14 @@ Status rewrite_references(
 }
 
 }  // namespace
+
+SearchParameters search_criteria(std::string_view query) {
+  SearchParameters criteria;
+  for (auto& [name, value] : parse_query(query)) {
+    if (name != "_format") criteria.emplace_back(std::move(name), std::move(value));
+  }
+  return criteria;
+}
 
 Result<BundleOutcome> ResourceService::process_bundle(const auth::AccessToken& caller,
                                                       std::string_view body) {
@@ -163,7 +157,7 @@ Result<std::optional<std::string>> ResourceService::resolve_conditional_referenc
   }
   const std::string type(reference.substr(0, question));
   ASSIGN_OR_RETURN(const auto match,
-                   single_match(caller, type, criteria_of(reference.substr(question + 1)),
+                   single_match(caller, type, search_criteria(reference.substr(question + 1)),
                                 auth::Interaction::kRead, audit::Action::kRecordSearch, "read"));
   if (!match) {
     return make_error(ErrorCode::kFailedPrecondition,
@@ -196,7 +190,7 @@ BundleEntryOutcome ResourceService::run_batch_entry(const auth::AccessToken& cal
   if (request.method == "POST") {
     if (!request.if_none_exist.empty()) {
       auto outcome =
-          create_if_none_exist(caller, request.type, body, criteria_of(request.if_none_exist));
+          create_if_none_exist(caller, request.type, body, search_criteria(request.if_none_exist));
       if (!outcome) return failed(outcome.error());
       return {outcome->created ? Kind::kCreated : Kind::kMatched, std::move(outcome->resource), {}};
     }
@@ -206,7 +200,7 @@ BundleEntryOutcome ResourceService::run_batch_entry(const auth::AccessToken& cal
   }
   if (request.method == "PUT") {
     if (request.id.empty()) {
-      auto outcome = update_where(caller, request.type, criteria_of(request.query), body);
+      auto outcome = update_where(caller, request.type, search_criteria(request.query), body);
       if (!outcome) return failed(outcome.error());
       return {outcome->created ? Kind::kCreated : Kind::kUpdated, std::move(outcome->resource), {}};
     }
@@ -216,7 +210,7 @@ BundleEntryOutcome ResourceService::run_batch_entry(const auth::AccessToken& cal
   }
   if (request.method == "DELETE") {
     if (request.id.empty()) {
-      auto removed = remove_where(caller, request.type, criteria_of(request.query));
+      auto removed = remove_where(caller, request.type, search_criteria(request.query));
       if (!removed) return failed(removed.error());
       if (!*removed) return {Kind::kNothing, {}, {}};
       return {Kind::kDeleted, std::move(**removed), {}};
@@ -262,7 +256,7 @@ Result<BundleOutcome> ResourceService::run_transaction(
       if (!request.if_none_exist.empty()) {
         ASSIGN_OR_RETURN(
             match,
-            single_match(caller, request.type, criteria_of(request.if_none_exist),
+            single_match(caller, request.type, search_criteria(request.if_none_exist),
                          auth::Interaction::kCreate, audit::Action::kRecordCreate, "create"));
       }
       planned.kind = match ? Kind::kMatched : Kind::kCreated;
@@ -274,8 +268,8 @@ Result<BundleOutcome> ResourceService::run_transaction(
       planned.id = request.id;
       if (planned.id.empty()) {
         ASSIGN_OR_RETURN(const auto match,
-                         single_match(caller, request.type, criteria_of(request.query), interaction,
-                                      action, put ? "update" : "delete"));
+                         single_match(caller, request.type, search_criteria(request.query),
+                                      interaction, action, put ? "update" : "delete"));
         if (match) planned.id = *match;
       }
       if (!planned.id.empty()) {

@@ -189,11 +189,18 @@ Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, st
   RETURN_IF_ERROR(check_type_and_id(type, id));
   RETURN_IF_ERROR(
       authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
-  ASSIGN_OR_RETURN(const auto record, store_.read_current(std::string(type), std::string(id)));
+  ASSIGN_OR_RETURN(const auto record, read_live(type, id));
+  return open_logged(caller, audit::Action::kRecordRead, record);
+}
+
+Result<store::RecordVersion> ResourceService::read_live(std::string_view type,
+                                                        std::string_view id) {
+  ASSIGN_OR_RETURN(auto record, store_.read_current(std::string(type), std::string(id)));
   if (!record) return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
-  if (record->deleted)
+  if (record->deleted) {
     return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
-  return open_logged(caller, audit::Action::kRecordRead, *record);
+  }
+  return std::move(*record);
 }
 
 Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
@@ -450,11 +457,8 @@ Result<StoredResource> ResourceService::patch(const auth::AccessToken& caller,
   RETURN_IF_ERROR(check_type_and_id(type, id));
   RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kUpdate,
                             audit::Action::kRecordUpdate, "update"));
-  ASSIGN_OR_RETURN(const auto current, store_.read_current(std::string(type), std::string(id)));
-  if (!current)
-    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
-  if (current->deleted)
-    return make_error(ErrorCode::kGone, fmt::format("{}/{} was deleted", type, id));
+  ASSIGN_OR_RETURN(const auto live, read_live(type, id));
+  const auto* current = &live;
   if (if_match && *if_match != current->version) {
     return make_error(
         ErrorCode::kFailedPrecondition,
@@ -509,13 +513,7 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
   RETURN_IF_ERROR(check_type_and_id("Patient", patient_id));
   RETURN_IF_ERROR(authorise(caller, "Patient", patient_id, auth::Interaction::kRead,
                             audit::Action::kRecordRead, "read"));
-  ASSIGN_OR_RETURN(const auto patient, store_.read_current("Patient", std::string(patient_id)));
-  if (!patient) {
-    return make_error(ErrorCode::kNotFound, fmt::format("Patient/{} is not known", patient_id));
-  }
-  if (patient->deleted) {
-    return make_error(ErrorCode::kGone, fmt::format("Patient/{} was deleted", patient_id));
-  }
+  RETURN_IF_ERROR(read_live("Patient", patient_id));
   std::string after_type;
   std::string after_id;
   if (!after.empty()) {

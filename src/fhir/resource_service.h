@@ -102,6 +102,10 @@ struct BundleOutcome {
   std::vector<BundleEntryOutcome> entries;  // in the Bundle's order
 };
 
+// Search parameters from a query string ("identifier=sys|v&status=final"), percent-decoded; as
+// they come in If-None-Exist, conditional URLs and conditional references.
+SearchParameters search_criteria(std::string_view query);
+
 // A new server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
 std::string new_resource_id();
 
@@ -164,6 +168,8 @@ class ResourceService {
                                        std::string_view type, std::string_view id,
                                        std::int64_t version, std::string_view body);
   Result<StoredResource> open(const store::RecordVersion& record);
+  // The current version of (type, id): kNotFound when it never existed, kGone when deleted.
+  Result<store::RecordVersion> read_live(std::string_view type, std::string_view id);
   // A tombstone version after `current`; commits nothing.
   Result<PreparedWrite> prepare_tombstone(const auth::AccessToken& caller,
                                           const store::RecordVersion& current);

@@ -51,15 +51,6 @@ Response resource_response(int status, const fhir::StoredResource& resource, boo
   return response;
 }
 
-// Search parameters of a conditional interaction, from a query string.
-fhir::SearchParameters search_criteria(std::string_view query) {
-  fhir::SearchParameters criteria;
-  for (auto& [name, value] : parse_query(query)) {
-    if (name != "_format") criteria.emplace_back(std::move(name), std::move(value));
-  }
-  return criteria;
-}
-
 // The transaction-response or batch-response Bundle for a processed Bundle.
 boost::json::object bundle_response_of(const fhir::BundleOutcome& outcome) {
   using Kind = fhir::BundleEntryOutcome::Kind;
@@ -245,28 +236,29 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
         return bundle_response(std::move(page->bundle));
       });
 
-  router.add("POST", base + "/{type}", Access::kBearerToken,
-             [&resources](const Request& request, const RouteContext& context) {
-               if (auto refused = refuse_body(request)) return *refused;
-               if (const auto criteria = request.header("if-none-exist"); !criteria.empty()) {
-                 auto outcome = resources.create_if_none_exist(
-                     *context.caller, context.param("type"), request.body,
-                     search_criteria(criteria.starts_with('?') ? criteria.substr(1) : criteria));
-                 if (!outcome) return problem_response(outcome.error());
-                 return resource_response(outcome->created ? 201 : 200, outcome->resource,
-                                          prefers_minimal(request));
-               }
-               auto created =
-                   resources.create(*context.caller, context.param("type"), request.body);
-               if (!created) return problem_response(created.error());
-               return resource_response(201, *created, prefers_minimal(request));
-             });
+  router.add(
+      "POST", base + "/{type}", Access::kBearerToken,
+      [&resources](const Request& request, const RouteContext& context) {
+        if (auto refused = refuse_body(request)) return *refused;
+        if (const auto criteria = request.header("if-none-exist"); !criteria.empty()) {
+          auto outcome = resources.create_if_none_exist(
+              *context.caller, context.param("type"), request.body,
+              fhir::search_criteria(criteria.starts_with('?') ? criteria.substr(1) : criteria));
+          if (!outcome) return problem_response(outcome.error());
+          return resource_response(outcome->created ? 201 : 200, outcome->resource,
+                                   prefers_minimal(request));
+        }
+        auto created = resources.create(*context.caller, context.param("type"), request.body);
+        if (!created) return problem_response(created.error());
+        return resource_response(201, *created, prefers_minimal(request));
+      });
 
   router.add("PUT", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
                if (auto refused = refuse_body(request)) return *refused;
-               auto outcome = resources.update_where(*context.caller, context.param("type"),
-                                                     search_criteria(request.query), request.body);
+               auto outcome =
+                   resources.update_where(*context.caller, context.param("type"),
+                                          fhir::search_criteria(request.query), request.body);
                if (!outcome) return problem_response(outcome.error());
                return resource_response(outcome->created ? 201 : 200, outcome->resource,
                                         prefers_minimal(request));
@@ -275,7 +267,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
   router.add("DELETE", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
                auto removed = resources.remove_where(*context.caller, context.param("type"),
-                                                     search_criteria(request.query));
+                                                     fhir::search_criteria(request.query));
                if (!removed) return problem_response(removed.error());
                Response response;
                response.status = 204;

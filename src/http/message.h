@@ -8,9 +8,14 @@
 #include <utility>
 #include <vector>
 
+#include "common/query_string.h"
+
 namespace kavach::http {
 
-using QueryParameters = std::vector<std::pair<std::string, std::string>>;
+using kavach::parse_query;
+using kavach::percent_decode;
+using kavach::percent_encode;
+using kavach::QueryParameters;
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -34,11 +39,5 @@ struct Response {
   Response& set_header(std::string name, std::string value);
   std::string_view header(std::string_view name) const;
 };
-
-// Splits and percent-decodes a query string; '+' is a space. Malformed escapes are kept verbatim.
-QueryParameters parse_query(std::string_view query);
-std::string percent_decode(std::string_view text);
-// Percent-encodes everything but RFC 3986 unreserved characters, for building query strings.
-std::string percent_encode(std::string_view text);
 
 }  // namespace kavach::http

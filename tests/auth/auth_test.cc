@@ -115,13 +115,19 @@ TEST(AttemptLimiter, TracksABoundedNumberOfKeys) {
   EXPECT_TRUE(limiter.try_acquire("peer-0"));
 }
 
-TEST(ClientRegistry, TooManyAttemptsAreRefusedBeforeAnySecretIsChecked) {
+// A node's store and vault for the client registry.
+class ClientRegistryTest : public ::testing::Test {
+ protected:
   testing::TempDir dir;
-  auto ring = *crypto::KeyRing::create(dir.path() / "node.key");
-  auto store = *store::open_store("sqlite:" + (dir.path() / "store.db").string());
+  crypto::KeyRing ring = *crypto::KeyRing::create(dir.path() / "node.key");
+  std::unique_ptr<store::Store> store =
+      *store::open_store("sqlite:" + (dir.path() / "store.db").string());
   ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
-  vault::KeyVault keys(*store, ring, clock);
-  vault::RecordSealer sealer(keys);
+  vault::KeyVault keys{*store, ring, clock};
+  vault::RecordSealer sealer{keys};
+};
+
+TEST_F(ClientRegistryTest, TooManyAttemptsAreRefusedBeforeAnySecretIsChecked) {
   ClientRegistry registry(*store, sealer, clock, {{3, 1, 100}, {2, 1, 100}});
   auto created = registry.add("HMIS", "system/Patient.rs", "os:tester");
   ASSERT_TRUE(created);
@@ -145,13 +151,7 @@ TEST(ClientRegistry, TooManyAttemptsAreRefusedBeforeAnySecretIsChecked) {
   EXPECT_TRUE(registry.authenticate(created->client_id, created->client_secret, "10.0.0.1"));
 }
 
-TEST(ClientRegistry, AddedClientAuthenticatesOnlyWithItsSecret) {
-  testing::TempDir dir;
-  auto ring = *crypto::KeyRing::create(dir.path() / "node.key");
-  auto store = *store::open_store("sqlite:" + (dir.path() / "store.db").string());
-  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
-  vault::KeyVault keys(*store, ring, clock);
-  vault::RecordSealer sealer(keys);
+TEST_F(ClientRegistryTest, AddedClientAuthenticatesOnlyWithItsSecret) {
   ClientRegistry registry(*store, sealer, clock);
 
   auto created = registry.add("Lab interface", "system/Observation.cruds", "os:tester");
