@@ -1,6 +1,7 @@
 #include "store/postgres/postgres_store.h"
 
 #include <array>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -470,12 +471,14 @@ Result<std::vector<RecordVersion>> PostgresStore::type_history(const std::string
                                                                std::size_t limit) {
   return query_records(
       "type_history",
-      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND ($2::bigint = 0 OR sequence < "
-                  "$2::bigint) "
+      fmt::format("SELECT {} FROM kavach_records WHERE type = $1 AND sequence < $2 "
                   "ORDER BY sequence DESC LIMIT $3",
                   kRecordColumns),
-      PgParams().text(type).int64(before).int64(
-          static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
+      // A plain upper bound keeps the (type, sequence) index usable for every page.
+      PgParams()
+          .text(type)
+          .int64(before == 0 ? std::numeric_limits<std::int64_t>::max() : before)
+          .int64(static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
 }
 
 Result<std::vector<RecordVersion>> PostgresStore::partition_records(const std::string& partition,

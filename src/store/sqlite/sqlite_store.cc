@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <limits>
 
 #include "common/check.h"
 #include "common/limits.h"
@@ -578,12 +579,14 @@ Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& 
                                                              std::int64_t before,
                                                              std::size_t limit) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement,
-                   reader->prepare(fmt::format(
-                       "SELECT {} FROM records WHERE type = ?1 AND (?2 = 0 OR sequence < ?2) "
-                       "ORDER BY sequence DESC LIMIT ?3",
-                       kRecordColumns)));
-  statement.bind(1, type).bind(2, before).bind(3, clamp_limit(limit));
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
+                                       "SELECT {} FROM records WHERE type = ?1 AND sequence < ?2 "
+                                       "ORDER BY sequence DESC LIMIT ?3",
+                                       kRecordColumns)));
+  // A plain upper bound keeps the (type, sequence) index usable for every page.
+  statement.bind(1, type)
+      .bind(2, before == 0 ? std::numeric_limits<std::int64_t>::max() : before)
+      .bind(3, clamp_limit(limit));
   return collect_records(statement);
 }
 
