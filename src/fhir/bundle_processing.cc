@@ -2,7 +2,6 @@
 // store batch) or a batch (each entry on its own).
 #include <fmt/format.h>
 
-#include <charconv>
 #include <functional>
 #include <map>
 #include <set>
@@ -41,18 +40,10 @@ Result<BundleEntryRequest> parse_entry(const json::value& value, std::size_t ind
   std::string url = string_member(request->get_object(), "url");
   parsed.if_none_exist = string_member(request->get_object(), "ifNoneExist");
   if (const auto etag = string_member(request->get_object(), "ifMatch"); !etag.empty()) {
-    std::string_view digits = etag;
-    if (digits.starts_with("W/")) digits.remove_prefix(2);
-    if (digits.size() >= 2 && digits.front() == '"' && digits.back() == '"') {
-      digits = digits.substr(1, digits.size() - 2);
-    }
-    std::int64_t version = 0;
-    const auto [end, error] =
-        std::from_chars(digits.data(), digits.data() + digits.size(), version);
-    if (error != std::errc() || end != digits.data() + digits.size() || version < 1) {
+    parsed.if_match = parse_etag(etag);
+    if (!parsed.if_match) {
       return entry_error(ErrorCode::kInvalidArgument, index, "ifMatch must be W/\"<version>\"");
     }
-    parsed.if_match = version;
   }
   parsed.full_url = string_member(*entry, "fullUrl");
   if (const auto* resource = entry->if_contains("resource"))
@@ -231,79 +222,89 @@ Result<BundleOutcome> ResourceService::run_batch(const auth::AccessToken& caller
   return outcome;
 }
 
+// Where one transaction entry writes: an id for a create, the match of a conditional entry, the
+// current version it replaces; with every scope checked.
+struct ResourceService::PlannedEntry {
+  BundleEntryOutcome::Kind kind = BundleEntryOutcome::Kind::kNothing;
+  std::string type;
+  std::string id;
+  json::value resource;  // POST and PUT
+  std::optional<store::RecordVersion> current;
+};
+
+Result<ResourceService::PlannedEntry> ResourceService::plan_transaction_entry(
+    const auth::AccessToken& caller, const BundleEntryRequest& request, std::size_t index) {
+  using Kind = BundleEntryOutcome::Kind;
+  PlannedEntry planned;
+  planned.type = request.type;
+  if (request.resource) planned.resource = *request.resource;
+  if (request.method == "POST") {
+    RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kCreate,
+                              audit::Action::kRecordCreate, "create"));
+    std::optional<std::string> match;
+    if (!request.if_none_exist.empty()) {
+      ASSIGN_OR_RETURN(
+          match, single_match(caller, request.type, search_criteria(request.if_none_exist),
+                              auth::Interaction::kCreate, audit::Action::kRecordCreate, "create"));
+    }
+    planned.kind = match ? Kind::kMatched : Kind::kCreated;
+    planned.id = match ? *match : new_resource_id();
+    return planned;
+  }
+  if (request.method != "PUT" && request.method != "DELETE") {
+    return entry_error(ErrorCode::kInvalidArgument, index,
+                       "a transaction takes POST, PUT and DELETE entries");
+  }
+  const bool put = request.method == "PUT";
+  const auto interaction = put ? auth::Interaction::kUpdate : auth::Interaction::kDelete;
+  const auto action = put ? audit::Action::kRecordUpdate : audit::Action::kRecordDelete;
+  const char* verb = put ? "update" : "delete";
+  planned.id = request.id;
+  if (planned.id.empty()) {
+    ASSIGN_OR_RETURN(const auto match,
+                     single_match(caller, request.type, search_criteria(request.query), interaction,
+                                  action, verb));
+    if (match) planned.id = *match;
+  }
+  if (!planned.id.empty()) {
+    RETURN_IF_ERROR(authorise(caller, request.type, planned.id, interaction, action, verb));
+    ASSIGN_OR_RETURN(planned.current, store_.read_current(request.type, planned.id));
+  }
+  const bool live = planned.current && !planned.current->deleted;
+  if (!put) {
+    planned.kind = live ? Kind::kDeleted : Kind::kNothing;
+    return planned;
+  }
+  if (planned.id.empty()) planned.id = new_resource_id();
+  if (!live) {
+    RETURN_IF_ERROR(authorise(caller, request.type, planned.id, auth::Interaction::kCreate,
+                              audit::Action::kRecordCreate, "create"));
+  }
+  if (request.if_match && (!planned.current || *request.if_match != planned.current->version)) {
+    return entry_error(ErrorCode::kFailedPrecondition, index, "ifMatch does not hold");
+  }
+  planned.kind = live ? Kind::kUpdated : Kind::kCreated;
+  return planned;
+}
+
 Result<BundleOutcome> ResourceService::run_transaction(
     const auth::AccessToken& caller, const std::vector<BundleEntryRequest>& requests) {
   using Kind = BundleEntryOutcome::Kind;
-  struct Planned {
-    Kind kind = Kind::kNothing;
-    std::string type;
-    std::string id;
-    json::value resource;  // POST and PUT
-    std::optional<store::RecordVersion> current;
-  };
-  std::vector<Planned> plan(requests.size());
+  std::vector<PlannedEntry> plan;
+  plan.reserve(requests.size());
   std::map<std::string, std::string, std::less<>> aliases;  // fullUrl -> Type/id
   std::set<std::string> targets;
-  // 1. Where each entry writes: ids for creates, matches for conditional entries.
+  // 1. Where each entry writes; nothing is written until every entry is planned.
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& request = requests[i];
-    Planned& planned = plan[i];
-    planned.type = request.type;
-    if (request.method == "POST") {
-      RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kCreate,
-                                audit::Action::kRecordCreate, "create"));
-      std::optional<std::string> match;
-      if (!request.if_none_exist.empty()) {
-        ASSIGN_OR_RETURN(
-            match,
-            single_match(caller, request.type, search_criteria(request.if_none_exist),
-                         auth::Interaction::kCreate, audit::Action::kRecordCreate, "create"));
-      }
-      planned.kind = match ? Kind::kMatched : Kind::kCreated;
-      planned.id = match ? *match : new_resource_id();
-    } else if (request.method == "PUT" || request.method == "DELETE") {
-      const bool put = request.method == "PUT";
-      const auto interaction = put ? auth::Interaction::kUpdate : auth::Interaction::kDelete;
-      const auto action = put ? audit::Action::kRecordUpdate : audit::Action::kRecordDelete;
-      planned.id = request.id;
-      if (planned.id.empty()) {
-        ASSIGN_OR_RETURN(const auto match,
-                         single_match(caller, request.type, search_criteria(request.query),
-                                      interaction, action, put ? "update" : "delete"));
-        if (match) planned.id = *match;
-      }
-      if (!planned.id.empty()) {
-        RETURN_IF_ERROR(authorise(caller, request.type, planned.id, interaction, action,
-                                  put ? "update" : "delete"));
-        ASSIGN_OR_RETURN(planned.current, store_.read_current(request.type, planned.id));
-      }
-      if (put) {
-        if (planned.id.empty()) planned.id = new_resource_id();
-        if (!planned.current || planned.current->deleted) {
-          RETURN_IF_ERROR(authorise(caller, request.type, planned.id, auth::Interaction::kCreate,
-                                    audit::Action::kRecordCreate, "create"));
-        }
-        if (request.if_match &&
-            (!planned.current || *request.if_match != planned.current->version)) {
-          return entry_error(ErrorCode::kFailedPrecondition, i, "ifMatch does not hold");
-        }
-        planned.kind =
-            planned.current && !planned.current->deleted ? Kind::kUpdated : Kind::kCreated;
-      } else {
-        planned.kind =
-            planned.current && !planned.current->deleted ? Kind::kDeleted : Kind::kNothing;
-      }
-    } else {
-      return entry_error(ErrorCode::kInvalidArgument, i,
-                         "a transaction takes POST, PUT and DELETE entries");
-    }
+    ASSIGN_OR_RETURN(auto planned, plan_transaction_entry(caller, request, i));
     if (planned.kind != Kind::kNothing && planned.kind != Kind::kMatched &&
         !targets.insert(request.type + "/" + planned.id).second) {
       return entry_error(ErrorCode::kInvalidArgument, i,
                          fmt::format("{}/{} is written twice", request.type, planned.id));
     }
     if (!request.full_url.empty()) aliases[request.full_url] = request.type + "/" + planned.id;
-    if (request.resource) planned.resource = *request.resource;
+    plan.push_back(std::move(planned));
   }
   // 2. References to other entries (by fullUrl) and conditional references (Type?criteria).
   auto resolve = [&](std::string_view reference) -> Result<std::optional<std::string>> {
@@ -318,7 +319,7 @@ Result<BundleOutcome> ResourceService::run_transaction(
   store::WriteBatch batch;
   std::vector<BundleEntryOutcome> outcomes(requests.size());
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    Planned& planned = plan[i];
+    PlannedEntry& planned = plan[i];
     outcomes[i].kind = planned.kind;
     if (planned.kind == Kind::kCreated || planned.kind == Kind::kUpdated) {
       RETURN_IF_ERROR(rewrite_references(planned.resource, resolve));

@@ -1,6 +1,7 @@
 #include "fhir/resource_service.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -64,6 +65,23 @@ Result<json::object> parse_resource(std::string_view type, std::string_view body
 }
 
 }  // namespace
+
+std::optional<std::int64_t> parse_version(std::string_view text) {
+  std::int64_t version = 0;
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size() || version < 1) {
+    return std::nullopt;
+  }
+  return version;
+}
+
+std::optional<std::int64_t> parse_etag(std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return parse_version(etag);
+}
 
 std::string new_resource_id() { return crypto::to_hex(crypto::SecretBytes::random(16).view()); }
 

@@ -106,6 +106,11 @@ struct BundleOutcome {
 // they come in If-None-Exist, conditional URLs and conditional references.
 SearchParameters search_criteria(std::string_view query);
 
+// A version number (a positive integer), as in vread URLs, _count and paging cursors.
+std::optional<std::int64_t> parse_version(std::string_view text);
+// An If-Match (or Bundle ifMatch) ETag: W/"3", or a plain "3".
+std::optional<std::int64_t> parse_etag(std::string_view etag);
+
 // A new server-assigned id: 128 random bits as 32 hex digits, unguessable and free of meaning.
 std::string new_resource_id();
 
@@ -183,6 +188,9 @@ class ResourceService {
                                   const std::vector<BundleEntryRequest>& requests);
   Result<BundleOutcome> run_transaction(const auth::AccessToken& caller,
                                         const std::vector<BundleEntryRequest>& requests);
+  struct PlannedEntry;
+  Result<PlannedEntry> plan_transaction_entry(const auth::AccessToken& caller,
+                                              const BundleEntryRequest& request, std::size_t index);
   // Stamps id and meta on `resource`, seals and indexes it as `version`; commits nothing.
   Result<PreparedWrite> prepare_version(const auth::AccessToken& caller, audit::Action action,
                                         std::string_view type, std::string_view id,

@@ -19,23 +19,8 @@ bool is_json_content(std::string_view content_type) {
          content_type.starts_with("application/json");
 }
 
-std::optional<std::int64_t> parse_version(std::string_view text) {
-  std::int64_t version = 0;
-  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), version);
-  if (parsed.ec != std::errc() || parsed.ptr != text.data() + text.size() || version < 1) {
-    return std::nullopt;
-  }
-  return version;
-}
-
-// If-Match carries a weak ETag, W/"3"; a plain "3" is accepted too.
-std::optional<std::int64_t> parse_etag(std::string_view etag) {
-  if (etag.starts_with("W/")) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return parse_version(etag);
-}
+using fhir::parse_etag;
+using fhir::parse_version;
 
 Response resource_response(int status, const fhir::StoredResource& resource, bool minimal) {
   Response response;
