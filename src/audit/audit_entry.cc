@@ -101,7 +101,7 @@ Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entr
       return {};
     }
     case Tag::kAction: {
-      ASSIGN_OR_RETURN(entry.action, read_code(value, Action::kAuditRead, "action"));
+      ASSIGN_OR_RETURN(entry.action, read_code(value, kLastAction, "action"));
       return {};
     }
     case Tag::kOutcome: {
@@ -164,7 +164,7 @@ Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entr
 }  // namespace
 
 Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
-  if (!in_range(entry.action, Action::kAuditRead) || !in_range(entry.outcome, Outcome::kDenied) ||
+  if (!in_range(entry.action, kLastAction) || !in_range(entry.outcome, Outcome::kDenied) ||
       !in_range(entry.basis, Basis::kOperator) || !in_range(entry.actor_kind, ActorKind::kNode)) {
     return entry_error("a code is outside its enumeration");
   }
@@ -250,6 +250,28 @@ std::string_view action_name(Action action) {
       return "client.register";
     case Action::kAuditRead:
       return "audit.read";
+    case Action::kAccountEnrol:
+      return "account.enrol";
+    case Action::kAccountSignIn:
+      return "account.sign-in";
+    case Action::kAccountChange:
+      return "account.change";
+    case Action::kRegistryChange:
+      return "registry.change";
+    case Action::kConsentRequest:
+      return "consent.request";
+    case Action::kConsentGrant:
+      return "consent.grant";
+    case Action::kConsentDeny:
+      return "consent.deny";
+    case Action::kConsentRevoke:
+      return "consent.revoke";
+    case Action::kConsentExpire:
+      return "consent.expire";
+    case Action::kConsentFetch:
+      return "consent.fetch";
+    case Action::kBreakGlass:
+      return "break-glass";
   }
   return "unknown";
 }

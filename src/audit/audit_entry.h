@@ -39,7 +39,20 @@ enum class Action : std::uint8_t {
   kKeyRotate = 8,
   kClientRegister = 9,
   kAuditRead = 10,  // an auditor (or, through the CM, the patient) read entries of the log
+  // Consent manager: accounts, registries and consent decisions.
+  kAccountEnrol = 11,
+  kAccountSignIn = 12,
+  kAccountChange = 13,  // lock, unlock, password, nominee, session ended
+  kRegistryChange = 14,
+  kConsentRequest = 15,
+  kConsentGrant = 16,
+  kConsentDeny = 17,
+  kConsentRevoke = 18,
+  kConsentExpire = 19,
+  kConsentFetch = 20,
+  kBreakGlass = 21,
 };
+inline constexpr Action kLastAction = Action::kBreakGlass;
 
 enum class Outcome : std::uint8_t {
   kAllowed = 1,

@@ -95,4 +95,13 @@ bool ScopeSet::has(std::string_view opaque_scope) const {
          opaque_scopes_.end();
 }
 
+std::string_view ScopeSet::opaque_value(std::string_view prefix) const {
+  for (const auto& scope : opaque_scopes_) {
+    if (scope.size() > prefix.size() && scope.starts_with(prefix)) {
+      return std::string_view(scope).substr(prefix.size());
+    }
+  }
+  return {};
+}
+
 }  // namespace kavach::auth

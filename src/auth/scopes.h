@@ -34,6 +34,9 @@ class ScopeSet {
 
   bool allows(std::string_view resource_type, Interaction interaction) const;
   bool has(std::string_view opaque_scope) const;
+  // The rest of the first opaque scope that starts with `prefix` ("facility:" in
+  // "facility:aiims-delhi"), or "" when there is none.
+  std::string_view opaque_value(std::string_view prefix) const;
   // The canonical space-separated form, as granted.
   const std::string& text() const { return text_; }
   bool empty() const { return resource_scopes_.empty() && opaque_scopes_.empty(); }

@@ -101,12 +101,16 @@ Result<SignedArtefact> ArtefactSigner::sign(ConsentStatus status,
   artefact.status = status;
   artefact.detail = detail;
   artefact.detail_json = consent_detail_to_json(detail);
-  ASSIGN_OR_RETURN(const auto message, signed_bytes(artefact.detail_json));
+  ASSIGN_OR_RETURN(artefact.signature, sign_object(artefact.detail_json));
+  return artefact;
+}
+
+Result<std::string> ArtefactSigner::sign_object(const boost::json::object& object) const {
+  ASSIGN_OR_RETURN(const auto message, signed_bytes(object));
   std::array<std::uint8_t, crypto_sign_BYTES> signature{};
   crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(),
                        secret_key_.view().data());
-  artefact.signature = crypto::to_base64(signature);
-  return artefact;
+  return crypto::to_base64(signature);
 }
 
 boost::json::object ArtefactSigner::jwks() const {

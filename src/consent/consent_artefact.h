@@ -73,6 +73,8 @@ class ArtefactSigner {
   static Result<ArtefactSigner> from_seed(const crypto::SecretBytes& seed);
   // Signs `detail` and returns the artefact carrying it.
   Result<SignedArtefact> sign(ConsentStatus status, const ConsentDetail& detail) const;
+  // Standard base64 of the signature over the RFC 8785 form of any object (a message body).
+  Result<std::string> sign_object(const boost::json::object& object) const;
   const std::array<std::uint8_t, 32>& public_key() const { return public_key_; }
   const std::string& key_id() const { return key_id_; }
   // {"keys":[{"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"alg":"EdDSA","use":"sig"}]}

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_descriptor.h"
 #include "crypto/encoding.h"
 #include "crypto/sodium.h"
 
@@ -22,20 +23,6 @@ constexpr std::size_t kKekBytes = 32;
 constexpr std::size_t kKekIdBytes = 8;
 constexpr std::size_t kKeysMax = 16;
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Error io_error(const std::filesystem::path& path, std::string_view what) {
   return Error{ErrorCode::kFailedPrecondition,
                fmt::format("key file {}: {}: {}", path.string(), what, std::strerror(errno))};
@@ -44,18 +31,6 @@ Error io_error(const std::filesystem::path& path, std::string_view what) {
 KeyEncryptionKey fresh_key() {
   const SecretBytes id = SecretBytes::random(kKekIdBytes);
   return KeyEncryptionKey{to_hex(id.view()), SecretBytes::random(kKekBytes)};
-}
-
-Status write_all(int fd, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t written = ::write(fd, text.data(), text.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return make_error(ErrorCode::kUnavailable, std::strerror(errno));
-    }
-    text.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return {};
 }
 
 }  // namespace

@@ -42,8 +42,20 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
       return {"D", ""};
     case Action::kAuditRead:
       return {"E", "search-type"};
+    case Action::kBreakGlass:
+      return {"R", ""};
     case Action::kKeyRotate:
     case Action::kClientRegister:
+    case Action::kAccountEnrol:
+    case Action::kAccountSignIn:
+    case Action::kAccountChange:
+    case Action::kRegistryChange:
+    case Action::kConsentRequest:
+    case Action::kConsentGrant:
+    case Action::kConsentDeny:
+    case Action::kConsentRevoke:
+    case Action::kConsentExpire:
+    case Action::kConsentFetch:
       return {"E", ""};
   }
   return {"E", ""};

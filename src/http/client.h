@@ -46,8 +46,11 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> create(ClientOptions options = {});
   ~HttpClient();
 
+  using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
   // kUnavailable when the peer cannot be reached or does not answer in time.
-  Result<ClientReply> post(std::string_view url, std::string_view content_type, std::string body);
+  Result<ClientReply> post(std::string_view url, std::string_view content_type, std::string body,
+                           const HeaderList& headers = {});
 
  private:
   class Impl;

@@ -1,0 +1,27 @@
+#include "common/periodic_task.h"
+
+namespace kavach {
+
+PeriodicTask::PeriodicTask(std::chrono::milliseconds interval, std::function<void()> run)
+    : interval_(interval), run_(std::move(run)) {
+  thread_ = std::thread([this] {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+      }
+      run_();
+    }
+  });
+}
+
+PeriodicTask::~PeriodicTask() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+}  // namespace kavach

@@ -1,0 +1,173 @@
+// ConsentManager: turns a doctor's consent request into the patient's decision and signed
+// artefacts, and keeps every artefact's status current everywhere.
+//
+// An HIU asks, for one of its registered professionals, for a patient's consent (ABDM
+// consent-requests/init). The patient (or their nominee, or a minor's guardian) sees the request
+// in plain language and grants it, possibly narrowed (fewer HI types, a shorter date range or
+// time, fewer HIPs or care contexts, rarer access; never wider), or denies it. A grant makes one
+// artefact per HIP, signed by the CM (consent/consent_artefact.h). Each decision commits together
+// with its audit entry and the outbox messages that tell the HIPs and the HIU (consent_outbox.h),
+// so a node that is down learns of it when it returns. Revocation works the same way and takes
+// effect on nodes that are up within a second. A sweeper expires unanswered requests and
+// artefacts past dataEraseAt. Patients may also make a self-requested consent (PATRQT), which is
+// granted as made.
+//
+// Requests and artefacts are sealed under the patient's key; the CM never holds clinical data.
+// Thread-safety: safe from any thread; decisions on one request are compare-and-swap on its
+// version, so of two racing decisions one wins and the other is told so.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "consent/consent_artefact.h"
+#include "consent/consent_outbox.h"
+#include "consent/facility_registry.h"
+#include "consent/notifier.h"
+#include "consent/patient_accounts.h"
+#include "vault/sealed_documents.h"
+
+namespace kavach::consent {
+
+inline constexpr std::string_view kConsentRequestType = "_ConsentRequest";
+inline constexpr std::string_view kConsentArtefactType = "_ConsentArtefact";
+inline constexpr std::string_view kConsentSigningKey = "node/consent-signing";
+inline constexpr std::string_view kHipNotifyPath = "/v0.5/consents/hip/notify";
+inline constexpr std::string_view kHiuNotifyPath = "/v0.5/consents/hiu/notify";
+inline constexpr std::string_view kOnInitPath = "/v0.5/consent-requests/on-init";
+inline constexpr std::size_t kGrantHipsMax = 20;
+inline constexpr std::size_t kRequestsListedMax = 200;
+
+struct ConsentLimits {
+  std::chrono::milliseconds request_lifetime{std::chrono::hours(24 * 7)};
+  std::size_t sweep_batch = 500;
+};
+
+struct ConsentRequestRecord {
+  std::string id;
+  ConsentStatus status = ConsentStatus::kRequested;
+  ConsentTerms terms;                   // as asked
+  std::optional<ConsentTerms> granted;  // as granted, after a grant
+  std::string abha_number;
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_ms = 0;  // an unanswered request expires then
+  std::int64_t decided_at_ms = 0;
+  std::vector<std::string> artefact_ids;
+};
+
+struct ArtefactRecord {
+  SignedArtefact artefact;  // artefact.status is the current status
+  std::string request_id;
+  std::string abha_number;
+  std::int64_t status_changed_at_ms = 0;
+};
+
+// What the patient grants. Unset fields keep what was asked.
+struct GrantChoice {
+  std::vector<HiType> hi_types;
+  std::optional<DateRange> date_range;
+  std::optional<std::int64_t> data_erase_at_ms;
+  std::optional<Frequency> frequency;
+  std::optional<std::vector<CareContext>> care_contexts;
+  std::vector<std::string> hip_ids;  // required when the request named no HIP
+};
+
+// What a patient asks for themselves (PATRQT): their own records from these HIPs.
+struct SelfRequest {
+  std::vector<HiType> hi_types;
+  DateRange date_range;
+  std::int64_t data_erase_at_ms = 0;
+  std::vector<std::string> hip_ids;
+};
+
+// The request in plain English ("Dr. Manju of Apollo Hospital asks to see ..."); the web app
+// renders the same facts in other languages.
+std::string describe_request(const ConsentRequestRecord& request, std::string_view hiu_name);
+
+class ConsentManager {
+ public:
+  ConsentManager(vault::SealedDocuments& documents, PatientAccounts& accounts,
+                 FacilityRegistry& registry, const ArtefactSigner& signer, Notifier& notifier,
+                 std::string cm_id, const Clock& clock, ConsentLimits limits = {})
+      : documents_(documents),
+        accounts_(accounts),
+        registry_(registry),
+        signer_(signer),
+        notifier_(notifier),
+        cm_id_(std::move(cm_id)),
+        clock_(clock),
+        limits_(limits) {}
+
+  // Called after each commit that queued outbox messages (wakes the dispatcher).
+  void on_messages_queued(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
+  const std::string& cm_id() const { return cm_id_; }
+  const ArtefactSigner& signer() const { return signer_; }
+
+  // --- The HIU's side (`hiu_id` is the authenticated facility). ---
+  // A repeated `request_id` from the same HIU returns the request it made the first time.
+  Result<ConsentRequestRecord> request(std::string_view hiu_id, std::string_view request_id,
+                                       const ConsentTerms& terms);
+  Result<ConsentRequestRecord> request_status(std::string_view hiu_id, std::string_view id);
+  // The artefact, to the HIU it was granted to; logged.
+  Result<ArtefactRecord> fetch(std::string_view hiu_id, std::string_view consent_id);
+
+  // --- The patient's side: `caller` acts for `abha_number` (their own, or as nominee/guardian).
+  Result<std::vector<ConsentRequestRecord>> requests(const PatientSession& caller,
+                                                     std::string_view abha_number);
+  Result<ConsentRequestRecord> grant(const PatientSession& caller, std::string_view abha_number,
+                                     std::string_view request_id, const GrantChoice& choice);
+  Result<ConsentRequestRecord> deny(const PatientSession& caller, std::string_view abha_number,
+                                    std::string_view request_id);
+  // Revokes every artefact of a granted request.
+  Result<ConsentRequestRecord> revoke(const PatientSession& caller, std::string_view abha_number,
+                                      std::string_view request_id);
+  Result<ConsentRequestRecord> self_request(const PatientSession& caller,
+                                            std::string_view abha_number,
+                                            const SelfRequest& request);
+  Result<std::vector<ArtefactRecord>> artefacts(const PatientSession& caller,
+                                                std::string_view abha_number);
+
+  // Expires due requests and artefacts, a bounded batch of each per call, resuming where the
+  // previous call stopped; returns how many changed.
+  Result<std::size_t> sweep();
+
+ private:
+  Result<ConsentRequestRecord> create_request(const ConsentTerms& terms, const Account& patient,
+                                              std::string_view hiu_request_id,
+                                              const audit::AuditEntry& entry, bool notify_hiu);
+  Result<ConsentRequestRecord> grant_terms(vault::Document& request, const ConsentTerms& granted,
+                                           const std::vector<Facility>& hips,
+                                           audit::AuditEntry entry);
+  Result<std::pair<vault::Document, ConsentRequestRecord>> patient_request(
+      const PatientSession& caller, std::string_view abha_number, std::string_view request_id);
+  // Moves artefacts of `request` to `status` and the request to `request_status`, with notices.
+  Result<ConsentRequestRecord> close(vault::Document& request, ConsentStatus request_status,
+                                     ConsentStatus artefact_status, audit::AuditEntry entry);
+  Status commit(store::WriteBatch batch);
+  audit::AuditEntry patient_entry(audit::Action action, const PatientSession& caller,
+                                  const ConsentRequestRecord& request) const;
+
+  vault::SealedDocuments& documents_;
+  PatientAccounts& accounts_;
+  FacilityRegistry& registry_;
+  const ArtefactSigner& signer_;
+  Notifier& notifier_;
+  const std::string cm_id_;
+  const Clock& clock_;
+  const ConsentLimits limits_;
+  std::function<void()> wake_outbox_;
+  std::mutex sweep_mutex_;  // one sweep at a time
+  // Where the next sweep resumes, so a long list is covered over several passes.
+  std::string request_cursor_;   // GUARDED_BY(sweep_mutex_)
+  std::string artefact_cursor_;  // GUARDED_BY(sweep_mutex_)
+};
+
+// The CM's signing key, from the vault (created on first use).
+Result<ArtefactSigner> consent_signer(vault::KeyVault& keys);
+
+}  // namespace kavach::consent
