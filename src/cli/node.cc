@@ -64,6 +64,28 @@ Result<audit::Witness*> Node::open_witness(std::string name) {
   return witness_.get();
 }
 
+Result<ConsentManagerServices*> Node::open_consent_manager(const config::ConsentOptions& options) {
+  auto services = std::make_unique<ConsentManagerServices>();
+  const auto outbox = options.notification_outbox.empty() ? data_dir_ / "notifications.jsonl"
+                                                          : options.notification_outbox;
+  services->notifier = std::make_unique<consent::OutboxFileNotifier>(outbox, clock_);
+  services->codes =
+      std::make_unique<consent::OneTimeCodes>(*documents_, *keys_, *services->notifier, clock_);
+  consent::AccountLimits account_limits;
+  account_limits.session_lifetime = options.session_lifetime;
+  services->accounts = std::make_unique<consent::PatientAccounts>(
+      *documents_, *keys_, *services->codes, options.cm_id, clock_, account_limits);
+  ASSIGN_OR_RETURN(auto signer, consent::consent_signer(*keys_));
+  services->signer = std::make_unique<consent::ArtefactSigner>(std::move(signer));
+  consent::ConsentLimits consent_limits;
+  consent_limits.request_lifetime = options.request_lifetime;
+  services->manager = std::make_unique<consent::ConsentManager>(
+      *documents_, *services->accounts, *registry_, *services->signer, *services->notifier,
+      options.cm_id, clock_, consent_limits);
+  consent_ = std::move(services);
+  return consent_.get();
+}
+
 Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   if (options.data_dir.empty())
     return make_error(ErrorCode::kInvalidArgument, "--data is required");
@@ -99,6 +121,10 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
                                                        limits::kAccessTokenLifetime);
   node->resources_ =
       std::make_unique<fhir::ResourceService>(*node->store_, *node->sealer_, node->clock_);
+  node->documents_ =
+      std::make_unique<vault::SealedDocuments>(*node->store_, *node->sealer_, node->clock_);
+  node->registry_ = std::make_unique<consent::FacilityRegistry>(*node->documents_);
+  node->data_dir_ = options.data_dir;
   return node;
 }
 

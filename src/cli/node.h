@@ -15,11 +15,18 @@
 #include "auth/token_service.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "config/serve_config.h"
+#include "consent/consent_manager.h"
+#include "consent/facility_registry.h"
+#include "consent/notifier.h"
+#include "consent/one_time_codes.h"
+#include "consent/patient_accounts.h"
 #include "crypto/key_ring.h"
 #include "fhir/resource_service.h"
 #include "store/store.h"
 #include "vault/key_vault.h"
 #include "vault/record_sealer.h"
+#include "vault/sealed_documents.h"
 
 namespace kavach::cli {
 
@@ -29,6 +36,15 @@ struct NodeOptions {
   std::string store_url;  // empty: SQLite inside data_dir
   std::size_t postgres_pool_size = 8;
   Metrics* metrics = nullptr;  // when set, store calls are timed into it
+};
+
+// The consent manager's services, owned together (a node with the cm role).
+struct ConsentManagerServices {
+  std::unique_ptr<consent::Notifier> notifier;
+  std::unique_ptr<consent::OneTimeCodes> codes;
+  std::unique_ptr<consent::PatientAccounts> accounts;
+  std::unique_ptr<consent::ArtefactSigner> signer;
+  std::unique_ptr<consent::ConsentManager> manager;
 };
 
 // Who runs this command at the node's console, for audit entries: "os:<user name>".
@@ -42,6 +58,9 @@ class Node {
   Result<audit::AuditLog*> open_audit_log(std::string origin, audit::AuditLogOptions options = {});
   // The witness that cosigns other nodes' checkpoints; `name` empty for the node's default.
   Result<audit::Witness*> open_witness(std::string name);
+  // The consent manager's services; notices go to the outbox file in `options` (default
+  // <data_dir>/notifications.jsonl).
+  Result<ConsentManagerServices*> open_consent_manager(const config::ConsentOptions& options);
   // An entry for an operator action, timed now.
   audit::AuditEntry operator_entry(audit::Action action) const;
 
@@ -51,6 +70,9 @@ class Node {
   auth::ClientRegistry& clients() { return *clients_; }
   const auth::TokenService& tokens() { return *tokens_; }
   fhir::ResourceService& resources() { return *resources_; }
+  vault::SealedDocuments& documents() { return *documents_; }
+  consent::FacilityRegistry& registry() { return *registry_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
   const Clock& clock() const { return clock_; }
 
  private:
@@ -63,6 +85,10 @@ class Node {
   std::unique_ptr<auth::ClientRegistry> clients_;
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<fhir::ResourceService> resources_;
+  std::unique_ptr<vault::SealedDocuments> documents_;
+  std::unique_ptr<consent::FacilityRegistry> registry_;
+  std::unique_ptr<ConsentManagerServices> consent_;
+  std::filesystem::path data_dir_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<audit::Witness> witness_;
 };

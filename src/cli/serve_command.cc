@@ -7,7 +7,11 @@
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
+#include "common/periodic_task.h"
 #include "config/serve_config.h"
+#include "consent/consent_outbox.h"
+#include "consent/hip_consents.h"
+#include "crypto/encoding.h"
 #include "http/api.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -77,6 +81,41 @@ Result<std::unique_ptr<audit::CosignatureCollector>> start_cosignature_collector
   return collector;
 }
 
+// Delivers the consent manager's notices: POST to the facility's registered callback URL, signed.
+consent::OutboxTransport outbox_transport(std::shared_ptr<http::HttpClient> client) {
+  return [client](const std::string& url, const std::string& body,
+                  const std::string& signature) -> Status {
+    ASSIGN_OR_RETURN(auto reply,
+                     client->post(url, "application/json", body,
+                                  {{std::string(consent::kSignatureHeader), signature}}));
+    if (reply.status < 200 || reply.status >= 300) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the receiver answered {}", reply.status));
+    }
+    return {};
+  };
+}
+
+// The consent manager keys a HIP trusts: its own when it is also the CM, and the configured one.
+Result<consent::ArtefactVerifier> trusted_cm_keys(const config::ConsentOptions& options,
+                                                  const consent::ArtefactSigner* own) {
+  if (!options.cm_key.empty()) {
+    auto key = crypto::from_base64url(options.cm_key);
+    if (!key || key->size() != 32) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "config: consent.cm_key: must be the CM's 32-byte Ed25519 key in base64url");
+    }
+    std::array<std::uint8_t, 32> bytes{};
+    std::copy(key->begin(), key->end(), bytes.begin());
+    return consent::ArtefactVerifier::from_public_key(bytes);
+  }
+  if (own != nullptr) return consent::ArtefactVerifier::from_public_key(own->public_key());
+  return make_error(ErrorCode::kInvalidArgument,
+                    "config: consent.cm_key: a HIP whose consent manager runs elsewhere needs the "
+                    "CM's key (`kavach consent key` on the CM prints it)");
+}
+
 Status serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::parse_level(config.log_level, level);
@@ -93,6 +132,44 @@ Status serve(const config::ServeConfig& config) {
 
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
+
+  // The consent manager, its outbox dispatcher and its expiry sweeper.
+  const bool is_cm = config.roles.contains(config::Role::kConsentManager);
+  const bool is_hip = config.roles.contains(config::Role::kProvider);
+  cli::ConsentManagerServices* cm = nullptr;
+  std::unique_ptr<consent::OutboxDispatcher> dispatcher;
+  std::unique_ptr<PeriodicTask> sweeper;
+  std::optional<http::ConsentApi> consent_api;
+  if (is_cm) {
+    ASSIGN_OR_RETURN(cm, node->open_consent_manager(config.consent));
+    http::ClientOptions client_options;
+    client_options.ca_file = config.consent.ca_file;
+    ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
+    dispatcher = std::make_unique<consent::OutboxDispatcher>(
+        node->documents(), node->registry(), *cm->signer,
+        outbox_transport(std::shared_ptr<http::HttpClient>(std::move(client))), node->clock());
+    cm->manager->on_messages_queued([view = dispatcher.get()] { view->notify(); });
+    dispatcher->start();
+    sweeper =
+        std::make_unique<PeriodicTask>(std::chrono::seconds(1), [manager = cm->manager.get()] {
+          auto swept = manager->sweep();
+          if (!swept) {
+            log::warn("consent.sweep_failed",
+                      {{"error", std::string(error_code_name(swept.error().code))}});
+          }
+        });
+    router.set_patient_authenticator([accounts = cm->accounts.get()](std::string_view token) {
+      return accounts->authenticate(token);
+    });
+    consent_api.emplace(http::ConsentApi{*cm->accounts, *cm->manager, node->registry()});
+  }
+  std::unique_ptr<consent::HipConsents> hip_consents;
+  if (is_hip && !config.consent.facility_id.empty()) {
+    ASSIGN_OR_RETURN(auto verifier,
+                     trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
+    hip_consents = std::make_unique<consent::HipConsents>(node->documents(), std::move(verifier),
+                                                          config.consent.facility_id);
+  }
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
   http::ApiServices services{
       node->resources(),
@@ -109,7 +186,9 @@ Status serve(const config::ServeConfig& config) {
         }
         RETURN_IF_ERROR(node->store().read_key(std::string(vault::kNodeTokenKey)));
         return {};
-      }};
+      },
+      consent_api ? &*consent_api : nullptr,
+      hip_consents.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;
@@ -137,6 +216,8 @@ Status serve(const config::ServeConfig& config) {
                         {"audit_origin", audit_log->origin()}});
   std::cout << "listening on " << url << std::endl;
   server->run();
+  sweeper.reset();
+  if (dispatcher) dispatcher->stop();
   log::info("stopped");
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -65,7 +66,7 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(
       refuse_unknown_keys(root, "",
                           {"listen", "data_dir", "key_file", "store", "roles", "insecure_http",
-                           "log_level", "audit", "tls", "http", "store_options"}));
+                           "log_level", "audit", "consent", "tls", "http", "store_options"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -131,6 +132,27 @@ Status load_table(const toml::table& root, ServeConfig& config) {
         config.audit.witnesses.push_back(std::move(peer));
       }
     }
+  }
+  if (const auto* consent = root.get("consent")) {
+    if (!consent->is_table()) return config_error("consent", "must be a table");
+    const auto& table = *consent->as_table();
+    RETURN_IF_ERROR(
+        refuse_unknown_keys(table, "consent",
+                            {"cm_id", "facility_id", "cm_key", "notification_outbox",
+                             "request_lifetime_hours", "session_lifetime_minutes", "ca_file"}));
+    auto& options = config.consent;
+    RETURN_IF_ERROR(read_value(table, "consent", "cm_id", options.cm_id));
+    RETURN_IF_ERROR(read_value(table, "consent", "facility_id", options.facility_id));
+    RETURN_IF_ERROR(read_value(table, "consent", "cm_key", options.cm_key));
+    RETURN_IF_ERROR(
+        read_value(table, "consent", "notification_outbox", options.notification_outbox));
+    RETURN_IF_ERROR(read_value(table, "consent", "ca_file", options.ca_file));
+    std::size_t hours = static_cast<std::size_t>(options.request_lifetime.count());
+    RETURN_IF_ERROR(read_value(table, "consent", "request_lifetime_hours", hours));
+    options.request_lifetime = std::chrono::hours(hours);
+    std::size_t minutes = static_cast<std::size_t>(options.session_lifetime.count());
+    RETURN_IF_ERROR(read_value(table, "consent", "session_lifetime_minutes", minutes));
+    options.session_lifetime = std::chrono::minutes(minutes);
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");
@@ -279,6 +301,18 @@ Status validate(const ServeConfig& config) {
   if (config.postgres_pool_size == 0 || config.postgres_pool_size > limits::kPostgresPoolMax) {
     return config_error("store_options.postgres_pool_size",
                         fmt::format("must be 1 to {}", limits::kPostgresPoolMax));
+  }
+  const auto& consent = config.consent;
+  if (consent.cm_id.empty() || consent.cm_id.size() > 16 ||
+      !std::all_of(consent.cm_id.begin(), consent.cm_id.end(),
+                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); })) {
+    return config_error("consent.cm_id", "must be 1 to 16 lower-case letters or digits");
+  }
+  if (consent.request_lifetime.count() < 1 || consent.request_lifetime.count() > 24 * 90) {
+    return config_error("consent.request_lifetime_hours", "must be 1 to 2160 (90 days)");
+  }
+  if (consent.session_lifetime.count() < 5 || consent.session_lifetime.count() > 24 * 60) {
+    return config_error("consent.session_lifetime_minutes", "must be 5 to 1440");
   }
   if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&
       config.log_level != "error") {

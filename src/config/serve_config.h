@@ -15,6 +15,12 @@
 //   [http] io_threads, worker_threads, max_connections, max_body_bytes, max_header_bytes,
 //          read_timeout_ms, idle_timeout_ms
 //   [store_options] postgres_pool_size
+//   [consent] cm_id = "sbx"               # the CM's id and ABHA address suffix
+//             facility_id = "aiims-delhi"  # this node's facility id as a HIP/HIU
+//             cm_key = "<base64url>"       # the CM's Ed25519 key, for a HIP whose CM is elsewhere
+//             notification_outbox = "..."  # where SMS notices are written (default: in data_dir)
+//             request_lifetime_hours = 168, session_lifetime_minutes = 120
+//             ca_file = "..."              # CAs trusted for callback URLs' TLS
 #pragma once
 
 #include <chrono>
@@ -61,6 +67,16 @@ struct AuditOptions {
   std::filesystem::path ca_file;  // CAs trusted for witnesses' TLS; empty: the system's
 };
 
+struct ConsentOptions {
+  std::string cm_id = "sbx";
+  std::string facility_id;
+  std::string cm_key;
+  std::filesystem::path notification_outbox;  // empty: <data_dir>/notifications.jsonl
+  std::chrono::hours request_lifetime{24 * 7};
+  std::chrono::minutes session_lifetime{120};
+  std::filesystem::path ca_file;
+};
+
 struct ServeConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   std::filesystem::path data_dir;
@@ -72,6 +88,7 @@ struct ServeConfig {
   std::filesystem::path tls_key;
   std::string log_level = "info";
   AuditOptions audit;
+  ConsentOptions consent;
   HttpOptions http;
   std::size_t postgres_pool_size = 8;
 

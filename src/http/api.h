@@ -13,6 +13,10 @@
 #include "auth/client_registry.h"
 #include "auth/token_service.h"
 #include "common/metrics.h"
+#include "consent/consent_manager.h"
+#include "consent/facility_registry.h"
+#include "consent/hip_consents.h"
+#include "consent/patient_accounts.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "http/router.h"
@@ -23,6 +27,18 @@ namespace kavach::http {
 inline constexpr std::string_view kMetricsScope = "kavach/metrics";
 // The scope that lets an auditor read audit entries.
 inline constexpr std::string_view kAuditorScope = "kavach/audit";
+// The scope of hospital IT administering the registry.
+inline constexpr std::string_view kAdminScope = "kavach/admin";
+// The scope of an HIU's system calling the consent manager, with "facility:<id>" naming it.
+inline constexpr std::string_view kHiuScope = "abdm/hiu";
+inline constexpr std::string_view kFacilityScopePrefix = "facility:";
+
+// The consent manager's services, on a node with the cm role.
+struct ConsentApi {
+  consent::PatientAccounts& accounts;
+  consent::ConsentManager& manager;
+  consent::FacilityRegistry& registry;
+};
 
 struct ApiServices {
   fhir::ResourceService& resources;
@@ -34,18 +50,24 @@ struct ApiServices {
   const audit::CosignatureCollector* cosignatures;  // null when no witness is configured
   Metrics& metrics;
   std::function<Status()> readiness;  // ok when the node can serve (store reachable, not draining)
+  const ConsentApi* consent = nullptr;           // null unless the node is a consent manager
+  consent::HipConsents* hip_consents = nullptr;  // null unless the node is a HIP with an id
 };
 
 void add_system_routes(Router& router, const ApiServices& services);
 void add_oauth_routes(Router& router, const ApiServices& services);
 void add_fhir_routes(Router& router, const ApiServices& services);
 void add_audit_routes(Router& router, const ApiServices& services);
+// The consent manager's patient, HIU and admin APIs, and the HIP's consent notices; each only
+// when the node has the services.
+void add_consent_routes(Router& router, const ApiServices& services);
 
 inline void add_all_routes(Router& router, const ApiServices& services) {
   add_system_routes(router, services);
   add_oauth_routes(router, services);
   add_fhir_routes(router, services);
   add_audit_routes(router, services);
+  add_consent_routes(router, services);
 }
 
 }  // namespace kavach::http

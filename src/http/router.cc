@@ -84,14 +84,31 @@ Response Router::handle(const Request& request) const {
 
 Response Router::dispatch(const Route& route, const Request& request, RouteContext& context) const {
   std::optional<auth::AccessToken> caller;
-  if (route.access == Access::kBearerToken) {
+  std::optional<consent::PatientSession> patient;
+  std::string_view bearer;
+  if (route.access != Access::kPublic) {
     const auto authorization = request.header("authorization");
     constexpr std::string_view kScheme = "Bearer ";
     if (authorization.size() <= kScheme.size() ||
         ::strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
-      return problem_response(401, "login", "this endpoint needs a bearer access token");
+      return problem_response(401, "login",
+                              route.access == Access::kPatientSession
+                                  ? "sign in first: this endpoint needs a patient session"
+                                  : "this endpoint needs a bearer access token");
     }
-    auto verified = tokens_.verify(authorization.substr(kScheme.size()));
+    bearer = authorization.substr(kScheme.size());
+  }
+  if (route.access == Access::kPatientSession) {
+    if (!patient_authenticator_) {
+      return problem_response(401, "login", "this node has no patient accounts");
+    }
+    auto session = patient_authenticator_(bearer);
+    if (!session) return problem_response(session.error());
+    patient = std::move(*session);
+    context.patient = &*patient;
+  }
+  if (route.access == Access::kBearerToken) {
+    auto verified = tokens_.verify(bearer);
     if (!verified) return problem_response(verified.error());
     caller = std::move(*verified);
     context.caller = &*caller;

@@ -14,15 +14,22 @@
 #include <vector>
 
 #include "auth/token_service.h"
+#include "consent/patient_accounts.h"
 #include "http/message.h"
 
 namespace kavach::http {
 
-enum class Access { kPublic, kBearerToken };
+// kPublic: no credentials (probes, key sets, enrolment, sign-in, notices that carry their own
+// signature). kBearerToken: a machine client's access token. kPatientSession: a patient's session
+// token from sign-in, checked by the consent manager's accounts.
+enum class Access { kPublic, kBearerToken, kPatientSession };
+
+using PatientAuthenticator = std::function<Result<consent::PatientSession>(std::string_view token)>;
 
 struct RouteContext {
   std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
   const auth::AccessToken* caller = nullptr;             // set for kBearerToken routes
+  const consent::PatientSession* patient = nullptr;      // set for kPatientSession routes
   const std::string& param(std::string_view name) const;
 };
 
@@ -35,6 +42,10 @@ class Router {
   // `pattern` segments are literals, "{name}" (one segment, percent-decoded) or, last, "{name...}"
   // (the rest of the path, one segment or more).
   void add(std::string method, std::string pattern, Access access, Handler handler);
+  // Needed before any kPatientSession route can answer; without it they answer 401.
+  void set_patient_authenticator(PatientAuthenticator authenticator) {
+    patient_authenticator_ = std::move(authenticator);
+  }
   Response handle(const Request& request) const;
 
  private:
@@ -50,6 +61,7 @@ class Router {
   Response dispatch(const Route& route, const Request& request, RouteContext& context) const;
 
   const auth::TokenService& tokens_;
+  PatientAuthenticator patient_authenticator_;
   std::vector<Route> routes_;
 };
 

@@ -1,0 +1,626 @@
+// The consent manager over HTTP: the patient's API (/cm/v1/...), the HIU's ABDM calls
+// (/v0.5/consent-requests/..., /v0.5/consents/fetch), the CM's public keys (/v0.5/certs and
+// /.well-known/jwks.json), the registry's admin API, and a HIP's consent notices
+// (/v0.5/consents/hip/notify). Handlers parse, call one service and map the result; consent rules
+// live in src/consent/. Patient routes answer errors as OperationOutcomes; ABDM routes as ABDM's
+// {"error": {"code", "message"}}.
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "common/limits.h"
+#include "common/time_format.h"
+#include "consent/abha.h"
+#include "consent/json_fields.h"
+#include "http/api.h"
+#include "http/problem.h"
+
+namespace kavach::http {
+namespace {
+
+namespace json = boost::json;
+using consent::ConsentRequestRecord;
+
+Response json_response(int status, const json::object& body) {
+  Response response;
+  response.status = status;
+  response.body = json::serialize(body);
+  response.set_header("Content-Type", "application/json");
+  response.set_header("Cache-Control", "no-store");
+  return response;
+}
+
+// ABDM's error shape, with the status the error maps to in the one place (problem.cc).
+Response abdm_error(const Error& error) {
+  const int status = status_for(error.code);
+  const Response problem = problem_response(error);  // logs server-side failures once
+  const json::value outcome = json::parse(problem.body);
+  const auto& diagnostics = outcome.at("issue").at(0).at("diagnostics");
+  return json_response(
+      status, {{"error", {{"code", error_code_name(error.code)}, {"message", diagnostics}}}});
+}
+
+Result<json::object> body_object(const Request& request) {
+  json::parse_options options;
+  options.max_depth = limits::kJsonDepthMax;
+  boost::system::error_code error;
+  auto value = json::parse(request.body, error, {}, options);
+  if (error || !value.is_object()) {
+    return make_error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
+  }
+  return std::move(value.as_object());
+}
+
+Result<std::string> text_field(const json::object& body, std::string_view name) {
+  return consent::required_string(body, name, "");
+}
+
+std::string optional_text(const json::object& body, std::string_view name) {
+  auto text = consent::optional_string(body, name, "");
+  return text ? *text : std::string();
+}
+
+json::object account_json(const consent::Account& account) {
+  return {{"abhaNumber", consent::format_abha_number(account.abha_number)},
+          {"abhaNumberMasked", consent::mask_abha_number(account.abha_number)},
+          {"abhaAddress", account.address},
+          {"name", account.name},
+          {"gender", account.gender},
+          {"yearOfBirth", account.year_of_birth},
+          {"dateOfBirth", account.date_of_birth},
+          {"mobileMasked", account.mobile.empty() ? "" : "XXXXXX" + account.mobile.substr(6)},
+          {"locked", account.locked},
+          {"hasPassword", account.has_password},
+          {"nominee", account.nominee},
+          {"guardian", account.guardian}};
+}
+
+json::object session_json(const consent::PatientSession& session) {
+  return {{"id", session.id},
+          {"method", session.method},
+          {"createdAt", format_instant_ms(session.created_at_ms)},
+          {"expiresAt", format_instant_ms(session.expires_at_ms)},
+          {"ended", session.ended}};
+}
+
+json::object request_json(const ConsentRequestRecord& record, consent::FacilityRegistry& registry) {
+  auto hiu = registry.facility(record.terms.hiu_id);
+  const std::string hiu_name = hiu ? hiu->name : record.terms.hiu_id;
+  json::object body = consent_terms_to_json(record.terms);
+  body["id"] = record.id;
+  body["status"] = consent::consent_status_code(record.status);
+  body["createdAt"] = format_instant_ms(record.created_at_ms);
+  body["expiresAt"] = format_instant_ms(record.expires_at_ms);
+  body["summary"] = consent::describe_request(record, hiu_name);
+  body["hiu"] = {{"id", record.terms.hiu_id}, {"name", hiu_name}};
+  if (record.granted) body["granted"] = consent_terms_to_json(*record.granted);
+  json::array artefacts;
+  for (const auto& id : record.artefact_ids) artefacts.emplace_back(id);
+  body["consentArtefacts"] = std::move(artefacts);
+  return body;
+}
+
+Result<consent::GrantChoice> parse_grant(const json::object& body) {
+  consent::GrantChoice choice;
+  if (const auto* types = body.if_contains("hiTypes")) {
+    ASSIGN_OR_RETURN(choice.hi_types, consent::parse_hi_types(*types));
+  }
+  if (const auto* range = body.if_contains("dateRange")) {
+    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
+    consent::DateRange parsed;
+    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
+    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
+    choice.date_range = parsed;
+  }
+  if (body.contains("dataEraseAt")) {
+    ASSIGN_OR_RETURN(choice.data_erase_at_ms, consent::required_instant(body, "dataEraseAt", ""));
+  }
+  if (const auto* frequency = body.if_contains("frequency")) {
+    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*frequency, "frequency"));
+    ASSIGN_OR_RETURN(const std::string unit, consent::required_string(fields, "unit", "frequency"));
+    const auto parsed_unit = consent::parse_frequency_unit(unit);
+    if (!parsed_unit) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "frequency.unit is HOUR, DAY, WEEK, MONTH or YEAR");
+    }
+    consent::Frequency parsed{*parsed_unit, 1, 0};
+    ASSIGN_OR_RETURN(parsed.value, consent::required_integer(fields, "value", "frequency", 1,
+                                                             consent::kFrequencyValueMax));
+    ASSIGN_OR_RETURN(parsed.repeats, consent::required_integer(fields, "repeats", "frequency", 0,
+                                                               consent::kFrequencyRepeatsMax));
+    choice.frequency = parsed;
+  }
+  if (const auto* contexts = body.if_contains("careContexts")) {
+    ASSIGN_OR_RETURN(choice.care_contexts, consent::parse_care_contexts(contexts));
+  }
+  if (const auto* hips = body.if_contains("hips")) {
+    const auto* array = hips->if_array();
+    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
+      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
+    }
+    for (const auto& hip : *array) {
+      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
+      choice.hip_ids.emplace_back(hip.as_string());
+    }
+  }
+  return choice;
+}
+
+Result<consent::EnrolmentForm> parse_enrolment(const json::object& body) {
+  consent::EnrolmentForm form;
+  ASSIGN_OR_RETURN(form.name, text_field(body, "name"));
+  ASSIGN_OR_RETURN(const auto year, consent::required_integer(body, "yearOfBirth", "", 1, 9999));
+  form.year_of_birth = static_cast<int>(year);
+  form.date_of_birth = optional_text(body, "dateOfBirth");
+  ASSIGN_OR_RETURN(form.gender, text_field(body, "gender"));
+  form.mobile = optional_text(body, "mobile");
+  form.address_name = optional_text(body, "abhaAddress");
+  // "asha.devi@sbx" and "asha.devi" both name the same choice.
+  if (const auto at = form.address_name.find('@'); at != std::string::npos) {
+    form.address_name.resize(at);
+  }
+  return form;
+}
+
+// The patient in the path: "me" or a health ID the caller may act for.
+std::string subject_of(const RouteContext& context) {
+  const auto& patient = context.param("patient");
+  return patient == "me" ? context.patient->abha_number : patient;
+}
+
+// The HIU facility an access token speaks for, if it may call the CM as one.
+Result<std::string> hiu_of(const RouteContext& context) {
+  const auth::ScopeSet& scopes = context.caller->scopes;
+  const auto facility = scopes.opaque_value(kFacilityScopePrefix);
+  if (!scopes.has(kHiuScope) || facility.empty()) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      "this call needs an HIU client (scopes abdm/hiu and facility:<id>)");
+  }
+  return std::string(facility);
+}
+
+Status require_admin(const RouteContext& context) {
+  if (!context.caller->scopes.has(kAdminScope)) {
+    return make_error(ErrorCode::kPermissionDenied, "the registry needs the kavach/admin scope");
+  }
+  return {};
+}
+
+json::object facility_json(const consent::Facility& f) {
+  json::array roles;
+  if (f.hip) roles.emplace_back("HIP");
+  if (f.hiu) roles.emplace_back("HIU");
+  return {{"id", f.id},
+          {"name", f.name},
+          {"roles", std::move(roles)},
+          {"callbackUrl", f.callback_url},
+          {"publicKey", f.public_key},
+          {"active", f.active}};
+}
+
+Result<consent::Facility> parse_facility(const json::object& body, std::string id) {
+  consent::Facility f;
+  f.id = std::move(id);
+  ASSIGN_OR_RETURN(f.name, text_field(body, "name"));
+  if (const auto* roles = body.if_contains("roles"); roles != nullptr && roles->is_array()) {
+    for (const auto& role : roles->as_array()) {
+      if (role == "HIP")
+        f.hip = true;
+      else if (role == "HIU")
+        f.hiu = true;
+      else
+        return make_error(ErrorCode::kInvalidArgument, "roles holds HIP and/or HIU");
+    }
+  }
+  f.callback_url = optional_text(body, "callbackUrl");
+  f.public_key = optional_text(body, "publicKey");
+  if (const auto* active = body.if_contains("active"); active != nullptr && active->is_bool()) {
+    f.active = active->as_bool();
+  }
+  return f;
+}
+
+json::object professional_json(const consent::Professional& p) {
+  return {{"id", p.id},
+          {"name", p.name},
+          {"facilityId", p.facility_id},
+          {"registration",
+           {{"type", p.registration_type},
+            {"value", p.registration_value},
+            {"system", p.registration_system}}},
+          {"publicKey", p.public_key},
+          {"active", p.active}};
+}
+
+Result<consent::Professional> parse_professional(const json::object& body, std::string id) {
+  consent::Professional p;
+  p.id = std::move(id);
+  ASSIGN_OR_RETURN(p.name, text_field(body, "name"));
+  ASSIGN_OR_RETURN(p.facility_id, text_field(body, "facilityId"));
+  const auto* registration = body.if_contains("registration");
+  if (registration == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument, "registration {type, value} is required");
+  }
+  ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*registration, "registration"));
+  ASSIGN_OR_RETURN(p.registration_type, consent::required_string(fields, "type", "registration"));
+  ASSIGN_OR_RETURN(p.registration_value, consent::required_string(fields, "value", "registration"));
+  ASSIGN_OR_RETURN(p.registration_system,
+                   consent::optional_string(fields, "system", "registration"));
+  p.public_key = optional_text(body, "publicKey");
+  if (const auto* active = body.if_contains("active"); active != nullptr && active->is_bool()) {
+    p.active = active->as_bool();
+  }
+  return p;
+}
+
+consent::RegistryActor registry_actor(const RouteContext& context) {
+  return {audit::ActorKind::kClient, context.caller->client_id};
+}
+
+void add_patient_routes(Router& router, const ConsentApi& api) {
+  auto& accounts = api.accounts;
+  router.add("POST", "/cm/v1/enrolment", Access::kPublic,
+             [&accounts](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto form = parse_enrolment(*body);
+               if (!form) return problem_response(form.error());
+               auto ticket = accounts.start_enrolment(*form, request.peer);
+               if (!ticket) return problem_response(ticket.error());
+               return json_response(202, {{"ticket", ticket->id},
+                                          {"expiresAt", format_instant_ms(ticket->expires_at_ms)}});
+             });
+  router.add("POST", "/cm/v1/enrolment/confirm", Access::kPublic,
+             [&accounts](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto ticket = text_field(*body, "ticket");
+               auto code = text_field(*body, "code");
+               if (!ticket || !code)
+                 return problem_response(!ticket ? ticket.error() : code.error());
+               auto outcome = accounts.confirm_enrolment(*ticket, *code, request.peer);
+               if (!outcome) return problem_response(outcome.error());
+               auto body_out = account_json(outcome->account);
+               body_out["created"] = outcome->created;
+               return json_response(outcome->created ? 201 : 200, body_out);
+             });
+  router.add("POST", "/cm/v1/sessions/otp", Access::kPublic,
+             [&accounts](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto health_id = text_field(*body, "healthId");
+               if (!health_id) return problem_response(health_id.error());
+               auto ticket = accounts.start_sign_in(*health_id, request.peer);
+               if (!ticket) return problem_response(ticket.error());
+               return json_response(202, {{"ticket", ticket->id},
+                                          {"expiresAt", format_instant_ms(ticket->expires_at_ms)}});
+             });
+  const auto session_created = [](const consent::NewSession& created) {
+    return json_response(201,
+                         {{"token", created.token},
+                          {"abhaNumber", consent::format_abha_number(created.session.abha_number)},
+                          {"expiresAt", format_instant_ms(created.session.expires_at_ms)}});
+  };
+  router.add("POST", "/cm/v1/sessions/otp/confirm", Access::kPublic,
+             [&accounts, session_created](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto ticket = text_field(*body, "ticket");
+               auto code = text_field(*body, "code");
+               if (!ticket || !code)
+                 return problem_response(!ticket ? ticket.error() : code.error());
+               auto created = accounts.confirm_sign_in(*ticket, *code, request.peer);
+               if (!created) return problem_response(created.error());
+               return session_created(*created);
+             });
+  router.add("POST", "/cm/v1/sessions/password", Access::kPublic,
+             [&accounts, session_created](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto health_id = text_field(*body, "healthId");
+               auto password = text_field(*body, "password");
+               if (!health_id || !password) {
+                 return problem_response(!health_id ? health_id.error() : password.error());
+               }
+               auto created = accounts.sign_in_with_password(*health_id, *password, request.peer);
+               if (!created) return problem_response(created.error());
+               return session_created(*created);
+             });
+
+  router.add("GET", "/cm/v1/me", Access::kPatientSession,
+             [&accounts](const Request&, const RouteContext& context) {
+               auto account = accounts.account(context.patient->abha_number);
+               if (!account) return problem_response(account.error());
+               return json_response(200, account_json(*account));
+             });
+  router.add("GET", "/cm/v1/me/sessions", Access::kPatientSession,
+             [&accounts](const Request&, const RouteContext& context) {
+               auto sessions = accounts.sessions(*context.patient);
+               if (!sessions) return problem_response(sessions.error());
+               json::array list;
+               for (const auto& session : *sessions) {
+                 auto entry = session_json(session);
+                 entry["current"] = session.id == context.patient->id;
+                 list.push_back(std::move(entry));
+               }
+               return json_response(200, {{"sessions", std::move(list)}});
+             });
+  router.add("DELETE", "/cm/v1/me/sessions/{id}", Access::kPatientSession,
+             [&accounts](const Request&, const RouteContext& context) {
+               auto ended = accounts.end_session(*context.patient, context.param("id"));
+               if (!ended) return problem_response(ended.error());
+               return Response{204, {}, {}, {}};
+             });
+  router.add("PUT", "/cm/v1/me/password", Access::kPatientSession,
+             [&accounts](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto password = text_field(*body, "password");
+               if (!password) return problem_response(password.error());
+               auto set = accounts.set_password(*context.patient, *password);
+               if (!set) return problem_response(set.error());
+               return Response{204, {}, {}, {}};
+             });
+  for (const bool locked : {true, false}) {
+    router.add("POST", locked ? "/cm/v1/me/lock" : "/cm/v1/me/unlock", Access::kPatientSession,
+               [&accounts, locked](const Request&, const RouteContext& context) {
+                 auto set = accounts.set_locked(*context.patient, locked);
+                 if (!set) return problem_response(set.error());
+                 return json_response(200, {{"locked", locked}});
+               });
+  }
+  router.add("PUT", "/cm/v1/me/nominee", Access::kPatientSession,
+             [&accounts](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto set = accounts.set_nominee(*context.patient, optional_text(*body, "healthId"));
+               if (!set) return problem_response(set.error());
+               return Response{204, {}, {}, {}};
+             });
+  router.add("POST", "/cm/v1/me/minors", Access::kPatientSession,
+             [&accounts](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto form = parse_enrolment(*body);
+               if (!form) return problem_response(form.error());
+               auto outcome = accounts.enrol_minor(*context.patient, *form);
+               if (!outcome) return problem_response(outcome.error());
+               auto out = account_json(outcome->account);
+               out["created"] = outcome->created;
+               return json_response(outcome->created ? 201 : 200, out);
+             });
+}
+
+void add_patient_consent_routes(Router& router, const ConsentApi& api) {
+  auto& manager = api.manager;
+  auto& registry = api.registry;
+  router.add("GET", "/cm/v1/patients/{patient}/consent-requests", Access::kPatientSession,
+             [&manager, &registry](const Request&, const RouteContext& context) {
+               auto requests = manager.requests(*context.patient, subject_of(context));
+               if (!requests) return problem_response(requests.error());
+               json::array list;
+               for (const auto& record : *requests) list.push_back(request_json(record, registry));
+               return json_response(200, {{"requests", std::move(list)}});
+             });
+  router.add(
+      "POST", "/cm/v1/patients/{patient}/consent-requests/{id}/grant", Access::kPatientSession,
+      [&manager, &registry](const Request& request, const RouteContext& context) {
+        auto body =
+            request.body.empty() ? Result<json::object>(json::object()) : body_object(request);
+        if (!body) return problem_response(body.error());
+        auto choice = parse_grant(*body);
+        if (!choice) return problem_response(choice.error());
+        auto granted =
+            manager.grant(*context.patient, subject_of(context), context.param("id"), *choice);
+        if (!granted) return problem_response(granted.error());
+        return json_response(200, request_json(*granted, registry));
+      });
+  for (const std::string_view action : {"deny", "revoke"}) {
+    router.add(
+        "POST", fmt::format("/cm/v1/patients/{{patient}}/consent-requests/{{id}}/{}", action),
+        Access::kPatientSession,
+        [&manager, &registry, action](const Request&, const RouteContext& context) {
+          auto changed =
+              action == "deny"
+                  ? manager.deny(*context.patient, subject_of(context), context.param("id"))
+                  : manager.revoke(*context.patient, subject_of(context), context.param("id"));
+          if (!changed) return problem_response(changed.error());
+          return json_response(200, request_json(*changed, registry));
+        });
+  }
+  router.add(
+      "GET", "/cm/v1/patients/{patient}/consents", Access::kPatientSession,
+      [&manager](const Request&, const RouteContext& context) {
+        auto artefacts = manager.artefacts(*context.patient, subject_of(context));
+        if (!artefacts) return problem_response(artefacts.error());
+        json::array list;
+        for (const auto& record : *artefacts) {
+          list.push_back({{"requestId", record.request_id},
+                          {"status", consent::consent_status_code(record.artefact.status)},
+                          {"statusChangedAt", format_instant_ms(record.status_changed_at_ms)},
+                          {"consentDetail", record.artefact.detail_json},
+                          {"signature", record.artefact.signature}});
+        }
+        return json_response(200, {{"consents", std::move(list)}});
+      });
+  router.add("POST", "/cm/v1/patients/{patient}/self-consents", Access::kPatientSession,
+             [&manager, &registry](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto choice = parse_grant(*body);
+               if (!choice) return problem_response(choice.error());
+               if (!choice->date_range || !choice->data_erase_at_ms) {
+                 return problem_response(
+                     Error{ErrorCode::kInvalidArgument, "dateRange and dataEraseAt are required"});
+               }
+               consent::SelfRequest self{choice->hi_types, *choice->date_range,
+                                         *choice->data_erase_at_ms, choice->hip_ids};
+               auto created = manager.self_request(*context.patient, subject_of(context), self);
+               if (!created) return problem_response(created.error());
+               return json_response(201, request_json(*created, registry));
+             });
+}
+
+void add_hiu_routes(Router& router, const ConsentApi& api) {
+  auto& manager = api.manager;
+  router.add("POST", "/v0.5/consent-requests/init", Access::kBearerToken,
+             [&manager](const Request& request, const RouteContext& context) {
+               auto hiu = hiu_of(context);
+               if (!hiu) return abdm_error(hiu.error());
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto request_id = text_field(*body, "requestId");
+               if (!request_id) return abdm_error(request_id.error());
+               const auto* consent_value = body->if_contains("consent");
+               if (consent_value == nullptr || !consent_value->is_object()) {
+                 return abdm_error(Error{ErrorCode::kInvalidArgument, "consent is required"});
+               }
+               auto terms = consent::parse_consent_terms(consent_value->as_object(),
+                                                         unix_ms(std::chrono::system_clock::now()));
+               if (!terms) return abdm_error(terms.error());
+               auto created = manager.request(*hiu, *request_id, *terms);
+               if (!created) return abdm_error(created.error());
+               // ABDM answers 202 and calls back on-init; Kavach also returns the id at once.
+               return json_response(202, {{"consentRequest", {{"id", created->id}}},
+                                          {"resp", {{"requestId", *request_id}}}});
+             });
+  router.add("POST", "/v0.5/consent-requests/status", Access::kBearerToken,
+             [&manager](const Request& request, const RouteContext& context) {
+               auto hiu = hiu_of(context);
+               if (!hiu) return abdm_error(hiu.error());
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto id = text_field(*body, "consentRequestId");
+               if (!id) return abdm_error(id.error());
+               auto record = manager.request_status(*hiu, *id);
+               if (!record) return abdm_error(record.error());
+               json::array artefacts;
+               for (const auto& artefact : record->artefact_ids) {
+                 artefacts.emplace_back(json::object{{"id", artefact}});
+               }
+               return json_response(202,
+                                    {{"consentRequest",
+                                      {{"id", record->id},
+                                       {"status", consent::consent_status_code(record->status)},
+                                       {"consentArtefacts", std::move(artefacts)}}}});
+             });
+  router.add("POST", "/v0.5/consents/fetch", Access::kBearerToken,
+             [&manager](const Request& request, const RouteContext& context) {
+               auto hiu = hiu_of(context);
+               if (!hiu) return abdm_error(hiu.error());
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto id = text_field(*body, "consentId");
+               if (!id) return abdm_error(id.error());
+               auto record = manager.fetch(*hiu, *id);
+               if (!record) return abdm_error(record.error());
+               return json_response(202, {{"consent", signed_artefact_to_json(record->artefact)}});
+             });
+}
+
+void add_registry_routes(Router& router, consent::FacilityRegistry& registry) {
+  router.add("GET", "/cm/v1/admin/facilities", Access::kBearerToken,
+             [&registry](const Request&, const RouteContext& context) {
+               if (auto admin = require_admin(context); !admin)
+                 return problem_response(admin.error());
+               auto facilities = registry.facilities("", consent::kRegistryPageMax);
+               if (!facilities) return problem_response(facilities.error());
+               json::array list;
+               for (const auto& f : *facilities) list.push_back(facility_json(f));
+               return json_response(200, {{"facilities", std::move(list)}});
+             });
+  for (const bool create : {true, false}) {
+    router.add(
+        create ? "POST" : "PUT",
+        create ? "/cm/v1/admin/facilities" : "/cm/v1/admin/facilities/{id}", Access::kBearerToken,
+        [&registry, create](const Request& request, const RouteContext& context) {
+          if (auto admin = require_admin(context); !admin) return problem_response(admin.error());
+          auto body = body_object(request);
+          if (!body) return problem_response(body.error());
+          auto facility =
+              parse_facility(*body, create ? optional_text(*body, "id") : context.param("id"));
+          if (!facility) return problem_response(facility.error());
+          auto saved = create ? registry.add_facility(*facility, registry_actor(context))
+                              : registry.update_facility(*facility, registry_actor(context));
+          if (!saved) return problem_response(saved.error());
+          return json_response(create ? 201 : 200, facility_json(*facility));
+        });
+  }
+  router.add("GET", "/cm/v1/admin/professionals", Access::kBearerToken,
+             [&registry](const Request&, const RouteContext& context) {
+               if (auto admin = require_admin(context); !admin)
+                 return problem_response(admin.error());
+               auto professionals = registry.professionals("", consent::kRegistryPageMax);
+               if (!professionals) return problem_response(professionals.error());
+               json::array list;
+               for (const auto& p : *professionals) list.push_back(professional_json(p));
+               return json_response(200, {{"professionals", std::move(list)}});
+             });
+  for (const bool create : {true, false}) {
+    router.add(create ? "POST" : "PUT",
+               create ? "/cm/v1/admin/professionals" : "/cm/v1/admin/professionals/{id}",
+               Access::kBearerToken,
+               [&registry, create](const Request& request, const RouteContext& context) {
+                 if (auto admin = require_admin(context); !admin)
+                   return problem_response(admin.error());
+                 auto body = body_object(request);
+                 if (!body) return problem_response(body.error());
+                 auto professional = parse_professional(
+                     *body, create ? optional_text(*body, "id") : context.param("id"));
+                 if (!professional) return problem_response(professional.error());
+                 auto saved =
+                     create ? registry.add_professional(*professional, registry_actor(context))
+                            : registry.update_professional(*professional, registry_actor(context));
+                 if (!saved) return problem_response(saved.error());
+                 return json_response(create ? 201 : 200, professional_json(*professional));
+               });
+  }
+}
+
+}  // namespace
+
+void add_consent_routes(Router& router, const ApiServices& services) {
+  if (services.consent != nullptr) {
+    const ConsentApi& api = *services.consent;
+    const auto keys = [&api](const Request&, const RouteContext&) {
+      Response response = json_response(200, api.manager.signer().jwks());
+      response.set_header("Cache-Control", "public, max-age=300");
+      return response;
+    };
+    router.add("GET", "/v0.5/certs", Access::kPublic, keys);
+    router.add("GET", "/.well-known/jwks.json", Access::kPublic, keys);
+    add_patient_routes(router, api);
+    add_patient_consent_routes(router, api);
+    add_hiu_routes(router, api);
+    add_registry_routes(router, api.registry);
+  }
+  if (services.hip_consents != nullptr) {
+    // Public at the router: the body carries the CM's signature, checked in the domain.
+    router.add("POST", "/v0.5/consents/hip/notify", Access::kPublic,
+               [hip = services.hip_consents](const Request& request, const RouteContext&) {
+                 auto body = body_object(request);
+                 if (!body) return abdm_error(body.error());
+                 auto status = hip->receive(*body, request.header("x-kavach-signature"));
+                 if (!status) return abdm_error(status.error());
+                 const auto& notification = body->at("notification").as_object();
+                 return json_response(
+                     202,
+                     {{"acknowledgement",
+                       {{"status", "OK"}, {"consentId", optional_text(notification, "consentId")}}},
+                      {"resp", {{"requestId", optional_text(*body, "requestId")}}}});
+               });
+    // Hospital IT's view of a consent this HIP holds.
+    router.add("GET", "/hip/v1/consents/{id}", Access::kBearerToken,
+               [hip = services.hip_consents](const Request&, const RouteContext& context) {
+                 if (auto admin = require_admin(context); !admin)
+                   return problem_response(admin.error());
+                 auto held = hip->consent(context.param("id"));
+                 if (!held) return problem_response(held.error());
+                 return json_response(
+                     200, {{"status", consent::consent_status_code(held->status)},
+                           {"statusChangedAt", format_instant_ms(held->status_changed_at_ms)},
+                           {"consentDetail", held->artefact.artefact().detail_json}});
+               });
+  }
+}
+
+}  // namespace kavach::http

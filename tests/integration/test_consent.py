@@ -1,0 +1,237 @@
+"""The consent manager end to end, with real processes: a CM node and a HIP node on loopback.
+
+A patient enrols with a one-time code (read from the CM's SMS outbox file), an HIU asks for consent
+through ABDM's consent-requests/init, the patient grants a narrowed version, the HIP receives the
+signed artefact through the CM's outbox, and a revocation reaches the HIP within a second. Error
+cases answer with clear messages. A HIP that is down when a consent is granted receives it when it
+comes back.
+"""
+import http.server
+import json
+import os
+import socket
+import threading
+import time
+import unittest
+from datetime import datetime, timedelta, timezone
+
+from kavach_harness import NodeTestCase, run_cli
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """An HIU's callback endpoint: keeps every notice it is sent."""
+
+    def __init__(self):
+        self.notices = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(handler):
+                body = handler.rfile.read(int(handler.headers["Content-Length"]))
+                self.notices.append((handler.path, json.loads(body),
+                                     handler.headers.get("X-Kavach-Signature")))
+                handler.send_response(202)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ConsentTest(NodeTestCase):
+    def setUp(self):
+        self.hiu = Receiver()
+        self.addCleanup(self.hiu.shutdown)
+        self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
+        self.admin_id, self.admin_secret = self.cm.add_client("hospital IT", "kavach/admin")
+        cm_key = [line.split()[1] for line in
+                  run_cli("consent", "key", *self.cm.node_args()).stdout.splitlines()
+                  if line.startswith("cm_key:")][0]
+        self.hip_port = free_port()
+        self.hip = self.make_node(config_text=(
+            'roles = ["hip"]\n[consent]\nfacility_id = "aiims-delhi"\n'
+            f'cm_key = "{cm_key}"\n'))
+        self.hip_admin_id, self.hip_admin_secret = self.hip.add_client("HIP IT", "kavach/admin")
+        self.hip.start(listen=f"127.0.0.1:{self.hip_port}")
+        self.hip_admin_token = self.hip.fetch_token(self.hip_admin_id,
+                                                    self.hip_admin_secret).json()["access_token"]
+        self.cm.start()
+        args = self.cm.node_args()
+        run_cli("registry", "facility", "add", *args, "--id", "aiims-delhi", "--name", "AIIMS New Delhi",
+                "--roles", "hip", "--callback-url", f"http://127.0.0.1:{self.hip_port}")
+        hiu = json.loads(run_cli("registry", "facility", "add", *args, "--id", "apollo-chennai",
+                                 "--name", "Apollo Chennai", "--roles", "hiu", "--callback-url",
+                                 self.hiu.url(), "--with-client", "--json").stdout)
+        run_cli("registry", "professional", "add", *args, "--id", "dr-manju", "--name", "Dr. Manju",
+                "--facility", "apollo-chennai", "--registration", "MH1001")
+        self.hiu_token = self.cm.fetch_token(hiu["client_id"], hiu["client_secret"]).json()["access_token"]
+        self.patient_token = self.enrol_and_sign_in()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def last_code(self, mobile):
+        with open(os.path.join(self.cm.data_dir, "notifications.jsonl")) as f:
+            notices = [json.loads(line) for line in f if line.strip()]
+        text = [n for n in notices if n["to"] == mobile][-1]["text"]
+        return next(word for word in text.split() if word.isdigit() and len(word) == 6)
+
+    def post(self, path, body, token):
+        return self.cm.request("POST", path, body=body, token=token,
+                               headers={"Content-Type": "application/json"})
+
+    def enrol_and_sign_in(self):
+        started = self.post("/cm/v1/enrolment", {"name": "Asha Devi", "yearOfBirth": 1985, "gender": "F",
+                                                "mobile": "9876543210", "abhaAddress": "asha.devi"}, False)
+        self.assertEqual(started.status, 202, started.body)
+        confirmed = self.post("/cm/v1/enrolment/confirm",
+                              {"ticket": started.json()["ticket"], "code": self.last_code("9876543210")}, False)
+        self.assertEqual(confirmed.status, 201, confirmed.body)
+        self.account = confirmed.json()
+        self.assertEqual(self.account["abhaAddress"], "asha.devi@sbx")
+        ticket = self.post("/cm/v1/sessions/otp", {"healthId": "asha.devi@sbx"}, False).json()["ticket"]
+        session = self.post("/cm/v1/sessions/otp/confirm",
+                            {"ticket": ticket, "code": self.last_code("9876543210")}, False)
+        self.assertEqual(session.status, 201, session.body)
+        return session.json()["token"]
+
+    def ask(self, hi_types=("Prescription", "DiagnosticReport"), request_id=None):
+        now = datetime.now(timezone.utc)
+        body = {"requestId": request_id or f"req-{time.time_ns()}", "timestamp": iso(now), "consent": {
+            "purpose": {"text": "Care Management", "code": "CAREMGT"},
+            "patient": {"id": "asha.devi@sbx"},
+            "hip": {"id": "aiims-delhi"},
+            "hiu": {"id": "apollo-chennai"},
+            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}},
+            "hiTypes": list(hi_types),
+            "permission": {"accessMode": "VIEW",
+                           "dateRange": {"from": iso(now - timedelta(days=365)), "to": iso(now)},
+                           "dataEraseAt": iso(now + timedelta(days=30)),
+                           "frequency": {"unit": "HOUR", "value": 1, "repeats": 0}}}}
+        return self.post("/v0.5/consent-requests/init", body, self.hiu_token)
+
+    def hip_consent(self, consent_id):
+        return self.hip.request("GET", f"/hip/v1/consents/{consent_id}", token=self.hip_admin_token)
+
+    def wait_for_hip_status(self, consent_id, status, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            held = self.hip_consent(consent_id)
+            if held.status == 200 and held.json()["status"] == status:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # --- tests ---------------------------------------------------------------------------------
+
+    def test_grant_reaches_the_hip_and_revocation_takes_effect_within_a_second(self):
+        asked = self.ask()
+        self.assertEqual(asked.status, 202, asked.body)
+        request_id = asked.json()["consentRequest"]["id"]
+        listed = self.cm.request("GET", "/cm/v1/patients/me/consent-requests", token=self.patient_token)
+        self.assertEqual(listed.status, 200, listed.body)
+        pending = listed.json()["requests"][0]
+        self.assertEqual(pending["status"], "REQUESTED")
+        self.assertIn("Dr. Manju of Apollo Chennai asks to view your prescriptions", pending["summary"])
+
+        widened = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant",
+                            {"hiTypes": ["OPConsultation"]}, self.patient_token)
+        self.assertEqual(widened.status, 422, widened.body)
+        self.assertIn("cannot add HI types", widened.body)
+
+        granted = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant",
+                            {"hiTypes": ["DiagnosticReport"]}, self.patient_token)
+        self.assertEqual(granted.status, 200, granted.body)
+        consent_id = granted.json()["consentArtefacts"][0]
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 10), self.cm.server_log())
+        held = self.hip_consent(consent_id).json()
+        self.assertEqual(held["consentDetail"]["hiTypes"], ["DiagnosticReport"])
+        self.assertEqual(held["consentDetail"]["patient"]["id"], "asha.devi@sbx")
+
+        # The HIU was told, with signed bodies, and can fetch the artefact.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(p.endswith("/hiu/notify") for p, _, _ in self.hiu.notices):
+            time.sleep(0.02)
+        paths = [path for path, _, _ in self.hiu.notices]
+        self.assertIn("/v0.5/consent-requests/on-init", paths)
+        self.assertIn("/v0.5/consents/hiu/notify", paths)
+        self.assertTrue(all(signature for _, _, signature in self.hiu.notices))
+        fetched = self.post("/v0.5/consents/fetch", {"requestId": "f-1", "consentId": consent_id}, self.hiu_token)
+        self.assertEqual(fetched.status, 202, fetched.body)
+        self.assertEqual(fetched.json()["consent"]["status"], "GRANTED")
+
+        started = time.monotonic()
+        revoked = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/revoke", None,
+                            self.patient_token)
+        self.assertEqual(revoked.status, 200, revoked.body)
+        self.assertTrue(self.wait_for_hip_status(consent_id, "REVOKED", 1.0),
+                        "the revocation did not reach the HIP within one second")
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_a_hip_that_was_down_receives_the_grant_when_it_returns(self):
+        self.hip.stop()
+        asked = self.ask(request_id="while-down")
+        request_id = asked.json()["consentRequest"]["id"]
+        granted = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {}, self.patient_token)
+        self.assertEqual(granted.status, 200, granted.body)
+        consent_id = granted.json()["consentArtefacts"][0]
+        time.sleep(1.5)  # the CM tries and backs off
+        self.hip.start(listen=f"127.0.0.1:{self.hip_port}")
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 30), self.cm.server_log())
+
+    def test_errors_are_clear(self):
+        # A wrong one-time code says how many tries are left.
+        ticket = self.post("/cm/v1/sessions/otp", {"healthId": "asha.devi@sbx"}, False).json()["ticket"]
+        code = self.last_code("9876543210")
+        wrong = self.post("/cm/v1/sessions/otp/confirm",
+                          {"ticket": ticket, "code": "000000" if code != "000000" else "111111"}, False)
+        self.assertOperationOutcome(wrong, 401)
+        self.assertIn("2 tries left", wrong.body)
+        # A typo in a health ID is caught by its check digit.
+        digits = self.account["abhaNumber"].replace("-", "")
+        typo = digits[:-1] + str((int(digits[-1]) + 1) % 10)
+        typo_reply = self.post("/cm/v1/sessions/otp", {"healthId": typo}, False)
+        self.assertOperationOutcome(typo_reply, 400)
+        self.assertIn("check digit", typo_reply.body)
+        # Patient routes need a session; HIU routes need an HIU client.
+        self.assertEqual(self.cm.request("GET", "/cm/v1/me", token=False).status, 401)
+        self.assertEqual(self.cm.request("GET", "/cm/v1/me", token="kps1.forged").status, 401)
+        not_hiu = self.post("/v0.5/consent-requests/init", {"requestId": "x"}, self.cm.token())
+        self.assertEqual(not_hiu.status, 403, not_hiu.body)
+        self.assertIn("error", not_hiu.json())
+        # A locked ID receives no new requests.
+        self.assertEqual(self.post("/cm/v1/me/lock", None, self.patient_token).status, 200)
+        locked = self.ask()
+        self.assertEqual(locked.status, 403, locked.body)
+        self.assertIn("locked", locked.json()["error"]["message"])
+        self.assertEqual(self.post("/cm/v1/me/unlock", None, self.patient_token).status, 200)
+        self.assertEqual(self.ask().status, 202)
+        # A malformed consent names its field.
+        bad = self.ask(hi_types=("XRay",))
+        self.assertEqual(bad.status, 400)
+        self.assertIn("hiTypes", bad.json()["error"]["message"])
+
+    def test_keys_are_published(self):
+        for path in ("/v0.5/certs", "/.well-known/jwks.json"):
+            reply = self.cm.request("GET", path, token=False)
+            self.assertEqual(reply.status, 200, reply.body)
+            key = reply.json()["keys"][0]
+            self.assertEqual((key["kty"], key["crv"], key["alg"]), ("OKP", "Ed25519", "EdDSA"))
+
+
+if __name__ == "__main__":
+    unittest.main()
