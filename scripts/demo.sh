@@ -26,6 +26,23 @@ if [[ ! -f $demo/seeded ]]; then
   touch "$demo/seeded"
 fi
 
+# The consent manager's registry: one demo hospital that is both HIP and HIU, calling back to this
+# node, with one doctor; and its API client.
+if [[ ! -f $demo/facility.json ]]; then
+  "$kavach" registry facility add --data "$data" --key-file "$key_file" --id demo-hospital \
+    --name "Demo Hospital" --roles hip,hiu --callback-url "http://$listen" --with-client --json \
+    > "$demo/facility.json.tmp"
+  "$kavach" registry professional add --data "$data" --key-file "$key_file" --id dr-demo \
+    --name "Dr. Demo" --facility demo-hospital --registration DEMO1001 > /dev/null
+  mv "$demo/facility.json.tmp" "$demo/facility.json"
+  chmod 600 "$demo/facility.json"
+fi
+cat > "$demo/kavach.toml" <<TOML
+[consent]
+cm_id = "sbx"
+facility_id = "demo-hospital"
+TOML
+
 client_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$demo/client.json")
 client_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$demo/client.json")
 base="http://$listen"
@@ -50,5 +67,14 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" "$base/fhir/R4/AuditEvent?_count=3"
   $kavach audit verify --data $data --key-file $key_file
 
+Consent manager (docs/consent.md): enrol a patient; one-time codes arrive in $data/notifications.jsonl
+  curl -s -X POST $base/cm/v1/enrolment -H 'Content-Type: application/json' \
+       -d '{"name":"Asha Devi","yearOfBirth":1985,"gender":"F","mobile":"9876543210","abhaAddress":"asha.devi"}'
+  tail -1 $data/notifications.jsonl
+  curl -s -X POST $base/cm/v1/enrolment/confirm -H 'Content-Type: application/json' \
+       -d '{"ticket":"<ticket>","code":"<code>"}'
+  curl -s $base/v0.5/certs                # the keys that sign consent artefacts
+  The demo hospital's HIU client (scopes abdm/hiu abdm/hip facility:demo-hospital) is in $demo/facility.json.
+
 MSG
-exec "$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen"
+exec "$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen" --config "$demo/kavach.toml"
