@@ -22,6 +22,9 @@ struct AccessToken {
   std::string client_id;
   ScopeSet scopes;
   std::int64_t expires_at_ms = 0;
+  // The consent artefact the caller reads under (sent as the X-Kavach-Consent header), or "".
+  // Not part of the token: it names a grant that the record store checks on every record.
+  std::string consent_id = {};
 };
 
 struct IssuedToken {

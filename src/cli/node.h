@@ -71,6 +71,7 @@ class Node {
   const auth::TokenService& tokens() { return *tokens_; }
   fhir::ResourceService& resources() { return *resources_; }
   vault::SealedDocuments& documents() { return *documents_; }
+  vault::RecordSealer& sealer() { return *sealer_; }
   consent::FacilityRegistry& registry() { return *registry_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const Clock& clock() const { return clock_; }

@@ -10,6 +10,7 @@
 #include "common/periodic_task.h"
 #include "config/serve_config.h"
 #include "consent/consent_outbox.h"
+#include "consent/consent_record_gate.h"
 #include "consent/hip_consents.h"
 #include "crypto/encoding.h"
 #include "http/api.h"
@@ -164,11 +165,15 @@ Status serve(const config::ServeConfig& config) {
     consent_api.emplace(http::ConsentApi{*cm->accounts, *cm->manager, node->registry()});
   }
   std::unique_ptr<consent::HipConsents> hip_consents;
+  std::unique_ptr<consent::ConsentRecordGate> record_gate;
   if (is_hip && !config.consent.facility_id.empty()) {
     ASSIGN_OR_RETURN(auto verifier,
                      trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
     hip_consents = std::make_unique<consent::HipConsents>(node->documents(), std::move(verifier),
                                                           config.consent.facility_id);
+    record_gate = std::make_unique<consent::ConsentRecordGate>(*hip_consents, node->store(),
+                                                               node->sealer(), node->clock());
+    node->resources().set_record_gate(record_gate.get());
   }
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
   http::ApiServices services{

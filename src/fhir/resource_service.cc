@@ -93,35 +93,84 @@ Result<StoredResource> ResourceService::open(const store::RecordVersion& record)
   return resource;
 }
 
-audit::AuditEntry ResourceService::entry_for(const auth::AccessToken& caller,
-                                             audit::Action action) const {
+audit::AuditEntry ResourceService::entry_for(const auth::AccessToken& caller, audit::Action action,
+                                             const RecordGrant* grant) const {
   audit::AuditEntry entry;
   entry.time_ms = unix_ms(clock_.now());
   entry.action = action;
   entry.basis = audit::Basis::kScope;
   entry.actor_kind = audit::ActorKind::kClient;
   entry.actor_id = caller.client_id;
+  if (grant != nullptr) {
+    entry.basis = audit::Basis::kConsent;
+    entry.consent_id = grant->consent_id();
+    entry.purpose = grant->purpose();
+    entry.facility_id = grant->facility_id();
+  } else if (!caller.consent_id.empty()) {
+    entry.basis = audit::Basis::kConsent;
+    entry.consent_id = caller.consent_id;
+  }
   return entry;
+}
+
+namespace {
+
+// Logs a refused access, naming the patient whose record was asked for so they see the attempt.
+void log_refusal(store::Store& store, audit::AuditEntry entry, ErrorCode code,
+                 std::string_view type, std::string_view id) {
+  entry.outcome = audit::Outcome::kDenied;
+  entry.reason = std::string(error_code_name(code));
+  entry.resource_type = std::string(type);
+  entry.resource_id = std::string(id);
+  if (!id.empty()) {
+    if (auto record = store.read_current(std::string(type), std::string(id)); record && *record) {
+      entry.subject = (*record)->partition;
+    }
+  }
+  if (auto logged = audit::record_entries(store, {&entry, 1}); !logged) {
+    log::error("audit.refusal_not_logged", {{"error", logged.error().message}});
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RecordGrant>> ResourceService::consent_grant(const auth::AccessToken& caller,
+                                                                    audit::Action action,
+                                                                    std::string_view type,
+                                                                    std::string_view id) {
+  if (caller.consent_id.empty()) return std::unique_ptr<RecordGrant>();
+  auto grant =
+      gate_ != nullptr
+          ? gate_->grant_for(caller)
+          : Result<std::unique_ptr<RecordGrant>>(tl::unexpected(
+                Error{ErrorCode::kPermissionDenied, "this node serves no records under consent"}));
+  if (!grant) log_refusal(store_, entry_for(caller, action), grant.error().code, type, id);
+  return grant;
+}
+
+Result<bool> ResourceService::released(const RecordGrant* grant, const store::RecordVersion& record,
+                                       const StoredResource& resource) {
+  if (grant == nullptr) return true;
+  if (record.deleted || gate_ == nullptr) return false;
+  boost::system::error_code error;
+  auto parsed = json::parse(resource.json, error);
+  if (error || !parsed.is_object()) {
+    return make_error(ErrorCode::kDataLoss, "a stored resource is not a JSON object");
+  }
+  return gate_->allows(*grant, record, parsed.as_object());
 }
 
 Status ResourceService::authorise(const auth::AccessToken& caller, std::string_view type,
                                   std::string_view id, auth::Interaction interaction,
                                   audit::Action action, std::string_view verb) {
-  if (caller.scopes.allows(type, interaction)) return {};
-  auto entry = entry_for(caller, action);
-  entry.outcome = audit::Outcome::kDenied;
-  entry.reason = std::string(error_code_name(ErrorCode::kPermissionDenied));
-  entry.resource_type = std::string(type);
-  entry.resource_id = std::string(id);
-  if (!id.empty()) {
-    // Name the patient whose record was asked for, so they see the attempt; the answer to the
-    // caller stays 403 whether or not the record exists.
-    if (auto record = store_.read_current(std::string(type), std::string(id)); record && *record) {
-      entry.subject = (*record)->partition;
-    }
-  }
-  if (auto logged = audit::record_entries(store_, {&entry, 1}); !logged) {
-    log::error("audit.refusal_not_logged", {{"error", logged.error().message}});
+  // A caller under a consent has no scopes here: the interactions that serve it check the grant
+  // record by record and never come through this path, so anything that does is refused.
+  if (caller.consent_id.empty() && caller.scopes.allows(type, interaction)) return {};
+  // The answer to the caller stays 403 whether or not the record exists.
+  log_refusal(store_, entry_for(caller, action), ErrorCode::kPermissionDenied, type, id);
+  if (!caller.consent_id.empty()) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      fmt::format("a consent allows reading records, not to {} {}", verb, type));
   }
   return make_error(ErrorCode::kPermissionDenied,
                     fmt::format("the client's scopes do not allow it to {} {}", verb, type));
@@ -129,9 +178,17 @@ Status ResourceService::authorise(const auth::AccessToken& caller, std::string_v
 
 Result<StoredResource> ResourceService::open_logged(const auth::AccessToken& caller,
                                                     audit::Action action,
-                                                    const store::RecordVersion& record) {
+                                                    const store::RecordVersion& record,
+                                                    const RecordGrant* grant) {
   ASSIGN_OR_RETURN(auto resource, open(record));
-  auto entry = entry_for(caller, action);
+  ASSIGN_OR_RETURN(const bool allowed, released(grant, record, resource));
+  if (!allowed) {
+    log_refusal(store_, entry_for(caller, action, grant), ErrorCode::kPermissionDenied, record.type,
+                record.id);
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("{}/{} is not known", record.type, record.id));
+  }
+  auto entry = entry_for(caller, action, grant);
   describe_record(entry, record);
   RETURN_IF_ERROR(audit::record_entries(store_, {&entry, 1}));
   return resource;
@@ -205,10 +262,17 @@ Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
 Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
                                              std::string_view id) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(
-      authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
-  ASSIGN_OR_RETURN(const auto record, read_live(type, id));
-  return open_logged(caller, audit::Action::kRecordRead, record);
+  ASSIGN_OR_RETURN(const auto grant, consent_grant(caller, audit::Action::kRecordRead, type, id));
+  if (!grant) {
+    RETURN_IF_ERROR(
+        authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
+  }
+  auto record = read_live(type, id);
+  if (!record && grant && record.error().code == ErrorCode::kGone) {
+    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  }
+  if (!record) return tl::unexpected(record.error());
+  return open_logged(caller, audit::Action::kRecordRead, *record, grant.get());
 }
 
 Result<store::RecordVersion> ResourceService::read_live(std::string_view type,
@@ -225,11 +289,14 @@ Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
                                               std::string_view type, std::string_view id,
                                               std::int64_t version) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(
-      authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
+  ASSIGN_OR_RETURN(const auto grant, consent_grant(caller, audit::Action::kRecordRead, type, id));
+  if (!grant) {
+    RETURN_IF_ERROR(
+        authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
+  }
   ASSIGN_OR_RETURN(const auto record,
                    store_.read_version(std::string(type), std::string(id), version));
-  if (!record) {
+  if (!record || (grant && record->deleted)) {
     return make_error(ErrorCode::kNotFound,
                       fmt::format("{}/{} has no version {}", type, id, version));
   }
@@ -237,7 +304,7 @@ Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
     return make_error(ErrorCode::kGone,
                       fmt::format("version {} of {}/{} is a deletion", version, type, id));
   }
-  return open_logged(caller, audit::Action::kRecordRead, *record);
+  return open_logged(caller, audit::Action::kRecordRead, *record, grant.get());
 }
 
 Result<StoredResource> ResourceService::update(const auth::AccessToken& caller,
@@ -306,19 +373,32 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
                                                              std::string_view id,
                                                              std::size_t count) {
   RETURN_IF_ERROR(check_type_and_id(type, id));
-  RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kRead,
-                            audit::Action::kRecordHistory, "read the history of"));
+  ASSIGN_OR_RETURN(const auto grant,
+                   consent_grant(caller, audit::Action::kRecordHistory, type, id));
+  if (!grant) {
+    RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kRead,
+                              audit::Action::kRecordHistory, "read the history of"));
+  }
   ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
-  if (versions.empty())
-    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
   std::vector<StoredResource> resources;
+  const store::RecordVersion* newest = nullptr;
   for (const auto& version : versions) {
     ASSIGN_OR_RETURN(auto resource, open(version));
+    ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), version, resource));
+    if (!allowed) continue;  // under a consent: only versions within it, tombstones never
+    if (newest == nullptr) newest = &version;
     resources.push_back(std::move(resource));
   }
+  if (newest == nullptr) {
+    if (grant && !versions.empty()) {
+      log_refusal(store_, entry_for(caller, audit::Action::kRecordHistory, grant.get()),
+                  ErrorCode::kPermissionDenied, type, id);
+    }
+    return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
+  }
   // One entry for the interaction, naming the newest version returned.
-  auto entry = entry_for(caller, audit::Action::kRecordHistory);
-  describe_record(entry, versions.front());
+  auto entry = entry_for(caller, audit::Action::kRecordHistory, grant.get());
+  describe_record(entry, *newest);
   entry.content_hash.clear();
   RETURN_IF_ERROR(audit::record_entries(store_, {&entry, 1}));
   return resources;
@@ -368,10 +448,15 @@ Result<std::vector<std::string>> ResourceService::matching_ids(
 Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
                                            const SearchRequest& request) {
   RETURN_IF_ERROR(check_type_and_id(request.type, ""));
-  RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kSearch,
-                            audit::Action::kRecordSearch, "search"));
+  ASSIGN_OR_RETURN(const auto grant,
+                   consent_grant(caller, audit::Action::kRecordSearch, request.type, ""));
+  if (!grant) {
+    RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kSearch,
+                              audit::Action::kRecordSearch, "search"));
+  }
   const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
   ASSIGN_OR_RETURN(const auto queries, index_queries(request.type, request.parameters));
+  if (grant) return search_under_consent(caller, request, queries, *grant);
   ASSIGN_OR_RETURN(auto ids, matching_ids(queries, request.after_id, count + 1));
   SearchPage page;
   if (ids.size() > count) {
@@ -388,6 +473,51 @@ Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
     describe_record(accesses.back(), *record);
   }
   // One entry per record returned, all durable before the page is.
+  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  return page;
+}
+
+Result<SearchPage> ResourceService::search_under_consent(
+    const auth::AccessToken& caller, const SearchRequest& request,
+    const std::vector<store::IndexQuery>& queries, const RecordGrant& grant) {
+  // A consent covers one patient; a search must say whose records it wants, which also bounds
+  // the records examined to that patient's.
+  const bool names_patient =
+      request.type == "Patient" ||
+      std::any_of(request.parameters.begin(), request.parameters.end(), [](const auto& parameter) {
+        return parameter.first == "patient" || parameter.first == "subject" ||
+               parameter.first == "_id";
+      });
+  if (!names_patient) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a search under a consent names the patient (patient=, subject= or _id=)");
+  }
+  const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
+  SearchPage page;
+  std::vector<audit::AuditEntry> accesses;
+  std::string cursor = request.after_id;
+  // Refused records are skipped before the page is cut, so they are neither returned nor
+  // counted, and the next-page cursor is always a record the caller was given.
+  for (bool more = true; more;) {
+    ASSIGN_OR_RETURN(const auto ids, matching_ids(queries, cursor, count + 1));
+    more = ids.size() == count + 1;
+    for (const auto& id : ids) {
+      cursor = id;
+      ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
+      if (!record || record->deleted) continue;
+      ASSIGN_OR_RETURN(auto resource, open(*record));
+      ASSIGN_OR_RETURN(const bool allowed, released(&grant, *record, resource));
+      if (!allowed) continue;
+      if (page.resources.size() == count) {
+        page.next_after_id = page.resources.back().id;
+        more = false;
+        break;
+      }
+      page.resources.push_back(std::move(resource));
+      accesses.push_back(entry_for(caller, audit::Action::kRecordSearch, &grant));
+      describe_record(accesses.back(), *record);
+    }
+  }
   RETURN_IF_ERROR(audit::record_entries(store_, accesses));
   return page;
 }
@@ -529,9 +659,23 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
                                                std::string_view patient_id, std::string_view after,
                                                std::size_t count) {
   RETURN_IF_ERROR(check_type_and_id("Patient", patient_id));
-  RETURN_IF_ERROR(authorise(caller, "Patient", patient_id, auth::Interaction::kRead,
-                            audit::Action::kRecordRead, "read"));
-  RETURN_IF_ERROR(read_live("Patient", patient_id));
+  ASSIGN_OR_RETURN(const auto grant,
+                   consent_grant(caller, audit::Action::kRecordRead, "Patient", patient_id));
+  if (!grant) {
+    RETURN_IF_ERROR(authorise(caller, "Patient", patient_id, auth::Interaction::kRead,
+                              audit::Action::kRecordRead, "read"));
+  }
+  ASSIGN_OR_RETURN(const auto patient_record, read_live("Patient", patient_id));
+  if (grant) {
+    // The patient must be the one the consent covers before anything of theirs is listed.
+    ASSIGN_OR_RETURN(const auto patient, open(patient_record));
+    ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), patient_record, patient));
+    if (!allowed) {
+      log_refusal(store_, entry_for(caller, audit::Action::kRecordRead, grant.get()),
+                  ErrorCode::kPermissionDenied, "Patient", patient_id);
+      return make_error(ErrorCode::kNotFound, fmt::format("Patient/{} is not known", patient_id));
+    }
+  }
   std::string after_type;
   std::string after_id;
   if (!after.empty()) {
@@ -553,12 +697,14 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
       after_type = record.type;
       after_id = record.id;
       if (!is_supported_type(record.type) ||
-          !caller.scopes.allows(record.type, auth::Interaction::kRead)) {
+          (!grant && !caller.scopes.allows(record.type, auth::Interaction::kRead))) {
         continue;
       }
       ASSIGN_OR_RETURN(auto resource, open(record));
+      ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), record, resource));
+      if (!allowed) continue;
       page.resources.push_back(std::move(resource));
-      accesses.push_back(entry_for(caller, audit::Action::kRecordRead));
+      accesses.push_back(entry_for(caller, audit::Action::kRecordRead, grant.get()));
       describe_record(accesses.back(), record);
       if (page.resources.size() == count) {
         page.next_after_id = fmt::format("{}/{}", record.type, record.id);

@@ -27,6 +27,7 @@
 #include "auth/token_service.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "fhir/record_gate.h"
 #include "store/store.h"
 #include "vault/record_sealer.h"
 
@@ -119,6 +120,10 @@ class ResourceService {
   ResourceService(store::Store& store, vault::RecordSealer& sealer, const Clock& clock)
       : store_(store), sealer_(sealer), clock_(clock) {}
 
+  // Enables reads under a consent (callers with a consent_id); without a gate they are refused.
+  // Set before serving.
+  void set_record_gate(RecordGate* gate) { gate_ = gate; }
+
   Result<StoredResource> create(const auth::AccessToken& caller, std::string_view type,
                                 std::string_view body);
   Result<StoredResource> read(const auth::AccessToken& caller, std::string_view type,
@@ -195,13 +200,30 @@ class ResourceService {
   Result<PreparedWrite> prepare_version(const auth::AccessToken& caller, audit::Action action,
                                         std::string_view type, std::string_view id,
                                         std::int64_t version, boost::json::object resource);
-  // Opens `record` for the caller and logs the access durably before returning it.
+  // Opens `record` for the caller and logs the access durably before returning it. Under a
+  // consent, a record outside the grant is refused as not found (nothing is hinted at) and the
+  // refusal is logged with the patient it concerned.
   Result<StoredResource> open_logged(const auth::AccessToken& caller, audit::Action action,
-                                     const store::RecordVersion& record);
+                                     const store::RecordVersion& record,
+                                     const RecordGrant* grant = nullptr);
+  // The grant of a caller reading under a consent; null for a caller reading under scopes.
+  // Failures are logged as refusals of `action` on (type, id).
+  Result<std::unique_ptr<RecordGrant>> consent_grant(const auth::AccessToken& caller,
+                                                     audit::Action action, std::string_view type,
+                                                     std::string_view id);
+  // True when the opened record may go to the caller: always under scopes; under a consent, when
+  // the gate allows it.
+  Result<bool> released(const RecordGrant* grant, const store::RecordVersion& record,
+                        const StoredResource& resource);
+  Result<SearchPage> search_under_consent(const auth::AccessToken& caller,
+                                          const SearchRequest& request,
+                                          const std::vector<store::IndexQuery>& queries,
+                                          const RecordGrant& grant);
   // Checks the caller's scope; a refusal is logged, naming the record's patient when it exists.
   Status authorise(const auth::AccessToken& caller, std::string_view type, std::string_view id,
                    auth::Interaction interaction, audit::Action action, std::string_view verb);
-  audit::AuditEntry entry_for(const auth::AccessToken& caller, audit::Action action) const;
+  audit::AuditEntry entry_for(const auth::AccessToken& caller, audit::Action action,
+                              const RecordGrant* grant = nullptr) const;
   // The blind-index lookups for search parameters; kInvalidArgument for an unknown one.
   Result<std::vector<store::IndexQuery>> index_queries(std::string_view type,
                                                        const SearchParameters& parameters);
@@ -219,6 +241,7 @@ class ResourceService {
   store::Store& store_;
   vault::RecordSealer& sealer_;
   const Clock& clock_;
+  RecordGate* gate_ = nullptr;
 };
 
 }  // namespace kavach::fhir

@@ -14,6 +14,7 @@
 #include "auth/token_service.h"
 #include "common/metrics.h"
 #include "consent/consent_manager.h"
+#include "consent/consent_record_gate.h"
 #include "consent/facility_registry.h"
 #include "consent/hip_consents.h"
 #include "consent/patient_accounts.h"
@@ -29,9 +30,6 @@ inline constexpr std::string_view kMetricsScope = "kavach/metrics";
 inline constexpr std::string_view kAuditorScope = "kavach/audit";
 // The scope of hospital IT administering the registry.
 inline constexpr std::string_view kAdminScope = "kavach/admin";
-// The scope of an HIU's system calling the consent manager, with "facility:<id>" naming it.
-inline constexpr std::string_view kHiuScope = "abdm/hiu";
-inline constexpr std::string_view kFacilityScopePrefix = "facility:";
 
 // The consent manager's services, on a node with the cm role.
 struct ConsentApi {

@@ -170,8 +170,8 @@ std::string subject_of(const RouteContext& context) {
 // The HIU facility an access token speaks for, if it may call the CM as one.
 Result<std::string> hiu_of(const RouteContext& context) {
   const auth::ScopeSet& scopes = context.caller->scopes;
-  const auto facility = scopes.opaque_value(kFacilityScopePrefix);
-  if (!scopes.has(kHiuScope) || facility.empty()) {
+  const auto facility = scopes.opaque_value(consent::kFacilityScopePrefix);
+  if (!scopes.has(consent::kHiuScope) || facility.empty()) {
     return make_error(ErrorCode::kPermissionDenied,
                       "this call needs an HIU client (scopes abdm/hiu and facility:<id>)");
   }

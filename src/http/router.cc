@@ -111,6 +111,8 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
     auto verified = tokens_.verify(bearer);
     if (!verified) return problem_response(verified.error());
     caller = std::move(*verified);
+    // A doctor of another facility reads under the consent it names; the record store checks it.
+    caller->consent_id = std::string(request.header("x-kavach-consent"));
     context.caller = &*caller;
   }
   try {

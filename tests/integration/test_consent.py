@@ -182,6 +182,71 @@ class ConsentTest(NodeTestCase):
                         "the revocation did not reach the HIP within one second")
         self.assertLess(time.monotonic() - started, 1.0)
 
+    def test_a_doctor_reads_consented_records_at_the_hip_until_revocation(self):
+        # The HIP's own records for Asha, written by its HMIS, and the HIU's client at the HIP.
+        hmis = self.hip.token()
+        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
+            "resourceType": "Patient", "name": [{"family": "Devi"}],
+            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
+        self.assertEqual(patient.status, 201, patient.body)
+        patient_id = patient.json()["id"]
+        now = datetime.now(timezone.utc)
+
+        def observation(category, when):
+            reply = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
+                "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
+                "category": [{"coding": [{"code": category}]}],
+                "subject": {"reference": f"Patient/{patient_id}"}, "effectiveDateTime": iso(when)})
+            self.assertEqual(reply.status, 201, reply.body)
+            return reply.json()["id"]
+
+        labs = [observation("laboratory", now - timedelta(days=i + 1)) for i in range(30)]
+        vitals = observation("vital-signs", now - timedelta(days=3))
+        hiu_id, hiu_secret = self.hip.add_client("Apollo at AIIMS", "abdm/hiu facility:apollo-chennai")
+        doctor = self.hip.fetch_token(hiu_id, hiu_secret).json()["access_token"]
+
+        asked = self.ask()
+        request_id = asked.json()["consentRequest"]["id"]
+        granted = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant",
+                            {"hiTypes": ["DiagnosticReport"]}, self.patient_token)
+        consent_id = granted.json()["consentArtefacts"][0]
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 10))
+
+        def read(path):
+            return self.hip.request("GET", path, token=doctor, headers={"X-Kavach-Consent": consent_id})
+
+        self.assertEqual(read(f"/fhir/R4/Observation/{labs[0]}").status, 200)
+        self.assertEqual(read(f"/fhir/R4/Observation/{vitals}").status, 404)  # not a granted type
+        self.assertEqual(self.hip.request("GET", f"/fhir/R4/Observation/{labs[0]}", token=doctor).status, 403)
+        page = read(f"/fhir/R4/Observation?patient=Patient/{patient_id}&_count=50")
+        self.assertEqual(page.status, 200, page.body)
+        served = {entry["resource"]["id"] for entry in page.json().get("entry", [])}
+        self.assertEqual(served, set(labs))
+
+        # Revoke while the doctor pages through the records: reads stop within a second.
+        pages_before = 0
+        next_url = f"/fhir/R4/Observation?patient=Patient/{patient_id}&_count=2"
+        while pages_before < 3:
+            reply = read(next_url)
+            self.assertEqual(reply.status, 200, reply.body)
+            links = {link["relation"]: link["url"] for link in reply.json().get("link", [])}
+            next_url = links["next"][links["next"].index("/fhir/R4"):]
+            pages_before += 1
+        revoked_at = time.monotonic()
+        revoked = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/revoke", None,
+                            self.patient_token)
+        self.assertEqual(revoked.status, 200, revoked.body)
+        stopped = None
+        while time.monotonic() - revoked_at < 5:
+            reply = read(next_url)
+            if reply.status == 403:
+                stopped = time.monotonic() - revoked_at
+                break
+            self.assertEqual(reply.status, 200, reply.body)
+        self.assertIsNotNone(stopped, "reads continued after the revocation")
+        self.assertLess(stopped, 1.0)
+        self.assertIn("not granted", read(f"/fhir/R4/Observation/{labs[0]}").body)
+
     def test_a_hip_that_was_down_receives_the_grant_when_it_returns(self):
         self.hip.stop()
         asked = self.ask(request_id="while-down")
