@@ -79,6 +79,8 @@ Result<ConsentManagerServices*> Node::open_consent_manager(const config::Consent
   services->signer = std::make_unique<consent::ArtefactSigner>(std::move(signer));
   consent::ConsentLimits consent_limits;
   consent_limits.request_lifetime = options.request_lifetime;
+  consent_limits.break_glass_max = options.break_glass_max;
+  consent_limits.break_glass_per_day = options.break_glass_per_day;
   services->manager = std::make_unique<consent::ConsentManager>(
       *documents_, *services->accounts, *registry_, *services->signer, *services->notifier,
       options.cm_id, clock_, consent_limits);

@@ -153,6 +153,11 @@ Status load_table(const toml::table& root, ServeConfig& config) {
     std::size_t minutes = static_cast<std::size_t>(options.session_lifetime.count());
     RETURN_IF_ERROR(read_value(table, "consent", "session_lifetime_minutes", minutes));
     options.session_lifetime = std::chrono::minutes(minutes);
+    std::size_t break_glass_hours = static_cast<std::size_t>(options.break_glass_max.count());
+    RETURN_IF_ERROR(read_value(table, "consent", "break_glass_hours", break_glass_hours));
+    options.break_glass_max = std::chrono::hours(break_glass_hours);
+    RETURN_IF_ERROR(
+        read_value(table, "consent", "break_glass_per_day", options.break_glass_per_day));
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");
@@ -313,6 +318,12 @@ Status validate(const ServeConfig& config) {
   }
   if (consent.session_lifetime.count() < 5 || consent.session_lifetime.count() > 24 * 60) {
     return config_error("consent.session_lifetime_minutes", "must be 5 to 1440");
+  }
+  if (consent.break_glass_max.count() < 1 || consent.break_glass_max.count() > 24) {
+    return config_error("consent.break_glass_hours", "must be 1 to 24");
+  }
+  if (consent.break_glass_per_day < 1 || consent.break_glass_per_day > 100) {
+    return config_error("consent.break_glass_per_day", "must be 1 to 100");
   }
   if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warn" &&
       config.log_level != "error") {

@@ -20,6 +20,7 @@
 //             cm_key = "<base64url>"       # the CM's Ed25519 key, for a HIP whose CM is elsewhere
 //             notification_outbox = "..."  # where SMS notices are written (default: in data_dir)
 //             request_lifetime_hours = 168, session_lifetime_minutes = 120
+//             break_glass_hours = 24, break_glass_per_day = 3  # emergency access limits
 //             ca_file = "..."              # CAs trusted for callback URLs' TLS
 #pragma once
 
@@ -74,6 +75,8 @@ struct ConsentOptions {
   std::filesystem::path notification_outbox;  // empty: <data_dir>/notifications.jsonl
   std::chrono::hours request_lifetime{24 * 7};
   std::chrono::minutes session_lifetime{120};
+  std::chrono::hours break_glass_max{24};  // at most 24
+  std::size_t break_glass_per_day = 3;
   std::filesystem::path ca_file;
 };
 

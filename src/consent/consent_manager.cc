@@ -8,6 +8,7 @@
 #include "audit/audit_log.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "consent/consent_policy.h"
 
 namespace kavach::consent {
 namespace {
@@ -34,6 +35,7 @@ json::object request_body(const ConsentRequestRecord& r, std::string_view hiu_re
                     {"decided_at_ms", r.decided_at_ms},
                     {"artefact_ids", string_array(r.artefact_ids)}};
   if (r.granted) body["granted"] = consent_terms_to_json(*r.granted);
+  if (!r.break_glass_reason.empty()) body["break_glass_reason"] = r.break_glass_reason;
   return body;
 }
 
@@ -54,6 +56,9 @@ Result<ConsentRequestRecord> request_from(const vault::Document& d) {
   r.decided_at_ms = d.body.at("decided_at_ms").to_number<std::int64_t>();
   for (const auto& id : d.body.at("artefact_ids").as_array())
     r.artefact_ids.emplace_back(id.as_string());
+  if (const auto* reason = d.body.if_contains("break_glass_reason")) {
+    r.break_glass_reason = std::string(reason->as_string());
+  }
   return r;
 }
 
@@ -63,6 +68,11 @@ std::vector<vault::DocumentIndexValue> request_index(const ConsentRequestRecord&
                                                state_index(r.status)};
   if (!hiu_request_id.empty()) {
     index.push_back({"hiu-request", fmt::format("{}|{}", r.terms.hiu_id, hiu_request_id), false});
+  }
+  if (r.terms.purpose == Purpose::kBreakTheGlass) {
+    index.push_back({"break-glass-by",
+                     fmt::format("{}|{}", r.terms.hiu_id, r.terms.requester.identifier_value),
+                     false});
   }
   return index;
 }
@@ -235,15 +245,14 @@ Result<ConsentRequestRecord> ConsentManager::request(std::string_view hiu_id,
   return created;
 }
 
-Result<ConsentRequestRecord> ConsentManager::create_request(const ConsentTerms& terms,
-                                                            const Account& patient,
-                                                            std::string_view hiu_request_id,
-                                                            const audit::AuditEntry& entry,
-                                                            bool notify_hiu) {
+Result<ConsentRequestRecord> ConsentManager::create_request(
+    const ConsentTerms& terms, const Account& patient, std::string_view hiu_request_id,
+    const audit::AuditEntry& entry, bool notify_hiu, std::string_view break_glass_reason) {
   ConsentRequestRecord record;
   record.id = random_uuid();
   record.status = ConsentStatus::kRequested;
   record.terms = terms;
+  record.break_glass_reason = std::string(break_glass_reason);
   record.abha_number = patient.abha_number;
   record.created_at_ms = unix_ms(clock_.now());
   record.expires_at_ms = record.created_at_ms + limits_.request_lifetime.count();
@@ -267,6 +276,104 @@ Result<ConsentRequestRecord> ConsentManager::create_request(const ConsentTerms& 
   }
   RETURN_IF_ERROR(commit(std::move(batch)));
   return record;
+}
+
+Status ConsentManager::check_break_glass_budget(const Facility& hiu,
+                                                const Professional& professional) {
+  // Counted from the stored requests, so a restart does not reset anyone's budget.
+  ASSIGN_OR_RETURN(
+      const auto earlier,
+      documents_.find_documents(
+          kConsentRequestType,
+          {"break-glass-by", fmt::format("{}|{}", hiu.id, professional.registration_value), false},
+          kRequestsListedMax));
+  const std::int64_t since_ms = unix_ms(clock_.now()) - kBreakGlassMs;
+  std::size_t recent = 0;
+  for (const auto& document : earlier) {
+    if (document.body.at("created_at_ms").to_number<std::int64_t>() > since_ms) ++recent;
+  }
+  if (recent >= limits_.break_glass_per_day) {
+    return make_error(ErrorCode::kResourceExhausted,
+                      fmt::format("{} has opened emergency access {} times in the last 24 hours, "
+                                  "the most allowed; ask the patient for consent",
+                                  professional.name, recent));
+  }
+  return {};
+}
+
+void ConsentManager::tell_of_break_glass(const Account& patient, const Facility& hiu,
+                                         const Professional& professional, std::int64_t until_ms) {
+  const std::string text = fmt::format(
+      "Kavach: EMERGENCY ACCESS. {} of {} opened {}'s health records without consent, until {} "
+      "UTC. If this is wrong, open the Kavach app to end it and report it.",
+      professional.name, hiu.name, patient.name, format_instant_ms(until_ms).substr(0, 16));
+  std::vector<std::string> numbers{patient.mobile};
+  if (!patient.nominee.empty()) {
+    if (auto nominee = accounts_.account(patient.nominee)) numbers.push_back(nominee->mobile);
+  }
+  for (const auto& number : numbers) {
+    if (number.empty()) continue;
+    auto sent = notifier_.send(Notice{"sms", number, text});
+    if (!sent) log::error("consent.break_glass.notice_failed", {{"error", sent.error().message}});
+  }
+}
+
+Result<ConsentRequestRecord> ConsentManager::break_glass(std::string_view hiu_id,
+                                                         const BreakGlassRequest& request) {
+  ASSIGN_OR_RETURN(const Facility hiu, registry_.participant(hiu_id, FacilityRole::kHiu));
+  ASSIGN_OR_RETURN(const Professional professional,
+                   registry_.practising(hiu.id, request.registration_value));
+  ASSIGN_OR_RETURN(const Facility hip, registry_.participant(request.hip_id, FacilityRole::kHip));
+  const auto& reason = request.reason;
+  if (reason.size() < kBreakGlassReasonMin || reason.size() > kBreakGlassReasonMax ||
+      std::any_of(reason.begin(), reason.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\n'; })) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "emergency access needs a written reason of 10 to 500 characters");
+  }
+  if (request.duration.count() < 1 || request.duration > limits_.break_glass_max) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("emergency access lasts 1 to {} minutes", limits_.break_glass_max.count()));
+  }
+  ASSIGN_OR_RETURN(const Account patient, accounts_.resolve(request.patient_id));
+  RETURN_IF_ERROR(check_break_glass_budget(hiu, professional));
+
+  const std::int64_t now_ms = unix_ms(clock_.now());
+  ConsentTerms terms;
+  terms.purpose = Purpose::kBreakTheGlass;
+  terms.patient_id = patient.address;
+  terms.hip_id = hip.id;
+  terms.hiu_id = hiu.id;
+  terms.requester = Requester{professional.name, professional.registration_type,
+                              professional.registration_value, professional.registration_system};
+  terms.hi_types.assign(std::begin(kAllHiTypes), std::end(kAllHiTypes));
+  terms.permission.access_mode = AccessMode::kView;
+  terms.permission.date_range = {0, now_ms};
+  terms.permission.data_erase_at_ms =
+      now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(request.duration).count();
+  terms.permission.frequency = Frequency{FrequencyUnit::kHour, 1, kFrequencyRepeatsMax};
+
+  audit::AuditEntry entry;
+  entry.time_ms = now_ms;
+  entry.action = audit::Action::kBreakGlass;
+  entry.basis = audit::Basis::kBreakGlass;
+  entry.actor_kind = audit::ActorKind::kProfessional;
+  entry.actor_id = professional.id;
+  entry.facility_id = hiu.id;
+  entry.subject = patient.abha_number;
+  entry.purpose = std::string(purpose_code(Purpose::kBreakTheGlass));
+  ASSIGN_OR_RETURN(const auto created, create_request(terms, patient, "", entry, false, reason));
+  ASSIGN_OR_RETURN(auto document, documents_.read(kConsentRequestType, created.id));
+  if (!document) return make_error(ErrorCode::kInternal, "the emergency request vanished");
+  audit::AuditEntry grant_entry = entry;
+  grant_entry.action = audit::Action::kConsentGrant;
+  grant_entry.resource_type = std::string(kConsentRequestType);
+  grant_entry.resource_id = created.id;
+  grant_entry.consent_id = created.id;
+  ASSIGN_OR_RETURN(auto granted, grant_terms(*document, terms, {hip}, grant_entry));
+  tell_of_break_glass(patient, hiu, professional, terms.permission.data_erase_at_ms);
+  return granted;
 }
 
 Result<ConsentRequestRecord> ConsentManager::request_status(std::string_view hiu_id,

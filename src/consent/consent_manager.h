@@ -43,9 +43,25 @@ inline constexpr std::string_view kOnInitPath = "/v0.5/consent-requests/on-init"
 inline constexpr std::size_t kGrantHipsMax = 20;
 inline constexpr std::size_t kRequestsListedMax = 200;
 
+inline constexpr std::size_t kBreakGlassReasonMin = 10;
+inline constexpr std::size_t kBreakGlassReasonMax = 500;
+
 struct ConsentLimits {
   std::chrono::milliseconds request_lifetime{std::chrono::hours(24 * 7)};
   std::size_t sweep_batch = 500;
+  // Emergency access: how long it lasts at most (24 hours or less), and how many a professional
+  // may open in any 24 hours.
+  std::chrono::minutes break_glass_max{24 * 60};
+  std::size_t break_glass_per_day = 3;
+};
+
+// An emergency: a registered professional opens one patient's records at one HIP without consent.
+struct BreakGlassRequest {
+  std::string patient_id;  // health ID or ABHA address
+  std::string hip_id;
+  std::string registration_value;  // the professional's registration number at the HIU
+  std::string reason;              // required, in words
+  std::chrono::minutes duration{24 * 60};
 };
 
 struct ConsentRequestRecord {
@@ -58,6 +74,7 @@ struct ConsentRequestRecord {
   std::int64_t expires_at_ms = 0;  // an unanswered request expires then
   std::int64_t decided_at_ms = 0;
   std::vector<std::string> artefact_ids;
+  std::string break_glass_reason;  // for purpose BTG: why, as the professional wrote it
 };
 
 struct ArtefactRecord {
@@ -116,6 +133,12 @@ class ConsentManager {
   // The artefact, to the HIU it was granted to; logged.
   Result<ArtefactRecord> fetch(std::string_view hiu_id, std::string_view consent_id);
 
+  // Break the glass: an artefact for the emergency, granted at once for at most the configured
+  // time (24 hours or less), rate-limited per professional, with the patient and their nominee
+  // told by SMS at once and every step logged with basis break-glass, flagged for review.
+  Result<ConsentRequestRecord> break_glass(std::string_view hiu_id,
+                                           const BreakGlassRequest& request);
+
   // --- The patient's side: `caller` acts for `abha_number` (their own, or as nominee/guardian).
   Result<std::vector<ConsentRequestRecord>> requests(const PatientSession& caller,
                                                      std::string_view abha_number);
@@ -139,7 +162,11 @@ class ConsentManager {
  private:
   Result<ConsentRequestRecord> create_request(const ConsentTerms& terms, const Account& patient,
                                               std::string_view hiu_request_id,
-                                              const audit::AuditEntry& entry, bool notify_hiu);
+                                              const audit::AuditEntry& entry, bool notify_hiu,
+                                              std::string_view break_glass_reason = {});
+  Status check_break_glass_budget(const Facility& hiu, const Professional& professional);
+  void tell_of_break_glass(const Account& patient, const Facility& hiu,
+                           const Professional& professional, std::int64_t until_ms);
   Result<ConsentRequestRecord> grant_terms(vault::Document& request, const ConsentTerms& granted,
                                            const std::vector<Facility>& hips,
                                            audit::AuditEntry entry);

@@ -24,8 +24,8 @@ std::string_view denial_text(Denial denial) {
       return "the record's date is outside the consented range";
     case Denial::kFrequencyUsedUp:
       return "the consent's request frequency is used up";
-    case Denial::kPurposeNotAllowed:
-      return "break-the-glass access does not travel as consent";
+    case Denial::kBreakGlassTooLong:
+      return "emergency access lasts at most 24 hours";
   }
   return "denied";
 }
@@ -43,7 +43,11 @@ std::optional<Denial> check_data_request(const VerifiedArtefact& artefact, Conse
   const ConsentDetail& detail = artefact.detail();
   if (status != ConsentStatus::kGranted) return Denial::kNotGranted;
   if (request.now_ms >= detail.permission.data_erase_at_ms) return Denial::kExpired;
-  if (detail.purpose == Purpose::kBreakTheGlass) return Denial::kPurposeNotAllowed;
+  // An emergency artefact is honoured only for the short window it may have, whoever signed it.
+  if (detail.purpose == Purpose::kBreakTheGlass &&
+      detail.permission.data_erase_at_ms - detail.created_at_ms > kBreakGlassMs) {
+    return Denial::kBreakGlassTooLong;
+  }
   if (request.hip_id.empty() || detail.hip_id != request.hip_id) return Denial::kWrongHip;
   // The HIP's copy has no hiu; the CM checked the requester against the full artefact before it
   // forwarded the request, and the HIP checks it when the copy names one.

@@ -27,8 +27,11 @@ enum class Denial : std::uint8_t {
   kCareContextNotCovered,  // the record is outside the granted care contexts
   kOutsideDateRange,       // the record's date is outside permission.dateRange (or unknown)
   kFrequencyUsedUp,        // this period's data requests are used up
-  kPurposeNotAllowed,      // break-the-glass artefacts are not honoured for exchange
+  kBreakGlassTooLong,      // a break-the-glass artefact may last 24 hours at most
 };
+
+// Break-the-glass access lasts at most this long, wherever it is checked.
+inline constexpr std::int64_t kBreakGlassMs = 24 * 3'600'000LL;
 
 std::string_view denial_text(Denial denial);
 

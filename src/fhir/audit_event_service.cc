@@ -20,6 +20,7 @@ using audit::Action;
 constexpr std::string_view kActionSystem = "https://kavach.health/fhir/CodeSystem/audit-action";
 constexpr std::string_view kRestSystem = "http://hl7.org/fhir/restful-interaction";
 constexpr std::string_view kPurposeSystem = "https://kavach.health/fhir/CodeSystem/purpose-of-use";
+constexpr std::string_view kReviewSystem = "https://kavach.health/fhir/CodeSystem/review";
 constexpr std::string_view kClientSystem = "https://kavach.health/fhir/sid/client";
 constexpr std::string_view kActorSystem = "https://kavach.health/fhir/sid/actor";
 
@@ -88,6 +89,14 @@ json::object audit_event(const audit::AuditEntry& entry, std::int64_t index,
                      {"recorded", format_instant_ms(entry.time_ms)},
                      {"outcome", entry.outcome == audit::Outcome::kAllowed ? "0" : "4"}};
   if (!interaction.empty()) event["subtype"] = json::array{coding(kRestSystem, interaction)};
+  if (entry.basis == audit::Basis::kBreakGlass) {
+    // Emergency access without consent: flagged so auditors and the patient review each one.
+    event["meta"] = json::object{
+        {"tag",
+         json::array{json::object{{"system", kReviewSystem},
+                                  {"code", "break-the-glass"},
+                                  {"display", "Emergency access without consent: review"}}}}};
+  }
   if (!entry.reason.empty()) event["outcomeDesc"] = entry.reason;
   if (!entry.purpose.empty()) {
     event["purposeOfEvent"] =

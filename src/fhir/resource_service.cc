@@ -102,7 +102,8 @@ audit::AuditEntry ResourceService::entry_for(const auth::AccessToken& caller, au
   entry.actor_kind = audit::ActorKind::kClient;
   entry.actor_id = caller.client_id;
   if (grant != nullptr) {
-    entry.basis = audit::Basis::kConsent;
+    // Emergency access is logged as such, so every read under it is flagged for review.
+    entry.basis = grant->purpose() == "BTG" ? audit::Basis::kBreakGlass : audit::Basis::kConsent;
     entry.consent_id = grant->consent_id();
     entry.purpose = grant->purpose();
     entry.facility_id = grant->facility_id();

@@ -483,6 +483,46 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                return json_response(202, {{"consentRequest", {{"id", created->id}}},
                                           {"resp", {{"requestId", *request_id}}}});
              });
+  // Kavach's emergency access (ABDM defines the BTG purpose but no flow for it).
+  router.add(
+      "POST", "/v0.5/break-glass", Access::kBearerToken,
+      [&manager](const Request& request, const RouteContext& context) {
+        auto hiu = hiu_of(context);
+        if (!hiu) return abdm_error(hiu.error());
+        auto body = body_object(request);
+        if (!body) return abdm_error(body.error());
+        consent::BreakGlassRequest emergency;
+        auto patient = consent::required_id_object(*body, "patient");
+        auto hip = consent::required_id_object(*body, "hip");
+        auto reason = text_field(*body, "reason");
+        if (!patient || !hip || !reason) {
+          return abdm_error(!patient ? patient.error() : !hip ? hip.error() : reason.error());
+        }
+        emergency.patient_id = *patient;
+        emergency.hip_id = *hip;
+        emergency.reason = *reason;
+        const auto* requester = body->if_contains("requester");
+        auto parsed_requester = requester
+                                    ? consent::parse_requester(*requester)
+                                    : Result<consent::Requester>(tl::unexpected(Error{
+                                          ErrorCode::kInvalidArgument, "requester is required"}));
+        if (!parsed_requester) return abdm_error(parsed_requester.error());
+        emergency.registration_value = parsed_requester->identifier_value;
+        if (body->contains("durationMinutes")) {
+          auto minutes = consent::required_integer(*body, "durationMinutes", "", 1, 24 * 60);
+          if (!minutes) return abdm_error(minutes.error());
+          emergency.duration = std::chrono::minutes(*minutes);
+        }
+        auto granted = manager.break_glass(*hiu, emergency);
+        if (!granted) return abdm_error(granted.error());
+        json::array artefacts;
+        for (const auto& id : granted->artefact_ids)
+          artefacts.emplace_back(json::object{{"id", id}});
+        return json_response(
+            201, {{"consentRequest", {{"id", granted->id}, {"status", "GRANTED"}}},
+                  {"consentArtefacts", std::move(artefacts)},
+                  {"expiresAt", format_instant_ms(granted->terms.permission.data_erase_at_ms)}});
+      });
   router.add("POST", "/v0.5/consent-requests/status", Access::kBearerToken,
              [&manager](const Request& request, const RouteContext& context) {
                auto hiu = hiu_of(context);

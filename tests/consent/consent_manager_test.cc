@@ -350,5 +350,62 @@ TEST_F(ConsentManagerTest, EveryDecisionIsInTheAuditLog) {
   }
 }
 
+TEST_F(ConsentManagerTest, BreakingTheGlassIsShortRateLimitedAndToldToThePatient) {
+  const Account ravi = enrol("Ravi Kumar", "9123456780", "ravi.k");
+  ASSERT_TRUE(accounts_->set_nominee(session_, ravi.address));
+  BreakGlassRequest emergency{"asha.devi@sbx", "aiims-delhi", "MH1001",
+                              "Unconscious on arrival in the emergency ward",
+                              std::chrono::hours(6)};
+  auto opened = manager_->break_glass("apollo-chennai", emergency);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  EXPECT_EQ(opened->status, ConsentStatus::kGranted);
+  ASSERT_EQ(opened->artefact_ids.size(), 1U);
+  const auto artefacts = manager_->artefacts(session_, asha_.abha_number);
+  const auto& detail = artefacts->front().artefact.detail;
+  EXPECT_EQ(detail.purpose, Purpose::kBreakTheGlass);
+  EXPECT_EQ(detail.permission.data_erase_at_ms - detail.created_at_ms, 6 * 3'600'000);
+  EXPECT_EQ(detail.hip_id, "aiims-delhi");
+  // The patient and the nominee hear of it at once.
+  EXPECT_NE(notifier_.last_to(asha_.mobile).text.find("EMERGENCY ACCESS"), std::string::npos);
+  EXPECT_NE(notifier_.last_to(ravi.mobile).text.find("Dr. Manju of Apollo Chennai"),
+            std::string::npos);
+  // Logged with the break-glass basis; the reason stays with the sealed request, not the log.
+  auto entries = store_->audit_entries_about(asha_.abha_number, -1, 100);
+  bool flagged = false;
+  for (const auto& stored : *entries) {
+    const auto entry = *audit::decode_entry(stored.entry);
+    if (entry.action == audit::Action::kBreakGlass) {
+      flagged = entry.basis == audit::Basis::kBreakGlass && entry.actor_id == "dr-manju";
+    }
+    EXPECT_EQ(entry.reason.find("Unconscious"), std::string::npos);
+  }
+  EXPECT_TRUE(flagged);
+  EXPECT_EQ(manager_->requests(session_, asha_.abha_number)->front().break_glass_reason,
+            emergency.reason);
+  // The patient can end it like any consent.
+  EXPECT_TRUE(manager_->revoke(session_, asha_.abha_number, opened->id).has_value());
+
+  // Limits: a reason, at most 24 hours, three a day per professional, registered people only.
+  auto no_reason = emergency;
+  no_reason.reason = "urgent";
+  EXPECT_EQ(manager_->break_glass("apollo-chennai", no_reason).error().code,
+            ErrorCode::kInvalidArgument);
+  auto too_long = emergency;
+  too_long.duration = std::chrono::hours(25);
+  EXPECT_EQ(manager_->break_glass("apollo-chennai", too_long).error().code,
+            ErrorCode::kInvalidArgument);
+  auto stranger = emergency;
+  stranger.registration_value = "MH9999";
+  EXPECT_EQ(manager_->break_glass("apollo-chennai", stranger).error().code,
+            ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(manager_->break_glass("apollo-chennai", emergency).has_value());
+  ASSERT_TRUE(manager_->break_glass("apollo-chennai", emergency).has_value());
+  auto fourth = manager_->break_glass("apollo-chennai", emergency);
+  ASSERT_FALSE(fourth.has_value());
+  EXPECT_EQ(fourth.error().code, ErrorCode::kResourceExhausted);
+  clock_.advance(std::chrono::hours(25));
+  EXPECT_TRUE(manager_->break_glass("apollo-chennai", emergency).has_value());
+}
+
 }  // namespace
 }  // namespace kavach::consent

@@ -70,6 +70,9 @@ class World {
     d.permission.date_range.from_ms = kEpoch - between(0, 400) * kDayMs;
     d.permission.date_range.to_ms = d.permission.date_range.from_ms + between(0, 300) * kDayMs;
     d.permission.data_erase_at_ms = d.created_at_ms + between(1, 60) * kDayMs;
+    if (d.purpose == Purpose::kBreakTheGlass && chance(50)) {
+      d.permission.data_erase_at_ms = d.created_at_ms + between(1, 30) * kDayMs / 24;  // <= 30 h
+    }
     d.permission.frequency = {FrequencyUnit::kDay, between(1, 3), between(0, 3)};
     const auto roll = between(0, 99);
     intent.status = roll < 60   ? ConsentStatus::kGranted
@@ -117,7 +120,10 @@ bool allowed(const Intent& intent, const DataRequest& request, const RecordFacts
   const ConsentDetail& d = intent.detail;
   if (intent.tampering != Tampering::kNone) return false;
   if (intent.status != ConsentStatus::kGranted) return false;
-  if (d.purpose == Purpose::kBreakTheGlass) return false;
+  if (d.purpose == Purpose::kBreakTheGlass &&
+      d.permission.data_erase_at_ms - d.created_at_ms > 24 * 3'600'000LL) {
+    return false;
+  }
   if (request.now_ms >= d.permission.data_erase_at_ms) return false;
   if (request.hip_id != d.hip_id || request.hiu_id != d.hiu_id) return false;
   if (request.requests_in_period > d.permission.frequency.repeats) return false;

@@ -290,6 +290,30 @@ TEST_F(ConsentRecordGateTest, RandomConsentsServeNothingOutsideThem) {
   EXPECT_GT(served_total, 0U);
 }
 
+TEST_F(ConsentRecordGateTest, BreakTheGlassOpensThePatientsRecordsForItsWindowOnly) {
+  auto opened =
+      manager_->break_glass("apollo-chennai", {"asha.devi@sbx", "aiims-delhi", "MH1001",
+                                               "Road accident, unconscious, needs allergy history",
+                                               std::chrono::hours(2)});
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  ASSERT_TRUE(dispatcher_->deliver_due().has_value());
+  const auto caller = doctor(opened->artefact_ids.front());
+  // Every dated record of Asha's at this HIP, of any type and age; still nothing of Ravi's.
+  EXPECT_EQ(search_ids(caller, "Observation"),
+            (std::set<std::string>{recent_lab_, old_lab_, recent_vitals_}));
+  EXPECT_EQ(resources_->read(caller, "Observation", ravi_lab_).error().code, ErrorCode::kNotFound);
+  auto entries = store_->audit_entries_about(asha_id_, -1, 1000);
+  std::size_t flagged = 0;
+  for (const auto& stored : *entries) {
+    const auto entry = *audit::decode_entry(stored.entry);
+    if (entry.basis == audit::Basis::kBreakGlass) ++flagged;
+  }
+  EXPECT_EQ(flagged, 3U);
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_EQ(resources_->read(caller, "Observation", recent_lab_).error().code,
+            ErrorCode::kPermissionDenied);
+}
+
 TEST(RecordClassification, MapsResourcesToHiTypesAndDates) {
   const auto parse = [](const char* text) { return json::parse(text).as_object(); };
   EXPECT_EQ(

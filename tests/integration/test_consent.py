@@ -247,6 +247,42 @@ class ConsentTest(NodeTestCase):
         self.assertLess(stopped, 1.0)
         self.assertIn("not granted", read(f"/fhir/R4/Observation/{labs[0]}").body)
 
+    def test_break_the_glass_opens_records_and_tells_the_patient(self):
+        hmis = self.hip.token()
+        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
+            "resourceType": "Patient",
+            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
+        patient_id = patient.json()["id"]
+        allergy = self.hip.request("POST", "/fhir/R4/AllergyIntolerance", token=hmis, body={
+            "resourceType": "AllergyIntolerance", "patient": {"reference": f"Patient/{patient_id}"},
+            "code": {"text": "Penicillin"}, "recordedDate": "2020-05-01T10:00:00Z"})
+        self.assertEqual(allergy.status, 201, allergy.body)
+        hiu_id, hiu_secret = self.hip.add_client("Apollo at AIIMS", "abdm/hiu facility:apollo-chennai")
+        doctor = self.hip.fetch_token(hiu_id, hiu_secret).json()["access_token"]
+
+        no_reason = self.post("/v0.5/break-glass", {
+            "patient": {"id": "asha.devi@sbx"}, "hip": {"id": "aiims-delhi"}, "reason": "now",
+            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}},
+            self.hiu_token)
+        self.assertEqual(no_reason.status, 400, no_reason.body)
+        self.assertIn("reason", no_reason.json()["error"]["message"])
+        opened = self.post("/v0.5/break-glass", {
+            "patient": {"id": "asha.devi@sbx"}, "hip": {"id": "aiims-delhi"},
+            "reason": "Unconscious after a road accident; checking allergies", "durationMinutes": 60,
+            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}},
+            self.hiu_token)
+        self.assertEqual(opened.status, 201, opened.body)
+        consent_id = opened.json()["consentArtefacts"][0]["id"]
+        with open(os.path.join(self.cm.data_dir, "notifications.jsonl")) as f:
+            last = [json.loads(line) for line in f if line.strip()][-1]
+        self.assertEqual(last["to"], "9876543210")
+        self.assertIn("EMERGENCY ACCESS", last["text"])
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 10))
+        read = self.hip.request("GET", f"/fhir/R4/AllergyIntolerance/{allergy.json()['id']}", token=doctor,
+                                headers={"X-Kavach-Consent": consent_id})
+        self.assertEqual(read.status, 200, read.body)
+        self.assertIn("Penicillin", read.body)
+
     def test_a_hip_that_was_down_receives_the_grant_when_it_returns(self):
         self.hip.stop()
         asked = self.ask(request_id="while-down")
