@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
@@ -117,6 +118,48 @@ Result<consent::ArtefactVerifier> trusted_cm_keys(const config::ConsentOptions& 
                     "CM's key (`kavach consent key` on the CM prints it)");
 }
 
+// How a HIP asks its CM for a consent's status after a restart: directly when this node is the
+// CM, otherwise over HTTP, checking the CM's signature on the answer.
+Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& options,
+                                               consent::ConsentManager* local,
+                                               const consent::ArtefactVerifier& verifier) {
+  if (local != nullptr) {
+    return consent::StatusSource(
+        [local](std::string_view id) { return local->current_status(id); });
+  }
+  if (options.cm_url.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "config: consent.cm_url: a HIP whose consent manager runs elsewhere needs "
+                      "its URL, to confirm consents after a restart");
+  }
+  RETURN_IF_ERROR(http::parse_url(options.cm_url));
+  http::ClientOptions client_options;
+  client_options.ca_file = options.ca_file;
+  client_options.timeout = std::chrono::seconds(3);
+  ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
+  std::shared_ptr<http::HttpClient> client(std::move(created));
+  std::string url = options.cm_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/v0.5/consents/hip/status";
+  return consent::StatusSource([client, url,
+                                verifier](std::string_view id) -> Result<consent::ConsentStatus> {
+    ASSIGN_OR_RETURN(auto reply,
+                     client->post(url, "application/json",
+                                  boost::json::serialize(boost::json::object{{"consentId", id}})));
+    if (reply.status != 200) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the consent manager answered {}", reply.status));
+    }
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(reply.body, error);
+    if (error || !parsed.is_object()) {
+      return make_error(ErrorCode::kUnavailable, "the consent manager's answer is not JSON");
+    }
+    return consent::verify_status_statement(verifier, parsed.as_object(), id,
+                                            unix_ms(std::chrono::system_clock::now()));
+  });
+}
+
 Status serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::parse_level(config.log_level, level);
@@ -169,8 +212,11 @@ Status serve(const config::ServeConfig& config) {
   if (is_hip && !config.consent.facility_id.empty()) {
     ASSIGN_OR_RETURN(auto verifier,
                      trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
+    ASSIGN_OR_RETURN(auto status_source,
+                     cm_status_source(config.consent, cm ? cm->manager.get() : nullptr, verifier));
     hip_consents = std::make_unique<consent::HipConsents>(node->documents(), std::move(verifier),
-                                                          config.consent.facility_id);
+                                                          config.consent.facility_id,
+                                                          std::move(status_source));
     record_gate = std::make_unique<consent::ConsentRecordGate>(*hip_consents, node->store(),
                                                                node->sealer(), node->clock());
     node->resources().set_record_gate(record_gate.get());

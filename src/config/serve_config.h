@@ -18,6 +18,7 @@
 //   [consent] cm_id = "sbx"               # the CM's id and ABHA address suffix
 //             facility_id = "aiims-delhi"  # this node's facility id as a HIP/HIU
 //             cm_key = "<base64url>"       # the CM's Ed25519 key, for a HIP whose CM is elsewhere
+//             cm_url = "https://cm..."     # where that CM answers (to confirm consents)
 //             notification_outbox = "..."  # where SMS notices are written (default: in data_dir)
 //             request_lifetime_hours = 168, session_lifetime_minutes = 120
 //             break_glass_hours = 24, break_glass_per_day = 3  # emergency access limits
@@ -72,6 +73,7 @@ struct ConsentOptions {
   std::string cm_id = "sbx";
   std::string facility_id;
   std::string cm_key;
+  std::string cm_url;
   std::filesystem::path notification_outbox;  // empty: <data_dir>/notifications.jsonl
   std::chrono::hours request_lifetime{24 * 7};
   std::chrono::minutes session_lifetime{120};

@@ -155,6 +155,10 @@ class ConsentManager {
   Result<std::vector<ArtefactRecord>> artefacts(const PatientSession& caller,
                                                 std::string_view abha_number);
 
+  // An artefact's status now (EXPIRED from dataEraseAt on, even before the sweeper runs), for a
+  // HIP confirming a consent after a restart; kNotFound for an unknown id.
+  Result<ConsentStatus> current_status(std::string_view consent_id);
+
   // Expires due requests and artefacts, a bounded batch of each per call, resuming where the
   // previous call stopped; returns how many changed.
   Result<std::size_t> sweep();

@@ -36,6 +36,33 @@ Status verify_cm_message(const ArtefactVerifier& verifier, const json::object& b
   return {};
 }
 
+json::object status_statement(std::string_view consent_id, ConsentStatus status,
+                              std::int64_t now_ms) {
+  return {{"consentId", consent_id},
+          {"status", consent_status_code(status)},
+          {"timestamp", format_instant_ms(now_ms)}};
+}
+
+Result<ConsentStatus> verify_status_statement(const ArtefactVerifier& verifier,
+                                              const json::object& reply,
+                                              std::string_view consent_id, std::int64_t now_ms) {
+  const auto* statement = reply.if_contains("statement");
+  if (statement == nullptr || !statement->is_object()) {
+    return make_error(ErrorCode::kInvalidArgument, "the CM's reply has no statement");
+  }
+  ASSIGN_OR_RETURN(const std::string signature, required_string(reply, "signature", ""));
+  RETURN_IF_ERROR(verify_cm_message(verifier, statement->as_object(), signature, now_ms));
+  ASSIGN_OR_RETURN(const std::string id,
+                   required_string(statement->as_object(), "consentId", "statement"));
+  ASSIGN_OR_RETURN(const std::string status,
+                   required_string(statement->as_object(), "status", "statement"));
+  const auto parsed = parse_consent_status(status);
+  if (id != consent_id || !parsed) {
+    return make_error(ErrorCode::kInvalidArgument, "the CM's statement is about another consent");
+  }
+  return *parsed;
+}
+
 Result<ConsentStatus> HipConsents::receive(const json::object& body, std::string_view signature) {
   RETURN_IF_ERROR(verify_cm_message(verifier_, body, signature, unix_ms(documents_.clock().now())));
   const auto* notification = body.if_contains("notification");
@@ -53,6 +80,16 @@ Result<ConsentStatus> HipConsents::receive(const json::object& body, std::string
     return make_error(ErrorCode::kInvalidArgument,
                       "a HIP is told only of GRANTED, REVOKED and EXPIRED artefacts");
   }
+  ASSIGN_OR_RETURN(const ConsentStatus held, record_status(artefact, incoming));
+  // Heard from the CM while running: current until the next notice.
+  std::lock_guard lock(confirmed_mutex_);
+  confirmed_.insert(detail.consent_id);
+  return held;
+}
+
+Result<ConsentStatus> HipConsents::record_status(const VerifiedArtefact& artefact,
+                                                 ConsentStatus incoming) {
+  const ConsentDetail& detail = artefact.detail();
   for (int attempt = 0; attempt < kApplyRetriesMax; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, documents_.read(kHipConsentType, detail.consent_id));
     vault::Document document;
@@ -113,8 +150,34 @@ Result<HeldConsent> HipConsents::consent(std::string_view consent_id) {
     return make_error(ErrorCode::kDataLoss,
                       "a held artefact no longer verifies: the stored row was changed");
   }
-  return HeldConsent{std::move(*verified), *status,
-                     document->body.at("status_changed_at_ms").to_number<std::int64_t>()};
+  HeldConsent held{std::move(*verified), *status,
+                   document->body.at("status_changed_at_ms").to_number<std::int64_t>()};
+  if (held.status == ConsentStatus::kGranted && status_source_) {
+    RETURN_IF_ERROR(confirm(held));
+  }
+  return held;
+}
+
+Status HipConsents::confirm(HeldConsent& held) {
+  const std::string& id = held.artefact.detail().consent_id;
+  {
+    std::lock_guard lock(confirmed_mutex_);
+    if (confirmed_.contains(id)) return {};
+  }
+  // Notices sent while this node was down may still be on their way: ask before serving.
+  auto current = status_source_(id);
+  if (!current) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the consent cannot be confirmed with the consent manager now; try again "
+                      "shortly");
+  }
+  if (*current != ConsentStatus::kGranted) {
+    ASSIGN_OR_RETURN(held.status, record_status(held.artefact, *current));
+    held.status_changed_at_ms = unix_ms(documents_.clock().now());
+  }
+  std::lock_guard lock(confirmed_mutex_);
+  confirmed_.insert(id);
+  return {};
 }
 
 }  // namespace kavach::consent

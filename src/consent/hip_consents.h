@@ -11,7 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -27,6 +30,17 @@ inline constexpr std::string_view kHipConsentType = "_HipConsent";
 inline constexpr std::int64_t kMessageSkewPastMs = 60'000;
 inline constexpr std::int64_t kMessageSkewFutureMs = 9 * 60'000;
 
+// The consent manager's current word on a consent, as a signed statement it checked.
+using StatusSource = std::function<Result<ConsentStatus>(std::string_view consent_id)>;
+
+// The CM's signed statement of a consent's status, {consentId, status, timestamp} with the
+// signature over its RFC 8785 form, and its check.
+boost::json::object status_statement(std::string_view consent_id, ConsentStatus status,
+                                     std::int64_t now_ms);
+Result<ConsentStatus> verify_status_statement(const ArtefactVerifier& verifier,
+                                              const boost::json::object& reply,
+                                              std::string_view consent_id, std::int64_t now_ms);
+
 struct HeldConsent {
   VerifiedArtefact artefact;
   ConsentStatus status;
@@ -37,21 +51,39 @@ struct HeldConsent {
 Status verify_cm_message(const ArtefactVerifier& verifier, const boost::json::object& body,
                          std::string_view signature, std::int64_t now_ms);
 
+//
+// A node that was down may have missed a revocation still queued at the CM. So the first time
+// this process serves under a GRANTED consent it has not heard of since it started, it asks the
+// CM (`status_source`) and serves only if the CM still says GRANTED; if the CM cannot be reached
+// it serves nothing under that consent (fail closed).
 class HipConsents {
  public:
-  HipConsents(vault::SealedDocuments& documents, ArtefactVerifier verifier, std::string hip_id)
-      : documents_(documents), verifier_(std::move(verifier)), hip_id_(std::move(hip_id)) {}
+  HipConsents(vault::SealedDocuments& documents, ArtefactVerifier verifier, std::string hip_id,
+              StatusSource status_source = {})
+      : documents_(documents),
+        verifier_(std::move(verifier)),
+        hip_id_(std::move(hip_id)),
+        status_source_(std::move(status_source)) {}
 
   // Applies a consents/hip/notify message; returns the status now held.
   Result<ConsentStatus> receive(const boost::json::object& body, std::string_view signature);
-  // The artefact and its current status; kNotFound when this HIP never received it.
+  // The artefact and its current status; kNotFound when this HIP never received it;
+  // kUnavailable when it must be confirmed with the CM and cannot be.
   Result<HeldConsent> consent(std::string_view consent_id);
   const std::string& hip_id() const { return hip_id_; }
+  const ArtefactVerifier& verifier() const { return verifier_; }
 
  private:
+  // Stores `incoming` unless the held status is already final; returns the status now held.
+  Result<ConsentStatus> record_status(const VerifiedArtefact& artefact, ConsentStatus incoming);
+  Status confirm(HeldConsent& held);
+
   vault::SealedDocuments& documents_;
   const ArtefactVerifier verifier_;
   const std::string hip_id_;
+  const StatusSource status_source_;
+  std::mutex confirmed_mutex_;
+  std::set<std::string> confirmed_;  // GUARDED_BY(confirmed_mutex_): current since start
 };
 
 }  // namespace kavach::consent

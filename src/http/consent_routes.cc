@@ -628,6 +628,22 @@ void add_consent_routes(Router& router, const ApiServices& services) {
     };
     router.add("GET", "/v0.5/certs", Access::kPublic, keys);
     router.add("GET", "/.well-known/jwks.json", Access::kPublic, keys);
+    // A HIP confirming a consent after a restart: the CM's signed word on its status. Public:
+    // consent ids are unguessable, and the answer is only a status.
+    router.add("POST", "/v0.5/consents/hip/status", Access::kPublic,
+               [&api](const Request& request, const RouteContext&) {
+                 auto body = body_object(request);
+                 if (!body) return abdm_error(body.error());
+                 auto id = text_field(*body, "consentId");
+                 if (!id) return abdm_error(id.error());
+                 auto status = api.manager.current_status(*id);
+                 if (!status) return abdm_error(status.error());
+                 const auto statement = consent::status_statement(
+                     *id, *status, unix_ms(std::chrono::system_clock::now()));
+                 auto signature = api.manager.signer().sign_object(statement);
+                 if (!signature) return abdm_error(signature.error());
+                 return json_response(200, {{"statement", statement}, {"signature", *signature}});
+               });
     add_patient_routes(router, api);
     add_patient_consent_routes(router, api);
     add_hiu_routes(router, api);

@@ -254,6 +254,57 @@ TEST_F(ConsentManagerTest, HipsRefuseNoticesNotSignedByTheirCm) {
   }
 }
 
+TEST_F(ConsentManagerTest, AHipConfirmsHeldConsentsWithTheCmAfterARestart) {
+  auto terms = terms_for(asha_);
+  terms.hip_id = "aiims-delhi";
+  const auto request = ask(terms);
+  const auto granted = manager_->grant(session_, asha_.abha_number, request.id, {});
+  ASSERT_TRUE(granted.has_value());
+  const std::string consent_id = granted->artefact_ids.front();
+  const auto verifier = ArtefactVerifier::from_public_key(signer_->public_key());
+  {
+    HipConsents before_restart(*documents_, verifier, "aiims-delhi");
+    for (const auto& delivery : deliver()) {
+      if (delivery.url.ends_with("/hip/notify")) {
+        ASSERT_TRUE(before_restart.receive(delivery.body, delivery.signature).has_value());
+      }
+    }
+  }
+  // The HIP is down; the patient revokes; the notice waits in the outbox.
+  reachable_ = false;
+  ASSERT_TRUE(manager_->revoke(session_, asha_.abha_number, request.id).has_value());
+  EXPECT_TRUE(deliver().empty());
+  // Back up, the HIP asks the CM (a signed statement over the wire) before serving.
+  int asked = 0;
+  bool cm_reachable = false;
+  HipConsents after_restart(*documents_, verifier, "aiims-delhi", [&](std::string_view id) {
+    ++asked;
+    if (!cm_reachable) return Result<ConsentStatus>(make_error(ErrorCode::kUnavailable, "down"));
+    const auto statement = status_statement(id, *manager_->current_status(id), now_ms());
+    const json::object reply{{"statement", statement},
+                             {"signature", *signer_->sign_object(statement)}};
+    return verify_status_statement(verifier, reply, id, now_ms());
+  });
+  EXPECT_EQ(after_restart.consent(consent_id).error().code, ErrorCode::kUnavailable);
+  cm_reachable = true;
+  EXPECT_EQ(after_restart.consent(consent_id)->status, ConsentStatus::kRevoked);
+  EXPECT_EQ(after_restart.consent(consent_id)->status, ConsentStatus::kRevoked);
+  EXPECT_EQ(asked, 2);  // a final status needs no further confirmation
+  // A statement signed by another key, or about another consent, is refused.
+  const auto forged_statement = status_statement(consent_id, ConsentStatus::kGranted, now_ms());
+  auto rogue = *ArtefactSigner::from_seed(crypto::SecretBytes(std::vector<std::uint8_t>(32, 9)));
+  EXPECT_FALSE(verify_status_statement(verifier,
+                                       {{"statement", forged_statement},
+                                        {"signature", *rogue.sign_object(forged_statement)}},
+                                       consent_id, now_ms())
+                   .has_value());
+  EXPECT_FALSE(verify_status_statement(verifier,
+                                       {{"statement", forged_statement},
+                                        {"signature", *signer_->sign_object(forged_statement)}},
+                                       "another-consent", now_ms())
+                   .has_value());
+}
+
 TEST_F(ConsentManagerTest, ANodeThatWasDownReceivesItsNoticesWhenItReturns) {
   auto terms = terms_for(asha_);
   terms.hip_id = "aiims-delhi";

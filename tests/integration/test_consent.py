@@ -62,15 +62,15 @@ class ConsentTest(NodeTestCase):
         cm_key = [line.split()[1] for line in
                   run_cli("consent", "key", *self.cm.node_args()).stdout.splitlines()
                   if line.startswith("cm_key:")][0]
+        self.cm.start()
         self.hip_port = free_port()
         self.hip = self.make_node(config_text=(
             'roles = ["hip"]\n[consent]\nfacility_id = "aiims-delhi"\n'
-            f'cm_key = "{cm_key}"\n'))
+            f'cm_key = "{cm_key}"\ncm_url = "http://127.0.0.1:{self.cm.port}"\n'))
         self.hip_admin_id, self.hip_admin_secret = self.hip.add_client("HIP IT", "kavach/admin")
         self.hip.start(listen=f"127.0.0.1:{self.hip_port}")
         self.hip_admin_token = self.hip.fetch_token(self.hip_admin_id,
                                                     self.hip_admin_secret).json()["access_token"]
-        self.cm.start()
         args = self.cm.node_args()
         run_cli("registry", "facility", "add", *args, "--id", "aiims-delhi", "--name", "AIIMS New Delhi",
                 "--roles", "hip", "--callback-url", f"http://127.0.0.1:{self.hip_port}")
@@ -282,6 +282,34 @@ class ConsentTest(NodeTestCase):
                                 headers={"X-Kavach-Consent": consent_id})
         self.assertEqual(read.status, 200, read.body)
         self.assertIn("Penicillin", read.body)
+
+    def test_a_revocation_made_while_the_hip_was_down_holds_before_any_data_leaves(self):
+        hmis = self.hip.token()
+        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
+            "resourceType": "Patient",
+            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
+        lab = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
+            "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
+            "category": [{"coding": [{"code": "laboratory"}]}],
+            "subject": {"reference": f"Patient/{patient.json()['id']}"},
+            "effectiveDateTime": iso(datetime.now(timezone.utc) - timedelta(days=2))}).json()["id"]
+        hiu_id, hiu_secret = self.hip.add_client("Apollo at AIIMS", "abdm/hiu facility:apollo-chennai")
+        doctor = self.hip.fetch_token(hiu_id, hiu_secret).json()["access_token"]
+        request_id = self.ask().json()["consentRequest"]["id"]
+        consent_id = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {},
+                               self.patient_token).json()["consentArtefacts"][0]
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 10))
+        self.hip.stop()
+        revoked = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/revoke", None,
+                            self.patient_token)
+        self.assertEqual(revoked.status, 200, revoked.body)
+        time.sleep(4.0)  # the notice fails and backs off: its next try is seconds after the restart
+        self.hip.start(listen=f"127.0.0.1:{self.hip_port}")
+        # At once after the restart, before the CM's retry can arrive: nothing leaves.
+        read = self.hip.request("GET", f"/fhir/R4/Observation/{lab}", token=doctor,
+                                headers={"X-Kavach-Consent": consent_id})
+        self.assertEqual(read.status, 403, read.body)
+        self.assertIn("not granted", read.body)
 
     def test_a_hip_that_was_down_receives_the_grant_when_it_returns(self):
         self.hip.stop()
