@@ -13,6 +13,7 @@
 #include "consent/consent_outbox.h"
 #include "consent/consent_record_gate.h"
 #include "consent/hip_consents.h"
+#include "consent/hiu_consents.h"
 #include "crypto/encoding.h"
 #include "http/api.h"
 #include "http/client.h"
@@ -207,6 +208,12 @@ Status serve(const config::ServeConfig& config) {
     });
     consent_api.emplace(http::ConsentApi{*cm->accounts, *cm->manager, node->registry()});
   }
+  std::unique_ptr<consent::HiuConsents> hiu_consents;
+  if (config.roles.contains(config::Role::kUser) && !config.consent.facility_id.empty()) {
+    ASSIGN_OR_RETURN(auto verifier,
+                     trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
+    hiu_consents = std::make_unique<consent::HiuConsents>(node->documents(), std::move(verifier));
+  }
   std::unique_ptr<consent::HipConsents> hip_consents;
   std::unique_ptr<consent::ConsentRecordGate> record_gate;
   if (is_hip && !config.consent.facility_id.empty()) {
@@ -239,7 +246,8 @@ Status serve(const config::ServeConfig& config) {
         return {};
       },
       consent_api ? &*consent_api : nullptr,
-      hip_consents.get()};
+      hip_consents.get(),
+      hiu_consents.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

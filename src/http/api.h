@@ -17,6 +17,7 @@
 #include "consent/consent_record_gate.h"
 #include "consent/facility_registry.h"
 #include "consent/hip_consents.h"
+#include "consent/hiu_consents.h"
 #include "consent/patient_accounts.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
@@ -50,6 +51,7 @@ struct ApiServices {
   std::function<Status()> readiness;  // ok when the node can serve (store reachable, not draining)
   const ConsentApi* consent = nullptr;           // null unless the node is a consent manager
   consent::HipConsents* hip_consents = nullptr;  // null unless the node is a HIP with an id
+  consent::HiuConsents* hiu_consents = nullptr;  // null unless the node is an HIU with an id
 };
 
 void add_system_routes(Router& router, const ApiServices& services);

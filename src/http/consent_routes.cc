@@ -616,9 +616,41 @@ void add_registry_routes(Router& router, consent::FacilityRegistry& registry) {
   }
 }
 
+void add_hiu_notice_routes(Router& router, consent::HiuConsents& hiu) {
+  // Public at the router: the body carries the CM's signature, checked in the domain.
+  for (const std::string_view path :
+       {"/v0.5/consent-requests/on-init", "/v0.5/consents/hiu/notify"}) {
+    router.add("POST", std::string(path), Access::kPublic,
+               [&hiu](const Request& request, const RouteContext&) {
+                 auto body = body_object(request);
+                 if (!body) return abdm_error(body.error());
+                 auto status = hiu.receive(*body, request.header("x-kavach-signature"));
+                 if (!status) return abdm_error(status.error());
+                 return json_response(
+                     202, {{"acknowledgement", {{"status", "OK"}}},
+                           {"resp", {{"requestId", optional_text(*body, "requestId")}}}});
+               });
+  }
+  // Hospital IT's view of a request this HIU made.
+  router.add("GET", "/hiu/v1/consent-requests/{id}", Access::kBearerToken,
+             [&hiu](const Request&, const RouteContext& context) {
+               if (auto admin = require_admin(context); !admin)
+                 return problem_response(admin.error());
+               auto held = hiu.request(context.param("id"));
+               if (!held) return problem_response(held.error());
+               json::array artefacts;
+               for (const auto& id : held->artefact_ids) artefacts.emplace_back(id);
+               return json_response(200, {{"id", held->id},
+                                          {"status", consent::consent_status_code(held->status)},
+                                          {"consentArtefacts", std::move(artefacts)},
+                                          {"updatedAt", format_instant_ms(held->updated_at_ms)}});
+             });
+}
+
 }  // namespace
 
 void add_consent_routes(Router& router, const ApiServices& services) {
+  if (services.hiu_consents != nullptr) add_hiu_notice_routes(router, *services.hiu_consents);
   if (services.consent != nullptr) {
     const ConsentApi& api = *services.consent;
     const auto keys = [&api](const Request&, const RouteContext&) {

@@ -5,6 +5,7 @@
 #include "audit/audit_entry.h"
 #include "common/time_format.h"
 #include "consent/consent_policy.h"
+#include "consent/hiu_consents.h"
 #include "consent_fixture.h"
 
 namespace kavach::consent {
@@ -226,6 +227,42 @@ TEST_F(ConsentManagerTest, RevocationReachesHipsAndStopsTheConsent) {
   // Revoking twice is refused with a reason.
   EXPECT_EQ(manager_->revoke(session_, asha_.abha_number, request.id).error().code,
             ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(ConsentManagerTest, TheHiuFollowsItsRequestsOneWayAndIgnoresRepeats) {
+  HiuConsents apollo(*documents_, ArtefactVerifier::from_public_key(signer_->public_key()));
+  const auto apply_all = [&] {
+    std::vector<Delivery> hiu_deliveries;
+    for (const auto& delivery : deliver()) {
+      if (delivery.url.starts_with("https://apollo.example")) {
+        EXPECT_TRUE(apollo.receive(delivery.body, delivery.signature).has_value());
+        hiu_deliveries.push_back(delivery);
+      }
+    }
+    return hiu_deliveries;
+  };
+  auto terms = terms_for(asha_);
+  terms.hip_id = "aiims-delhi";
+  const auto request = ask(terms);
+  apply_all();
+  EXPECT_EQ(apollo.request(request.id)->status, ConsentStatus::kRequested);
+  ASSERT_TRUE(manager_->grant(session_, asha_.abha_number, request.id, {}).has_value());
+  const auto granted_notices = apply_all();
+  ASSERT_EQ(granted_notices.size(), 1U);
+  EXPECT_EQ(apollo.request(request.id)->status, ConsentStatus::kGranted);
+  EXPECT_EQ(apollo.request(request.id)->artefact_ids.size(), 1U);
+  // The same notice twice changes nothing.
+  EXPECT_EQ(*apollo.receive(granted_notices[0].body, granted_notices[0].signature),
+            ConsentStatus::kGranted);
+  ASSERT_TRUE(manager_->revoke(session_, asha_.abha_number, request.id).has_value());
+  apply_all();
+  EXPECT_EQ(apollo.request(request.id)->status, ConsentStatus::kRevoked);
+  // A late GRANTED notice (re-signed, inside the window) cannot undo the revocation.
+  auto late = granted_notices[0].body;
+  late["timestamp"] = format_instant_ms(now_ms());
+  EXPECT_EQ(*apollo.receive(late, *signer_->sign_object(late)), ConsentStatus::kRevoked);
+  EXPECT_EQ(apollo.receive(late, "").error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(apollo.request("unknown").error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(ConsentManagerTest, HipsRefuseNoticesNotSignedByTheirCm) {

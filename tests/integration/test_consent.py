@@ -59,7 +59,7 @@ class ConsentTest(NodeTestCase):
         self.addCleanup(self.hiu.shutdown)
         self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
         self.admin_id, self.admin_secret = self.cm.add_client("hospital IT", "kavach/admin")
-        cm_key = [line.split()[1] for line in
+        cm_key = self.cm_key = [line.split()[1] for line in
                   run_cli("consent", "key", *self.cm.node_args()).stdout.splitlines()
                   if line.startswith("cm_key:")][0]
         self.cm.start()
@@ -353,6 +353,40 @@ class ConsentTest(NodeTestCase):
         bad = self.ask(hi_types=("XRay",))
         self.assertEqual(bad.status, 400)
         self.assertIn("hiTypes", bad.json()["error"]["message"])
+
+    def test_a_kavach_hiu_node_follows_its_requests(self):
+        hiu_port = free_port()
+        hiu_node = self.make_node(config_text=(
+            'roles = ["hiu"]\n[consent]\nfacility_id = "apollo-chennai"\n'
+            f'cm_key = "{self.cm_key}"\n'))
+        it_id, it_secret = hiu_node.add_client("Apollo IT", "kavach/admin")
+        hiu_node.start(listen=f"127.0.0.1:{hiu_port}")
+        it_token = hiu_node.fetch_token(it_id, it_secret).json()["access_token"]
+        run_cli("registry", "facility", "update", *self.cm.node_args(), "--id", "apollo-chennai",
+                "--callback-url", f"http://127.0.0.1:{hiu_port}")
+        request_id = self.ask().json()["consentRequest"]["id"]
+
+        def status():
+            reply = hiu_node.request("GET", f"/hiu/v1/consent-requests/{request_id}", token=it_token)
+            return reply.json()["status"] if reply.status == 200 else None
+
+        def wait_for(expected):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and status() != expected:
+                time.sleep(0.02)
+            return status()
+
+        self.assertEqual(wait_for("REQUESTED"), "REQUESTED")
+        self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {}, self.patient_token)
+        self.assertEqual(wait_for("GRANTED"), "GRANTED")
+        self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/revoke", None, self.patient_token)
+        self.assertEqual(wait_for("REVOKED"), "REVOKED")
+        # Notices not signed by the CM are refused.
+        forged = hiu_node.request("POST", "/v0.5/consents/hiu/notify", token=False,
+                                  body={"requestId": "x", "timestamp": iso(datetime.now(timezone.utc)),
+                                        "notification": {"consentRequestId": request_id, "status": "GRANTED"}})
+        self.assertEqual(forged.status, 401, forged.body)
+        self.assertEqual(status(), "REVOKED")
 
     def test_keys_are_published(self):
         for path in ("/v0.5/certs", "/.well-known/jwks.json"):
