@@ -5,6 +5,7 @@
 
 #include "audit/audit_log.h"
 #include "common/time_format.h"
+#include "consent/consent_policy.h"
 #include "consent/json_fields.h"
 
 namespace kavach::consent {
@@ -132,6 +133,34 @@ Result<ConsentStatus> HipConsents::record_status(const VerifiedArtefact& artefac
     if (written.error().code != ErrorCode::kConflict) return tl::unexpected(written.error());
   }
   return make_error(ErrorCode::kUnavailable, "the consent is busy; the CM will retry");
+}
+
+Result<HeldConsent> HipConsents::begin_data_request(std::string_view consent_id,
+                                                    std::string_view hiu_id) {
+  for (int attempt = 0; attempt < kApplyRetriesMax; ++attempt) {
+    ASSIGN_OR_RETURN(auto held, consent(consent_id));
+    ASSIGN_OR_RETURN(auto document, documents_.read(kHipConsentType, consent_id));
+    if (!document)
+      return make_error(ErrorCode::kNotFound, "this HIP holds no consent with that id");
+    const std::int64_t now_ms = unix_ms(documents_.clock().now());
+    const std::int64_t period_start = frequency_period_start_ms(held.artefact.detail(), now_ms);
+    std::int64_t used = 0;
+    if (const auto* counted = document->body.if_contains("period_start_ms");
+        counted != nullptr && counted->to_number<std::int64_t>() == period_start) {
+      used = document->body.at("requests_in_period").to_number<std::int64_t>();
+    }
+    const DataRequest request{std::string(hiu_id), hip_id_, now_ms, used};
+    if (const auto denial = check_data_request(held.artefact, held.status, request)) {
+      return make_error(ErrorCode::kPermissionDenied, std::string(denial_text(*denial)));
+    }
+    document->body["period_start_ms"] = period_start;
+    document->body["requests_in_period"] = used + 1;
+    auto written = documents_.write(
+        *document, {{"state", std::string(consent_status_code(held.status)), true}});
+    if (written) return held;
+    if (written.error().code != ErrorCode::kConflict) return tl::unexpected(written.error());
+  }
+  return make_error(ErrorCode::kUnavailable, "the consent is busy; try the data request again");
 }
 
 Result<HeldConsent> HipConsents::consent(std::string_view consent_id) {

@@ -73,6 +73,12 @@ class HipConsents {
   const std::string& hip_id() const { return hip_id_; }
   const ArtefactVerifier& verifier() const { return verifier_; }
 
+  // Starts one data request of the exchange under a consent: checks the artefact (status,
+  // expiry, this HIP, the requesting HIU) and the frequency limit, and counts the request, by
+  // compare-and-swap on the consent's record, so two racing requests cannot both take the last
+  // one of a period. kPermissionDenied names the rule that refused it.
+  Result<HeldConsent> begin_data_request(std::string_view consent_id, std::string_view hiu_id);
+
  private:
   // Stores `incoming` unless the held status is already final; returns the status now held.
   Result<ConsentStatus> record_status(const VerifiedArtefact& artefact, ConsentStatus incoming);

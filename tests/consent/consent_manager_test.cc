@@ -265,6 +265,34 @@ TEST_F(ConsentManagerTest, TheHiuFollowsItsRequestsOneWayAndIgnoresRepeats) {
   EXPECT_EQ(apollo.request("unknown").error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ConsentManagerTest, AHipCountsDataRequestsAgainstTheFrequencyLimit) {
+  HipConsents aiims(*documents_, ArtefactVerifier::from_public_key(signer_->public_key()),
+                    "aiims-delhi");
+  auto terms = terms_for(asha_);
+  terms.hip_id = "aiims-delhi";
+  terms.permission.frequency = {FrequencyUnit::kDay, 1, 1};  // two data requests a day
+  const auto request = ask(terms);
+  const auto granted = manager_->grant(session_, asha_.abha_number, request.id, {});
+  ASSERT_TRUE(granted.has_value());
+  for (const auto& delivery : deliver()) {
+    if (delivery.url.ends_with("/hip/notify")) {
+      ASSERT_TRUE(aiims.receive(delivery.body, delivery.signature));
+    }
+  }
+  const std::string consent_id = granted->artefact_ids.front();
+  EXPECT_TRUE(aiims.begin_data_request(consent_id, "apollo-chennai").has_value());
+  EXPECT_EQ(aiims.begin_data_request(consent_id, "fortis-noida").error().code,
+            ErrorCode::kPermissionDenied);  // another HIU takes nothing
+  EXPECT_TRUE(aiims.begin_data_request(consent_id, "apollo-chennai").has_value());
+  auto third = aiims.begin_data_request(consent_id, "apollo-chennai");
+  ASSERT_FALSE(third.has_value());
+  EXPECT_NE(third.error().message.find("frequency"), std::string::npos);
+  clock_.advance(std::chrono::hours(24));  // a new period
+  EXPECT_TRUE(aiims.begin_data_request(consent_id, "apollo-chennai").has_value());
+  EXPECT_EQ(aiims.begin_data_request("unknown", "apollo-chennai").error().code,
+            ErrorCode::kNotFound);
+}
+
 TEST_F(ConsentManagerTest, HipsRefuseNoticesNotSignedByTheirCm) {
   HipConsents aiims(*documents_, ArtefactVerifier::from_public_key(signer_->public_key()),
                     "aiims-delhi");

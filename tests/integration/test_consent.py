@@ -388,6 +388,64 @@ class ConsentTest(NodeTestCase):
         self.assertEqual(forged.status, 401, forged.body)
         self.assertEqual(status(), "REVOKED")
 
+    def test_registry_admin_api(self):
+        admin = self.cm.fetch_token(self.admin_id, self.admin_secret).json()["access_token"]
+        facility = {"id": "cmc-vellore", "name": "CMC Vellore", "roles": ["HIP"],
+                    "callbackUrl": "https://cmc.example/abdm"}
+        self.assertEqual(self.post("/cm/v1/admin/facilities", facility, self.hiu_token).status, 403)
+        bad = self.post("/cm/v1/admin/facilities", dict(facility, callbackUrl="http://cmc.example"), admin)
+        self.assertOperationOutcome(bad, 400)
+        self.assertIn("callback URL", bad.body)
+        self.assertEqual(self.post("/cm/v1/admin/facilities", dict(facility, roles=["XYZ"]), admin).status, 400)
+        self.assertEqual(self.post("/cm/v1/admin/facilities", facility, admin).status, 201)
+        self.assertOperationOutcome(self.post("/cm/v1/admin/facilities", facility, admin), 409)
+        listed = self.cm.request("GET", "/cm/v1/admin/facilities", token=admin).json()["facilities"]
+        self.assertIn("cmc-vellore", [f["id"] for f in listed])
+        updated = self.cm.request("PUT", "/cm/v1/admin/facilities/cmc-vellore", token=admin,
+                                  body=dict(facility, active=False), headers={"Content-Type": "application/json"})
+        self.assertEqual(updated.status, 200, updated.body)
+        self.assertFalse(updated.json()["active"])
+        doctor = {"id": "dr-rao", "name": "Dr. Rao", "facilityId": "nowhere",
+                  "registration": {"type": "REGNO", "value": "KA77"}}
+        self.assertOperationOutcome(self.post("/cm/v1/admin/professionals", doctor, admin), 404)
+        created = self.post("/cm/v1/admin/professionals", dict(doctor, facilityId="apollo-chennai"), admin)
+        self.assertEqual(created.status, 201, created.body)
+        # The CLI refuses bad input with an exit code and a message.
+        failed = run_cli("registry", "facility", "add", *self.cm.node_args(), "--id", "x", "--name", "X",
+                         "--roles", "lab", check=False)
+        self.assertNotEqual(failed.returncode, 0)
+        self.assertIn("unknown role", failed.stderr)
+
+    def test_patient_account_routes(self):
+        me = self.cm.request("GET", "/cm/v1/me", token=self.patient_token)
+        self.assertEqual(me.status, 200, me.body)
+        self.assertTrue(me.json()["abhaNumberMasked"].startswith("XX-XXXX-XXXX-"))
+        self.assertEqual(me.json()["mobileMasked"], "XXXXXX3210")
+        put = lambda path, body: self.cm.request("PUT", path, token=self.patient_token, body=body,
+                                                 headers={"Content-Type": "application/json"})
+        self.assertOperationOutcome(put("/cm/v1/me/nominee", {"healthId": "nobody.here@sbx"}), 404)
+        self.assertOperationOutcome(put("/cm/v1/me/password", {"password": "short"}), 400)
+        self.assertEqual(put("/cm/v1/me/password", {"password": "a long pass phrase"}).status, 204)
+        signed_in = self.post("/cm/v1/sessions/password",
+                              {"healthId": "asha.devi@sbx", "password": "a long pass phrase"}, False)
+        self.assertEqual(signed_in.status, 201, signed_in.body)
+        second = signed_in.json()["token"]
+        wrong = self.post("/cm/v1/sessions/password", {"healthId": "asha.devi@sbx", "password": "nope nope"}, False)
+        self.assertOperationOutcome(wrong, 401)
+        sessions = self.cm.request("GET", "/cm/v1/me/sessions", token=self.patient_token).json()["sessions"]
+        self.assertEqual(len(sessions), 2)
+        other = [s["id"] for s in sessions if not s["current"]][0]
+        ended = self.cm.request("DELETE", f"/cm/v1/me/sessions/{other}", token=self.patient_token)
+        self.assertEqual(ended.status, 204, ended.body)
+        self.assertEqual(self.cm.request("GET", "/cm/v1/me", token=second).status, 401)
+        minor = self.post("/cm/v1/me/minors", {"name": "Chhotu", "yearOfBirth": 2019, "gender": "M"},
+                          self.patient_token)
+        self.assertEqual(minor.status, 201, minor.body)
+        number = minor.json()["abhaNumber"].replace("-", "")
+        as_guardian = self.cm.request("GET", f"/cm/v1/patients/{number}/consent-requests",
+                                      token=self.patient_token)
+        self.assertEqual(as_guardian.status, 200, as_guardian.body)
+
     def test_keys_are_published(self):
         for path in ("/v0.5/certs", "/.well-known/jwks.json"):
             reply = self.cm.request("GET", path, token=False)
