@@ -1,6 +1,7 @@
 #include "consent/consent_manager.h"
 
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -105,36 +106,24 @@ json::object hip_notice(const SignedArtefact& artefact) {
   return {{"notification", signed_artefact_to_json(artefact)}};
 }
 
+// How the patient reads each HI type in a request's summary.
+constexpr std::array<std::pair<HiType, std::string_view>, 8> kHiTypeWords{{
+    {HiType::kOpConsultation, "outpatient consultation notes"},
+    {HiType::kPrescription, "prescriptions"},
+    {HiType::kDischargeSummary, "discharge summaries"},
+    {HiType::kDiagnosticReport, "lab and imaging reports"},
+    {HiType::kImmunizationRecord, "vaccination records"},
+    {HiType::kHealthDocumentRecord, "health documents"},
+    {HiType::kWellnessRecord, "wellness records (vitals and measurements)"},
+    {HiType::kInvoice, "invoices"},
+}};
+
 std::string hi_types_in_words(const std::vector<HiType>& types) {
   std::string words;
   for (std::size_t i = 0; i < types.size(); ++i) {
     if (i > 0) words += i + 1 == types.size() ? " and " : ", ";
-    switch (types[i]) {
-      case HiType::kOpConsultation:
-        words += "outpatient consultation notes";
-        break;
-      case HiType::kPrescription:
-        words += "prescriptions";
-        break;
-      case HiType::kDischargeSummary:
-        words += "discharge summaries";
-        break;
-      case HiType::kDiagnosticReport:
-        words += "lab and imaging reports";
-        break;
-      case HiType::kImmunizationRecord:
-        words += "vaccination records";
-        break;
-      case HiType::kHealthDocumentRecord:
-        words += "health documents";
-        break;
-      case HiType::kWellnessRecord:
-        words += "wellness records (vitals and measurements)";
-        break;
-      case HiType::kInvoice:
-        words += "invoices";
-        break;
-    }
+    for (const auto& [type, text] : kHiTypeWords)
+      if (type == types[i]) words += text;
   }
   return words;
 }

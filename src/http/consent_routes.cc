@@ -557,63 +557,75 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
              });
 }
 
-void add_registry_routes(Router& router, consent::FacilityRegistry& registry) {
-  router.add("GET", "/cm/v1/admin/facilities", Access::kBearerToken,
-             [&registry](const Request&, const RouteContext& context) {
-               if (auto admin = require_admin(context); !admin)
+// The admin API of one kind of registry entry: list, create (POST) and replace (PUT .../{id}).
+template <class Entry>
+struct RegistryResource {
+  std::string path;  // "/cm/v1/admin/facilities"
+  std::string list_name;
+  std::function<Result<std::vector<Entry>>()> list;
+  std::function<Status(const Entry&, const consent::RegistryActor&)> add;
+  std::function<Status(const Entry&, const consent::RegistryActor&)> update;
+  std::function<Result<Entry>(const json::object&, std::string id)> parse;
+  std::function<json::object(const Entry&)> to_json;
+};
+
+template <class Entry>
+void add_registry_resource_routes(Router& router, const RegistryResource<Entry>& resource) {
+  router.add("GET", resource.path, Access::kBearerToken,
+             [resource](const Request&, const RouteContext& context) {
+               if (auto admin = require_admin(context); !admin) {
                  return problem_response(admin.error());
-               auto facilities = registry.facilities("", consent::kRegistryPageMax);
-               if (!facilities) return problem_response(facilities.error());
+               }
+               auto entries = resource.list();
+               if (!entries) return problem_response(entries.error());
                json::array list;
-               for (const auto& f : *facilities) list.push_back(facility_json(f));
-               return json_response(200, {{"facilities", std::move(list)}});
+               for (const auto& entry : *entries) list.push_back(resource.to_json(entry));
+               return json_response(200, {{resource.list_name, std::move(list)}});
              });
   for (const bool create : {true, false}) {
-    router.add(
-        create ? "POST" : "PUT",
-        create ? "/cm/v1/admin/facilities" : "/cm/v1/admin/facilities/{id}", Access::kBearerToken,
-        [&registry, create](const Request& request, const RouteContext& context) {
-          if (auto admin = require_admin(context); !admin) return problem_response(admin.error());
-          auto body = body_object(request);
-          if (!body) return problem_response(body.error());
-          auto facility =
-              parse_facility(*body, create ? optional_text(*body, "id") : context.param("id"));
-          if (!facility) return problem_response(facility.error());
-          auto saved = create ? registry.add_facility(*facility, registry_actor(context))
-                              : registry.update_facility(*facility, registry_actor(context));
-          if (!saved) return problem_response(saved.error());
-          return json_response(create ? 201 : 200, facility_json(*facility));
-        });
-  }
-  router.add("GET", "/cm/v1/admin/professionals", Access::kBearerToken,
-             [&registry](const Request&, const RouteContext& context) {
-               if (auto admin = require_admin(context); !admin)
-                 return problem_response(admin.error());
-               auto professionals = registry.professionals("", consent::kRegistryPageMax);
-               if (!professionals) return problem_response(professionals.error());
-               json::array list;
-               for (const auto& p : *professionals) list.push_back(professional_json(p));
-               return json_response(200, {{"professionals", std::move(list)}});
-             });
-  for (const bool create : {true, false}) {
-    router.add(create ? "POST" : "PUT",
-               create ? "/cm/v1/admin/professionals" : "/cm/v1/admin/professionals/{id}",
+    router.add(create ? "POST" : "PUT", create ? resource.path : resource.path + "/{id}",
                Access::kBearerToken,
-               [&registry, create](const Request& request, const RouteContext& context) {
-                 if (auto admin = require_admin(context); !admin)
+               [resource, create](const Request& request, const RouteContext& context) {
+                 if (auto admin = require_admin(context); !admin) {
                    return problem_response(admin.error());
+                 }
                  auto body = body_object(request);
                  if (!body) return problem_response(body.error());
-                 auto professional = parse_professional(
+                 auto entry = resource.parse(
                      *body, create ? optional_text(*body, "id") : context.param("id"));
-                 if (!professional) return problem_response(professional.error());
-                 auto saved =
-                     create ? registry.add_professional(*professional, registry_actor(context))
-                            : registry.update_professional(*professional, registry_actor(context));
+                 if (!entry) return problem_response(entry.error());
+                 auto saved = create ? resource.add(*entry, registry_actor(context))
+                                     : resource.update(*entry, registry_actor(context));
                  if (!saved) return problem_response(saved.error());
-                 return json_response(create ? 201 : 200, professional_json(*professional));
+                 return json_response(create ? 201 : 200, resource.to_json(*entry));
                });
   }
+}
+
+void add_registry_routes(Router& router, consent::FacilityRegistry& registry) {
+  using consent::Facility;
+  using consent::Professional;
+  using consent::RegistryActor;
+  add_registry_resource_routes<Facility>(
+      router, {"/cm/v1/admin/facilities", "facilities",
+               [&registry] { return registry.facilities("", consent::kRegistryPageMax); },
+               [&registry](const Facility& f, const RegistryActor& by) {
+                 return registry.add_facility(f, by);
+               },
+               [&registry](const Facility& f, const RegistryActor& by) {
+                 return registry.update_facility(f, by);
+               },
+               parse_facility, facility_json});
+  add_registry_resource_routes<Professional>(
+      router, {"/cm/v1/admin/professionals", "professionals",
+               [&registry] { return registry.professionals("", consent::kRegistryPageMax); },
+               [&registry](const Professional& p, const RegistryActor& by) {
+                 return registry.add_professional(p, by);
+               },
+               [&registry](const Professional& p, const RegistryActor& by) {
+                 return registry.update_professional(p, by);
+               },
+               parse_professional, professional_json});
 }
 
 void add_hiu_notice_routes(Router& router, consent::HiuConsents& hiu) {
