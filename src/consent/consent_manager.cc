@@ -528,24 +528,30 @@ Result<ConsentRequestRecord> ConsentManager::grant_terms(vault::Document& docume
   record.status = ConsentStatus::kGranted;
   record.granted = granted;
   record.decided_at_ms = now_ms;
+  RETURN_IF_ERROR(commit_decision(document, record, std::move(batch), entry));
+  return record;
+}
+
+Status ConsentManager::commit_decision(vault::Document& document,
+                                       const ConsentRequestRecord& record, store::WriteBatch batch,
+                                       const audit::AuditEntry& entry) {
+  // The CM's own self-requests have no HIU to tell.
   if (record.terms.hiu_id != cm_id_) {
     ASSIGN_OR_RETURN(auto notice, prepare_outbox_message(documents_, record.terms.hiu_id,
                                                          kHiuNotifyPath, hiu_notice(record)));
     batch.records.push_back(std::move(notice));
   }
-  document.body = request_body(record, document.body.at("hiu_request_id").as_string());
-  ASSIGN_OR_RETURN(
-      auto write,
-      documents_.prepare(document,
-                         request_index(record, document.body.at("hiu_request_id").as_string())));
+  const std::string hiu_request_id(document.body.at("hiu_request_id").as_string());
+  document.body = request_body(record, hiu_request_id);
+  ASSIGN_OR_RETURN(auto write, documents_.prepare(document, request_index(record, hiu_request_id)));
   batch.records.push_back(std::move(write));
   RETURN_IF_ERROR(audit::append_entry(batch, entry));
   auto committed = commit(std::move(batch));
   if (!committed && committed.error().code == ErrorCode::kConflict) {
-    return make_error(ErrorCode::kConflict, "the request was answered at the same time; reload it");
+    return make_error(ErrorCode::kConflict,
+                      "the consent was changed at the same time; reload it and try again");
   }
-  RETURN_IF_ERROR(committed);
-  return record;
+  return committed;
 }
 
 Result<ConsentRequestRecord> ConsentManager::deny(const PatientSession& caller,
@@ -601,21 +607,7 @@ Result<ConsentRequestRecord> ConsentManager::close(vault::Document& document,
   }
   record.status = request_status;
   record.decided_at_ms = now_ms;
-  if (record.terms.hiu_id != cm_id_) {
-    ASSIGN_OR_RETURN(auto notice, prepare_outbox_message(documents_, record.terms.hiu_id,
-                                                         kHiuNotifyPath, hiu_notice(record)));
-    batch.records.push_back(std::move(notice));
-  }
-  const std::string hiu_request_id(document.body.at("hiu_request_id").as_string());
-  document.body = request_body(record, hiu_request_id);
-  ASSIGN_OR_RETURN(auto write, documents_.prepare(document, request_index(record, hiu_request_id)));
-  batch.records.push_back(std::move(write));
-  RETURN_IF_ERROR(audit::append_entry(batch, entry));
-  auto committed = commit(std::move(batch));
-  if (!committed && committed.error().code == ErrorCode::kConflict) {
-    return make_error(ErrorCode::kConflict, "the consent changed at the same time; reload it");
-  }
-  RETURN_IF_ERROR(committed);
+  RETURN_IF_ERROR(commit_decision(document, record, std::move(batch), entry));
   return record;
 }
 

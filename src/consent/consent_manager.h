@@ -180,6 +180,10 @@ class ConsentManager {
   Result<ConsentRequestRecord> close(vault::Document& request, ConsentStatus request_status,
                                      ConsentStatus artefact_status, audit::AuditEntry entry);
   Status commit(store::WriteBatch batch);
+  // Writes the request's new state with `batch` (artefacts, notices), the HIU's notice and
+  // `entry`, in one commit; kConflict when another decision on it won.
+  Status commit_decision(vault::Document& document, const ConsentRequestRecord& record,
+                         store::WriteBatch batch, const audit::AuditEntry& entry);
   audit::AuditEntry patient_entry(audit::Action action, const PatientSession& caller,
                                   const ConsentRequestRecord& request) const;
 
