@@ -15,6 +15,7 @@
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "crypto/encoding.h"
+#include "exchange/session_tokens.h"
 #include "http/api.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -208,6 +209,19 @@ Status serve(const config::ServeConfig& config) {
     });
     consent_api.emplace(http::ConsentApi{*cm->accounts, *cm->manager, node->registry()});
   }
+  // Gateway sessions: issued by the CM, accepted by every node that knows the CM's key.
+  std::unique_ptr<exchange::SessionTokenIssuer> sessions;
+  if (cm != nullptr) {
+    sessions = std::make_unique<exchange::SessionTokenIssuer>(*cm->signer, config.consent.cm_id,
+                                                              node->clock());
+  }
+  if (cm != nullptr || !config.consent.cm_key.empty()) {
+    ASSIGN_OR_RETURN(auto keys, trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
+    router.set_session_verifier([keys, issuer = config.consent.cm_id](std::string_view token) {
+      return exchange::verify_session_token(token, keys, issuer,
+                                            unix_ms(std::chrono::system_clock::now()) / 1000);
+    });
+  }
   std::unique_ptr<consent::HiuConsents> hiu_consents;
   if (config.roles.contains(config::Role::kUser) && !config.consent.facility_id.empty()) {
     ASSIGN_OR_RETURN(auto verifier,
@@ -247,7 +261,8 @@ Status serve(const config::ServeConfig& config) {
       },
       consent_api ? &*consent_api : nullptr,
       hip_consents.get(),
-      hiu_consents.get()};
+      hiu_consents.get(),
+      sessions.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

@@ -1,5 +1,6 @@
 #include "consent/consent_artefact.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <sodium.h>
@@ -107,10 +108,25 @@ Result<SignedArtefact> ArtefactSigner::sign(ConsentStatus status,
 
 Result<std::string> ArtefactSigner::sign_object(const boost::json::object& object) const {
   ASSIGN_OR_RETURN(const auto message, signed_bytes(object));
+  return crypto::to_base64(sign_bytes(message));
+}
+
+std::array<std::uint8_t, 64> ArtefactSigner::sign_bytes(
+    std::span<const std::uint8_t> message) const {
   std::array<std::uint8_t, crypto_sign_BYTES> signature{};
   crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(),
                        secret_key_.view().data());
-  return crypto::to_base64(signature);
+  return signature;
+}
+
+bool ArtefactVerifier::verify_bytes(std::span<const std::uint8_t> message,
+                                    std::span<const std::uint8_t> signature) const {
+  crypto::ensure_sodium();
+  if (signature.size() != crypto_sign_BYTES) return false;
+  return std::any_of(keys_.begin(), keys_.end(), [&](const auto& key) {
+    return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                       key.data()) == 0;
+  });
 }
 
 boost::json::object ArtefactSigner::jwks() const {
@@ -168,12 +184,7 @@ Status ArtefactVerifier::verify_signature(const boost::json::object& detail_json
     return make_error(ErrorCode::kPermissionDenied, "the artefact's signature is malformed");
   }
   ASSIGN_OR_RETURN(const auto message, signed_bytes(detail_json));
-  for (const auto& key : keys_) {
-    if (crypto_sign_verify_detached(signature_bytes->data(), message.data(), message.size(),
-                                    key.data()) == 0) {
-      return {};
-    }
-  }
+  if (verify_bytes(message, *signature_bytes)) return {};
   return make_error(ErrorCode::kPermissionDenied,
                     "the artefact's signature was not made by the consent manager");
 }

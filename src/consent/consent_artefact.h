@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +76,8 @@ class ArtefactSigner {
   Result<SignedArtefact> sign(ConsentStatus status, const ConsentDetail& detail) const;
   // Standard base64 of the signature over the RFC 8785 form of any object (a message body).
   Result<std::string> sign_object(const boost::json::object& object) const;
+  // The Ed25519 signature of `message` as it is (for JWTs, whose signed bytes are fixed text).
+  std::array<std::uint8_t, 64> sign_bytes(std::span<const std::uint8_t> message) const;
   const std::array<std::uint8_t, 32>& public_key() const { return public_key_; }
   const std::string& key_id() const { return key_id_; }
   // {"keys":[{"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"alg":"EdDSA","use":"sig"}]}
@@ -103,6 +106,9 @@ class ArtefactVerifier {
   Result<VerifiedArtefact> verify(SignedArtefact artefact) const;
   // Checks the signature over a detail object as received.
   Status verify_signature(const boost::json::object& detail_json, std::string_view signature) const;
+  // True when one of the trusted keys made `signature` over `message` as it is.
+  bool verify_bytes(std::span<const std::uint8_t> message,
+                    std::span<const std::uint8_t> signature) const;
 
  private:
   std::vector<std::array<std::uint8_t, 32>> keys_;

@@ -19,6 +19,7 @@
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "consent/patient_accounts.h"
+#include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "http/router.h"
@@ -52,6 +53,7 @@ struct ApiServices {
   const ConsentApi* consent = nullptr;           // null unless the node is a consent manager
   consent::HipConsents* hip_consents = nullptr;  // null unless the node is a HIP with an id
   consent::HiuConsents* hiu_consents = nullptr;  // null unless the node is an HIU with an id
+  const exchange::SessionTokenIssuer* sessions = nullptr;  // the CM's gateway sessions
 };
 
 void add_system_routes(Router& router, const ApiServices& services);

@@ -112,6 +112,46 @@ void add_oauth_routes(Router& router, const ApiServices& services) {
         response.set_header("Cache-Control", "no-store");
         return response;
       });
+
+  // ABDM's gateway session: client credentials in a JSON body, a JWT that every node of the
+  // network verifies with the CM's published keys. No refresh tokens: a client asks again.
+  if (services.sessions == nullptr) return;
+  router.add(
+      "POST", "/v0.5/sessions", Access::kPublic,
+      [&services](const Request& request, const RouteContext&) {
+        boost::system::error_code error;
+        const auto body = boost::json::parse(request.body, error);
+        const auto* fields = body.if_object();
+        const auto text = [fields](std::string_view name) -> std::string {
+          const auto* value = fields ? fields->if_contains(name) : nullptr;
+          return value && value->is_string() ? std::string(value->get_string()) : std::string();
+        };
+        if (error || fields == nullptr || text("clientId").empty()) {
+          return oauth_error(400, "invalid_request", "send {clientId, clientSecret, grantType}");
+        }
+        if (text("grantType") != "client_credentials") {
+          return oauth_error(400, "unsupported_grant_type", "grantType is client_credentials");
+        }
+        auto client =
+            services.clients.authenticate(text("clientId"), text("clientSecret"), request.peer);
+        if (!client) {
+          if (client.error().code == ErrorCode::kResourceExhausted) {
+            return oauth_error(429, "temporarily_unavailable", client.error().message);
+          }
+          return oauth_error(401, "invalid_client", client.error().message);
+        }
+        const auto issued = services.sessions->issue(client->client_id, client->scopes);
+        Response response;
+        response.body =
+            boost::json::serialize(boost::json::object{{"accessToken", issued.token},
+                                                       {"expiresIn", issued.lifetime.count()},
+                                                       {"refreshExpiresIn", 0},
+                                                       {"refreshToken", nullptr},
+                                                       {"tokenType", "bearer"}});
+        response.set_header("Content-Type", "application/json");
+        response.set_header("Cache-Control", "no-store");
+        return response;
+      });
 }
 
 }  // namespace kavach::http

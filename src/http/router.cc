@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "exchange/session_tokens.h"
 #include "http/problem.h"
 
 namespace kavach::http {
@@ -108,7 +109,9 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
     context.patient = &*patient;
   }
   if (route.access == Access::kBearerToken) {
-    auto verified = tokens_.verify(bearer);
+    auto verified = session_verifier_ && exchange::looks_like_jwt(bearer)
+                        ? session_verifier_(bearer)
+                        : tokens_.verify(bearer);
     if (!verified) return problem_response(verified.error());
     caller = std::move(*verified);
     // A doctor of another facility reads under the consent it names; the record store checks it.

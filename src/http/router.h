@@ -25,6 +25,8 @@ namespace kavach::http {
 enum class Access { kPublic, kBearerToken, kPatientSession };
 
 using PatientAuthenticator = std::function<Result<consent::PatientSession>(std::string_view token)>;
+// Verifies a gateway session JWT (exchange/session_tokens.h) as a machine client's token.
+using SessionVerifier = std::function<Result<auth::AccessToken>(std::string_view token)>;
 
 struct RouteContext {
   std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
@@ -46,6 +48,8 @@ class Router {
   void set_patient_authenticator(PatientAuthenticator authenticator) {
     patient_authenticator_ = std::move(authenticator);
   }
+  // Lets kBearerToken routes accept the CM's session JWTs besides the node's own tokens.
+  void set_session_verifier(SessionVerifier verifier) { session_verifier_ = std::move(verifier); }
   Response handle(const Request& request) const;
 
  private:
@@ -62,6 +66,7 @@ class Router {
 
   const auth::TokenService& tokens_;
   PatientAuthenticator patient_authenticator_;
+  SessionVerifier session_verifier_;
   std::vector<Route> routes_;
 };
 

@@ -79,6 +79,7 @@ class ConsentTest(NodeTestCase):
                                  self.hiu.url(), "--with-client", "--json").stdout)
         run_cli("registry", "professional", "add", *args, "--id", "dr-manju", "--name", "Dr. Manju",
                 "--facility", "apollo-chennai", "--registration", "MH1001")
+        self.hiu_client = hiu
         self.hiu_token = self.cm.fetch_token(hiu["client_id"], hiu["client_secret"]).json()["access_token"]
         self.patient_token = self.enrol_and_sign_in()
 
@@ -445,6 +446,39 @@ class ConsentTest(NodeTestCase):
         as_guardian = self.cm.request("GET", f"/cm/v1/patients/{number}/consent-requests",
                                       token=self.patient_token)
         self.assertEqual(as_guardian.status, 200, as_guardian.body)
+
+    def test_a_gateway_session_works_at_every_node(self):
+        bad = self.post("/v0.5/sessions", {"clientId": self.hiu_client["client_id"], "clientSecret": "wrong",
+                                           "grantType": "client_credentials"}, False)
+        self.assertEqual(bad.status, 401, bad.body)
+        self.assertEqual(self.post("/v0.5/sessions", {"clientId": "x", "grantType": "password"}, False).status, 400)
+        session = self.post("/v0.5/sessions", {"clientId": self.hiu_client["client_id"],
+                                               "clientSecret": self.hiu_client["client_secret"],
+                                               "grantType": "client_credentials"}, False)
+        self.assertEqual(session.status, 200, session.body)
+        jwt = session.json()["accessToken"]
+        self.assertEqual(session.json()["tokenType"], "bearer")
+        # The same JWT asks the CM for consent and reads at the HIP, which only knows the CM's key.
+        hmis = self.hip.token()
+        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
+            "resourceType": "Patient",
+            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
+        lab = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
+            "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
+            "category": [{"coding": [{"code": "laboratory"}]}],
+            "subject": {"reference": f"Patient/{patient.json()['id']}"},
+            "effectiveDateTime": iso(datetime.now(timezone.utc) - timedelta(days=2))}).json()["id"]
+        self.hiu_token = jwt
+        request_id = self.ask().json()["consentRequest"]["id"]
+        consent_id = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {},
+                               self.patient_token).json()["consentArtefacts"][0]
+        self.assertTrue(self.wait_for_hip_status(consent_id, "GRANTED", 10))
+        read = self.hip.request("GET", f"/fhir/R4/Observation/{lab}", token=jwt,
+                                headers={"X-Kavach-Consent": consent_id})
+        self.assertEqual(read.status, 200, read.body)
+        forged = jwt[:-4] + ("AAAA" if not jwt.endswith("AAAA") else "BBBB")
+        self.assertEqual(self.hip.request("GET", f"/fhir/R4/Observation/{lab}", token=forged,
+                                          headers={"X-Kavach-Consent": consent_id}).status, 401)
 
     def test_keys_are_published(self):
         for path in ("/v0.5/certs", "/.well-known/jwks.json"):
