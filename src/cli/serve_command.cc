@@ -15,6 +15,7 @@
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "crypto/encoding.h"
+#include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "http/api.h"
 #include "http/client.h"
@@ -185,6 +186,7 @@ Status serve(const config::ServeConfig& config) {
   cli::ConsentManagerServices* cm = nullptr;
   std::unique_ptr<consent::OutboxDispatcher> dispatcher;
   std::unique_ptr<PeriodicTask> sweeper;
+  std::unique_ptr<exchange::RequestGuard> request_guard;
   std::optional<http::ConsentApi> consent_api;
   if (is_cm) {
     ASSIGN_OR_RETURN(cm, node->open_consent_manager(config.consent));
@@ -207,7 +209,9 @@ Status serve(const config::ServeConfig& config) {
     router.set_patient_authenticator([accounts = cm->accounts.get()](std::string_view token) {
       return accounts->authenticate(token);
     });
-    consent_api.emplace(http::ConsentApi{*cm->accounts, *cm->manager, node->registry()});
+    request_guard = std::make_unique<exchange::RequestGuard>(node->clock());
+    consent_api.emplace(
+        http::ConsentApi{*cm->accounts, *cm->manager, node->registry(), *request_guard});
   }
   // Gateway sessions: issued by the CM, accepted by every node that knows the CM's key.
   std::unique_ptr<exchange::SessionTokenIssuer> sessions;

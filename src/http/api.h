@@ -19,6 +19,7 @@
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "consent/patient_accounts.h"
+#include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
@@ -38,6 +39,7 @@ struct ConsentApi {
   consent::PatientAccounts& accounts;
   consent::ConsentManager& manager;
   consent::FacilityRegistry& registry;
+  exchange::RequestGuard& guard;  // requestId once, timestamp in the window, on HIU calls
 };
 
 struct ApiServices {

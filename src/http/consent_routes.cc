@@ -178,6 +178,23 @@ Result<std::string> hiu_of(const RouteContext& context) {
   return std::string(facility);
 }
 
+// An HIU's ABDM message: the facility the caller speaks for and the body, whose requestId must be
+// new and whose timestamp must be inside the window (exchange/request_guard.h).
+struct HiuMessage {
+  std::string hiu_id;
+  json::object body;
+};
+
+Result<HiuMessage> hiu_message(const Request& request, const RouteContext& context,
+                               exchange::RequestGuard& guard) {
+  HiuMessage message;
+  ASSIGN_OR_RETURN(message.hiu_id, hiu_of(context));
+  ASSIGN_OR_RETURN(message.body, body_object(request));
+  RETURN_IF_ERROR(guard.admit(optional_text(message.body, "requestId"),
+                              optional_text(message.body, "timestamp")));
+  return message;
+}
+
 Status require_admin(const RouteContext& context) {
   if (!context.caller->scopes.has(kAdminScope)) {
     return make_error(ErrorCode::kPermissionDenied, "the registry needs the kavach/admin scope");
@@ -462,14 +479,14 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
 
 void add_hiu_routes(Router& router, const ConsentApi& api) {
   auto& manager = api.manager;
+  auto& guard = api.guard;
   router.add("POST", "/v0.5/consent-requests/init", Access::kBearerToken,
-             [&manager](const Request& request, const RouteContext& context) {
-               auto hiu = hiu_of(context);
-               if (!hiu) return abdm_error(hiu.error());
-               auto body = body_object(request);
-               if (!body) return abdm_error(body.error());
-               auto request_id = text_field(*body, "requestId");
-               if (!request_id) return abdm_error(request_id.error());
+             [&manager, &guard](const Request& request, const RouteContext& context) {
+               auto message = hiu_message(request, context, guard);
+               if (!message) return abdm_error(message.error());
+               const json::object* body = &message->body;
+               const std::string* hiu = &message->hiu_id;
+               const std::string request_id = optional_text(*body, "requestId");
                const auto* consent_value = body->if_contains("consent");
                if (consent_value == nullptr || !consent_value->is_object()) {
                  return abdm_error(Error{ErrorCode::kInvalidArgument, "consent is required"});
@@ -477,20 +494,20 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                auto terms = consent::parse_consent_terms(consent_value->as_object(),
                                                          unix_ms(std::chrono::system_clock::now()));
                if (!terms) return abdm_error(terms.error());
-               auto created = manager.request(*hiu, *request_id, *terms);
+               auto created = manager.request(*hiu, request_id, *terms);
                if (!created) return abdm_error(created.error());
                // ABDM answers 202 and calls back on-init; Kavach also returns the id at once.
                return json_response(202, {{"consentRequest", {{"id", created->id}}},
-                                          {"resp", {{"requestId", *request_id}}}});
+                                          {"resp", {{"requestId", request_id}}}});
              });
   // Kavach's emergency access (ABDM defines the BTG purpose but no flow for it).
   router.add(
       "POST", "/v0.5/break-glass", Access::kBearerToken,
-      [&manager](const Request& request, const RouteContext& context) {
-        auto hiu = hiu_of(context);
-        if (!hiu) return abdm_error(hiu.error());
-        auto body = body_object(request);
-        if (!body) return abdm_error(body.error());
+      [&manager, &guard](const Request& request, const RouteContext& context) {
+        auto message = hiu_message(request, context, guard);
+        if (!message) return abdm_error(message.error());
+        const json::object* body = &message->body;
+        const std::string* hiu = &message->hiu_id;
         consent::BreakGlassRequest emergency;
         auto patient = consent::required_id_object(*body, "patient");
         auto hip = consent::required_id_object(*body, "hip");
@@ -524,12 +541,11 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                   {"expiresAt", format_instant_ms(granted->terms.permission.data_erase_at_ms)}});
       });
   router.add("POST", "/v0.5/consent-requests/status", Access::kBearerToken,
-             [&manager](const Request& request, const RouteContext& context) {
-               auto hiu = hiu_of(context);
-               if (!hiu) return abdm_error(hiu.error());
-               auto body = body_object(request);
-               if (!body) return abdm_error(body.error());
-               auto id = text_field(*body, "consentRequestId");
+             [&manager, &guard](const Request& request, const RouteContext& context) {
+               auto message = hiu_message(request, context, guard);
+               if (!message) return abdm_error(message.error());
+               const std::string* hiu = &message->hiu_id;
+               auto id = text_field(message->body, "consentRequestId");
                if (!id) return abdm_error(id.error());
                auto record = manager.request_status(*hiu, *id);
                if (!record) return abdm_error(record.error());
@@ -544,12 +560,11 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                                        {"consentArtefacts", std::move(artefacts)}}}});
              });
   router.add("POST", "/v0.5/consents/fetch", Access::kBearerToken,
-             [&manager](const Request& request, const RouteContext& context) {
-               auto hiu = hiu_of(context);
-               if (!hiu) return abdm_error(hiu.error());
-               auto body = body_object(request);
-               if (!body) return abdm_error(body.error());
-               auto id = text_field(*body, "consentId");
+             [&manager, &guard](const Request& request, const RouteContext& context) {
+               auto message = hiu_message(request, context, guard);
+               if (!message) return abdm_error(message.error());
+               const std::string* hiu = &message->hiu_id;
+               auto id = text_field(message->body, "consentId");
                if (!id) return abdm_error(id.error());
                auto record = manager.fetch(*hiu, *id);
                if (!record) return abdm_error(record.error());

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import unittest
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from kavach_harness import NodeTestCase, run_cli
@@ -91,6 +92,11 @@ class ConsentTest(NodeTestCase):
         text = [n for n in notices if n["to"] == mobile][-1]["text"]
         return next(word for word in text.split() if word.isdigit() and len(word) == 6)
 
+    @staticmethod
+    def abdm(body):
+        """An ABDM message: a fresh requestId and the current timestamp."""
+        return dict(body, requestId=str(uuid.uuid4()), timestamp=iso(datetime.now(timezone.utc)))
+
     def post(self, path, body, token):
         return self.cm.request("POST", path, body=body, token=token,
                                headers={"Content-Type": "application/json"})
@@ -112,7 +118,7 @@ class ConsentTest(NodeTestCase):
 
     def ask(self, hi_types=("Prescription", "DiagnosticReport"), request_id=None):
         now = datetime.now(timezone.utc)
-        body = {"requestId": request_id or f"req-{time.time_ns()}", "timestamp": iso(now), "consent": {
+        body = {"requestId": request_id or str(uuid.uuid4()), "timestamp": iso(now), "consent": {
             "purpose": {"text": "Care Management", "code": "CAREMGT"},
             "patient": {"id": "asha.devi@sbx"},
             "hip": {"id": "aiims-delhi"},
@@ -123,7 +129,9 @@ class ConsentTest(NodeTestCase):
                            "dateRange": {"from": iso(now - timedelta(days=365)), "to": iso(now)},
                            "dataEraseAt": iso(now + timedelta(days=30)),
                            "frequency": {"unit": "HOUR", "value": 1, "repeats": 0}}}}
-        return self.post("/v0.5/consent-requests/init", body, self.hiu_token)
+        reply = self.post("/v0.5/consent-requests/init", body, self.hiu_token)
+        reply.request_body = json.dumps(body)
+        return reply
 
     def hip_consent(self, consent_id):
         return self.hip.request("GET", f"/hip/v1/consents/{consent_id}", token=self.hip_admin_token)
@@ -171,7 +179,7 @@ class ConsentTest(NodeTestCase):
         self.assertIn("/v0.5/consent-requests/on-init", paths)
         self.assertIn("/v0.5/consents/hiu/notify", paths)
         self.assertTrue(all(signature for _, _, signature in self.hiu.notices))
-        fetched = self.post("/v0.5/consents/fetch", {"requestId": "f-1", "consentId": consent_id}, self.hiu_token)
+        fetched = self.post("/v0.5/consents/fetch", self.abdm({"consentId": consent_id}), self.hiu_token)
         self.assertEqual(fetched.status, 202, fetched.body)
         self.assertEqual(fetched.json()["consent"]["status"], "GRANTED")
 
@@ -261,16 +269,16 @@ class ConsentTest(NodeTestCase):
         hiu_id, hiu_secret = self.hip.add_client("Apollo at AIIMS", "abdm/hiu facility:apollo-chennai")
         doctor = self.hip.fetch_token(hiu_id, hiu_secret).json()["access_token"]
 
-        no_reason = self.post("/v0.5/break-glass", {
+        no_reason = self.post("/v0.5/break-glass", self.abdm({
             "patient": {"id": "asha.devi@sbx"}, "hip": {"id": "aiims-delhi"}, "reason": "now",
-            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}},
+            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}}),
             self.hiu_token)
         self.assertEqual(no_reason.status, 400, no_reason.body)
         self.assertIn("reason", no_reason.json()["error"]["message"])
-        opened = self.post("/v0.5/break-glass", {
+        opened = self.post("/v0.5/break-glass", self.abdm({
             "patient": {"id": "asha.devi@sbx"}, "hip": {"id": "aiims-delhi"},
             "reason": "Unconscious after a road accident; checking allergies", "durationMinutes": 60,
-            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}},
+            "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}}}),
             self.hiu_token)
         self.assertEqual(opened.status, 201, opened.body)
         consent_id = opened.json()["consentArtefacts"][0]["id"]
@@ -350,6 +358,14 @@ class ConsentTest(NodeTestCase):
         self.assertIn("locked", locked.json()["error"]["message"])
         self.assertEqual(self.post("/cm/v1/me/unlock", None, self.patient_token).status, 200)
         self.assertEqual(self.ask().status, 202)
+        # A requestId is used once, and a stale timestamp is refused.
+        once = self.ask(request_id=str(uuid.uuid4()))
+        self.assertEqual(once.status, 202, once.body)
+        replayed = self.post("/v0.5/consent-requests/init", json.loads(once.request_body), self.hiu_token)
+        self.assertEqual(replayed.status, 409, replayed.body)
+        stale = json.loads(once.request_body)
+        stale.update(requestId=str(uuid.uuid4()), timestamp=iso(datetime.now(timezone.utc) - timedelta(minutes=5)))
+        self.assertEqual(self.post("/v0.5/consent-requests/init", stale, self.hiu_token).status, 401)
         # A malformed consent names its field.
         bad = self.ask(hi_types=("XRay",))
         self.assertEqual(bad.status, 400)
