@@ -161,6 +161,27 @@ Result<AuditEventPage> AuditEventService::search(const auth::AccessToken& caller
     return make_error(ErrorCode::kPermissionDenied,
                       "reading the audit log needs the kavach/audit scope");
   }
+  return page(query, read);
+}
+
+Result<AuditEventPage> AuditEventService::search_as_patient(std::string_view reader,
+                                                            const AuditEventQuery& query) {
+  if (query.patient.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "a patient reads the entries about them");
+  }
+  audit::AuditEntry read;
+  read.time_ms = unix_ms(clock_.now());
+  read.action = Action::kAuditRead;
+  read.basis = audit::Basis::kConsent;
+  read.actor_kind = audit::ActorKind::kPatient;
+  read.actor_id = std::string(reader);
+  read.subject = query.patient;
+  read.resource_type = "AuditEvent";
+  return page(query, read);
+}
+
+Result<AuditEventPage> AuditEventService::page(const AuditEventQuery& query,
+                                               const audit::AuditEntry& read) {
   const std::size_t count = std::clamp<std::size_t>(query.count, 1, limits::kPageSizeMax - 1);
   std::vector<store::StoredAuditEntry> entries;
   if (query.patient.empty()) {

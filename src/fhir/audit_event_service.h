@@ -50,8 +50,14 @@ class AuditEventService {
       : store_(store), log_(log), clock_(clock) {}
 
   Result<AuditEventPage> search(const auth::AccessToken& caller, const AuditEventQuery& query);
+  // A patient's own view (or their nominee's or guardian's): the entries about `query.patient`,
+  // read by `reader`, whom the consent manager has checked may act for that patient.
+  Result<AuditEventPage> search_as_patient(std::string_view reader, const AuditEventQuery& query);
 
  private:
+  // The page of entries, with `read` logged before it leaves the node.
+  Result<AuditEventPage> page(const AuditEventQuery& query, const audit::AuditEntry& read);
+
   store::Store& store_;
   const audit::AuditLog& log_;
   const Clock& clock_;

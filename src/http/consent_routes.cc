@@ -5,6 +5,9 @@
 // live in src/consent/. Patient routes answer errors as OperationOutcomes; ABDM routes as ABDM's
 // {"error": {"code", "message"}}.
 #include <fmt/format.h>
+#include <algorithm>
+#include <cstdlib>
+
 #include <boost/json.hpp>
 
 #include "common/limits.h"
@@ -705,6 +708,34 @@ void add_consent_routes(Router& router, const ApiServices& services) {
                });
     add_patient_routes(router, api);
     add_patient_consent_routes(router, api);
+    // The patient's access log at the CM: every consent decision, emergency access and read of
+    // their log, each with its inclusion proof (break-the-glass entries are tagged for review).
+    router.add("GET", "/cm/v1/patients/{patient}/audit-events", Access::kPatientSession,
+               [&api, &events = services.audit_events](const Request& request,
+                                                       const RouteContext& context) {
+                 auto subject = api.accounts.acting_for(*context.patient, subject_of(context));
+                 if (!subject) return problem_response(subject.error());
+                 fhir::AuditEventQuery query;
+                 query.patient = subject->abha_number;
+                 for (const auto& [name, value] : parse_query(request.query)) {
+                   if (name == "_count") {
+                     query.count = static_cast<std::size_t>(
+                         std::clamp<long long>(std::strtoll(value.c_str(), nullptr, 10), 1, 200));
+                   }
+                   if (name == "_cursor") query.after = std::strtoll(value.c_str(), nullptr, 10);
+                 }
+                 auto page = events.search_as_patient(context.patient->abha_number, query);
+                 if (!page) return problem_response(page.error());
+                 if (page->next_after >= 0) {
+                   page->bundle["link"] = json::array{json::object{
+                       {"relation", "next"},
+                       {"url", fmt::format("/cm/v1/patients/{}/audit-events?_cursor={}",
+                                           context.param("patient"), page->next_after)}}};
+                 }
+                 Response response = json_response(200, page->bundle);
+                 response.set_header("Content-Type", std::string(kFhirJson));
+                 return response;
+               });
     add_hiu_routes(router, api);
     add_registry_routes(router, api.registry);
   }

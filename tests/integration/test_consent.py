@@ -291,6 +291,22 @@ class ConsentTest(NodeTestCase):
                                 headers={"X-Kavach-Consent": consent_id})
         self.assertEqual(read.status, 200, read.body)
         self.assertIn("Penicillin", read.body)
+        # The patient's access log at the CM shows the emergency access, tagged for review, with
+        # inclusion proofs once checkpointed; a stranger cannot read it.
+        deadline = time.monotonic() + 5
+        while True:
+            log = self.cm.request("GET", "/cm/v1/patients/me/audit-events?_count=200", token=self.patient_token)
+            self.assertEqual(log.status, 200, log.body)
+            events = [e["resource"] for e in log.json()["entry"]]
+            flagged = [e for e in events if e.get("meta", {}).get("tag", [{}])[0].get("code") == "break-the-glass"]
+            if flagged and all("extension" in e for e in flagged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertTrue(flagged)
+        self.assertTrue(all("extension" in e for e in flagged), "no inclusion proof after 5 s")
+        other = self.cm.request("GET", f"/cm/v1/patients/{self.account['abhaNumber'].replace('-', '')}/audit-events",
+                                token="kps1.forged")
+        self.assertEqual(other.status, 401)
 
     def test_a_revocation_made_while_the_hip_was_down_holds_before_any_data_leaves(self):
         hmis = self.hip.token()
