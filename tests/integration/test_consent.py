@@ -133,6 +133,21 @@ class ConsentTest(NodeTestCase):
         reply.request_body = json.dumps(body)
         return reply
 
+    def hip_lab_result(self):
+        """Asha at the HIP (by her ABHA address) with one lab result from two days ago; its id."""
+        hmis = self.hip.token()
+        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
+            "resourceType": "Patient",
+            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
+        self.assertEqual(patient.status, 201, patient.body)
+        lab = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
+            "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
+            "category": [{"coding": [{"code": "laboratory"}]}],
+            "subject": {"reference": f"Patient/{patient.json()['id']}"},
+            "effectiveDateTime": iso(datetime.now(timezone.utc) - timedelta(days=2))})
+        self.assertEqual(lab.status, 201, lab.body)
+        return lab.json()["id"]
+
     def hip_consent(self, consent_id):
         return self.hip.request("GET", f"/hip/v1/consents/{consent_id}", token=self.hip_admin_token)
 
@@ -309,15 +324,7 @@ class ConsentTest(NodeTestCase):
         self.assertEqual(other.status, 401)
 
     def test_a_revocation_made_while_the_hip_was_down_holds_before_any_data_leaves(self):
-        hmis = self.hip.token()
-        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
-            "resourceType": "Patient",
-            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
-        lab = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
-            "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
-            "category": [{"coding": [{"code": "laboratory"}]}],
-            "subject": {"reference": f"Patient/{patient.json()['id']}"},
-            "effectiveDateTime": iso(datetime.now(timezone.utc) - timedelta(days=2))}).json()["id"]
+        lab = self.hip_lab_result()
         hiu_id, hiu_secret = self.hip.add_client("Apollo at AIIMS", "abdm/hiu facility:apollo-chennai")
         doctor = self.hip.fetch_token(hiu_id, hiu_secret).json()["access_token"]
         request_id = self.ask().json()["consentRequest"]["id"]
@@ -491,15 +498,7 @@ class ConsentTest(NodeTestCase):
         jwt = session.json()["accessToken"]
         self.assertEqual(session.json()["tokenType"], "bearer")
         # The same JWT asks the CM for consent and reads at the HIP, which only knows the CM's key.
-        hmis = self.hip.token()
-        patient = self.hip.request("POST", "/fhir/R4/Patient", token=hmis, body={
-            "resourceType": "Patient",
-            "identifier": [{"system": "https://healthid.ndhm.gov.in/abha-address", "value": "asha.devi@sbx"}]})
-        lab = self.hip.request("POST", "/fhir/R4/Observation", token=hmis, body={
-            "resourceType": "Observation", "status": "final", "code": {"text": "HbA1c"},
-            "category": [{"coding": [{"code": "laboratory"}]}],
-            "subject": {"reference": f"Patient/{patient.json()['id']}"},
-            "effectiveDateTime": iso(datetime.now(timezone.utc) - timedelta(days=2))}).json()["id"]
+        lab = self.hip_lab_result()
         self.hiu_token = jwt
         request_id = self.ask().json()["consentRequest"]["id"]
         consent_id = self.post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {},
