@@ -163,6 +163,86 @@ Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& opt
   });
 }
 
+// The consent services of the node's roles, owned for as long as the server runs.
+struct ConsentWiring {
+  cli::ConsentManagerServices* cm = nullptr;  // owned by the Node
+  std::unique_ptr<consent::OutboxDispatcher> dispatcher;
+  std::unique_ptr<PeriodicTask> sweeper;
+  std::unique_ptr<exchange::RequestGuard> request_guard;
+  std::optional<http::ConsentApi> api;
+  std::unique_ptr<exchange::SessionTokenIssuer> sessions;
+  std::unique_ptr<consent::HiuConsents> hiu_consents;
+  std::unique_ptr<consent::HipConsents> hip_consents;
+  std::unique_ptr<consent::ConsentRecordGate> record_gate;
+};
+
+// The consent manager with its outbox dispatcher, expiry sweeper and patient sign-in.
+Status wire_consent_manager(const config::ServeConfig& config, Node& node, http::Router& router,
+                            ConsentWiring& wiring) {
+  ASSIGN_OR_RETURN(wiring.cm, node.open_consent_manager(config.consent));
+  auto* cm = wiring.cm;
+  http::ClientOptions client_options;
+  client_options.ca_file = config.consent.ca_file;
+  ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
+  wiring.dispatcher = std::make_unique<consent::OutboxDispatcher>(
+      node.documents(), node.registry(), *cm->signer,
+      outbox_transport(std::shared_ptr<http::HttpClient>(std::move(client))), node.clock());
+  cm->manager->on_messages_queued([view = wiring.dispatcher.get()] { view->notify(); });
+  wiring.dispatcher->start();
+  wiring.sweeper =
+      std::make_unique<PeriodicTask>(std::chrono::seconds(1), [manager = cm->manager.get()] {
+        auto swept = manager->sweep();
+        if (!swept) {
+          log::warn("consent.sweep_failed",
+                    {{"error", std::string(error_code_name(swept.error().code))}});
+        }
+      });
+  router.set_patient_authenticator([accounts = cm->accounts.get()](std::string_view token) {
+    return accounts->authenticate(token);
+  });
+  wiring.request_guard = std::make_unique<exchange::RequestGuard>(node.clock());
+  wiring.api.emplace(
+      http::ConsentApi{*cm->accounts, *cm->manager, node.registry(), *wiring.request_guard});
+  wiring.sessions = std::make_unique<exchange::SessionTokenIssuer>(
+      *cm->signer, config.consent.cm_id, node.clock());
+  return {};
+}
+
+Result<std::unique_ptr<ConsentWiring>> wire_consent(const config::ServeConfig& config, Node& node,
+                                                    http::Router& router) {
+  auto wiring = std::make_unique<ConsentWiring>();
+  if (config.roles.contains(config::Role::kConsentManager)) {
+    RETURN_IF_ERROR(wire_consent_manager(config, node, router, *wiring));
+  }
+  const consent::ArtefactSigner* own_signer = wiring->cm ? wiring->cm->signer.get() : nullptr;
+  // Gateway sessions are accepted by every node that knows the CM's key.
+  if (own_signer != nullptr || !config.consent.cm_key.empty()) {
+    ASSIGN_OR_RETURN(auto keys, trusted_cm_keys(config.consent, own_signer));
+    router.set_session_verifier([keys, issuer = config.consent.cm_id](std::string_view token) {
+      return exchange::verify_session_token(token, keys, issuer,
+                                            unix_ms(std::chrono::system_clock::now()) / 1000);
+    });
+  }
+  if (config.consent.facility_id.empty()) return wiring;
+  if (config.roles.contains(config::Role::kUser)) {
+    ASSIGN_OR_RETURN(auto verifier, trusted_cm_keys(config.consent, own_signer));
+    wiring->hiu_consents = std::make_unique<consent::HiuConsents>(node.documents(), verifier);
+  }
+  if (config.roles.contains(config::Role::kProvider)) {
+    ASSIGN_OR_RETURN(auto verifier, trusted_cm_keys(config.consent, own_signer));
+    ASSIGN_OR_RETURN(auto status_source,
+                     cm_status_source(config.consent,
+                                      wiring->cm ? wiring->cm->manager.get() : nullptr, verifier));
+    wiring->hip_consents = std::make_unique<consent::HipConsents>(
+        node.documents(), std::move(verifier), config.consent.facility_id,
+        std::move(status_source));
+    wiring->record_gate = std::make_unique<consent::ConsentRecordGate>(
+        *wiring->hip_consents, node.store(), node.sealer(), node.clock());
+    node.resources().set_record_gate(wiring->record_gate.get());
+  }
+  return wiring;
+}
+
 Status serve(const config::ServeConfig& config) {
   log::Level level = log::Level::kInfo;
   log::parse_level(config.log_level, level);
@@ -180,72 +260,7 @@ Status serve(const config::ServeConfig& config) {
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
 
-  // The consent manager, its outbox dispatcher and its expiry sweeper.
-  const bool is_cm = config.roles.contains(config::Role::kConsentManager);
-  const bool is_hip = config.roles.contains(config::Role::kProvider);
-  cli::ConsentManagerServices* cm = nullptr;
-  std::unique_ptr<consent::OutboxDispatcher> dispatcher;
-  std::unique_ptr<PeriodicTask> sweeper;
-  std::unique_ptr<exchange::RequestGuard> request_guard;
-  std::optional<http::ConsentApi> consent_api;
-  if (is_cm) {
-    ASSIGN_OR_RETURN(cm, node->open_consent_manager(config.consent));
-    http::ClientOptions client_options;
-    client_options.ca_file = config.consent.ca_file;
-    ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
-    dispatcher = std::make_unique<consent::OutboxDispatcher>(
-        node->documents(), node->registry(), *cm->signer,
-        outbox_transport(std::shared_ptr<http::HttpClient>(std::move(client))), node->clock());
-    cm->manager->on_messages_queued([view = dispatcher.get()] { view->notify(); });
-    dispatcher->start();
-    sweeper =
-        std::make_unique<PeriodicTask>(std::chrono::seconds(1), [manager = cm->manager.get()] {
-          auto swept = manager->sweep();
-          if (!swept) {
-            log::warn("consent.sweep_failed",
-                      {{"error", std::string(error_code_name(swept.error().code))}});
-          }
-        });
-    router.set_patient_authenticator([accounts = cm->accounts.get()](std::string_view token) {
-      return accounts->authenticate(token);
-    });
-    request_guard = std::make_unique<exchange::RequestGuard>(node->clock());
-    consent_api.emplace(
-        http::ConsentApi{*cm->accounts, *cm->manager, node->registry(), *request_guard});
-  }
-  // Gateway sessions: issued by the CM, accepted by every node that knows the CM's key.
-  std::unique_ptr<exchange::SessionTokenIssuer> sessions;
-  if (cm != nullptr) {
-    sessions = std::make_unique<exchange::SessionTokenIssuer>(*cm->signer, config.consent.cm_id,
-                                                              node->clock());
-  }
-  if (cm != nullptr || !config.consent.cm_key.empty()) {
-    ASSIGN_OR_RETURN(auto keys, trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
-    router.set_session_verifier([keys, issuer = config.consent.cm_id](std::string_view token) {
-      return exchange::verify_session_token(token, keys, issuer,
-                                            unix_ms(std::chrono::system_clock::now()) / 1000);
-    });
-  }
-  std::unique_ptr<consent::HiuConsents> hiu_consents;
-  if (config.roles.contains(config::Role::kUser) && !config.consent.facility_id.empty()) {
-    ASSIGN_OR_RETURN(auto verifier,
-                     trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
-    hiu_consents = std::make_unique<consent::HiuConsents>(node->documents(), std::move(verifier));
-  }
-  std::unique_ptr<consent::HipConsents> hip_consents;
-  std::unique_ptr<consent::ConsentRecordGate> record_gate;
-  if (is_hip && !config.consent.facility_id.empty()) {
-    ASSIGN_OR_RETURN(auto verifier,
-                     trusted_cm_keys(config.consent, cm ? cm->signer.get() : nullptr));
-    ASSIGN_OR_RETURN(auto status_source,
-                     cm_status_source(config.consent, cm ? cm->manager.get() : nullptr, verifier));
-    hip_consents = std::make_unique<consent::HipConsents>(node->documents(), std::move(verifier),
-                                                          config.consent.facility_id,
-                                                          std::move(status_source));
-    record_gate = std::make_unique<consent::ConsentRecordGate>(*hip_consents, node->store(),
-                                                               node->sealer(), node->clock());
-    node->resources().set_record_gate(record_gate.get());
-  }
+  ASSIGN_OR_RETURN(auto consent, wire_consent(config, *node, router));
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
   http::ApiServices services{
       node->resources(),
@@ -263,10 +278,10 @@ Status serve(const config::ServeConfig& config) {
         RETURN_IF_ERROR(node->store().read_key(std::string(vault::kNodeTokenKey)));
         return {};
       },
-      consent_api ? &*consent_api : nullptr,
-      hip_consents.get(),
-      hiu_consents.get(),
-      sessions.get()};
+      consent->api ? &*consent->api : nullptr,
+      consent->hip_consents.get(),
+      consent->hiu_consents.get(),
+      consent->sessions.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;
@@ -294,8 +309,8 @@ Status serve(const config::ServeConfig& config) {
                         {"audit_origin", audit_log->origin()}});
   std::cout << "listening on " << url << std::endl;
   server->run();
-  sweeper.reset();
-  if (dispatcher) dispatcher->stop();
+  consent->sweeper.reset();
+  if (consent->dispatcher) consent->dispatcher->stop();
   log::info("stopped");
   return {};
 }
