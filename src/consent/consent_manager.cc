@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "common/log.h"
 #include "common/time_format.h"
+#include "consent/abha.h"
 #include "consent/consent_policy.h"
 
 namespace kavach::consent {
@@ -30,6 +31,7 @@ json::object request_body(const ConsentRequestRecord& r, std::string_view hiu_re
   json::object body{{"status", consent_status_code(r.status)},
                     {"terms", consent_terms_to_json(r.terms)},
                     {"abha_number", r.abha_number},
+                    {"account_id", r.account_id},
                     {"hiu_request_id", hiu_request_id},
                     {"created_at_ms", r.created_at_ms},
                     {"expires_at_ms", r.expires_at_ms},
@@ -52,6 +54,7 @@ Result<ConsentRequestRecord> request_from(const vault::Document& d) {
     ASSIGN_OR_RETURN(r.granted, parse_consent_terms(granted->as_object(), INT64_MIN));
   }
   r.abha_number = std::string(d.body.at("abha_number").as_string());
+  r.account_id = d.partition;
   r.created_at_ms = d.body.at("created_at_ms").to_number<std::int64_t>();
   r.expires_at_ms = d.body.at("expires_at_ms").to_number<std::int64_t>();
   r.decided_at_ms = d.body.at("decided_at_ms").to_number<std::int64_t>();
@@ -89,6 +92,7 @@ Result<ArtefactRecord> artefact_from(const vault::Document& d) {
   ASSIGN_OR_RETURN(a.artefact.detail, parse_consent_detail(wire.at("consentDetail")));
   a.request_id = std::string(d.body.at("request_id").as_string());
   a.abha_number = std::string(d.body.at("abha_number").as_string());
+  a.account_id = d.partition;
   a.status_changed_at_ms = d.body.at("status_changed_at_ms").to_number<std::int64_t>();
   return a;
 }
@@ -172,9 +176,9 @@ audit::AuditEntry ConsentManager::patient_entry(audit::Action action, const Pati
   entry.action = action;
   entry.basis = audit::Basis::kConsent;
   entry.actor_kind = audit::ActorKind::kPatient;
-  entry.actor_id = caller.abha_number;
+  entry.actor_id = caller.account_id;
   entry.facility_id = request.terms.hiu_id;
-  entry.subject = request.abha_number;
+  entry.subject = request.account_id;
   entry.resource_type = std::string(kConsentRequestType);
   entry.resource_id = request.id;
   entry.purpose = std::string(purpose_code(request.terms.purpose));
@@ -221,7 +225,7 @@ Result<ConsentRequestRecord> ConsentManager::request(std::string_view hiu_id,
   entry.actor_kind = audit::ActorKind::kProfessional;
   entry.actor_id = requester.id;
   entry.facility_id = hiu.id;
-  entry.subject = patient.abha_number;
+  entry.subject = patient.id;
   entry.purpose = std::string(purpose_code(terms.purpose));
   ASSIGN_OR_RETURN(auto created, create_request(terms, patient, request_id, entry, true));
   // The patient hears of it at once; the request stands even if the SMS fails.
@@ -243,11 +247,11 @@ Result<ConsentRequestRecord> ConsentManager::create_request(
   record.terms = terms;
   record.break_glass_reason = std::string(break_glass_reason);
   record.abha_number = patient.abha_number;
+  record.account_id = patient.id;
   record.created_at_ms = unix_ms(clock_.now());
   record.expires_at_ms = record.created_at_ms + limits_.request_lifetime.count();
-  vault::Document document{
-      std::string(kConsentRequestType),    record.id, account_partition(patient.abha_number), 0, 0,
-      request_body(record, hiu_request_id)};
+  vault::Document document{std::string(kConsentRequestType),    record.id, patient.id, 0, 0,
+                           request_body(record, hiu_request_id)};
   store::WriteBatch batch;
   ASSIGN_OR_RETURN(auto write, documents_.prepare(document, request_index(record, hiu_request_id)));
   batch.records.push_back(std::move(write));
@@ -293,9 +297,10 @@ Status ConsentManager::check_break_glass_budget(const Facility& hiu,
 void ConsentManager::tell_of_break_glass(const Account& patient, const Facility& hiu,
                                          const Professional& professional, std::int64_t until_ms) {
   const std::string text = fmt::format(
-      "Kavach: EMERGENCY ACCESS. {} of {} opened {}'s health records without consent, until {} "
-      "UTC. If this is wrong, open the Kavach app to end it and report it.",
-      professional.name, hiu.name, patient.name, format_instant_ms(until_ms).substr(0, 16));
+      "Kavach: EMERGENCY ACCESS. {} of {} opened the health records of ABHA {} without consent, "
+      "until {} UTC. If this is wrong, open the Kavach app to end it and report it.",
+      professional.name, hiu.name, mask_abha_number(patient.abha_number),
+      format_instant_ms(until_ms).substr(0, 16));
   std::vector<std::string> numbers{patient.mobile};
   if (!patient.nominee.empty()) {
     if (auto nominee = accounts_.account(patient.nominee)) numbers.push_back(nominee->mobile);
@@ -350,7 +355,7 @@ Result<ConsentRequestRecord> ConsentManager::break_glass(std::string_view hiu_id
   entry.actor_kind = audit::ActorKind::kProfessional;
   entry.actor_id = professional.id;
   entry.facility_id = hiu.id;
-  entry.subject = patient.abha_number;
+  entry.subject = patient.id;
   entry.purpose = std::string(purpose_code(Purpose::kBreakTheGlass));
   ASSIGN_OR_RETURN(const auto created, create_request(terms, patient, "", entry, false, reason));
   ASSIGN_OR_RETURN(auto document, documents_.read(kConsentRequestType, created.id));
@@ -390,7 +395,7 @@ Result<ArtefactRecord> ConsentManager::fetch(std::string_view hiu_id, std::strin
   entry.actor_kind = audit::ActorKind::kClient;
   entry.actor_id = std::string(hiu_id);
   entry.facility_id = std::string(hiu_id);
-  entry.subject = record.abha_number;
+  entry.subject = record.account_id;
   entry.resource_type = std::string(kConsentArtefactType);
   entry.resource_id = std::string(consent_id);
   entry.consent_id = std::string(consent_id);
@@ -642,6 +647,7 @@ Result<ConsentRequestRecord> ConsentManager::self_request(const PatientSession& 
   ConsentRequestRecord shell;
   shell.terms = terms;
   shell.abha_number = patient.abha_number;
+  shell.account_id = patient.id;
   auto entry = patient_entry(audit::Action::kConsentRequest, caller, shell);
   ASSIGN_OR_RETURN(const auto created, create_request(terms, patient, "", entry, false));
   ASSIGN_OR_RETURN(auto document, documents_.read(kConsentRequestType, created.id));
@@ -694,7 +700,7 @@ Result<std::size_t> ConsentManager::sweep() {
     ASSIGN_OR_RETURN(const auto record, request_from(document));
     if (now_ms < record.expires_at_ms) continue;
     entry.time_ms = now_ms;
-    entry.subject = record.abha_number;
+    entry.subject = record.account_id;
     entry.facility_id = record.terms.hiu_id;
     entry.resource_type = std::string(kConsentRequestType);
     entry.resource_id = record.id;
@@ -715,7 +721,7 @@ Result<std::size_t> ConsentManager::sweep() {
     ASSIGN_OR_RETURN(const auto record, request_from(*request_doc));
     if (record.status != ConsentStatus::kGranted) continue;
     entry.time_ms = now_ms;
-    entry.subject = record.abha_number;
+    entry.subject = record.account_id;
     entry.facility_id = record.terms.hiu_id;
     entry.resource_type = std::string(kConsentRequestType);
     entry.resource_id = record.id;

@@ -70,6 +70,7 @@ struct ConsentRequestRecord {
   ConsentTerms terms;                   // as asked
   std::optional<ConsentTerms> granted;  // as granted, after a grant
   std::string abha_number;
+  std::string account_id;  // the patient's pseudonymous Account::id: partition and audit subject
   std::int64_t created_at_ms = 0;
   std::int64_t expires_at_ms = 0;  // an unanswered request expires then
   std::int64_t decided_at_ms = 0;
@@ -81,6 +82,7 @@ struct ArtefactRecord {
   SignedArtefact artefact;  // artefact.status is the current status
   std::string request_id;
   std::string abha_number;
+  std::string account_id;
   std::int64_t status_changed_at_ms = 0;
 };
 

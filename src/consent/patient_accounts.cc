@@ -109,8 +109,9 @@ EnrolmentForm form_from_json(const json::object& object) {
   return form;
 }
 
-Account account_from(const json::object& body) {
+Account account_from(std::string_view id, const json::object& body) {
   Account a;
+  a.id = std::string(id);
   const auto text = [&](std::string_view name) { return std::string(body.at(name).as_string()); };
   a.abha_number = text("abha_number");
   a.address = text("address");
@@ -130,6 +131,7 @@ Account account_from(const json::object& body) {
 PatientSession session_from(const vault::Document& document) {
   PatientSession s;
   s.id = document.id;
+  s.account_id = document.partition;
   s.abha_number = std::string(document.body.at("abha_number").as_string());
   s.method = std::string(document.body.at("method").as_string());
   s.created_at_ms = document.body.at("created_at_ms").to_number<std::int64_t>();
@@ -158,10 +160,6 @@ Error bad_credentials() {
 
 }  // namespace
 
-std::string account_partition(std::string_view abha_number) {
-  return fmt::format("abha-{}", abha_number);
-}
-
 Result<std::string> parse_mobile(std::string_view text) {
   std::string digits;
   for (const char c : text) {
@@ -181,6 +179,11 @@ Result<std::string> parse_mobile(std::string_view text) {
 Result<std::string> PatientAccounts::claim_id(std::string_view claim) {
   ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(vault::kNodeBlindIndexKey)));
   return crypto::to_hex(crypto::blind_index(key, "claim", claim));
+}
+
+Result<std::string> PatientAccounts::account_id_for(std::string_view abha_number) {
+  ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(vault::kNodeBlindIndexKey)));
+  return crypto::to_hex(crypto::blind_index(key, "account-id", abha_number)).substr(0, 32);
 }
 
 Result<std::optional<std::string>> PatientAccounts::claimed_by(std::string_view claim) {
@@ -260,17 +263,23 @@ Result<Account> PatientAccounts::create_account(const EnrolmentForm& form,
   std::string number;
   for (int attempt = 0; attempt < kNumberAttemptsMax && number.empty(); ++attempt) {
     std::string candidate = new_abha_number([](std::uint32_t n) { return randombytes_uniform(n); });
-    ASSIGN_OR_RETURN(const auto clash, documents_.read(kAccountType, candidate));
+    ASSIGN_OR_RETURN(const std::string candidate_id, account_id_for(candidate));
+    ASSIGN_OR_RETURN(const auto clash, documents_.read(kAccountType, candidate_id));
     if (!clash) number = std::move(candidate);
   }
   if (number.empty())
     return make_error(ErrorCode::kUnavailable, "could not draw a free ABHA number");
 
   const std::int64_t now_ms = unix_ms(clock_.now());
+  ASSIGN_OR_RETURN(const std::string account_id, account_id_for(number));
+  std::string actor_id = account_id;
+  if (!guardian.empty()) {
+    ASSIGN_OR_RETURN(actor_id, account_id_for(guardian));
+  }
   vault::Document account_doc{
       std::string(kAccountType),
-      number,
-      account_partition(number),
+      account_id,
+      account_id,
       0,
       0,
       json::object{{"abha_number", number},
@@ -299,8 +308,7 @@ Result<Account> PatientAccounts::create_account(const EnrolmentForm& form,
     batch.records.push_back(std::move(claim_write));
   }
   RETURN_IF_ERROR(audit::append_entry(
-      batch, account_entry(audit::Action::kAccountEnrol, guardian.empty() ? number : guardian,
-                           number, now_ms)));
+      batch, account_entry(audit::Action::kAccountEnrol, actor_id, account_id, now_ms)));
   auto committed = documents_.store().commit(std::move(batch));
   if (!committed) {
     if (committed.error().code != ErrorCode::kConflict) return tl::unexpected(committed.error());
@@ -311,18 +319,19 @@ Result<Account> PatientAccounts::create_account(const EnrolmentForm& form,
         ErrorCode::kAlreadyExists,
         fmt::format("the ABHA address {} was just taken; choose another", chosen_address));
   }
-  return account_from(account_doc.body);
+  return account_from(account_id, account_doc.body);
 }
 
 Result<vault::Document> PatientAccounts::account_document(std::string_view abha_number) {
-  ASSIGN_OR_RETURN(auto document, documents_.read(kAccountType, abha_number));
+  ASSIGN_OR_RETURN(const std::string id, account_id_for(abha_number));
+  ASSIGN_OR_RETURN(auto document, documents_.read(kAccountType, id));
   if (!document) return make_error(ErrorCode::kNotFound, "no account has that health ID");
   return std::move(*document);
 }
 
 Result<Account> PatientAccounts::account(std::string_view abha_number) {
   ASSIGN_OR_RETURN(const auto document, account_document(abha_number));
-  return account_from(document.body);
+  return account_from(document.id, document.body);
 }
 
 Result<Account> PatientAccounts::resolve(std::string_view health_id) {
@@ -386,6 +395,7 @@ Result<NewSession> PatientAccounts::open_session(const Account& account, std::st
   const std::int64_t now_ms = unix_ms(clock_.now());
   created.session =
       PatientSession{crypto::to_hex(crypto::SecretBytes::random(kSessionIdBytes).view()),
+                     account.id,
                      account.abha_number,
                      std::string(method),
                      now_ms,
@@ -398,7 +408,7 @@ Result<NewSession> PatientAccounts::open_session(const Account& account, std::st
   vault::Document document{
       std::string(kSessionType),
       created.session.id,
-      account_partition(account.abha_number),
+      account.id,
       0,
       0,
       json::object{{"abha_number", account.abha_number},
@@ -408,9 +418,8 @@ Result<NewSession> PatientAccounts::open_session(const Account& account, std::st
                    {"ended", false},
                    {"secret_mac", crypto::to_hex(crypto::mac(key, secret.view()))}}};
   store::WriteBatch batch;
-  RETURN_IF_ERROR(
-      audit::append_entry(batch, account_entry(audit::Action::kAccountSignIn, account.abha_number,
-                                               account.abha_number, now_ms)));
+  RETURN_IF_ERROR(audit::append_entry(
+      batch, account_entry(audit::Action::kAccountSignIn, account.id, account.id, now_ms)));
   RETURN_IF_ERROR(
       documents_.write(document, {{"account", account.abha_number, false}}, std::move(batch)));
   return created;
@@ -467,7 +476,7 @@ Status PatientAccounts::end_session(const PatientSession& caller, std::string_vi
   }
   document->body["ended"] = true;
   store::WriteBatch batch;
-  auto entry = account_entry(audit::Action::kAccountChange, caller.abha_number, caller.abha_number,
+  auto entry = account_entry(audit::Action::kAccountChange, caller.account_id, caller.account_id,
                              unix_ms(clock_.now()));
   entry.reason = "session.end";
   RETURN_IF_ERROR(audit::append_entry(batch, entry));
@@ -495,7 +504,7 @@ Status PatientAccounts::change_account(const PatientSession& caller, std::string
   ASSIGN_OR_RETURN(auto document, account_document(subject.abha_number));
   RETURN_IF_ERROR(change(document.body));
   store::WriteBatch batch;
-  auto entry = account_entry(audit::Action::kAccountChange, caller.abha_number, subject.abha_number,
+  auto entry = account_entry(audit::Action::kAccountChange, caller.account_id, subject.id,
                              unix_ms(clock_.now()));
   entry.reason = std::string(what);
   RETURN_IF_ERROR(audit::append_entry(batch, entry));

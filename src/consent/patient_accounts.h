@@ -51,6 +51,9 @@ struct EnrolmentForm {
 };
 
 struct Account {
+  // The pseudonymous account id: a keyed hash of the number, used as the record id, the data-key
+  // partition and the audit subject, so the number itself is never stored in plaintext.
+  std::string id;
   std::string abha_number;  // 14 digits
   std::string address;      // "name@suffix", or "<number>@suffix" when none was chosen
   std::string name;
@@ -72,6 +75,7 @@ struct EnrolmentOutcome {
 
 struct PatientSession {
   std::string id;
+  std::string account_id;  // Account::id of the signed-in patient
   std::string abha_number;
   std::string method;  // "otp" or "password"
   std::int64_t created_at_ms = 0;
@@ -121,6 +125,8 @@ class PatientAccounts {
   // The account by number (with or without hyphens) or address; kNotFound otherwise.
   Result<Account> resolve(std::string_view health_id);
   Result<Account> account(std::string_view abha_number);
+  // The pseudonymous id of the account with this number (whether or not it exists).
+  Result<std::string> account_id_for(std::string_view abha_number);
 
   Result<CodeTicket> start_sign_in(std::string_view health_id, std::string_view peer);
   Result<NewSession> confirm_sign_in(std::string_view ticket, std::string_view code,
@@ -160,8 +166,5 @@ class PatientAccounts {
   auth::AttemptLimiter passwords_per_peer_;
   auth::AttemptLimiter passwords_per_account_;
 };
-
-// The partition (and so the data key) of an account's documents.
-std::string account_partition(std::string_view abha_number);
 
 }  // namespace kavach::consent

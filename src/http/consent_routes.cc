@@ -716,7 +716,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
                  auto subject = api.accounts.acting_for(*context.patient, subject_of(context));
                  if (!subject) return problem_response(subject.error());
                  fhir::AuditEventQuery query;
-                 query.patient = subject->abha_number;
+                 query.patient = subject->id;
                  for (const auto& [name, value] : parse_query(request.query)) {
                    if (name == "_count") {
                      query.count = static_cast<std::size_t>(
@@ -724,7 +724,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
                    }
                    if (name == "_cursor") query.after = std::strtoll(value.c_str(), nullptr, 10);
                  }
-                 auto page = events.search_as_patient(context.patient->abha_number, query);
+                 auto page = events.search_as_patient(context.patient->account_id, query);
                  if (!page) return problem_response(page.error());
                  if (page->next_after >= 0) {
                    page->bundle["link"] = json::array{json::object{

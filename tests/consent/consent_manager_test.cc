@@ -441,12 +441,43 @@ TEST_F(ConsentManagerTest, PatientsMakeSelfRequestsAndNomineesActForThem) {
   auto by_nominee = manager_->grant(ravi_session, asha_.abha_number, request.id, choice);
   ASSERT_TRUE(by_nominee.has_value()) << by_nominee.error().message;
   // The audit entry names the nominee as the actor and Asha as the subject.
-  auto entries = store_->audit_entries_about(asha_.abha_number, -1, 100);
+  auto entries = store_->audit_entries_about(asha_.id, -1, 100);
   ASSERT_TRUE(entries.has_value());
   const auto last = audit::decode_entry(entries->back().entry);
   EXPECT_EQ(last->action, audit::Action::kConsentGrant);
-  EXPECT_EQ(last->actor_id, ravi.abha_number);
+  EXPECT_EQ(last->actor_id, ravi.id);
   EXPECT_EQ(last->purpose, "CAREMGT");
+}
+
+TEST_F(ConsentManagerTest, NoHealthIdMobileOrNameIsStoredInPlaintext) {
+  const auto request = ask(terms_for(asha_));
+  GrantChoice choice;
+  choice.hip_ids = {"aiims-delhi"};
+  ASSERT_TRUE(manager_->grant(session_, asha_.abha_number, request.id, choice).has_value());
+  ASSERT_TRUE(dispatcher_->deliver_due().has_value());
+  const std::vector<std::string> secrets = {asha_.abha_number, asha_.mobile, "Asha", "asha.devi"};
+  const auto holds_secret = [&](std::string_view text) {
+    return std::any_of(secrets.begin(), secrets.end(), [&](const auto& secret) {
+      return text.find(secret) != std::string_view::npos;
+    });
+  };
+  auto records = store_->changes_since(0, 10'000);
+  ASSERT_TRUE(records.has_value());
+  for (const auto& record : *records) {
+    const std::string payload(record.payload.begin(), record.payload.end());
+    EXPECT_FALSE(holds_secret(record.id) || holds_secret(record.partition) || holds_secret(payload))
+        << record.type << "/" << record.id;
+  }
+  auto entries = store_->read_audit_entries(0, 10'000);
+  ASSERT_TRUE(entries.has_value());
+  for (const auto& stored : *entries) {
+    const std::string bytes(stored.entry.begin(), stored.entry.end());
+    EXPECT_FALSE(holds_secret(bytes) || holds_secret(stored.subject))
+        << "audit entry " << stored.index;
+  }
+  auto keys = store_->list_keys("", 10'000);
+  ASSERT_TRUE(keys.has_value());
+  for (const auto& key : *keys) EXPECT_FALSE(holds_secret(key.name)) << key.name;
 }
 
 TEST_F(ConsentManagerTest, EveryDecisionIsInTheAuditLog) {
@@ -455,7 +486,7 @@ TEST_F(ConsentManagerTest, EveryDecisionIsInTheAuditLog) {
   choice.hip_ids = {"aiims-delhi"};
   ASSERT_TRUE(manager_->grant(session_, asha_.abha_number, request.id, choice).has_value());
   ASSERT_TRUE(manager_->revoke(session_, asha_.abha_number, request.id).has_value());
-  auto entries = store_->audit_entries_about(asha_.abha_number, -1, 100);
+  auto entries = store_->audit_entries_about(asha_.id, -1, 100);
   std::vector<audit::Action> actions;
   for (const auto& stored : *entries) actions.push_back(audit::decode_entry(stored.entry)->action);
   for (const auto expected :
@@ -486,7 +517,7 @@ TEST_F(ConsentManagerTest, BreakingTheGlassIsShortRateLimitedAndToldToThePatient
   EXPECT_NE(notifier_.last_to(ravi.mobile).text.find("Dr. Manju of Apollo Chennai"),
             std::string::npos);
   // Logged with the break-glass basis; the reason stays with the sealed request, not the log.
-  auto entries = store_->audit_entries_about(asha_.abha_number, -1, 100);
+  auto entries = store_->audit_entries_about(asha_.id, -1, 100);
   bool flagged = false;
   for (const auto& stored : *entries) {
     const auto entry = *audit::decode_entry(stored.entry);
