@@ -73,7 +73,6 @@ class Node {
   vault::SealedDocuments& documents() { return *documents_; }
   vault::RecordSealer& sealer() { return *sealer_; }
   consent::FacilityRegistry& registry() { return *registry_; }
-  const std::filesystem::path& data_dir() const { return data_dir_; }
   const Clock& clock() const { return clock_; }
 
  private:

@@ -403,13 +403,18 @@ Result<ArtefactRecord> ConsentManager::fetch(std::string_view hiu_id, std::strin
   return record;
 }
 
+Result<std::vector<vault::Document>> ConsentManager::patient_documents(const PatientSession& caller,
+                                                                       std::string_view abha_number,
+                                                                       std::string_view type) {
+  ASSIGN_OR_RETURN(const Account subject, accounts_.acting_for(caller, abha_number));
+  return documents_.find_documents(type, {"account", subject.abha_number, false},
+                                   kRequestsListedMax);
+}
+
 Result<std::vector<ConsentRequestRecord>> ConsentManager::requests(const PatientSession& caller,
                                                                    std::string_view abha_number) {
-  ASSIGN_OR_RETURN(const Account subject, accounts_.acting_for(caller, abha_number));
-  ASSIGN_OR_RETURN(
-      const auto documents,
-      documents_.find_documents(kConsentRequestType, {"account", subject.abha_number, false},
-                                kRequestsListedMax));
+  ASSIGN_OR_RETURN(const auto documents,
+                   patient_documents(caller, abha_number, kConsentRequestType));
   std::vector<ConsentRequestRecord> out;
   const std::int64_t now_ms = unix_ms(clock_.now());
   for (const auto& document : documents) {
@@ -659,11 +664,8 @@ Result<ConsentRequestRecord> ConsentManager::self_request(const PatientSession& 
 
 Result<std::vector<ArtefactRecord>> ConsentManager::artefacts(const PatientSession& caller,
                                                               std::string_view abha_number) {
-  ASSIGN_OR_RETURN(const Account subject, accounts_.acting_for(caller, abha_number));
-  ASSIGN_OR_RETURN(
-      const auto documents,
-      documents_.find_documents(kConsentArtefactType, {"account", subject.abha_number, false},
-                                kRequestsListedMax));
+  ASSIGN_OR_RETURN(const auto documents,
+                   patient_documents(caller, abha_number, kConsentArtefactType));
   std::vector<ArtefactRecord> out;
   for (const auto& document : documents) {
     ASSIGN_OR_RETURN(auto record, artefact_from(document));

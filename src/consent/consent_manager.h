@@ -124,7 +124,6 @@ class ConsentManager {
 
   // Called after each commit that queued outbox messages (wakes the dispatcher).
   void on_messages_queued(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
-  const std::string& cm_id() const { return cm_id_; }
   const ArtefactSigner& signer() const { return signer_; }
 
   // --- The HIU's side (`hiu_id` is the authenticated facility). ---
@@ -182,6 +181,10 @@ class ConsentManager {
   Result<ConsentRequestRecord> close(vault::Document& request, ConsentStatus request_status,
                                      ConsentStatus artefact_status, audit::AuditEntry entry);
   Status commit(store::WriteBatch batch);
+  // The `type` documents of the patient `caller` acts for (requests or artefacts), newest 200.
+  Result<std::vector<vault::Document>> patient_documents(const PatientSession& caller,
+                                                         std::string_view abha_number,
+                                                         std::string_view type);
   // Writes the request's new state with `batch` (artefacts, notices), the HIU's notice and
   // `entry`, in one commit; kConflict when another decision on it won.
   Status commit_decision(vault::Document& document, const ConsentRequestRecord& record,

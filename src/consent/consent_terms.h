@@ -24,10 +24,6 @@ enum class Purpose : std::uint8_t {
   kDiseaseSpecificResearch,  // DSRCH
   kSelfRequested,            // PATRQT
 };
-inline constexpr Purpose kAllPurposes[] = {
-    Purpose::kCareManagement,    Purpose::kBreakTheGlass,           Purpose::kPublicHealth,
-    Purpose::kHealthcarePayment, Purpose::kDiseaseSpecificResearch, Purpose::kSelfRequested};
-
 enum class HiType : std::uint8_t {
   kOpConsultation,
   kPrescription,
@@ -64,7 +60,6 @@ std::int64_t frequency_period_ms(FrequencyUnit unit, std::int64_t value);
 
 inline constexpr std::size_t kHiTypesMax = 8;
 inline constexpr std::size_t kCareContextsMax = 500;
-inline constexpr std::size_t kConsentTextMax = 256;
 inline constexpr std::int64_t kFrequencyValueMax = 1000;
 inline constexpr std::int64_t kFrequencyRepeatsMax = 10'000;
 

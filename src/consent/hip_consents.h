@@ -71,7 +71,6 @@ class HipConsents {
   // kUnavailable when it must be confirmed with the CM and cannot be.
   Result<HeldConsent> consent(std::string_view consent_id);
   const std::string& hip_id() const { return hip_id_; }
-  const ArtefactVerifier& verifier() const { return verifier_; }
 
   // Starts one data request of the exchange under a consent: checks the artefact (status,
   // expiry, this HIP, the requesting HIU) and the frequency limit, and counts the request, by

@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -80,6 +83,12 @@ Result<boost::json::object> OneTimeCodes::redeem(std::string_view ticket_id,
   if (!redeem_per_peer_.try_acquire(peer)) {
     return make_error(ErrorCode::kResourceExhausted,
                       "too many one-time code attempts from this address; try again later");
+  }
+  // A ticket is 32 hex digits; anything else names no ticket and costs no store read.
+  if (ticket_id.size() != kTicketIdBytes * 2 ||
+      !std::all_of(ticket_id.begin(), ticket_id.end(),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) {
+    return make_error(ErrorCode::kNotFound, "no such one-time code request; ask for a new code");
   }
   for (int attempt = 0; attempt < kRedeemRetriesMax; ++attempt) {
     ASSIGN_OR_RETURN(auto found, documents_.read(kOneTimeCodeType, ticket_id));

@@ -116,11 +116,19 @@ audit::AuditEntry ResourceService::entry_for(const auth::AccessToken& caller, au
 
 namespace {
 
-// Logs a refused access, naming the patient whose record was asked for so they see the attempt.
-void log_refusal(store::Store& store, audit::AuditEntry entry, ErrorCode code,
-                 std::string_view type, std::string_view id) {
+// Logs a refused access; `entry` already names what was asked for.
+void log_refusal(store::Store& store, audit::AuditEntry entry, ErrorCode code) {
   entry.outcome = audit::Outcome::kDenied;
   entry.reason = std::string(error_code_name(code));
+  if (auto logged = audit::record_entries(store, {&entry, 1}); !logged) {
+    log::error("audit.refusal_not_logged", {{"error", logged.error().message}});
+  }
+}
+
+// Names (type, id) in `entry` and, when the record exists, the patient it belongs to, so they see
+// the attempt. For refusals made before the record was read.
+audit::AuditEntry about(store::Store& store, audit::AuditEntry entry, std::string_view type,
+                        std::string_view id) {
   entry.resource_type = std::string(type);
   entry.resource_id = std::string(id);
   if (!id.empty()) {
@@ -128,9 +136,14 @@ void log_refusal(store::Store& store, audit::AuditEntry entry, ErrorCode code,
       entry.subject = (*record)->partition;
     }
   }
-  if (auto logged = audit::record_entries(store, {&entry, 1}); !logged) {
-    log::error("audit.refusal_not_logged", {{"error", logged.error().message}});
-  }
+  return entry;
+}
+
+// The refusal of a record already in hand: no second read to find its patient.
+audit::AuditEntry about(audit::AuditEntry entry, const store::RecordVersion& record) {
+  describe_record(entry, record);
+  entry.content_hash.clear();
+  return entry;
 }
 
 }  // namespace
@@ -145,7 +158,8 @@ Result<std::unique_ptr<RecordGrant>> ResourceService::consent_grant(const auth::
           ? gate_->grant_for(caller)
           : Result<std::unique_ptr<RecordGrant>>(tl::unexpected(
                 Error{ErrorCode::kPermissionDenied, "this node serves no records under consent"}));
-  if (!grant) log_refusal(store_, entry_for(caller, action), grant.error().code, type, id);
+  if (!grant)
+    log_refusal(store_, about(store_, entry_for(caller, action), type, id), grant.error().code);
   return grant;
 }
 
@@ -168,7 +182,8 @@ Status ResourceService::authorise(const auth::AccessToken& caller, std::string_v
   // record by record and never come through this path, so anything that does is refused.
   if (caller.consent_id.empty() && caller.scopes.allows(type, interaction)) return {};
   // The answer to the caller stays 403 whether or not the record exists.
-  log_refusal(store_, entry_for(caller, action), ErrorCode::kPermissionDenied, type, id);
+  log_refusal(store_, about(store_, entry_for(caller, action), type, id),
+              ErrorCode::kPermissionDenied);
   if (!caller.consent_id.empty()) {
     return make_error(ErrorCode::kPermissionDenied,
                       fmt::format("a consent allows reading records, not to {} {}", verb, type));
@@ -184,8 +199,8 @@ Result<StoredResource> ResourceService::open_logged(const auth::AccessToken& cal
   ASSIGN_OR_RETURN(auto resource, open(record));
   ASSIGN_OR_RETURN(const bool allowed, released(grant, record, resource));
   if (!allowed) {
-    log_refusal(store_, entry_for(caller, action, grant), ErrorCode::kPermissionDenied, record.type,
-                record.id);
+    log_refusal(store_, about(entry_for(caller, action, grant), record),
+                ErrorCode::kPermissionDenied);
     return make_error(ErrorCode::kNotFound,
                       fmt::format("{}/{} is not known", record.type, record.id));
   }
@@ -392,8 +407,10 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
   }
   if (newest == nullptr) {
     if (grant && !versions.empty()) {
-      log_refusal(store_, entry_for(caller, audit::Action::kRecordHistory, grant.get()),
-                  ErrorCode::kPermissionDenied, type, id);
+      log_refusal(
+          store_,
+          about(entry_for(caller, audit::Action::kRecordHistory, grant.get()), versions.front()),
+          ErrorCode::kPermissionDenied);
     }
     return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));
   }
@@ -672,8 +689,9 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
     ASSIGN_OR_RETURN(const auto patient, open(patient_record));
     ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), patient_record, patient));
     if (!allowed) {
-      log_refusal(store_, entry_for(caller, audit::Action::kRecordRead, grant.get()),
-                  ErrorCode::kPermissionDenied, "Patient", patient_id);
+      log_refusal(store_,
+                  about(entry_for(caller, audit::Action::kRecordRead, grant.get()), patient_record),
+                  ErrorCode::kPermissionDenied);
       return make_error(ErrorCode::kNotFound, fmt::format("Patient/{} is not known", patient_id));
     }
   }

@@ -85,9 +85,26 @@ json::object session_json(const consent::PatientSession& session) {
           {"ended", session.ended}};
 }
 
-json::object request_json(const ConsentRequestRecord& record, consent::FacilityRegistry& registry) {
-  auto hiu = registry.facility(record.terms.hiu_id);
-  const std::string hiu_name = hiu ? hiu->name : record.terms.hiu_id;
+// A facility's display name, looked up once per response however many requests it made.
+class FacilityNames {
+ public:
+  explicit FacilityNames(consent::FacilityRegistry& registry) : registry_(registry) {}
+  const std::string& operator()(const std::string& id) {
+    auto found = names_.find(id);
+    if (found == names_.end()) {
+      auto facility = registry_.facility(id);
+      found = names_.emplace(id, facility ? facility->name : id).first;
+    }
+    return found->second;
+  }
+
+ private:
+  consent::FacilityRegistry& registry_;
+  std::map<std::string, std::string> names_;
+};
+
+json::object request_json(const ConsentRequestRecord& record, FacilityNames& names) {
+  const std::string& hiu_name = names(record.terms.hiu_id);
   json::object body = consent_terms_to_json(record.terms);
   body["id"] = record.id;
   body["status"] = consent::consent_status_code(record.status);
@@ -100,6 +117,11 @@ json::object request_json(const ConsentRequestRecord& record, consent::FacilityR
   for (const auto& id : record.artefact_ids) artefacts.emplace_back(id);
   body["consentArtefacts"] = std::move(artefacts);
   return body;
+}
+
+json::object request_json(const ConsentRequestRecord& record, consent::FacilityRegistry& registry) {
+  FacilityNames names(registry);
+  return request_json(record, names);
 }
 
 Result<consent::GrantChoice> parse_grant(const json::object& body) {
@@ -418,7 +440,8 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
                auto requests = manager.requests(*context.patient, subject_of(context));
                if (!requests) return problem_response(requests.error());
                json::array list;
-               for (const auto& record : *requests) list.push_back(request_json(record, registry));
+               FacilityNames names(registry);
+               for (const auto& record : *requests) list.push_back(request_json(record, names));
                return json_response(200, {{"requests", std::move(list)}});
              });
   router.add(
