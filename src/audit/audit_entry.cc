@@ -272,6 +272,12 @@ std::string_view action_name(Action action) {
       return "consent.fetch";
     case Action::kBreakGlass:
       return "break-glass";
+    case Action::kDataRequest:
+      return "data.request";
+    case Action::kDataTransfer:
+      return "data.transfer";
+    case Action::kDataErase:
+      return "data.erase";
   }
   return "unknown";
 }

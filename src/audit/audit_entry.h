@@ -51,8 +51,13 @@ enum class Action : std::uint8_t {
   kConsentExpire = 19,
   kConsentFetch = 20,
   kBreakGlass = 21,
+  // Health-information exchange: a data request under a consent (at the CM and the HIP), a page
+  // of records pushed to or received by a user node, and a user node's erasure of what it got.
+  kDataRequest = 22,
+  kDataTransfer = 23,
+  kDataErase = 24,
 };
-inline constexpr Action kLastAction = Action::kBreakGlass;
+inline constexpr Action kLastAction = Action::kDataErase;
 
 enum class Outcome : std::uint8_t {
   kAllowed = 1,

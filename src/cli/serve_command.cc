@@ -9,12 +9,15 @@
 #include "cli/subcommands.h"
 #include "common/log.h"
 #include "common/periodic_task.h"
+#include "common/time_format.h"
 #include "config/serve_config.h"
 #include "consent/consent_outbox.h"
 #include "consent/consent_record_gate.h"
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "crypto/encoding.h"
+#include "exchange/health_information.h"
+#include "exchange/peer_messages.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "http/api.h"
@@ -86,13 +89,15 @@ Result<std::unique_ptr<audit::CosignatureCollector>> start_cosignature_collector
   return collector;
 }
 
-// Delivers the consent manager's notices: POST to the facility's registered callback URL, signed.
-consent::OutboxTransport outbox_transport(std::shared_ptr<http::HttpClient> client) {
-  return [client](const std::string& url, const std::string& body,
-                  const std::string& signature) -> Status {
-    ASSIGN_OR_RETURN(auto reply,
-                     client->post(url, "application/json", body,
-                                  {{std::string(consent::kSignatureHeader), signature}}));
+// Delivers the node's signed messages: the CM's notices to facilities' registered callback URLs,
+// and a facility's messages to its CM, which name the facility that signed them.
+consent::OutboxTransport outbox_transport(std::shared_ptr<http::HttpClient> client,
+                                          std::string facility_id) {
+  return [client, facility_id](const std::string& url, const std::string& body,
+                               const std::string& signature) -> Status {
+    http::HttpClient::HeaderList headers{{std::string(consent::kSignatureHeader), signature}};
+    if (!facility_id.empty()) headers.emplace_back(exchange::kFacilityHeader, facility_id);
+    ASSIGN_OR_RETURN(auto reply, client->post(url, "application/json", body, headers));
     if (reply.status < 200 || reply.status >= 300) {
       return make_error(ErrorCode::kUnavailable,
                         fmt::format("the receiver answered {}", reply.status));
@@ -163,40 +168,48 @@ Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& opt
   });
 }
 
-// The consent services of the node's roles, owned for as long as the server runs.
+// The consent and exchange services of the node's roles, owned for as long as the server runs.
+// Members are destroyed in reverse order: workers stop before the services they call.
 struct ConsentWiring {
-  cli::ConsentManagerServices* cm = nullptr;  // owned by the Node
+  cli::ConsentManagerServices* cm = nullptr;             // owned by the Node
+  std::unique_ptr<consent::ArtefactSigner> node_signer;  // a facility node's key, when not the CM
   std::unique_ptr<consent::OutboxDispatcher> dispatcher;
-  std::unique_ptr<PeriodicTask> sweeper;
   std::unique_ptr<exchange::RequestGuard> request_guard;
   std::optional<http::ConsentApi> api;
   std::unique_ptr<exchange::SessionTokenIssuer> sessions;
   std::unique_ptr<consent::HiuConsents> hiu_consents;
   std::unique_ptr<consent::HipConsents> hip_consents;
   std::unique_ptr<consent::ConsentRecordGate> record_gate;
+  std::unique_ptr<exchange::HealthInformationRelay> relay;
+  std::unique_ptr<exchange::HipDataFlow> hip_data_flow;
+  std::unique_ptr<exchange::HiuDataFlow> hiu_data_flow;
+  std::unique_ptr<PeriodicTask> sweeper;
+  std::unique_ptr<PeriodicTask> pusher;
+  std::unique_ptr<PeriodicTask> eraser;
+
+  const consent::ArtefactSigner& signer() const { return cm ? *cm->signer : *node_signer; }
+  void wake_outbox() const {
+    if (dispatcher) dispatcher->notify();
+  }
 };
+
+// Runs `pass` every `interval` on its own thread, logging a failed pass under `event`.
+template <class Pass>
+std::unique_ptr<PeriodicTask> start_worker(std::chrono::milliseconds interval, std::string event,
+                                           Pass pass) {
+  return std::make_unique<PeriodicTask>(interval, [event = std::move(event), pass] {
+    auto done = pass();
+    if (!done) log::warn(event, {{"error", std::string(error_code_name(done.error().code))}});
+  });
+}
 
 // The consent manager with its outbox dispatcher, expiry sweeper and patient sign-in.
 Status wire_consent_manager(const config::ServeConfig& config, Node& node, http::Router& router,
                             ConsentWiring& wiring) {
   ASSIGN_OR_RETURN(wiring.cm, node.open_consent_manager(config.consent));
   auto* cm = wiring.cm;
-  http::ClientOptions client_options;
-  client_options.ca_file = config.consent.ca_file;
-  ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
-  wiring.dispatcher = std::make_unique<consent::OutboxDispatcher>(
-      node.documents(), node.registry(), *cm->signer,
-      outbox_transport(std::shared_ptr<http::HttpClient>(std::move(client))), node.clock());
-  cm->manager->on_messages_queued([view = wiring.dispatcher.get()] { view->notify(); });
-  wiring.dispatcher->start();
-  wiring.sweeper =
-      std::make_unique<PeriodicTask>(std::chrono::seconds(1), [manager = cm->manager.get()] {
-        auto swept = manager->sweep();
-        if (!swept) {
-          log::warn("consent.sweep_failed",
-                    {{"error", std::string(error_code_name(swept.error().code))}});
-        }
-      });
+  wiring.sweeper = start_worker(std::chrono::seconds(1), "consent.sweep_failed",
+                                [manager = cm->manager.get()] { return manager->sweep(); });
   router.set_patient_authenticator([accounts = cm->accounts.get()](std::string_view token) {
     return accounts->authenticate(token);
   });
@@ -205,6 +218,142 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
       http::ConsentApi{*cm->accounts, *cm->manager, node.registry(), *wiring.request_guard});
   wiring.sessions = std::make_unique<exchange::SessionTokenIssuer>(
       *cm->signer, config.consent.cm_id, node.clock());
+  wiring.relay = std::make_unique<exchange::HealthInformationRelay>(node.documents(), *cm->manager,
+                                                                    node.registry(), node.clock());
+  // Facilities' nodes sign their messages to the CM with their registered keys.
+  router.set_peer_authenticator([&registry = node.registry()](const http::Request& request) {
+    return exchange::authenticate_peer_message(
+        registry, request.header(http::kPeerFacilityHeader), request.body,
+        request.header(http::kPeerSignatureHeader), unix_ms(std::chrono::system_clock::now()));
+  });
+  return {};
+}
+
+// This node's URL as other nodes reach it.
+std::string public_url(const config::ServeConfig& config) {
+  std::string url = config.consent.public_url;
+  if (url.empty()) {
+    const bool ipv6 = config.listen.host.find(':') != std::string::npos;
+    url = fmt::format("{}://{}{}{}:{}", config.tls_enabled() ? "https" : "http", ipv6 ? "[" : "",
+                      config.listen.host, ipv6 ? "]" : "", config.listen.port);
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// Where a facility node's messages to its CM go: the configured CM, or itself when it is the CM.
+std::string cm_base_url(const config::ServeConfig& config) {
+  std::string url = config.consent.cm_url.empty() ? public_url(config) : config.consent.cm_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// One dispatcher for every signed message the node sends: the CM's notices to facilities (by the
+// registry) and a facility's messages to its CM.
+Status start_outbox(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
+  http::ClientOptions client_options;
+  client_options.ca_file = config.consent.ca_file;
+  ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
+  auto by_registry = consent::registry_destination(node.registry());
+  const bool is_cm = wiring.cm != nullptr;
+  consent::OutboxDestination destination =
+      [by_registry, is_cm, cm_id = config.consent.cm_id,
+       cm_url = cm_base_url(config)](std::string_view facility_id) -> Result<std::string> {
+    if (facility_id == cm_id) return cm_url;
+    if (is_cm) return by_registry(facility_id);
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("this node sends messages only to its CM, not {}", facility_id));
+  };
+  wiring.dispatcher = std::make_unique<consent::OutboxDispatcher>(
+      node.documents(), std::move(destination), wiring.signer(),
+      outbox_transport(std::shared_ptr<http::HttpClient>(std::move(client)),
+                       config.consent.facility_id),
+      node.clock());
+  const auto wake = [view = wiring.dispatcher.get()] { view->notify(); };
+  if (wiring.cm) wiring.cm->manager->on_messages_queued(wake);
+  if (wiring.relay) wiring.relay->on_messages_queued(wake);
+  if (wiring.hip_data_flow) wiring.hip_data_flow->on_messages_queued(wake);
+  if (wiring.hiu_data_flow) wiring.hiu_data_flow->on_messages_queued(wake);
+  wiring.dispatcher->start();
+  return {};
+}
+
+// A HIP's data flow: pages pushed by a worker, straight to the HIU's data push URL.
+Status wire_hip_data_flow(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
+  http::ClientOptions client_options;
+  client_options.ca_file = config.consent.ca_file;
+  client_options.timeout = std::chrono::seconds(30);
+  ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
+  std::shared_ptr<http::HttpClient> client(std::move(created));
+  exchange::PushTransport push = [client](const std::string& url,
+                                          const std::string& body) -> Result<int> {
+    ASSIGN_OR_RETURN(auto reply, client->post(url, "application/json", body));
+    return reply.status;
+  };
+  exchange::HipDataFlowOptions options;
+  options.cm_id = config.consent.cm_id;
+  options.base_url = public_url(config);
+  options.hip_name = config.consent.facility_id;
+  wiring.hip_data_flow = std::make_unique<exchange::HipDataFlow>(
+      node.documents(), *wiring.hip_consents, *wiring.record_gate, node.resources(),
+      std::move(push), node.clock(), std::move(options));
+  wiring.pusher = start_worker(std::chrono::milliseconds(250), "exchange.push_pass_failed",
+                               [flow = wiring.hip_data_flow.get()] { return flow->push_due(); });
+  wiring.hip_data_flow->on_pages_queued([pusher = wiring.pusher.get()] { pusher->wake(); });
+  return {};
+}
+
+// An HIU's data flow: signed calls to the CM, and the sweeper that erases what consent no longer
+// allows.
+Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
+  http::ClientOptions client_options;
+  client_options.ca_file = config.consent.ca_file;
+  ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
+  std::shared_ptr<http::HttpClient> client(std::move(created));
+  exchange::PeerCall cm = [client, &signer = wiring.signer(), base = cm_base_url(config),
+                           facility = config.consent.facility_id](
+                              std::string_view path,
+                              boost::json::object body) -> Result<boost::json::object> {
+    body["requestId"] = consent::random_uuid();
+    body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
+    ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
+    ASSIGN_OR_RETURN(
+        auto reply,
+        client->post(base + std::string(path), "application/json", boost::json::serialize(body),
+                     {{std::string(consent::kSignatureHeader), signature},
+                      {std::string(exchange::kFacilityHeader), facility}}));
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(reply.body, error);
+    if (error || !parsed.is_object()) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the consent manager answered {} without JSON", reply.status));
+    }
+    if (reply.status < 200 || reply.status >= 300) {
+      // The CM's refusal, as it gave it.
+      const auto* refusal = parsed.as_object().if_contains("error");
+      const auto* message =
+          refusal && refusal->is_object() ? refusal->as_object().if_contains("message") : nullptr;
+      const std::string text = message && message->is_string()
+                                   ? std::string(message->as_string())
+                                   : fmt::format("the consent manager answered {}", reply.status);
+      const auto code = reply.status == 404   ? ErrorCode::kNotFound
+                        : reply.status == 403 ? ErrorCode::kPermissionDenied
+                        : reply.status == 400 ? ErrorCode::kInvalidArgument
+                        : reply.status == 401 ? ErrorCode::kUnauthenticated
+                                              : ErrorCode::kUnavailable;
+      return make_error(code, "the consent manager refused: " + text);
+    }
+    return std::move(parsed.as_object());
+  };
+  exchange::HiuDataFlowOptions options;
+  options.hiu_id = config.consent.facility_id;
+  options.cm_id = config.consent.cm_id;
+  options.push_url = public_url(config) + std::string(exchange::kTransferPath);
+  wiring.hiu_data_flow =
+      std::make_unique<exchange::HiuDataFlow>(node.documents(), node.keys(), *wiring.hiu_consents,
+                                              std::move(cm), node.clock(), std::move(options));
+  wiring.eraser = start_worker(std::chrono::seconds(1), "exchange.erase_pass_failed",
+                               [flow = wiring.hiu_data_flow.get()] { return flow->sweep(); });
   return {};
 }
 
@@ -223,7 +372,14 @@ Result<std::unique_ptr<ConsentWiring>> wire_consent(const config::ServeConfig& c
                                             unix_ms(std::chrono::system_clock::now()) / 1000);
     });
   }
-  if (config.consent.facility_id.empty()) return wiring;
+  if (config.consent.facility_id.empty()) {
+    if (wiring->cm) RETURN_IF_ERROR(start_outbox(config, node, *wiring));
+    return wiring;
+  }
+  if (!wiring->cm) {
+    ASSIGN_OR_RETURN(auto signer, consent::consent_signer(node.keys()));
+    wiring->node_signer = std::make_unique<consent::ArtefactSigner>(std::move(signer));
+  }
   if (config.roles.contains(config::Role::kUser)) {
     ASSIGN_OR_RETURN(auto verifier, trusted_cm_keys(config.consent, own_signer));
     wiring->hiu_consents = std::make_unique<consent::HiuConsents>(node.documents(), verifier);
@@ -239,7 +395,10 @@ Result<std::unique_ptr<ConsentWiring>> wire_consent(const config::ServeConfig& c
     wiring->record_gate = std::make_unique<consent::ConsentRecordGate>(
         *wiring->hip_consents, node.store(), node.sealer(), node.clock());
     node.resources().set_record_gate(wiring->record_gate.get());
+    RETURN_IF_ERROR(wire_hip_data_flow(config, node, *wiring));
   }
+  if (wiring->hiu_consents) RETURN_IF_ERROR(wire_hiu_data_flow(config, node, *wiring));
+  RETURN_IF_ERROR(start_outbox(config, node, *wiring));
   return wiring;
 }
 
@@ -281,7 +440,10 @@ Status serve(const config::ServeConfig& config) {
       consent->api ? &*consent->api : nullptr,
       consent->hip_consents.get(),
       consent->hiu_consents.get(),
-      consent->sessions.get()};
+      consent->sessions.get(),
+      consent->relay.get(),
+      consent->hip_data_flow.get(),
+      consent->hiu_data_flow.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;
@@ -309,6 +471,8 @@ Status serve(const config::ServeConfig& config) {
                         {"audit_origin", audit_log->origin()}});
   std::cout << "listening on " << url << std::endl;
   server->run();
+  consent->eraser.reset();
+  consent->pusher.reset();
   consent->sweeper.reset();
   if (consent->dispatcher) consent->dispatcher->stop();
   log::info("stopped");

@@ -8,11 +8,21 @@ PeriodicTask::PeriodicTask(std::chrono::milliseconds interval, std::function<voi
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+        wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+        if (stopping_) return;
+        woken_ = false;
       }
       run_();
     }
   });
+}
+
+void PeriodicTask::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
 }
 
 PeriodicTask::~PeriodicTask() {

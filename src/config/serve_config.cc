@@ -136,15 +136,17 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   if (const auto* consent = root.get("consent")) {
     if (!consent->is_table()) return config_error("consent", "must be a table");
     const auto& table = *consent->as_table();
-    RETURN_IF_ERROR(
-        refuse_unknown_keys(table, "consent",
-                            {"cm_id", "facility_id", "cm_key", "cm_url", "notification_outbox",
-                             "request_lifetime_hours", "session_lifetime_minutes", "ca_file"}));
+    RETURN_IF_ERROR(refuse_unknown_keys(
+        table, "consent",
+        {"cm_id", "facility_id", "cm_key", "cm_url", "public_url", "notification_outbox",
+         "request_lifetime_hours", "session_lifetime_minutes", "break_glass_hours",
+         "break_glass_per_day", "ca_file"}));
     auto& options = config.consent;
     RETURN_IF_ERROR(read_value(table, "consent", "cm_id", options.cm_id));
     RETURN_IF_ERROR(read_value(table, "consent", "facility_id", options.facility_id));
     RETURN_IF_ERROR(read_value(table, "consent", "cm_key", options.cm_key));
     RETURN_IF_ERROR(read_value(table, "consent", "cm_url", options.cm_url));
+    RETURN_IF_ERROR(read_value(table, "consent", "public_url", options.public_url));
     RETURN_IF_ERROR(
         read_value(table, "consent", "notification_outbox", options.notification_outbox));
     RETURN_IF_ERROR(read_value(table, "consent", "ca_file", options.ca_file));

@@ -74,6 +74,9 @@ struct ConsentOptions {
   std::string facility_id;
   std::string cm_key;
   std::string cm_url;
+  // This node's URL as other nodes reach it (the HIU's data push URL, the HIP's bundle fullUrls);
+  // empty: the listen address.
+  std::string public_url;
   std::filesystem::path notification_outbox;  // empty: <data_dir>/notifications.jsonl
   std::chrono::hours request_lifetime{24 * 7};
   std::chrono::minutes session_lifetime{120};

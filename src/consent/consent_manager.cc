@@ -674,14 +674,19 @@ Result<std::vector<ArtefactRecord>> ConsentManager::artefacts(const PatientSessi
   return out;
 }
 
-Result<ConsentStatus> ConsentManager::current_status(std::string_view consent_id) {
+Result<ArtefactRecord> ConsentManager::artefact(std::string_view consent_id) {
   ASSIGN_OR_RETURN(const auto document, documents_.read(kConsentArtefactType, consent_id));
   if (!document) return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
-  ASSIGN_OR_RETURN(const auto record, artefact_from(*document));
+  ASSIGN_OR_RETURN(auto record, artefact_from(*document));
   if (record.artefact.status == ConsentStatus::kGranted &&
       unix_ms(clock_.now()) >= record.artefact.detail.permission.data_erase_at_ms) {
-    return ConsentStatus::kExpired;
+    record.artefact.status = ConsentStatus::kExpired;
   }
+  return record;
+}
+
+Result<ConsentStatus> ConsentManager::current_status(std::string_view consent_id) {
+  ASSIGN_OR_RETURN(const auto record, artefact(consent_id));
   return record.artefact.status;
 }
 

@@ -156,6 +156,9 @@ class ConsentManager {
   Result<std::vector<ArtefactRecord>> artefacts(const PatientSession& caller,
                                                 std::string_view abha_number);
 
+  // An artefact with its status now (EXPIRED from dataEraseAt on), unlogged: for the exchange,
+  // which logs the data request it serves under it. kNotFound for an unknown id.
+  Result<ArtefactRecord> artefact(std::string_view consent_id);
   // An artefact's status now (EXPIRED from dataEraseAt on, even before the sweeper runs), for a
   // HIP confirming a consent after a restart; kNotFound for an unknown id.
   Result<ConsentStatus> current_status(std::string_view consent_id);

@@ -44,11 +44,22 @@ Result<store::RecordWrite> prepare_outbox_message(vault::SealedDocuments& docume
   return documents.prepare(message, {kPending});
 }
 
-OutboxDispatcher::OutboxDispatcher(vault::SealedDocuments& documents, FacilityRegistry& registry,
+OutboxDestination registry_destination(FacilityRegistry& registry) {
+  return [&registry](std::string_view facility_id) -> Result<std::string> {
+    ASSIGN_OR_RETURN(const auto facility, registry.facility(facility_id));
+    if (facility.callback_url.empty()) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        fmt::format("facility {} has no callback URL", facility_id));
+    }
+    return facility.callback_url;
+  };
+}
+
+OutboxDispatcher::OutboxDispatcher(vault::SealedDocuments& documents, OutboxDestination destination,
                                    const ArtefactSigner& signer, OutboxTransport transport,
                                    const Clock& clock, OutboxLimits limits)
     : documents_(documents),
-      registry_(registry),
+      destination_(std::move(destination)),
       signer_(signer),
       transport_(std::move(transport)),
       clock_(clock),
@@ -66,12 +77,9 @@ Result<OutboxCounts> OutboxDispatcher::deliver_due() {
     if (body.at("next_attempt_at_ms").to_number<std::int64_t>() > now_ms) continue;
     const std::string facility_id(body.at("facility_id").as_string());
     Status sent;
-    auto facility = registry_.facility(facility_id);
-    if (!facility) {
-      sent = tl::unexpected(facility.error());
-    } else if (facility->callback_url.empty()) {
-      sent = make_error(ErrorCode::kFailedPrecondition,
-                        fmt::format("facility {} has no callback URL", facility_id));
+    auto base_url = destination_(facility_id);
+    if (!base_url) {
+      sent = tl::unexpected(base_url.error());
     } else {
       // A fresh timestamp on every attempt keeps the message inside the receiver's window.
       json::object payload = body.at("body").as_object();
@@ -80,7 +88,7 @@ Result<OutboxCounts> OutboxDispatcher::deliver_due() {
       if (!signature) {
         sent = tl::unexpected(signature.error());
       } else {
-        std::string url = facility->callback_url;
+        std::string url = std::move(*base_url);
         while (!url.empty() && url.back() == '/') url.pop_back();
         sent = transport_(url + std::string(body.at("path").as_string()), json::serialize(payload),
                           *signature);

@@ -4,7 +4,8 @@
 // A message is a sealed document written in the same commit as the change it announces, so no
 // change is made without its notice or the other way round. A dispatcher thread delivers due
 // messages to the facility's registered callback URL (never one from a request), signing each body
-// with the CM's key (header X-Kavach-Signature: Ed25519 over the RFC 8785 form of the body) and
+// with the node's key (the CM's; a facility's node uses the same outbox for its messages to the
+// CM) (header X-Kavach-Signature: Ed25519 over the RFC 8785 form of the body) and
 // stamping a fresh `timestamp`; the `requestId` stays the same across retries, so receivers can
 // drop duplicates. Failures retry with exponential backoff up to a bound, then the message is
 // marked failed and logged. A notify() wakes the dispatcher at once, so a revocation reaches a
@@ -40,6 +41,12 @@ struct OutboxLimits {
   std::chrono::milliseconds idle_tick{250};
 };
 
+// Where a message to `facility_id` goes: the base URL its paths are appended to. On the CM, the
+// facility's registered callback URL (never one from a request); on a facility's node, the CM.
+using OutboxDestination = std::function<Result<std::string>(std::string_view facility_id)>;
+// Registered facilities, by their callback URL.
+OutboxDestination registry_destination(FacilityRegistry& registry);
+
 // The outcome of one delivery attempt: ok when the receiver answered 2xx.
 using OutboxTransport = std::function<Status(const std::string& url, const std::string& body,
                                              const std::string& signature)>;
@@ -61,7 +68,7 @@ struct OutboxCounts {
 
 class OutboxDispatcher {
  public:
-  OutboxDispatcher(vault::SealedDocuments& documents, FacilityRegistry& registry,
+  OutboxDispatcher(vault::SealedDocuments& documents, OutboxDestination destination,
                    const ArtefactSigner& signer, OutboxTransport transport, const Clock& clock,
                    OutboxLimits limits = {});
   ~OutboxDispatcher();
@@ -79,7 +86,7 @@ class OutboxDispatcher {
   void run();
 
   vault::SealedDocuments& documents_;
-  FacilityRegistry& registry_;
+  const OutboxDestination destination_;
   const ArtefactSigner& signer_;
   OutboxTransport transport_;
   const Clock& clock_;

@@ -39,10 +39,10 @@ class ConsentRecordGate final : public fhir::RecordGate {
   Result<bool> allows(const fhir::RecordGrant& grant, const store::RecordVersion& record,
                       const boost::json::object& resource) override;
 
- private:
   // The ids of this HIP's Patient resources that carry the ABHA address (or number).
   Result<std::set<std::string>> patients_with(std::string_view abha_address);
 
+ private:
   HipConsents& consents_;
   store::Store& store_;
   vault::RecordSealer& sealer_;

@@ -18,23 +18,30 @@ bool is_final(ConsentStatus status) { return status != ConsentStatus::kGranted; 
 
 }  // namespace
 
-Status verify_cm_message(const ArtefactVerifier& verifier, const json::object& body,
-                         std::string_view signature, std::int64_t now_ms) {
+Status verify_signed_message(const ArtefactVerifier& verifier, const json::object& body,
+                             std::string_view signature, std::int64_t now_ms,
+                             std::string_view signer) {
   if (signature.empty()) {
     return make_error(ErrorCode::kUnauthenticated,
-                      "a consent notice must carry the consent manager's signature");
+                      fmt::format("the message must carry the signature of {}", signer));
   }
   auto checked = verifier.verify_signature(body, signature);
   if (!checked) {
     return make_error(ErrorCode::kUnauthenticated,
-                      "the notice is not signed by the consent manager this node trusts");
+                      fmt::format("the message is not signed by {}", signer));
   }
   ASSIGN_OR_RETURN(const std::int64_t timestamp, required_instant(body, "timestamp", ""));
   if (timestamp < now_ms - kMessageSkewPastMs || timestamp > now_ms + kMessageSkewFutureMs) {
     return make_error(ErrorCode::kUnauthenticated,
-                      "the notice's timestamp is outside the accepted window (a replay?)");
+                      "the message's timestamp is outside the accepted window (a replay?)");
   }
   return {};
+}
+
+Status verify_cm_message(const ArtefactVerifier& verifier, const json::object& body,
+                         std::string_view signature, std::int64_t now_ms) {
+  return verify_signed_message(verifier, body, signature, now_ms,
+                               "the consent manager this node trusts");
 }
 
 json::object status_statement(std::string_view consent_id, ConsentStatus status,
@@ -62,6 +69,10 @@ Result<ConsentStatus> verify_status_statement(const ArtefactVerifier& verifier,
     return make_error(ErrorCode::kInvalidArgument, "the CM's statement is about another consent");
   }
   return *parsed;
+}
+
+Status HipConsents::verify_message(const json::object& body, std::string_view signature) const {
+  return verify_cm_message(verifier_, body, signature, unix_ms(documents_.clock().now()));
 }
 
 Result<ConsentStatus> HipConsents::receive(const json::object& body, std::string_view signature) {

@@ -47,7 +47,12 @@ struct HeldConsent {
   std::int64_t status_changed_at_ms = 0;
 };
 
-// Checks the CM's signature over a message body and its timestamp window.
+// Checks a signature over a message body (X-Kavach-Signature: Ed25519 over its RFC 8785 form) and
+// the body's timestamp window; `signer` names who must have signed, for the error.
+Status verify_signed_message(const ArtefactVerifier& verifier, const boost::json::object& body,
+                             std::string_view signature, std::int64_t now_ms,
+                             std::string_view signer);
+// The same, for the CM's signature.
 Status verify_cm_message(const ArtefactVerifier& verifier, const boost::json::object& body,
                          std::string_view signature, std::int64_t now_ms);
 
@@ -71,6 +76,9 @@ class HipConsents {
   // kUnavailable when it must be confirmed with the CM and cannot be.
   Result<HeldConsent> consent(std::string_view consent_id);
   const std::string& hip_id() const { return hip_id_; }
+  // Checks that a message from the CM (a data request) carries its signature and a current
+  // timestamp.
+  Status verify_message(const boost::json::object& body, std::string_view signature) const;
 
   // Starts one data request of the exchange under a consent: checks the artefact (status,
   // expiry, this HIP, the requesting HIU) and the frequency limit, and counts the request, by

@@ -84,11 +84,25 @@ Result<ConsentStatus> HiuConsents::apply(const std::string& id, ConsentStatus in
       for (const auto& artefact_id : artefact_ids) ids.emplace_back(artefact_id);
       document.body["artefact_ids"] = std::move(ids);
     }
-    auto written = documents_.write(document, {});
+    // Indexed by artefact, so the exchange can find a received artefact's fate.
+    std::vector<vault::DocumentIndexValue> index;
+    for (const auto& artefact_id : document.body.at("artefact_ids").as_array()) {
+      index.push_back({"artefact", std::string(artefact_id.as_string()), true});
+    }
+    auto written = documents_.write(document, index);
     if (written) return incoming;
     if (written.error().code != ErrorCode::kConflict) return tl::unexpected(written.error());
   }
   return make_error(ErrorCode::kUnavailable, "the consent request is busy; the CM will retry");
+}
+
+Result<ConsentStatus> HiuConsents::artefact_status(std::string_view artefact_id) {
+  ASSIGN_OR_RETURN(
+      const auto ids,
+      documents_.find(kHiuConsentType, {"artefact", std::string(artefact_id), true}, 1));
+  if (ids.empty()) return make_error(ErrorCode::kNotFound, "this HIU was told of no such consent");
+  ASSIGN_OR_RETURN(const auto held, request(ids.front()));
+  return held.status;
 }
 
 Result<HiuConsentRequest> HiuConsents::request(std::string_view id) {

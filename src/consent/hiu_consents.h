@@ -5,7 +5,8 @@
 // idempotent receiver: a repeated notice changes nothing, and status only moves forward
 // (REQUESTED, then GRANTED, DENIED or EXPIRED; GRANTED, then REVOKED or EXPIRED), so a late or
 // replayed notice cannot undo a revocation. The HIU fetches the artefacts themselves from the CM
-// (consents/fetch); received health data and its erasure belong to the exchange (issue 5).
+// (consents/fetch); received health data and its erasure belong to the exchange
+// (exchange/hiu_data_flow.h).
 // Thread-safety: safe from any thread.
 #pragma once
 
@@ -39,6 +40,10 @@ class HiuConsents {
   Result<ConsentStatus> receive(const boost::json::object& body, std::string_view signature);
   // kNotFound when the CM never told this HIU of it.
   Result<HiuConsentRequest> request(std::string_view id);
+  // The status of the request an artefact belongs to (REVOKED once the patient revoked it);
+  // kNotFound when the CM never named the artefact to this HIU.
+  Result<ConsentStatus> artefact_status(std::string_view artefact_id);
+  const ArtefactVerifier& verifier() const { return verifier_; }
 
  private:
   Result<ConsentStatus> apply(const std::string& id, ConsentStatus incoming,

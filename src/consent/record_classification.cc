@@ -42,21 +42,25 @@ void for_each_coding(const json::value* concept_value, Visit&& visit) {
   }
 }
 
+constexpr std::array<std::pair<HiType, DocumentType>, 8> kDocumentTypes{{
+    {HiType::kOpConsultation, {"371530004", "Clinical consultation report"}},
+    {HiType::kPrescription, {"440545006", "Prescription record"}},
+    {HiType::kDischargeSummary, {"373942005", "Discharge summary"}},
+    {HiType::kDiagnosticReport, {"721981007", "Diagnostic studies report"}},
+    {HiType::kImmunizationRecord, {"41000179103", "Immunization record"}},
+    {HiType::kHealthDocumentRecord, {"419891008", "Record artifact"}},
+    {HiType::kWellnessRecord, {"", "Wellness Record"}},
+    {HiType::kInvoice, {"", "Invoice"}},
+}};
+
 std::optional<HiType> composition_type(const json::object& resource) {
-  static constexpr std::array<std::pair<std::string_view, HiType>, 6> kTypes{{
-      {"371530004", HiType::kOpConsultation},
-      {"440545006", HiType::kPrescription},
-      {"373942005", HiType::kDischargeSummary},
-      {"721981007", HiType::kDiagnosticReport},
-      {"41000179103", HiType::kImmunizationRecord},
-      {"419891008", HiType::kHealthDocumentRecord},
-  }};
   std::optional<HiType> found;
   for_each_coding(resource.if_contains("type"),
                   [&](std::string_view system, std::string_view code) {
                     if (system != "http://snomed.info/sct") return;
-                    for (const auto& [snomed, type] : kTypes)
-                      if (code == snomed) found = type;
+                    for (const auto& [type, document] : kDocumentTypes)
+                      if (!document.snomed_code.empty() && code == document.snomed_code)
+                        found = type;
                   });
   if (!found) {
     if (const auto* type = object_at(resource, "type");
@@ -94,6 +98,12 @@ std::optional<std::int64_t> full_date(std::string_view text) {
 }
 
 }  // namespace
+
+DocumentType document_type_of(HiType type) {
+  for (const auto& [known, document] : kDocumentTypes)
+    if (known == type) return document;
+  return {"", "Record"};
+}
 
 std::optional<HiType> hi_type_of(std::string_view type, const json::object& resource) {
   if (type == "Composition") return composition_type(resource);

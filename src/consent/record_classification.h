@@ -17,6 +17,14 @@
 
 namespace kavach::consent {
 
+// The NRCeS document type of an HI type's Composition: its SNOMED CT code and display. The
+// Wellness Record and Invoice profiles have no SNOMED code and are typed by text alone.
+struct DocumentType {
+  std::string_view snomed_code;  // "" when typed by text
+  std::string_view display;
+};
+DocumentType document_type_of(HiType type);
+
 // By resource type; for Composition by its SNOMED CT type (the NRCeS document profiles), for
 // Observation by its category, for Encounter by its class (inpatient stays are discharge
 // summaries).

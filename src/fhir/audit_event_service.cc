@@ -45,6 +45,10 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
       return {"E", "search-type"};
     case Action::kBreakGlass:
       return {"R", ""};
+    case Action::kDataTransfer:
+      return {"R", ""};
+    case Action::kDataErase:
+      return {"D", ""};
     case Action::kKeyRotate:
     case Action::kClientRegister:
     case Action::kAccountEnrol:
@@ -57,6 +61,7 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
     case Action::kConsentRevoke:
     case Action::kConsentExpire:
     case Action::kConsentFetch:
+    case Action::kDataRequest:
       return {"E", ""};
   }
   return {"E", ""};

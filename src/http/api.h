@@ -19,6 +19,9 @@
 #include "consent/hip_consents.h"
 #include "consent/hiu_consents.h"
 #include "consent/patient_accounts.h"
+#include "exchange/health_information_relay.h"
+#include "exchange/hip_data_flow.h"
+#include "exchange/hiu_data_flow.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
@@ -56,7 +59,20 @@ struct ApiServices {
   consent::HipConsents* hip_consents = nullptr;  // null unless the node is a HIP with an id
   consent::HiuConsents* hiu_consents = nullptr;  // null unless the node is an HIU with an id
   const exchange::SessionTokenIssuer* sessions = nullptr;  // the CM's gateway sessions
+  exchange::HealthInformationRelay* relay = nullptr;       // the CM's part of the data flow
+  exchange::HipDataFlow* hip_data_flow = nullptr;          // a HIP's
+  exchange::HiuDataFlow* hiu_data_flow = nullptr;          // an HIU's
 };
+
+// An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,
+// abdm/hiu or abdm/hip, and facility:<id>) and the body, whose requestId must be new and whose
+// timestamp must be inside the window (exchange/request_guard.h).
+struct PeerMessage {
+  std::string facility_id;
+  boost::json::object body;
+};
+Result<PeerMessage> peer_message(const Request& request, const RouteContext& context,
+                                 exchange::RequestGuard& guard, std::string_view role_scope);
 
 void add_system_routes(Router& router, const ApiServices& services);
 void add_oauth_routes(Router& router, const ApiServices& services);
@@ -65,6 +81,9 @@ void add_audit_routes(Router& router, const ApiServices& services);
 // The consent manager's patient, HIU and admin APIs, and the HIP's consent notices; each only
 // when the node has the services.
 void add_consent_routes(Router& router, const ApiServices& services);
+// The data flow: the CM's relay, the HIP's request endpoint, the HIU's push endpoint and its
+// professionals' API; each only when the node has the service.
+void add_exchange_routes(Router& router, const ApiServices& services);
 
 inline void add_all_routes(Router& router, const ApiServices& services) {
   add_system_routes(router, services);
@@ -72,6 +91,7 @@ inline void add_all_routes(Router& router, const ApiServices& services) {
   add_fhir_routes(router, services);
   add_audit_routes(router, services);
   add_consent_routes(router, services);
+  add_exchange_routes(router, services);
 }
 
 }  // namespace kavach::http

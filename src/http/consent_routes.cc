@@ -23,36 +23,6 @@ namespace {
 namespace json = boost::json;
 using consent::ConsentRequestRecord;
 
-Response json_response(int status, const json::object& body) {
-  Response response;
-  response.status = status;
-  response.body = json::serialize(body);
-  response.set_header("Content-Type", "application/json");
-  response.set_header("Cache-Control", "no-store");
-  return response;
-}
-
-// ABDM's error shape, with the status the error maps to in the one place (problem.cc).
-Response abdm_error(const Error& error) {
-  const int status = status_for(error.code);
-  const Response problem = problem_response(error);  // logs server-side failures once
-  const json::value outcome = json::parse(problem.body);
-  const auto& diagnostics = outcome.at("issue").at(0).at("diagnostics");
-  return json_response(
-      status, {{"error", {{"code", error_code_name(error.code)}, {"message", diagnostics}}}});
-}
-
-Result<json::object> body_object(const Request& request) {
-  json::parse_options options;
-  options.max_depth = limits::kJsonDepthMax;
-  boost::system::error_code error;
-  auto value = json::parse(request.body, error, {}, options);
-  if (error || !value.is_object()) {
-    return make_error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
-  }
-  return std::move(value.as_object());
-}
-
 Result<std::string> text_field(const json::object& body, std::string_view name) {
   return consent::required_string(body, name, "");
 }
@@ -190,34 +160,6 @@ Result<consent::EnrolmentForm> parse_enrolment(const json::object& body) {
 std::string subject_of(const RouteContext& context) {
   const auto& patient = context.param("patient");
   return patient == "me" ? context.patient->abha_number : patient;
-}
-
-// The HIU facility an access token speaks for, if it may call the CM as one.
-Result<std::string> hiu_of(const RouteContext& context) {
-  const auth::ScopeSet& scopes = context.caller->scopes;
-  const auto facility = scopes.opaque_value(consent::kFacilityScopePrefix);
-  if (!scopes.has(consent::kHiuScope) || facility.empty()) {
-    return make_error(ErrorCode::kPermissionDenied,
-                      "this call needs an HIU client (scopes abdm/hiu and facility:<id>)");
-  }
-  return std::string(facility);
-}
-
-// An HIU's ABDM message: the facility the caller speaks for and the body, whose requestId must be
-// new and whose timestamp must be inside the window (exchange/request_guard.h).
-struct HiuMessage {
-  std::string hiu_id;
-  json::object body;
-};
-
-Result<HiuMessage> hiu_message(const Request& request, const RouteContext& context,
-                               exchange::RequestGuard& guard) {
-  HiuMessage message;
-  ASSIGN_OR_RETURN(message.hiu_id, hiu_of(context));
-  ASSIGN_OR_RETURN(message.body, body_object(request));
-  RETURN_IF_ERROR(guard.admit(optional_text(message.body, "requestId"),
-                              optional_text(message.body, "timestamp")));
-  return message;
 }
 
 Status require_admin(const RouteContext& context) {
@@ -506,12 +448,12 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
 void add_hiu_routes(Router& router, const ConsentApi& api) {
   auto& manager = api.manager;
   auto& guard = api.guard;
-  router.add("POST", "/v0.5/consent-requests/init", Access::kBearerToken,
+  router.add("POST", "/v0.5/consent-requests/init", Access::kPeer,
              [&manager, &guard](const Request& request, const RouteContext& context) {
-               auto message = hiu_message(request, context, guard);
+               auto message = peer_message(request, context, guard, consent::kHiuScope);
                if (!message) return abdm_error(message.error());
                const json::object* body = &message->body;
-               const std::string* hiu = &message->hiu_id;
+               const std::string* hiu = &message->facility_id;
                const std::string request_id = optional_text(*body, "requestId");
                const auto* consent_value = body->if_contains("consent");
                if (consent_value == nullptr || !consent_value->is_object()) {
@@ -528,12 +470,12 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
              });
   // Kavach's emergency access (ABDM defines the BTG purpose but no flow for it).
   router.add(
-      "POST", "/v0.5/break-glass", Access::kBearerToken,
+      "POST", "/v0.5/break-glass", Access::kPeer,
       [&manager, &guard](const Request& request, const RouteContext& context) {
-        auto message = hiu_message(request, context, guard);
+        auto message = peer_message(request, context, guard, consent::kHiuScope);
         if (!message) return abdm_error(message.error());
         const json::object* body = &message->body;
-        const std::string* hiu = &message->hiu_id;
+        const std::string* hiu = &message->facility_id;
         consent::BreakGlassRequest emergency;
         auto patient = consent::required_id_object(*body, "patient");
         auto hip = consent::required_id_object(*body, "hip");
@@ -566,11 +508,11 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                   {"consentArtefacts", std::move(artefacts)},
                   {"expiresAt", format_instant_ms(granted->terms.permission.data_erase_at_ms)}});
       });
-  router.add("POST", "/v0.5/consent-requests/status", Access::kBearerToken,
+  router.add("POST", "/v0.5/consent-requests/status", Access::kPeer,
              [&manager, &guard](const Request& request, const RouteContext& context) {
-               auto message = hiu_message(request, context, guard);
+               auto message = peer_message(request, context, guard, consent::kHiuScope);
                if (!message) return abdm_error(message.error());
-               const std::string* hiu = &message->hiu_id;
+               const std::string* hiu = &message->facility_id;
                auto id = text_field(message->body, "consentRequestId");
                if (!id) return abdm_error(id.error());
                auto record = manager.request_status(*hiu, *id);
@@ -585,11 +527,11 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                                        {"status", consent::consent_status_code(record->status)},
                                        {"consentArtefacts", std::move(artefacts)}}}});
              });
-  router.add("POST", "/v0.5/consents/fetch", Access::kBearerToken,
+  router.add("POST", "/v0.5/consents/fetch", Access::kPeer,
              [&manager, &guard](const Request& request, const RouteContext& context) {
-               auto message = hiu_message(request, context, guard);
+               auto message = peer_message(request, context, guard, consent::kHiuScope);
                if (!message) return abdm_error(message.error());
-               const std::string* hiu = &message->hiu_id;
+               const std::string* hiu = &message->facility_id;
                auto id = text_field(message->body, "consentId");
                if (!id) return abdm_error(id.error());
                auto record = manager.fetch(*hiu, *id);

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/limits.h"
 #include "common/log.h"
 
 namespace kavach::http {
@@ -107,6 +108,35 @@ Response problem_response(const Error& error) {
                                        ? "the server could not complete the request"
                                        : std::string_view(error.message);
   return problem_response(status, issue_code_for(error.code), message);
+}
+
+Response json_response(int status, const boost::json::object& body) {
+  Response response;
+  response.status = status;
+  response.body = boost::json::serialize(body);
+  response.set_header("Content-Type", "application/json");
+  response.set_header("Cache-Control", "no-store");
+  return response;
+}
+
+Response abdm_error(const Error& error) {
+  const int status = status_for(error.code);
+  const Response problem = problem_response(error);  // logs server-side failures once
+  const boost::json::value outcome = boost::json::parse(problem.body);
+  const auto& diagnostics = outcome.at("issue").at(0).at("diagnostics");
+  return json_response(
+      status, {{"error", {{"code", error_code_name(error.code)}, {"message", diagnostics}}}});
+}
+
+Result<boost::json::object> body_object(const Request& request) {
+  boost::json::parse_options options;
+  options.max_depth = limits::kJsonDepthMax;
+  boost::system::error_code error;
+  auto value = boost::json::parse(request.body, error, {}, options);
+  if (error || !value.is_object()) {
+    return make_error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
+  }
+  return std::move(value.as_object());
 }
 
 }  // namespace kavach::http

@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "common/error.h"
 #include "http/message.h"
 
@@ -14,6 +16,13 @@ int status_for(ErrorCode code);
 Response problem_response(const Error& error);
 // An OperationOutcome response with an explicit status (for errors found by the server itself).
 Response problem_response(int status, std::string_view issue_code, std::string_view message);
+
+// A JSON answer that no cache keeps (ABDM's and the patient API's bodies).
+Response json_response(int status, const boost::json::object& body);
+// ABDM's error shape {"error": {"code", "message"}}, with the status the error maps to here.
+Response abdm_error(const Error& error);
+// The request body as a JSON object (depth-limited); kInvalidArgument for anything else.
+Result<boost::json::object> body_object(const Request& request);
 
 inline constexpr std::string_view kFhirJson = "application/fhir+json; charset=utf-8";
 

@@ -87,7 +87,19 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
   std::optional<auth::AccessToken> caller;
   std::optional<consent::PatientSession> patient;
   std::string_view bearer;
-  if (route.access != Access::kPublic) {
+  // A facility's node signs its messages instead of presenting a token.
+  const bool signed_by_peer = route.access == Access::kPeer &&
+                              !request.header(kPeerSignatureHeader).empty() &&
+                              request.header("authorization").empty();
+  if (signed_by_peer) {
+    if (!peer_authenticator_) {
+      return problem_response(401, "login", "this node does not accept signed facility messages");
+    }
+    auto verified = peer_authenticator_(request);
+    if (!verified) return problem_response(verified.error());
+    caller = std::move(*verified);
+    context.caller = &*caller;
+  } else if (route.access != Access::kPublic) {
     const auto authorization = request.header("authorization");
     constexpr std::string_view kScheme = "Bearer ";
     if (authorization.size() <= kScheme.size() ||
@@ -108,7 +120,7 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
     patient = std::move(*session);
     context.patient = &*patient;
   }
-  if (route.access == Access::kBearerToken) {
+  if (!signed_by_peer && (route.access == Access::kBearerToken || route.access == Access::kPeer)) {
     auto verified = session_verifier_ && exchange::looks_like_jwt(bearer)
                         ? session_verifier_(bearer)
                         : tokens_.verify(bearer);

@@ -21,12 +21,21 @@ namespace kavach::http {
 
 // kPublic: no credentials (probes, key sets, enrolment, sign-in, notices that carry their own
 // signature). kBearerToken: a machine client's access token. kPatientSession: a patient's session
-// token from sign-in, checked by the consent manager's accounts.
-enum class Access { kPublic, kBearerToken, kPatientSession };
+// token from sign-in, checked by the consent manager's accounts. kPeer: a bearer token, or a
+// message signed by a registered facility's node (exchange/peer_messages.h), on the CM's routes
+// that facilities call.
+enum class Access { kPublic, kBearerToken, kPatientSession, kPeer };
+
+// The headers of a facility-signed message (lowercase, as Request::header looks them up): the
+// signer's facility id, and the Ed25519 signature over the body's RFC 8785 form.
+inline constexpr std::string_view kPeerFacilityHeader = "x-kavach-facility";
+inline constexpr std::string_view kPeerSignatureHeader = "x-kavach-signature";
 
 using PatientAuthenticator = std::function<Result<consent::PatientSession>(std::string_view token)>;
 // Verifies a gateway session JWT (exchange/session_tokens.h) as a machine client's token.
 using SessionVerifier = std::function<Result<auth::AccessToken>(std::string_view token)>;
+// Verifies a facility-signed message: the request's facility and signature headers and body.
+using PeerAuthenticator = std::function<Result<auth::AccessToken>(const Request& request)>;
 
 struct RouteContext {
   std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
@@ -50,6 +59,10 @@ class Router {
   }
   // Lets kBearerToken routes accept the CM's session JWTs besides the node's own tokens.
   void set_session_verifier(SessionVerifier verifier) { session_verifier_ = std::move(verifier); }
+  // Lets kPeer routes accept facility-signed messages (on the CM); without it they need a token.
+  void set_peer_authenticator(PeerAuthenticator authenticator) {
+    peer_authenticator_ = std::move(authenticator);
+  }
   Response handle(const Request& request) const;
 
  private:
@@ -67,6 +80,7 @@ class Router {
   const auth::TokenService& tokens_;
   PatientAuthenticator patient_authenticator_;
   SessionVerifier session_verifier_;
+  PeerAuthenticator peer_authenticator_;
   std::vector<Route> routes_;
 };
 

@@ -28,7 +28,7 @@ class ConsentManagerTest : public ConsentFixture {
     asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
     session_ = sign_in(asha_);
     dispatcher_ = std::make_unique<OutboxDispatcher>(
-        *documents_, *registry_, *signer_,
+        *documents_, registry_destination(*registry_), *signer_,
         [this](const std::string& url, const std::string& body,
                const std::string& signature) -> Status {
           if (!reachable_) return make_error(ErrorCode::kUnavailable, "connection refused");

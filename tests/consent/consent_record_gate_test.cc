@@ -34,7 +34,7 @@ class ConsentRecordGateTest : public ConsentFixture {
     gate_ = std::make_unique<ConsentRecordGate>(*hip_, *store_, *sealer_, clock_);
     resources_->set_record_gate(gate_.get());
     dispatcher_ = std::make_unique<OutboxDispatcher>(
-        *documents_, *registry_, *signer_,
+        *documents_, registry_destination(*registry_), *signer_,
         [this](const std::string& url, const std::string& body, const std::string& signature) {
           if (!url.ends_with("/hip/notify")) return Status{};
           auto received = hip_->receive(json::parse(body).as_object(), signature);

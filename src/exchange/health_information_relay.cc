@@ -1,0 +1,235 @@
+#include "exchange/health_information_relay.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "common/time_format.h"
+#include "consent/consent_outbox.h"
+#include "consent/json_fields.h"
+#include "exchange/health_information.h"
+
+namespace kavach::exchange {
+namespace {
+
+namespace json = boost::json;
+using consent::ConsentStatus;
+
+Transaction transaction_from(const vault::Document& document) {
+  const auto& body = document.body;
+  const auto text = [&](std::string_view name) {
+    const auto* value = body.if_contains(name);
+    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+  };
+  return Transaction{document.id,
+                     text("consent_id"),
+                     text("hiu_id"),
+                     text("hip_id"),
+                     text("status"),
+                     text("hiu_status"),
+                     body.at("created_at_ms").to_number<std::int64_t>()};
+}
+
+// True when `url` is `base` or a path below it (same scheme, host and port).
+bool is_below(std::string_view url, std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.empty() || !url.starts_with(base)) return false;
+  return url.size() == base.size() || url[base.size()] == '/';
+}
+
+}  // namespace
+
+Status HealthInformationRelay::commit(store::WriteBatch batch) {
+  RETURN_IF_ERROR(documents_.store().commit(std::move(batch)));
+  if (wake_outbox_) wake_outbox_();
+  return {};
+}
+
+Result<Transaction> HealthInformationRelay::request(std::string_view hiu_id,
+                                                    const json::object& body) {
+  ASSIGN_OR_RETURN(const auto hiu, registry_.participant(hiu_id, consent::FacilityRole::kHiu));
+  const auto* hi_request_value = body.if_contains("hiRequest");
+  if (hi_request_value == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument, "hiRequest is required");
+  }
+  ASSIGN_OR_RETURN(const auto hi_request, parse_hi_request(*hi_request_value));
+  auto found = manager_.artefact(hi_request.consent_id);
+  if (!found && found.error().code == ErrorCode::kNotFound) {
+    return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
+  }
+  if (!found) return tl::unexpected(found.error());
+  const auto& artefact = found->artefact;
+  if (artefact.detail.hiu_id != hiu.id) {
+    return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
+  }
+
+  const std::int64_t now_ms = unix_ms(clock_.now());
+  audit::AuditEntry entry;
+  entry.time_ms = now_ms;
+  entry.action = audit::Action::kDataRequest;
+  entry.basis = artefact.detail.purpose == consent::Purpose::kBreakTheGlass
+                    ? audit::Basis::kBreakGlass
+                    : audit::Basis::kConsent;
+  entry.actor_kind = audit::ActorKind::kClient;
+  entry.actor_id = hiu.id;
+  entry.facility_id = hiu.id;
+  entry.subject = found->account_id;
+  entry.purpose = std::string(consent::purpose_code(artefact.detail.purpose));
+  entry.consent_id = hi_request.consent_id;
+
+  const auto refuse = [&](ErrorCode code, std::string message) -> Result<Transaction> {
+    entry.outcome = audit::Outcome::kDenied;
+    entry.reason = std::string(error_code_name(code));
+    RETURN_IF_ERROR(audit::record_entries(documents_.store(), std::span(&entry, 1)));
+    return make_error(code, std::move(message));
+  };
+  if (artefact.status != ConsentStatus::kGranted) {
+    return refuse(ErrorCode::kPermissionDenied,
+                  fmt::format("the consent is {}", consent::consent_status_code(artefact.status)));
+  }
+  const auto& granted = artefact.detail.permission.date_range;
+  if (hi_request.date_range.from_ms < granted.from_ms ||
+      hi_request.date_range.to_ms > granted.to_ms) {
+    return refuse(ErrorCode::kPermissionDenied,
+                  "hiRequest.dateRange must lie inside the consent's permission.dateRange");
+  }
+  if (hi_request.key_material.expiry_ms <= now_ms) {
+    return refuse(ErrorCode::kInvalidArgument, "keyMaterial.dhPublicKey has expired");
+  }
+  if (!is_below(hi_request.data_push_url, hiu.callback_url)) {
+    return refuse(ErrorCode::kInvalidArgument,
+                  "dataPushUrl must be on the HIU's registered callback URL");
+  }
+  ASSIGN_OR_RETURN(const auto hip,
+                   registry_.participant(artefact.detail.hip_id, consent::FacilityRole::kHip));
+
+  vault::Document document;
+  document.type = std::string(kTransactionType);
+  document.id = consent::random_uuid();
+  document.partition = found->account_id;
+  document.body = {{"consent_id", hi_request.consent_id},
+                   {"hiu_id", hiu.id},
+                   {"hip_id", hip.id},
+                   {"status", "REQUESTED"},
+                   {"hiu_status", ""},
+                   {"created_at_ms", now_ms}};
+  entry.resource_type = std::string(kTransactionType);
+  entry.resource_id = document.id;
+
+  store::WriteBatch batch;
+  ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {}));
+  batch.records.push_back(std::move(write));
+  ASSIGN_OR_RETURN(auto to_hip,
+                   consent::prepare_outbox_message(documents_, hip.id, kHipRequestPath,
+                                                   {{"transactionId", document.id},
+                                                    {"hiRequest", hi_request_to_json(hi_request)},
+                                                    {"hiu", {{"id", hiu.id}}}}));
+  batch.records.push_back(std::move(to_hip));
+  ASSIGN_OR_RETURN(
+      auto to_hiu,
+      consent::prepare_outbox_message(
+          documents_, hiu.id, kHiuOnRequestPath,
+          {{"hiRequest", {{"transactionId", document.id}, {"sessionStatus", "REQUESTED"}}},
+           {"resp",
+            {{"requestId",
+              consent::optional_string(body, "requestId", "").value_or(std::string())}}}}));
+  batch.records.push_back(std::move(to_hiu));
+  RETURN_IF_ERROR(audit::append_entry(batch, entry));
+  RETURN_IF_ERROR(commit(std::move(batch)));
+  return transaction_from(document);
+}
+
+Result<std::pair<vault::Document, Transaction>> HealthInformationRelay::load(
+    std::string_view facility_id, std::string_view id) {
+  ASSIGN_OR_RETURN(auto document, documents_.read(kTransactionType, id));
+  if (!document) return make_error(ErrorCode::kNotFound, "no transaction has that id");
+  auto transaction = transaction_from(*document);
+  if (transaction.hip_id != facility_id && transaction.hiu_id != facility_id) {
+    return make_error(ErrorCode::kNotFound, "no transaction has that id");
+  }
+  return std::pair{std::move(*document), std::move(transaction)};
+}
+
+Result<Transaction> HealthInformationRelay::transaction(std::string_view facility_id,
+                                                        std::string_view id) {
+  ASSIGN_OR_RETURN(auto loaded, load(facility_id, id));
+  return std::move(loaded.second);
+}
+
+Status HealthInformationRelay::hip_acknowledged(std::string_view hip_id, const json::object& body) {
+  // A HIP that refuses the request still names the transaction, and adds an error.
+  const auto* hi_request = body.if_contains("hiRequest");
+  if (hi_request == nullptr)
+    return make_error(ErrorCode::kInvalidArgument, "hiRequest is required");
+  ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*hi_request, "hiRequest"));
+  ASSIGN_OR_RETURN(const auto id, consent::required_string(fields, "transactionId", "hiRequest"));
+  ASSIGN_OR_RETURN(const auto status,
+                   consent::required_string(fields, "sessionStatus", "hiRequest"));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSIGN_OR_RETURN(auto loaded, load(hip_id, id));
+    auto& [document, transaction] = loaded;
+    if (transaction.hip_id != hip_id) {
+      return make_error(ErrorCode::kNotFound, "no transaction has that id");
+    }
+    // Final states stay final; a late acknowledgement changes nothing.
+    if (transaction.status != "REQUESTED") return {};
+    const bool error = body.contains("error");
+    document.body["status"] = error || status != "ACKNOWLEDGED" ? "FAILED" : "ACKNOWLEDGED";
+    auto written = documents_.write(document, {});
+    if (written || written.error().code != ErrorCode::kConflict) return written;
+  }
+  return make_error(ErrorCode::kUnavailable, "the transaction is busy; try again");
+}
+
+Status HealthInformationRelay::notified(std::string_view facility_id, const json::object& body) {
+  const auto* value = body.if_contains("notification");
+  if (value == nullptr) return make_error(ErrorCode::kInvalidArgument, "notification is required");
+  ASSIGN_OR_RETURN(const auto notification, parse_notification(*value));
+  if (notification.notifier_id != facility_id) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      "notification.notifier.id must be the facility that sends it");
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSIGN_OR_RETURN(auto loaded, load(facility_id, notification.transaction_id));
+    auto& [document, transaction] = loaded;
+    const bool from_hip = notification.notifier_type == "HIP";
+    if ((from_hip ? transaction.hip_id : transaction.hiu_id) != facility_id ||
+        transaction.consent_id != notification.consent_id) {
+      return make_error(ErrorCode::kNotFound, "no transaction has that id");
+    }
+    const std::string status(session_status_code(notification.session_status));
+    const std::string& held = from_hip ? transaction.status : transaction.hiu_status;
+    if (held == "TRANSFERRED" || held == "FAILED") return {};  // a repeat
+    document.body[from_hip ? "status" : "hiu_status"] = status;
+    store::WriteBatch batch;
+    ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {}));
+    batch.records.push_back(std::move(write));
+    if (from_hip) {
+      ASSIGN_OR_RETURN(auto to_hiu, consent::prepare_outbox_message(
+                                        documents_, transaction.hiu_id, kHiuNotifyPath,
+                                        {{"notification", notification_to_json(notification)}}));
+      batch.records.push_back(std::move(to_hiu));
+    }
+    audit::AuditEntry entry;
+    entry.time_ms = unix_ms(clock_.now());
+    entry.action = audit::Action::kDataTransfer;
+    entry.outcome = notification.session_status == SessionStatus::kTransferred
+                        ? audit::Outcome::kAllowed
+                        : audit::Outcome::kDenied;
+    entry.basis = audit::Basis::kConsent;
+    entry.actor_kind = audit::ActorKind::kClient;
+    entry.actor_id = std::string(facility_id);
+    entry.facility_id = std::string(facility_id);
+    entry.subject = document.partition;
+    entry.resource_type = std::string(kTransactionType);
+    entry.resource_id = transaction.id;
+    entry.consent_id = transaction.consent_id;
+    if (entry.outcome == audit::Outcome::kDenied) entry.reason = "FAILED";
+    RETURN_IF_ERROR(audit::append_entry(batch, entry));
+    auto committed = commit(std::move(batch));
+    if (committed || committed.error().code != ErrorCode::kConflict) return committed;
+  }
+  return make_error(ErrorCode::kUnavailable, "the transaction is busy; try again");
+}
+
+}  // namespace kavach::exchange

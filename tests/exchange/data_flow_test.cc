@@ -1,0 +1,359 @@
+// The data flow in one process: a consent manager (relay), a HIP and an HIU on one throw-away
+// store, their signed messages carried by the outbox to each other's handlers in memory, so each
+// step can be driven and checked in turn: the HIU asks, the CM checks and forwards, the HIP reads
+// through the consent gate, packs, encrypts and pushes, the HIU decrypts, checks and keeps, and
+// everything ends with a revocation or dataEraseAt.
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "audit/audit_entry.h"
+#include "common/time_format.h"
+#include "consent/consent_outbox.h"
+#include "consent/consent_record_gate.h"
+#include "consent_fixture.h"
+#include "exchange/health_information.h"
+#include "exchange/health_information_relay.h"
+#include "exchange/hip_data_flow.h"
+#include "exchange/hiu_data_flow.h"
+#include "fhir/resource_service.h"
+
+namespace kavach::exchange {
+namespace {
+
+namespace json = boost::json;
+using consent::HiType;
+
+class DataFlowTest : public consent::ConsentFixture {
+ protected:
+  void SetUp() override {
+    ConsentFixture::SetUp();
+    register_parties();
+    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
+    session_ = sign_in(asha_);
+    const auto verifier = consent::ArtefactVerifier::from_public_key(signer_->public_key());
+    hip_ = std::make_unique<consent::HipConsents>(*documents_, verifier, "aiims-delhi");
+    resources_ = std::make_unique<fhir::ResourceService>(*store_, *sealer_, clock_);
+    gate_ = std::make_unique<consent::ConsentRecordGate>(*hip_, *store_, *sealer_, clock_);
+    resources_->set_record_gate(gate_.get());
+    hiu_consents_ = std::make_unique<consent::HiuConsents>(*documents_, verifier);
+    relay_ = std::make_unique<HealthInformationRelay>(*documents_, *manager_, *registry_, clock_);
+    HipDataFlowOptions hip_options;
+    hip_options.cm_id = "sbx";
+    hip_options.base_url = "https://aiims.example";
+    hip_options.hip_name = "AIIMS New Delhi";
+    hip_options.attempts_max = 3;
+    hip_flow_ = std::make_unique<HipDataFlow>(
+        *documents_, *hip_, *gate_, *resources_,
+        [this](const std::string& url, const std::string& body) -> Result<int> {
+          pushed_urls_.push_back(url);
+          if (!hiu_up_) return make_error(ErrorCode::kUnavailable, "connection refused");
+          if (tamper_) {
+            auto page = json::parse(body).as_object();
+            auto& content = page["entries"].as_array()[0].as_object()["content"].as_string();
+            content[5] = content[5] == 'A' ? 'B' : 'A';
+            auto received = hiu_flow_->receive_page(page);
+            return received ? 202 : 400;
+          }
+          auto received = hiu_flow_->receive_page(json::parse(body).as_object());
+          if (received) return 202;
+          return received.error().code == ErrorCode::kNotFound ? 404 : 400;
+        },
+        clock_, hip_options);
+    HiuDataFlowOptions hiu_options;
+    hiu_options.hiu_id = "apollo-chennai";
+    hiu_options.cm_id = "sbx";
+    hiu_options.push_url = "https://apollo.example/abdm/v0.5/health-information/transfer";
+    hiu_flow_ = std::make_unique<HiuDataFlow>(
+        *documents_, *keys_, *hiu_consents_,
+        [this](std::string_view path, json::object body) { return call_cm(path, std::move(body)); },
+        clock_, hiu_options);
+    dispatcher_ = std::make_unique<consent::OutboxDispatcher>(
+        *documents_, [](std::string_view id) -> Result<std::string> { return std::string(id); },
+        *signer_,
+        [this](const std::string& url, const std::string& body, const std::string& signature) {
+          return deliver(url, json::parse(body).as_object(), signature);
+        },
+        clock_);
+
+    // The HIP's records: Asha with one recent visit holding a lab result, vitals and a
+    // prescription, and an old lab result outside every consent below.
+    asha_id_ = create("Patient", R"({"resourceType":"Patient","identifier":[
+        {"system":"https://healthid.ndhm.gov.in/abha-address","value":"asha.devi@sbx"}]})");
+    visit_ = create("Encounter", fmt::format(R"({{"resourceType":"Encounter","status":"finished",
+        "class":{{"code":"AMB"}},"subject":{{"reference":"Patient/{}"}},
+        "period":{{"start":"{}"}}}})",
+                                             asha_id_, days_ago(10)));
+    lab_ = create("Observation", observation("laboratory", days_ago(10)));
+    vitals_ = create("Observation", observation("vital-signs", days_ago(10)));
+    old_lab_ = create("Observation", observation("laboratory", days_ago(500)));
+    prescription_ =
+        create("MedicationRequest",
+               fmt::format(
+                   R"({{"resourceType":"MedicationRequest","status":"active","intent":"order",
+        "medicationCodeableConcept":{{"text":"Metformin"}},"subject":{{"reference":"Patient/{}"}},
+        "encounter":{{"reference":"Encounter/{}"}},"authoredOn":"{}"}})",
+                   asha_id_, visit_, days_ago(10)));
+  }
+
+  // Routes a signed message from the outbox to the in-memory receiver its path names.
+  Status deliver(const std::string& url, const json::object& body, const std::string& signature) {
+    const auto path = url.substr(url.find('/'));
+    if (path == consent::kHipNotifyPath) return hip_->receive(body, signature).map([](auto) {});
+    if (path == consent::kHiuNotifyPath || path == consent::kOnInitPath) {
+      return hiu_consents_->receive(body, signature).map([](auto) {});
+    }
+    if (path == kHipRequestPath) return hip_flow_->receive(body, signature);
+    if (path == kHiuOnRequestPath || path == kHiuNotifyPath) {
+      return hiu_flow_->receive_cm_message(body, signature);
+    }
+    if (path == kHipOnRequestPath) return relay_->hip_acknowledged("aiims-delhi", body);
+    if (path == kNotifyPath) {
+      const auto& notifier = body.at("notification").at("notifier").as_object();
+      notices_.push_back(json::serialize(body));
+      return relay_->notified(notifier.at("id").as_string(), body);
+    }
+    return make_error(ErrorCode::kNotFound, "no receiver for " + path);
+  }
+
+  Result<json::object> call_cm(std::string_view path, json::object body) {
+    body["requestId"] = consent::random_uuid();
+    body["timestamp"] = format_instant_ms(now_ms());
+    if (path == "/v0.5/consents/fetch") {
+      ASSIGN_OR_RETURN(const auto record,
+                       manager_->fetch("apollo-chennai", body.at("consentId").as_string()));
+      return json::object{{"consent", consent::signed_artefact_to_json(record.artefact)}};
+    }
+    ASSIGN_OR_RETURN(const auto transaction, relay_->request("apollo-chennai", body));
+    return json::object{{"hiRequest", {{"transactionId", transaction.id}}}};
+  }
+
+  void deliver_all() {
+    for (int pass = 0; pass < 4; ++pass) ASSERT_TRUE(dispatcher_->deliver_due().has_value());
+  }
+
+  std::string days_ago(int days) const { return format_instant_ms(now_ms() - days * kDayMs); }
+
+  std::string observation(const char* category, const std::string& date) const {
+    return fmt::format(R"({{"resourceType":"Observation","status":"final",
+        "category":[{{"coding":[{{"code":"{}"}}]}}],"code":{{"text":"x"}},
+        "subject":{{"reference":"Patient/{}"}},"encounter":{{"reference":"Encounter/{}"}},
+        "effectiveDateTime":"{}"}})",
+                       category, asha_id_, visit_, date);
+  }
+
+  std::string create(const char* type, const std::string& body) {
+    auto created = resources_->create(hospital_, type, body);
+    EXPECT_TRUE(created.has_value()) << created.error().message;
+    return created ? created->id : "";
+  }
+
+  // Asha grants Apollo's Dr. Manju `types` at AIIMS for the last 100 days; the artefact id.
+  std::string grant(std::vector<HiType> types) {
+    auto terms = terms_for(asha_);
+    terms.hip_id = "aiims-delhi";
+    terms.hi_types = types;
+    terms.permission.date_range = {now_ms() - 100 * kDayMs, now_ms()};
+    terms.permission.frequency = {consent::FrequencyUnit::kHour, 1, 1};
+    auto request = manager_->request("apollo-chennai", "", terms);
+    EXPECT_TRUE(request.has_value()) << request.error().message;
+    auto granted = manager_->grant(session_, asha_.abha_number, request->id, {});
+    EXPECT_TRUE(granted.has_value()) << granted.error().message;
+    request_id_ = request->id;
+    deliver_all();
+    return granted->artefact_ids.front();
+  }
+
+  // Every resource (type/id) in the documents the HIU holds for Dr. Manju.
+  std::multiset<std::string> received(const std::string& consent_id) {
+    std::multiset<std::string> out;
+    auto records = hiu_flow_->records("c-manju", "MH1001", consent_id);
+    EXPECT_TRUE(records.has_value()) << records.error().message;
+    if (!records) return out;
+    for (const auto& document : records->documents) {
+      EXPECT_EQ(document.bundle.at("type"), "document");
+      for (const auto& entry : document.bundle.at("entry").as_array()) {
+        const auto& resource = entry.at("resource").as_object();
+        if (resource.at("resourceType") == "Composition") continue;
+        out.insert(fmt::format("{}/{}", resource.at("resourceType").as_string(),
+                               resource.at("id").as_string()));
+      }
+    }
+    return out;
+  }
+
+  std::size_t audit_count(audit::Action action) {
+    std::size_t count = 0;
+    auto entries = store_->read_audit_entries(0, 100000);
+    EXPECT_TRUE(entries.has_value());
+    for (const auto& stored : *entries) {
+      auto entry = audit::decode_entry(stored.entry);
+      if (entry && entry->action == action) ++count;
+    }
+    return count;
+  }
+
+  consent::Account asha_;
+  consent::PatientSession session_;
+  auth::AccessToken hospital_{"c-hmis", *auth::ScopeSet::parse("system/*.cruds"), 0};
+  std::unique_ptr<consent::HipConsents> hip_;
+  std::unique_ptr<fhir::ResourceService> resources_;
+  std::unique_ptr<consent::ConsentRecordGate> gate_;
+  std::unique_ptr<consent::HiuConsents> hiu_consents_;
+  std::unique_ptr<HealthInformationRelay> relay_;
+  std::unique_ptr<HipDataFlow> hip_flow_;
+  std::unique_ptr<HiuDataFlow> hiu_flow_;
+  std::unique_ptr<consent::OutboxDispatcher> dispatcher_;
+  bool hiu_up_ = true;
+  bool tamper_ = false;
+  std::vector<std::string> pushed_urls_;
+  std::vector<std::string> notices_;
+  std::string asha_id_, visit_, lab_, vitals_, old_lab_, prescription_, request_id_;
+};
+
+TEST_F(DataFlowTest, TheHiuReceivesExactlyTheGrantedRecordsOncePerDocument) {
+  const auto consent_id = grant({HiType::kDiagnosticReport, HiType::kWellnessRecord});
+  auto started = hiu_flow_->request("c-manju", "MH1001", consent_id);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  deliver_all();  // the CM's request reaches the HIP, which plans the pages
+  auto pushed = hip_flow_->push_due();
+  ASSERT_TRUE(pushed.has_value()) << pushed.error().message;
+  ASSERT_TRUE(hip_flow_->push_due().has_value());
+  deliver_all();  // both sides' notices
+  // One document per HI type of the visit: lab results, then vitals; never the prescription
+  // (not granted) or the old lab result (outside the dates).
+  EXPECT_EQ(received(consent_id),
+            (std::multiset<std::string>{"Patient/" + asha_id_, "Observation/" + lab_,
+                                        "Patient/" + asha_id_, "Observation/" + vitals_}));
+  EXPECT_EQ(pushed_urls_.size(), 2u);
+  EXPECT_EQ(pushed_urls_.front(), "https://apollo.example/abdm/v0.5/health-information/transfer");
+  auto transfer = relay_->transaction("apollo-chennai", started->transaction_id);
+  ASSERT_TRUE(transfer.has_value());
+  EXPECT_EQ(transfer->status, "TRANSFERRED");
+  EXPECT_EQ(transfer->hiu_status, "TRANSFERRED");
+  // CM and HIP each log the request; the HIP each page; the HIU each page and each view.
+  EXPECT_EQ(audit_count(audit::Action::kDataRequest), 3u);
+  EXPECT_GE(audit_count(audit::Action::kDataTransfer), 4u);
+  // Another professional of the same HIU sees nothing.
+  EXPECT_EQ(hiu_flow_->records("c-rao", "KA2002", consent_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(hiu_flow_->request("c-rao", "KA2002", consent_id).error().code,
+            ErrorCode::kPermissionDenied);
+}
+
+TEST_F(DataFlowTest, ARevocationDuringTheTransferStopsItAndTheHiuErasesWhatCame) {
+  const auto consent_id = grant({HiType::kDiagnosticReport, HiType::kWellnessRecord});
+  ASSERT_TRUE(hiu_flow_->request("c-manju", "MH1001", consent_id).has_value());
+  deliver_all();
+  ASSERT_TRUE(hip_flow_->push_due().has_value());  // page 1 of 2
+  EXPECT_EQ(received(consent_id).size(), 2u);
+  ASSERT_TRUE(manager_->revoke(session_, asha_.abha_number, request_id_).has_value());
+  deliver_all();  // the HIP and HIU hear of it
+  ASSERT_TRUE(hip_flow_->push_due().has_value());
+  EXPECT_EQ(pushed_urls_.size(), 1u) << "no page may leave after the revocation";
+  deliver_all();
+  ASSERT_FALSE(notices_.empty());
+  EXPECT_NE(notices_.front().find("\"FAILED\""), std::string::npos) << notices_.front();
+  EXPECT_NE(notices_.front().find("revoked"), std::string::npos) << notices_.front();
+  auto swept = hiu_flow_->sweep();
+  ASSERT_TRUE(swept.has_value());
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_EQ(hiu_flow_->records("c-manju", "MH1001", consent_id).error().code, ErrorCode::kGone);
+  EXPECT_EQ(audit_count(audit::Action::kDataErase), 1u);
+  // The data key is gone: what was stored can never be opened again.
+  auto key =
+      keys_->existing_key(vault::key_name_for_partition(received_data_partition(consent_id)));
+  EXPECT_EQ(key.error().code, ErrorCode::kGone);
+}
+
+TEST_F(DataFlowTest, APushThatFailsIsRetriedAndArrivesOnce) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});
+  auto started = hiu_flow_->request("c-manju", "MH1001", consent_id);
+  ASSERT_TRUE(started.has_value());
+  deliver_all();
+  hiu_up_ = false;
+  auto first = hip_flow_->push_due();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->retried, 1u);
+  ASSERT_EQ(hip_flow_->push_due()->pushed, 0u) << "not before the backoff";
+  hiu_up_ = true;
+  clock_.advance(std::chrono::seconds(1));
+  ASSERT_EQ(hip_flow_->push_due()->pushed, 1u);
+  EXPECT_EQ(received(consent_id).size(), 2u);
+  // A page pushed again (the HIP did not hear the answer) is acknowledged and dropped.
+  auto page = documents_->read(kHipTransferPageType, started->transaction_id + "-p1");
+  ASSERT_TRUE(page.has_value() && page->has_value());
+  EXPECT_TRUE(hiu_flow_->receive_page((*page)->body.at("page").as_object()).has_value());
+  EXPECT_EQ(received(consent_id).size(), 2u);
+}
+
+TEST_F(DataFlowTest, ATamperedPageIsRefusedAndTheTransferFails) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});
+  ASSERT_TRUE(hiu_flow_->request("c-manju", "MH1001", consent_id).has_value());
+  deliver_all();
+  tamper_ = true;
+  ASSERT_TRUE(hip_flow_->push_due().has_value());
+  deliver_all();
+  auto records = hiu_flow_->records("c-manju", "MH1001", consent_id);
+  ASSERT_TRUE(records.has_value());
+  EXPECT_TRUE(records->documents.empty());
+  ASSERT_EQ(records->transfers.size(), 1u);
+  EXPECT_EQ(records->transfers.front().status, "FAILED");
+}
+
+TEST_F(DataFlowTest, TheCmRefusesRequestsOutsideTheArtefact) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});
+  auto key = generate_key_pair();
+  ASSERT_TRUE(key.has_value());
+  HiRequest request{consent_id,
+                    {now_ms() - 10 * kDayMs, now_ms()},
+                    "https://apollo.example/abdm/v0.5/health-information/transfer",
+                    {key->public_key, generate_nonce(), now_ms() + 3'600'000}};
+  const auto ask = [&](const HiRequest& r, const char* hiu = "apollo-chennai") {
+    return relay_->request(hiu, json::object{{"hiRequest", hi_request_to_json(r)}});
+  };
+  EXPECT_TRUE(ask(request).has_value());
+  auto elsewhere = request;
+  elsewhere.data_push_url = "https://apollo.example.evil/abdm";
+  EXPECT_EQ(ask(elsewhere).error().code, ErrorCode::kInvalidArgument);
+  auto earlier = request;
+  earlier.date_range.from_ms = now_ms() - 200 * kDayMs;
+  EXPECT_EQ(ask(earlier).error().code, ErrorCode::kPermissionDenied);
+  // Another HIU cannot use Apollo's artefact; a HIP cannot ask at all.
+  ASSERT_TRUE(registry_->add_facility(
+      {"max-delhi", "Max Delhi", false, true, "https://max.example/abdm", "", true},
+      {audit::ActorKind::kOperator, "os:admin"}));
+  EXPECT_EQ(ask(request, "max-delhi").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(ask(request, "cmc-vellore").error().code, ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(manager_->revoke(session_, asha_.abha_number, request_id_).has_value());
+  EXPECT_EQ(ask(request).error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(DataFlowTest, TheHipRefusesRequestsPastTheFrequencyLimit) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});  // two requests an hour
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(hiu_flow_->request("c-manju", "MH1001", consent_id).has_value());
+  }
+  deliver_all();
+  auto transfers = documents_->find_documents(kHipTransferType, {"state", "pushing", true}, 10);
+  ASSERT_TRUE(transfers.has_value());
+  EXPECT_EQ(transfers->size(), 2u);
+  ASSERT_FALSE(notices_.empty());
+  EXPECT_NE(notices_.front().find("\"FAILED\""), std::string::npos);
+}
+
+TEST_F(DataFlowTest, TheHiuErasesItsCopyAtDataEraseAt) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});
+  ASSERT_TRUE(hiu_flow_->request("c-manju", "MH1001", consent_id).has_value());
+  deliver_all();
+  ASSERT_TRUE(hip_flow_->push_due().has_value());
+  EXPECT_EQ(received(consent_id).size(), 2u);
+  ASSERT_EQ(*hiu_flow_->sweep(), 0u);
+  clock_.advance(std::chrono::hours(24 * 31));
+  ASSERT_EQ(*hiu_flow_->sweep(), 1u);
+  EXPECT_EQ(hiu_flow_->records("c-manju", "MH1001", consent_id).error().code, ErrorCode::kGone);
+}
+
+}  // namespace
+}  // namespace kavach::exchange

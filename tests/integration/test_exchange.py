@@ -1,0 +1,317 @@
+"""The health-information exchange across separate nodes: a consent manager, two hospitals (HIPs)
+and a doctor's node (HIU), each its own `kavach` process with its own data directory, talking
+ABDM's v0.5 data flow over loopback."""
+import json
+import os
+import time
+import unittest
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from kavach_harness import NodeTestCase, run_cli
+from test_consent import free_port, iso
+
+ABHA_ADDRESS = "https://healthid.ndhm.gov.in/abha-address"
+
+
+def node_key(node):
+    """The node's signing key, which the CM's registry holds for its facility."""
+    out = run_cli("consent", "key", *node.node_args()).stdout
+    return [line.split()[1] for line in out.splitlines() if line.startswith("cm_key:")][0]
+
+
+class ExchangeTest(NodeTestCase):
+    def setUp(self):
+        self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
+        self.cm_key = node_key(self.cm)
+        self.cm.start()
+        cm_url = f"http://127.0.0.1:{self.cm.port}"
+        args = self.cm.node_args()
+
+        self.hips = {}
+        for hip_id, name in (("aiims-delhi", "AIIMS New Delhi"), ("kem-mumbai", "KEM Mumbai")):
+            port = free_port()
+            hip = self.make_node(config_text=(
+                f'roles = ["hip"]\n[consent]\nfacility_id = "{hip_id}"\n'
+                f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'))
+            hip.listen = f"127.0.0.1:{port}"
+            run_cli("registry", "facility", "add", *args, "--id", hip_id, "--name", name, "--roles", "hip",
+                    "--callback-url", f"http://127.0.0.1:{port}", "--public-key", node_key(hip))
+            hip.start(listen=hip.listen)
+            self.hips[hip_id] = hip
+
+        hiu_port = free_port()
+        self.hiu = self.make_node(config_text=(
+            'roles = ["hiu"]\n[consent]\nfacility_id = "apollo-chennai"\n'
+            f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'))
+        self.hiu.listen = f"127.0.0.1:{hiu_port}"
+        hiu = json.loads(run_cli("registry", "facility", "add", *args, "--id", "apollo-chennai",
+                                 "--name", "Apollo Chennai", "--roles", "hiu", "--callback-url",
+                                 f"http://127.0.0.1:{hiu_port}", "--public-key", node_key(self.hiu),
+                                 "--with-client", "--json").stdout)
+        run_cli("registry", "professional", "add", *args, "--id", "dr-manju", "--name", "Dr. Manju",
+                "--facility", "apollo-chennai", "--registration", "MH1001")
+        self.doctor = self.hiu.add_client("Dr. Manju", "professional:MH1001")
+        self.other_doctor = self.hiu.add_client("Dr. Rao", "professional:KA2002")
+        self.hiu_it = self.hiu.add_client("Apollo IT", "kavach/admin")
+        self.hiu.start(listen=self.hiu.listen)
+        self.hiu_cm_token = self.cm.fetch_token(hiu["client_id"], hiu["client_secret"]).json()["access_token"]
+
+        self.records = {hip_id: self.seed_hip(hip) for hip_id, hip in self.hips.items()}
+        self.patient_token = self.enrol_and_sign_in()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def seed_hip(self, hip):
+        """Asha at a HIP with one visit holding a lab result and a prescription; their ids."""
+        token = hip.token()
+        patient = hip.request("POST", "/fhir/R4/Patient", token=token, body={
+            "resourceType": "Patient", "name": [{"text": "Asha Devi"}], "gender": "female",
+            "identifier": [{"system": ABHA_ADDRESS, "value": "asha.devi@sbx"}]})
+        self.assertEqual(patient.status, 201, patient.body)
+        patient_id = patient.json()["id"]
+        when = iso(datetime.now(timezone.utc) - timedelta(days=3))
+        visit = hip.request("POST", "/fhir/R4/Encounter", token=token, body={
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": f"Patient/{patient_id}"}, "period": {"start": when}})
+        self.assertEqual(visit.status, 201, visit.body)
+        visit_id = visit.json()["id"]
+        lab = hip.request("POST", "/fhir/R4/Observation", token=token, body={
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}], "text": "HbA1c"},
+            "category": [{"coding": [{"code": "laboratory"}]}],
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "encounter": {"reference": f"Encounter/{visit_id}"},
+            "effectiveDateTime": when, "valueQuantity": {"value": 6.1, "unit": "%"}})
+        self.assertEqual(lab.status, 201, lab.body)
+        prescription = hip.request("POST", "/fhir/R4/MedicationRequest", token=token, body={
+            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": "Metformin 500 mg"},
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "encounter": {"reference": f"Encounter/{visit_id}"}, "authoredOn": when})
+        self.assertEqual(prescription.status, 201, prescription.body)
+        return {"patient": patient_id, "visit": visit_id, "lab": lab.json()["id"],
+                "prescription": prescription.json()["id"]}
+
+    def last_code(self, mobile):
+        with open(f"{self.cm.data_dir}/notifications.jsonl") as f:
+            notices = [json.loads(line) for line in f if line.strip()]
+        text = [n for n in notices if n["to"] == mobile][-1]["text"]
+        return next(word for word in text.split() if word.isdigit() and len(word) == 6)
+
+    def cm_post(self, path, body, token):
+        return self.cm.request("POST", path, body=body, token=token,
+                               headers={"Content-Type": "application/json"})
+
+    def enrol_and_sign_in(self):
+        started = self.cm_post("/cm/v1/enrolment", {"name": "Asha Devi", "yearOfBirth": 1985, "gender": "F",
+                                                   "mobile": "9876543210", "abhaAddress": "asha.devi"}, False)
+        self.assertEqual(started.status, 202, started.body)
+        confirmed = self.cm_post("/cm/v1/enrolment/confirm",
+                                 {"ticket": started.json()["ticket"], "code": self.last_code("9876543210")},
+                                 False)
+        self.assertEqual(confirmed.status, 201, confirmed.body)
+        ticket = self.cm_post("/cm/v1/sessions/otp", {"healthId": "asha.devi@sbx"}, False).json()["ticket"]
+        session = self.cm_post("/cm/v1/sessions/otp/confirm",
+                               {"ticket": ticket, "code": self.last_code("9876543210")}, False)
+        self.assertEqual(session.status, 201, session.body)
+        return session.json()["token"]
+
+    def ask_and_grant(self, erase_in=timedelta(days=30)):
+        """The doctor asks for lab reports and prescriptions from any HIP; Asha grants lab reports
+        only, from both HIPs. Returns the artefact ids by HIP."""
+        now = datetime.now(timezone.utc)
+        asked = self.cm_post("/v0.5/consent-requests/init", {
+            "requestId": str(uuid.uuid4()), "timestamp": iso(now), "consent": {
+                "purpose": {"text": "Care Management", "code": "CAREMGT"},
+                "patient": {"id": "asha.devi@sbx"}, "hiu": {"id": "apollo-chennai"},
+                "requester": {"name": "Dr. Manju", "identifier": {"type": "REGNO", "value": "MH1001"}},
+                "hiTypes": ["Prescription", "DiagnosticReport"],
+                "permission": {"accessMode": "VIEW",
+                               "dateRange": {"from": iso(now - timedelta(days=365)), "to": iso(now)},
+                               "dataEraseAt": iso(now + timedelta(days=30)),
+                               "frequency": {"unit": "HOUR", "value": 1, "repeats": 5}}}},
+            self.hiu_cm_token)
+        self.assertEqual(asked.status, 202, asked.body)
+        request_id = asked.json()["consentRequest"]["id"]
+        granted = self.cm_post(f"/cm/v1/patients/me/consent-requests/{request_id}/grant", {
+            "hiTypes": ["DiagnosticReport"], "hips": list(self.hips),
+            "dataEraseAt": iso(now + erase_in)}, self.patient_token)
+        self.assertEqual(granted.status, 200, granted.body)
+        artefacts = granted.json()["consentArtefacts"]
+        self.assertEqual(len(artefacts), 2)
+        by_hip = {}
+        for artefact_id in artefacts:
+            for hip_id, hip in self.hips.items():
+                admin_id, admin_secret = getattr(hip, "admin", (None, None)) or (None, None)
+                if admin_id is None:
+                    hip.admin = hip.add_client("HIP IT", "kavach/admin")
+                    admin_id, admin_secret = hip.admin
+                if not hasattr(hip, "admin_token"):
+                    hip.admin_token = hip.fetch_token(admin_id, admin_secret).json()["access_token"]
+                if self.wait(lambda: hip.request("GET", f"/hip/v1/consents/{artefact_id}",
+                                                 token=hip.admin_token).status == 200, 2):
+                    by_hip[hip_id] = artefact_id
+        self.assertEqual(set(by_hip), set(self.hips))
+        self.request_id = request_id
+        self.wait_for_hiu_status(request_id, "GRANTED")
+        return by_hip
+
+    def hiu_token(self, client):
+        key = f"_token_{client[0]}"
+        if not hasattr(self, key):
+            setattr(self, key, self.hiu.fetch_token(*client).json()["access_token"])
+        return getattr(self, key)
+
+    def wait_for_hiu_status(self, request_id, expected, timeout_s=10):
+        token = self.hiu_token(self.hiu_it)
+        self.assertTrue(self.wait(lambda: self.hiu.request(
+            "GET", f"/hiu/v1/consent-requests/{request_id}", token=token).json().get("status") == expected,
+            timeout_s), f"the HIU never saw {expected}")
+
+    @staticmethod
+    def wait(condition, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def fetch(self, artefact_id, client=None):
+        return self.hiu.request("POST", f"/hiu/v1/consents/{artefact_id}/health-information",
+                                token=self.hiu_token(client or self.doctor))
+
+    def received(self, artefact_id, client=None):
+        return self.hiu.request("GET", f"/hiu/v1/consents/{artefact_id}/health-information",
+                                token=self.hiu_token(client or self.doctor))
+
+    def wait_for_transfer(self, artefact_id, timeout_s=20):
+        if os.environ.get("KAVACH_SHOW_LOGS"):  # when debugging: the HIU's log after the test
+            self.addCleanup(lambda: print(self.hiu.server_log()[-6000:]))
+
+        def done():
+            reply = self.received(artefact_id)
+            return reply.status == 200 and reply.json()["transfers"] and all(
+                t["status"] in ("RECEIVED", "FAILED") for t in reply.json()["transfers"])
+        self.assertTrue(self.wait(done, timeout_s), self.received(artefact_id).body)
+        return self.received(artefact_id).json()
+
+    @staticmethod
+    def resources(received):
+        return [(entry["resource"]["resourceType"], entry["resource"]["id"])
+                for document in received["documents"] for entry in document["bundle"]["entry"]]
+
+    # --- tests ---------------------------------------------------------------------------------
+
+    def test_a_doctor_receives_exactly_the_granted_records_from_both_hospitals_until_revocation(self):
+        artefacts = self.ask_and_grant()
+        for hip_id, artefact_id in artefacts.items():
+            started = self.fetch(artefact_id)
+            self.assertEqual(started.status, 202, started.body)
+            self.assertEqual(started.json()["status"], "REQUESTED")
+        for hip_id, artefact_id in artefacts.items():
+            received = self.wait_for_transfer(artefact_id)
+            self.assertEqual([t["status"] for t in received["transfers"]], ["RECEIVED"], received)
+            self.assertEqual(received["hipId"], hip_id)
+            # One document (the visit's lab reports): its Composition, the patient and the result.
+            self.assertEqual(len(received["documents"]), 1)
+            document = received["documents"][0]
+            records = self.records[hip_id]
+            self.assertEqual(document["careContextReference"], records["visit"])
+            bundle = document["bundle"]
+            self.assertEqual(bundle["type"], "document")
+            composition = bundle["entry"][0]["resource"]
+            self.assertEqual(composition["type"]["coding"][0]["code"], "721981007")
+            self.assertEqual(sorted(self.resources(received)), sorted([
+                ("Composition", composition["id"]), ("Patient", records["patient"]),
+                ("Observation", records["lab"])]))
+            # The prescription was asked for but not granted: it never left the hospital.
+            self.assertNotIn(records["prescription"], json.dumps(received))
+        # Only the professional the consent names sees them.
+        other = self.received(artefacts["aiims-delhi"], self.other_doctor)
+        self.assertEqual(other.status, 404, other.body)
+        other_fetch = self.fetch(artefacts["aiims-delhi"], self.other_doctor)
+        self.assertEqual(other_fetch.status, 403, other_fetch.body)
+
+        revoked = self.cm_post(f"/cm/v1/patients/me/consent-requests/{self.request_id}/revoke", None,
+                               self.patient_token)
+        self.assertEqual(revoked.status, 200, revoked.body)
+        # The HIU's copy is erased once it hears of the revocation, and nothing more is sent.
+        for artefact_id in artefacts.values():
+            self.assertTrue(self.wait(lambda: self.received(artefact_id).status == 410, 10),
+                            self.received(artefact_id).body)
+            again = self.fetch(artefact_id)
+            self.assertEqual(again.status, 403, again.body)
+
+    def test_the_copy_is_erased_at_data_erase_at(self):
+        artefacts = self.ask_and_grant(erase_in=timedelta(seconds=8))
+        artefact_id = artefacts["kem-mumbai"]
+        self.assertEqual(self.fetch(artefact_id).status, 202)
+        received = self.wait_for_transfer(artefact_id)
+        self.assertEqual(len(received["documents"]), 1)
+        self.assertTrue(self.wait(lambda: self.received(artefact_id).status == 410, 20))
+        self.assertIn("erased", self.received(artefact_id).json()["issue"][0]["diagnostics"])
+
+    def test_a_hospital_killed_mid_transfer_resumes_and_delivers_every_page_once(self):
+        artefacts = self.ask_and_grant()
+        artefact_id = artefacts["aiims-delhi"]
+        hip = self.hips["aiims-delhi"]
+        # The HIU goes down just after asking: the HIP's pushes fail and wait to be retried ...
+        self.hiu.kill()
+        self.hiu.start(listen=self.hiu.listen)
+        self.assertEqual(self.fetch(artefact_id).status, 202)
+        self.hiu.kill()
+        time.sleep(1.5)
+        # ... the HIP is killed outright with the page still queued, and comes back ...
+        hip.kill()
+        hip.start(listen=hip.listen)
+        self.hiu.start(listen=self.hiu.listen)
+        # ... and the transfer completes, each page exactly once.
+        received = self.wait_for_transfer(artefact_id, timeout_s=60)
+        self.assertEqual([t["status"] for t in received["transfers"]], ["RECEIVED"], received)
+        ids = self.resources(received)
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertIn(("Observation", self.records["aiims-delhi"]["lab"]), ids)
+
+    def test_requests_the_artefact_does_not_allow_are_refused(self):
+        artefacts = self.ask_and_grant()
+        artefact_id = artefacts["aiims-delhi"]
+        now = datetime.now(timezone.utc)
+        # A push URL that is not the HIU's registered callback (no server-side request forgery).
+        body = {"requestId": str(uuid.uuid4()), "timestamp": iso(now), "hiRequest": {
+            "consent": {"id": artefact_id},
+            "dateRange": {"from": iso(now - timedelta(days=30)), "to": iso(now - timedelta(days=1))},
+            "dataPushUrl": "http://127.0.0.1:1/steal",
+            "keyMaterial": {"cryptoAlg": "ECDH", "curve": "Curve25519", "dhPublicKey": {
+                "expiry": iso(now + timedelta(hours=1)), "parameters": "Curve25519/32byte random key",
+                "keyValue": "BAheD5rUqTy4V5xR4/6HWmYpopu5CO+KO8BECS0udNqUTSNo91TIqIIy1A4Vh+F94c+n9vAcwXU2bGcfsI5f69Y="},
+                "nonce": "pk5xT1Xk+KUlf/LC1LZawKECPNvOvIzhZNEyIdh7oJE="}}}
+        refused = self.cm_post("/v0.5/health-information/cm/request", body, self.hiu_cm_token)
+        self.assertEqual(refused.status, 400, refused.body)
+        self.assertIn("dataPushUrl", refused.json()["error"]["message"])
+        # Dates outside the grant.
+        body = json.loads(json.dumps(body))
+        body["requestId"] = str(uuid.uuid4())
+        body["hiRequest"]["dataPushUrl"] = f"http://{self.hiu.listen}/v0.5/health-information/transfer"
+        body["hiRequest"]["dateRange"]["from"] = iso(now - timedelta(days=3650))
+        refused = self.cm_post("/v0.5/health-information/cm/request", body, self.hiu_cm_token)
+        self.assertEqual(refused.status, 403, refused.body)
+        # A page for a transaction the HIU never started.
+        stray = self.hiu.request("POST", "/v0.5/health-information/transfer", token=False, body={
+            "pageNumber": 1, "pageCount": 1, "transactionId": str(uuid.uuid4()),
+            "entries": [{"content": "AAAA", "media": "application/fhir+json", "checksum": "x",
+                         "careContextReference": "v"}],
+            "keyMaterial": body["hiRequest"]["keyMaterial"]})
+        self.assertEqual(stray.status, 404, stray.body)
+        # A data request not signed by the CM is refused at the HIP.
+        forged = self.hips["aiims-delhi"].request("POST", "/v0.5/health-information/hip/request", token=False,
+                                                 body={"requestId": str(uuid.uuid4()), "timestamp": iso(now),
+                                                       "transactionId": str(uuid.uuid4()),
+                                                       "hiRequest": body["hiRequest"]})
+        self.assertEqual(forged.status, 401, forged.body)
+
+
+if __name__ == "__main__":
+    unittest.main()
