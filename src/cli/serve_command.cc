@@ -183,6 +183,10 @@ struct ConsentWiring {
   std::unique_ptr<exchange::HealthInformationRelay> relay;
   std::unique_ptr<exchange::HipDataFlow> hip_data_flow;
   std::unique_ptr<exchange::HiuDataFlow> hiu_data_flow;
+  std::unique_ptr<exchange::PatientLinks> patient_links;
+  std::unique_ptr<consent::Notifier> hip_notifier;  // a HIP's link codes, when not the CM's
+  std::unique_ptr<consent::OneTimeCodes> hip_codes;
+  std::unique_ptr<exchange::HipLinks> hip_links;
   std::unique_ptr<PeriodicTask> sweeper;
   std::unique_ptr<PeriodicTask> pusher;
   std::unique_ptr<PeriodicTask> eraser;
@@ -220,6 +224,8 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
       *cm->signer, config.consent.cm_id, node.clock());
   wiring.relay = std::make_unique<exchange::HealthInformationRelay>(node.documents(), *cm->manager,
                                                                     node.registry(), node.clock());
+  wiring.patient_links = std::make_unique<exchange::PatientLinks>(node.documents(), *cm->accounts,
+                                                                  node.registry(), node.clock());
   // Facilities' nodes sign their messages to the CM with their registered keys.
   router.set_peer_authenticator([&registry = node.registry()](const http::Request& request) {
     return exchange::authenticate_peer_message(
@@ -272,6 +278,8 @@ Status start_outbox(const config::ServeConfig& config, Node& node, ConsentWiring
   const auto wake = [view = wiring.dispatcher.get()] { view->notify(); };
   if (wiring.cm) wiring.cm->manager->on_messages_queued(wake);
   if (wiring.relay) wiring.relay->on_messages_queued(wake);
+  if (wiring.patient_links) wiring.patient_links->on_messages_queued(wake);
+  if (wiring.hip_links) wiring.hip_links->on_messages_queued(wake);
   if (wiring.hip_data_flow) wiring.hip_data_flow->on_messages_queued(wake);
   if (wiring.hiu_data_flow) wiring.hiu_data_flow->on_messages_queued(wake);
   wiring.dispatcher->start();
@@ -294,9 +302,24 @@ Status wire_hip_data_flow(const config::ServeConfig& config, Node& node, Consent
   options.cm_id = config.consent.cm_id;
   options.base_url = public_url(config);
   options.hip_name = config.consent.facility_id;
+  options.link_threshold_bytes = config.consent.link_entry_bytes;
   wiring.hip_data_flow = std::make_unique<exchange::HipDataFlow>(
       node.documents(), *wiring.hip_consents, *wiring.record_gate, node.resources(),
       std::move(push), node.clock(), std::move(options));
+  // Link codes go to the patient's mobile through the node's notifier (the CM's, if it is one).
+  consent::OneTimeCodes* codes = wiring.cm ? wiring.cm->codes.get() : nullptr;
+  if (codes == nullptr) {
+    const auto outbox = config.consent.notification_outbox.empty()
+                            ? config.data_dir / "notifications.jsonl"
+                            : config.consent.notification_outbox;
+    wiring.hip_notifier = std::make_unique<consent::OutboxFileNotifier>(outbox, node.clock());
+    wiring.hip_codes = std::make_unique<consent::OneTimeCodes>(node.documents(), node.keys(),
+                                                               *wiring.hip_notifier, node.clock());
+    codes = wiring.hip_codes.get();
+  }
+  wiring.hip_links = std::make_unique<exchange::HipLinks>(
+      *wiring.hip_consents, node.resources(), node.documents(), *codes, config.consent.cm_id,
+      config.consent.facility_id);
   wiring.pusher = start_worker(std::chrono::milliseconds(250), "exchange.push_pass_failed",
                                [flow = wiring.hip_data_flow.get()] { return flow->push_due(); });
   wiring.hip_data_flow->on_pages_queued([pusher = wiring.pusher.get()] { pusher->wake(); });
@@ -349,9 +372,24 @@ Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, Consent
   options.hiu_id = config.consent.facility_id;
   options.cm_id = config.consent.cm_id;
   options.push_url = public_url(config) + std::string(exchange::kTransferPath);
-  wiring.hiu_data_flow =
-      std::make_unique<exchange::HiuDataFlow>(node.documents(), node.keys(), *wiring.hiu_consents,
-                                              std::move(cm), node.clock(), std::move(options));
+  // Link entries carry whole documents: a larger answer is allowed than for messages.
+  http::ClientOptions link_options = client_options;
+  link_options.max_response_bytes = exchange::kFideliusCiphertextMax / 3 * 4 + 4;
+  link_options.timeout = std::chrono::seconds(60);
+  ASSIGN_OR_RETURN(auto link_client, http::HttpClient::create(link_options));
+  exchange::LinkFetch fetch_link = [link =
+                                        std::shared_ptr<http::HttpClient>(std::move(link_client))](
+                                       const std::string& url) -> Result<std::string> {
+    ASSIGN_OR_RETURN(auto reply, link->get(url));
+    if (reply.status != 200) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the provider answered {}", reply.status));
+    }
+    return std::move(reply.body);
+  };
+  wiring.hiu_data_flow = std::make_unique<exchange::HiuDataFlow>(
+      node.documents(), node.keys(), *wiring.hiu_consents, std::move(cm), std::move(fetch_link),
+      node.clock(), std::move(options));
   wiring.eraser = start_worker(std::chrono::seconds(1), "exchange.erase_pass_failed",
                                [flow = wiring.hiu_data_flow.get()] { return flow->sweep(); });
   return {};
@@ -443,7 +481,9 @@ Status serve(const config::ServeConfig& config) {
       consent->sessions.get(),
       consent->relay.get(),
       consent->hip_data_flow.get(),
-      consent->hiu_data_flow.get()};
+      consent->hiu_data_flow.get(),
+      consent->patient_links.get(),
+      consent->hip_links.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

@@ -138,15 +138,16 @@ Status load_table(const toml::table& root, ServeConfig& config) {
     const auto& table = *consent->as_table();
     RETURN_IF_ERROR(refuse_unknown_keys(
         table, "consent",
-        {"cm_id", "facility_id", "cm_key", "cm_url", "public_url", "notification_outbox",
-         "request_lifetime_hours", "session_lifetime_minutes", "break_glass_hours",
-         "break_glass_per_day", "ca_file"}));
+        {"cm_id", "facility_id", "cm_key", "cm_url", "public_url", "link_entry_bytes",
+         "notification_outbox", "request_lifetime_hours", "session_lifetime_minutes",
+         "break_glass_hours", "break_glass_per_day", "ca_file"}));
     auto& options = config.consent;
     RETURN_IF_ERROR(read_value(table, "consent", "cm_id", options.cm_id));
     RETURN_IF_ERROR(read_value(table, "consent", "facility_id", options.facility_id));
     RETURN_IF_ERROR(read_value(table, "consent", "cm_key", options.cm_key));
     RETURN_IF_ERROR(read_value(table, "consent", "cm_url", options.cm_url));
     RETURN_IF_ERROR(read_value(table, "consent", "public_url", options.public_url));
+    RETURN_IF_ERROR(read_value(table, "consent", "link_entry_bytes", options.link_entry_bytes));
     RETURN_IF_ERROR(
         read_value(table, "consent", "notification_outbox", options.notification_outbox));
     RETURN_IF_ERROR(read_value(table, "consent", "ca_file", options.ca_file));

@@ -77,6 +77,8 @@ struct ConsentOptions {
   // This node's URL as other nodes reach it (the HIU's data push URL, the HIP's bundle fullUrls);
   // empty: the listen address.
   std::string public_url;
+  // A HIP sends a document whose ciphertext is larger than this as a link entry.
+  std::size_t link_entry_bytes = 4 * 1024 * 1024;
   std::filesystem::path notification_outbox;  // empty: <data_dir>/notifications.jsonl
   std::chrono::hours request_lifetime{24 * 7};
   std::chrono::minutes session_lifetime{120};

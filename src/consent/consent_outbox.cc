@@ -33,10 +33,11 @@ std::string random_uuid() {
 
 Result<store::RecordWrite> prepare_outbox_message(vault::SealedDocuments& documents,
                                                   std::string_view facility_id,
-                                                  std::string_view path, json::object body) {
+                                                  std::string_view path, json::object body,
+                                                  std::string request_id) {
   vault::Document message;
   message.type = std::string(kOutboxType);
-  message.id = random_uuid();
+  message.id = request_id.empty() ? random_uuid() : std::move(request_id);
   body["requestId"] = message.id;
   message.body = {{"facility_id", facility_id}, {"path", path},
                   {"body", std::move(body)},    {"attempts", 0},

@@ -55,10 +55,12 @@ using OutboxTransport = std::function<Status(const std::string& url, const std::
 std::string random_uuid();
 
 // A new message to `facility_id` at `path` (for example "/v0.5/consents/hip/notify"), ready to
-// commit with the change it announces. `body` gets requestId and timestamp.
+// commit with the change it announces. `body` gets requestId (`request_id`, or a fresh UUID) and
+// timestamp; a caller that must match the answer's resp.requestId chooses the id.
 Result<store::RecordWrite> prepare_outbox_message(vault::SealedDocuments& documents,
                                                   std::string_view facility_id,
-                                                  std::string_view path, boost::json::object body);
+                                                  std::string_view path, boost::json::object body,
+                                                  std::string request_id = {});
 
 struct OutboxCounts {
   std::size_t delivered = 0;

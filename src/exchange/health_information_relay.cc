@@ -27,7 +27,8 @@ Transaction transaction_from(const vault::Document& document) {
                      text("hip_id"),
                      text("status"),
                      text("hiu_status"),
-                     body.at("created_at_ms").to_number<std::int64_t>()};
+                     body.at("created_at_ms").to_number<std::int64_t>(),
+                     ""};
 }
 
 // True when `url` is `base` or a path below it (same scheme, host and port).
@@ -136,7 +137,9 @@ Result<Transaction> HealthInformationRelay::request(std::string_view hiu_id,
   batch.records.push_back(std::move(to_hiu));
   RETURN_IF_ERROR(audit::append_entry(batch, entry));
   RETURN_IF_ERROR(commit(std::move(batch)));
-  return transaction_from(document);
+  auto created = transaction_from(document);
+  created.hip_url = hip.callback_url;
+  return created;
 }
 
 Result<std::pair<vault::Document, Transaction>> HealthInformationRelay::load(

@@ -37,6 +37,7 @@ struct Transaction {
   std::string status;      // REQUESTED, ACKNOWLEDGED, TRANSFERRED or FAILED (the HIP's word)
   std::string hiu_status;  // "" until the HIU reports, then TRANSFERRED or FAILED
   std::int64_t created_at_ms = 0;
+  std::string hip_url;  // the HIP's registered callback URL: where its link entries may point
 };
 
 class HealthInformationRelay {

@@ -12,6 +12,8 @@
 #include "common/time_format.h"
 #include "consent/consent_outbox.h"
 #include "consent/json_fields.h"
+#include "crypto/encoding.h"
+#include "crypto/secret_bytes.h"
 #include "exchange/document_bundles.h"
 #include "exchange/health_information.h"
 
@@ -23,6 +25,13 @@ namespace json = boost::json;
 const vault::DocumentIndexValue kPushing{"state", "pushing", true};
 const vault::DocumentIndexValue kDone{"state", "done", true};
 constexpr std::size_t kEverythingPage = 200;
+
+// Link tokens are kept only as their hash, so a copy of the store cannot fetch anything.
+std::string link_document_id(std::string_view token) {
+  const auto hash =
+      audit::sha256(std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+  return crypto::to_hex(hash);
+}
 
 std::string page_id(std::string_view transaction_id, std::int64_t page) {
   return fmt::format("{}-p{}", transaction_id, page);
@@ -120,6 +129,23 @@ Result<HipDataFlow::Planned> HipDataFlow::plan(const std::string& transaction_id
     // A visit's records are named by their encounter; records of no visit by the patient.
     entry.care_context_reference =
         bundle_contexts[i].empty() ? bundles[i].first : bundle_contexts[i];
+    std::string link_id;
+    if (entry.content.size() > options_.link_threshold_bytes) {
+      // Too large for one message: the HIU fetches it with a token only this page carries.
+      const auto token = crypto::SecretBytes::random(32);
+      const std::string token_text = crypto::to_base64url(token.view());
+      link_id = link_document_id(token_text);
+      vault::Document linked{std::string(kHipLinkedContentType),
+                             link_id,
+                             bundles[i].first,
+                             0,
+                             0,
+                             {{"content", std::move(entry.content)}, {"armed", true}}};
+      ASSIGN_OR_RETURN(auto write, documents_.prepare(linked, {}));
+      planned.batch.records.push_back(std::move(write));
+      entry.content.clear();
+      entry.link = fmt::format("{}{}{}", options_.base_url, kLinksPath, token_text);
+    }
     page.entries.push_back(std::move(entry));
     page.key_material = KeyMaterial{own.public_key, own_nonce, hi_request.key_material.expiry_ms};
     planned.care_contexts.emplace_back(page.entries.front().care_context_reference);
@@ -129,7 +155,8 @@ Result<HipDataFlow::Planned> HipDataFlow::plan(const std::string& transaction_id
     document.id = page_id(transaction_id, page.page_number);
     document.partition = bundles[i].first;
     document.body = {{"page", data_page_to_json(page)},
-                     {"bundle_id", std::string(bundles[i].second.at("id").as_string())}};
+                     {"bundle_id", std::string(bundles[i].second.at("id").as_string())},
+                     {"link_id", link_id}};
     ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {}));
     planned.batch.records.push_back(std::move(write));
   }
@@ -338,6 +365,14 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
     return finish(transfer, false, fmt::format("page {} was not delivered: {}", next, error));
   }
   ++counts.retried;
+  // The page will be pushed again, so its link (if any) may be fetched again.
+  if (const auto link_id = text(page->body, "link_id"); !link_id.empty()) {
+    ASSIGN_OR_RETURN(auto linked, documents_.read(kHipLinkedContentType, link_id));
+    if (linked && !linked->body.at("armed").as_bool()) {
+      linked->body["armed"] = true;
+      RETURN_IF_ERROR(documents_.write(*linked, {}));
+    }
+  }
   body["attempts"] = attempts;
   body["last_error"] = error;
   const auto backoff = std::min<std::int64_t>(options_.backoff_max.count(),
@@ -345,6 +380,21 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
                                                   << std::min<std::int64_t>(attempts - 1, 20));
   body["next_attempt_at_ms"] = now_ms + backoff;
   return documents_.write(transfer, {kPushing});
+}
+
+Result<std::string> HipDataFlow::linked_content(std::string_view token) {
+  if (token.empty() || token.size() > 64) return make_error(ErrorCode::kNotFound, "no such link");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSIGN_OR_RETURN(auto linked, documents_.read(kHipLinkedContentType, link_document_id(token)));
+    if (!linked || !linked->body.at("armed").as_bool()) {
+      return make_error(ErrorCode::kNotFound, "no such link, or it was used");
+    }
+    linked->body["armed"] = false;
+    auto written = documents_.write(*linked, {});
+    if (written) return std::string(linked->body.at("content").as_string());
+    if (written.error().code != ErrorCode::kConflict) return tl::unexpected(written.error());
+  }
+  return make_error(ErrorCode::kNotFound, "no such link, or it was used");
 }
 
 Status HipDataFlow::finish(vault::Document& transfer, bool transferred, const std::string& why) {

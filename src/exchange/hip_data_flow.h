@@ -15,6 +15,7 @@
 // (health-information/notify, TRANSFERRED, DELIVERED per care context); when it gives up, FAILED,
 // naming the care contexts that were not delivered. Plaintext exists only in memory while a page
 // is built; what waits to be pushed is the Fidelius ciphertext, sealed under the patient's key.
+// A document too large for one message goes as a `link` entry, fetched with a one-time token.
 // Thread-safety: safe from any thread; push_due() runs on one worker at a time.
 #pragma once
 
@@ -37,6 +38,8 @@ namespace kavach::exchange {
 
 inline constexpr std::string_view kHipTransferType = "_HipTransfer";
 inline constexpr std::string_view kHipTransferPageType = "_HipTransferPage";
+inline constexpr std::string_view kHipLinkedContentType = "_HipLinkedContent";
+inline constexpr std::string_view kLinksPath = "/v0.5/health-information/links/";
 
 // Posts one page; returns the HTTP status, or kUnavailable when the HIU cannot be reached.
 using PushTransport = std::function<Result<int>(const std::string& url, const std::string& body)>;
@@ -49,6 +52,9 @@ struct HipDataFlowOptions {
   std::chrono::milliseconds first_backoff{500};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
   std::size_t batch_max = 50;  // transfers looked at per pass
+  // A document whose ciphertext is larger goes as a `link` entry: the HIU fetches it from
+  // <base_url>/v0.5/health-information/links/<token> with a one-time token.
+  std::size_t link_threshold_bytes = 4 * 1024 * 1024;
 };
 
 struct PushCounts {
@@ -80,6 +86,9 @@ class HipDataFlow {
   Status receive(const boost::json::object& body, std::string_view signature);
   // One pass over the transfers with a page due; what the worker runs, and what tests call.
   Result<PushCounts> push_due();
+  // The ciphertext behind a link entry. The token works once; the HIP arms it again only when it
+  // pushes the page again (the HIU did not acknowledge it). kNotFound otherwise.
+  Result<std::string> linked_content(std::string_view token);
 
  private:
   struct Planned;

@@ -49,6 +49,13 @@ HiuTransfer transfer_from(const vault::Document& document) {
                      text(body, "detail")};
 }
 
+// True when `url` lies below `base` (same scheme, host and port, then a path).
+bool is_below(std::string_view url, std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return !base.empty() && url.starts_with(base) && url.size() > base.size() &&
+         url[base.size()] == '/';
+}
+
 }  // namespace
 
 std::string received_data_partition(std::string_view consent_id) {
@@ -100,6 +107,8 @@ Result<HiuTransfer> HiuDataFlow::request(std::string_view client_id, std::string
   const auto* session = answer.if_contains("hiRequest");
   const auto transaction_id =
       session != nullptr && session->is_object() ? text(session->as_object(), "transactionId") : "";
+  const auto* hip = answer.if_contains("hip");
+  const auto hip_url = hip != nullptr && hip->is_object() ? text(hip->as_object(), "url") : "";
   if (!is_uuid(transaction_id)) {
     return make_error(ErrorCode::kUnavailable, "the CM's answer names no transaction");
   }
@@ -127,7 +136,8 @@ Result<HiuTransfer> HiuDataFlow::request(std::string_view client_id, std::string
                    {"pages", json::array()},
                    {"care_contexts", json::object()},
                    {"detail", ""},
-                   {"requested_at_ms", now_ms}};
+                   {"requested_at_ms", now_ms},
+                   {"hip_url", hip_url}};
   ASSIGN_OR_RETURN(auto transfer_write, documents_.prepare(transfer, {by_consent(consent_id)}));
   batch.records.push_back(std::move(transfer_write));
   vault::Document secret{std::string(kHiuTransferKeyType), transaction_id, partition, 0, 0, {}};
@@ -183,12 +193,22 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     store::WriteBatch batch;
     std::size_t index = 0;
     for (const auto& entry : page.entries) {
+      std::string linked;
       if (entry.content.empty()) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          "link entries are not accepted by this node yet; send content");
+        if (!is_below(entry.link, text(fields, "hip_url"))) {
+          return make_error(ErrorCode::kInvalidArgument,
+                            "a link entry must point under the HIP's registered URL");
+        }
+        auto fetched = fetch_link_(entry.link);
+        if (!fetched) {
+          return make_error(ErrorCode::kUnavailable,
+                            "the link entry could not be fetched: " + fetched.error().message);
+        }
+        linked = std::move(*fetched);
       }
-      auto plaintext = decrypt(private_key, page.key_material.public_key, own_nonce,
-                               page.key_material.nonce, entry.content);
+      auto plaintext =
+          decrypt(private_key, page.key_material.public_key, own_nonce, page.key_material.nonce,
+                  entry.content.empty() ? linked : entry.content);
       if (!plaintext) {
         return make_error(ErrorCode::kInvalidArgument,
                           "an entry does not decrypt with this transaction's keys");

@@ -6,7 +6,9 @@
 // (health-information/cm/request, signed with this node's key) to have the HIP push to this
 // node. Pages pushed by the HIP are decrypted, their MD5 checksums checked, and each document
 // Bundle is stored sealed under a data key of its own consent ("hiu.<consent id>"), as is the
-// request's private key; a page that arrives twice is acknowledged and dropped. When all pages are
+// request's private key; a page that arrives twice is acknowledged and dropped. A `link` entry is
+// fetched only from under the HIP's registered URL (which the CM names), so a page cannot make
+// this node fetch anything else. When all pages are
 // in, the HIU tells the CM (notify, TRANSFERRED); a HIP's FAILED notice, passed on by the CM, marks
 // the request failed with the care contexts that did not arrive.
 //
@@ -39,6 +41,9 @@ inline constexpr std::string_view kHiuTransferType = "_HiuTransfer";
 inline constexpr std::string_view kHiuTransferKeyType = "_HiuTransferKey";
 inline constexpr std::string_view kHiuBundleType = "_HiuBundle";
 inline constexpr std::size_t kHiuBundlesListedMax = 1000;
+
+// Fetches the ciphertext behind a link entry (an HTTP GET); kUnavailable when it cannot.
+using LinkFetch = std::function<Result<std::string>(const std::string& url)>;
 
 struct HiuDataFlowOptions {
   std::string hiu_id;
@@ -75,12 +80,13 @@ struct ReceivedRecords {
 class HiuDataFlow {
  public:
   HiuDataFlow(vault::SealedDocuments& documents, vault::KeyVault& keys,
-              consent::HiuConsents& consents, PeerCall cm, const Clock& clock,
+              consent::HiuConsents& consents, PeerCall cm, LinkFetch fetch_link, const Clock& clock,
               HiuDataFlowOptions options)
       : documents_(documents),
         keys_(keys),
         consents_(consents),
         cm_(std::move(cm)),
+        fetch_link_(std::move(fetch_link)),
         clock_(clock),
         options_(std::move(options)) {}
 
@@ -112,6 +118,7 @@ class HiuDataFlow {
   vault::KeyVault& keys_;
   consent::HiuConsents& consents_;
   PeerCall cm_;
+  LinkFetch fetch_link_;
   const Clock& clock_;
   const HiuDataFlowOptions options_;
   std::function<void()> wake_outbox_;

@@ -21,7 +21,9 @@
 #include "consent/patient_accounts.h"
 #include "exchange/health_information_relay.h"
 #include "exchange/hip_data_flow.h"
+#include "exchange/hip_links.h"
 #include "exchange/hiu_data_flow.h"
+#include "exchange/patient_links.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
@@ -62,6 +64,8 @@ struct ApiServices {
   exchange::HealthInformationRelay* relay = nullptr;       // the CM's part of the data flow
   exchange::HipDataFlow* hip_data_flow = nullptr;          // a HIP's
   exchange::HiuDataFlow* hiu_data_flow = nullptr;          // an HIU's
+  exchange::PatientLinks* patient_links = nullptr;         // the CM's discovery and linking
+  exchange::HipLinks* hip_links = nullptr;                 // a HIP's
 };
 
 // An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,
@@ -73,6 +77,9 @@ struct PeerMessage {
 };
 Result<PeerMessage> peer_message(const Request& request, const RouteContext& context,
                                  exchange::RequestGuard& guard, std::string_view role_scope);
+
+// The health ID a patient route acts for: {patient} in the path, "me" for the signed-in patient.
+std::string patient_subject(const RouteContext& context);
 
 void add_system_routes(Router& router, const ApiServices& services);
 void add_oauth_routes(Router& router, const ApiServices& services);

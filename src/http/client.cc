@@ -95,14 +95,17 @@ class HttpClient::Impl {
     return {};
   }
 
-  Result<ClientReply> post(std::string_view url, std::string_view content_type, std::string body,
+  Result<ClientReply> send(beast::http::verb verb, std::string_view url,
+                           std::string_view content_type, std::string body,
                            const HeaderList& headers) {
     ASSIGN_OR_RETURN(const auto parsed, parse_url(url));
-    auto request = std::make_shared<beast::http::request<beast::http::string_body>>(
-        beast::http::verb::post, parsed.target, 11);
+    auto request =
+        std::make_shared<beast::http::request<beast::http::string_body>>(verb, parsed.target, 11);
     request->set(beast::http::field::host, parsed.host);
     request->set(beast::http::field::user_agent, "kavach");
-    request->set(beast::http::field::content_type, content_type);
+    if (verb == beast::http::verb::post) {
+      request->set(beast::http::field::content_type, content_type);
+    }
     for (const auto& [name, value] : headers) request->set(name, value);
     request->body() = std::move(body);
     request->prepare_payload();
@@ -182,7 +185,11 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(ClientOptions options) {
 
 Result<ClientReply> HttpClient::post(std::string_view url, std::string_view content_type,
                                      std::string body, const HeaderList& headers) {
-  return impl_->post(url, content_type, std::move(body), headers);
+  return impl_->send(beast::http::verb::post, url, content_type, std::move(body), headers);
+}
+
+Result<ClientReply> HttpClient::get(std::string_view url, const HeaderList& headers) {
+  return impl_->send(beast::http::verb::get, url, "", "", headers);
 }
 
 }  // namespace kavach::http

@@ -51,6 +51,7 @@ class HttpClient {
   // kUnavailable when the peer cannot be reached or does not answer in time.
   Result<ClientReply> post(std::string_view url, std::string_view content_type, std::string body,
                            const HeaderList& headers = {});
+  Result<ClientReply> get(std::string_view url, const HeaderList& headers = {});
 
  private:
   class Impl;

@@ -157,10 +157,6 @@ Result<consent::EnrolmentForm> parse_enrolment(const json::object& body) {
 }
 
 // The patient in the path: "me" or a health ID the caller may act for.
-std::string subject_of(const RouteContext& context) {
-  const auto& patient = context.param("patient");
-  return patient == "me" ? context.patient->abha_number : patient;
-}
 
 Status require_admin(const RouteContext& context) {
   if (!context.caller->scopes.has(kAdminScope)) {
@@ -379,7 +375,7 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
   auto& registry = api.registry;
   router.add("GET", "/cm/v1/patients/{patient}/consent-requests", Access::kPatientSession,
              [&manager, &registry](const Request&, const RouteContext& context) {
-               auto requests = manager.requests(*context.patient, subject_of(context));
+               auto requests = manager.requests(*context.patient, patient_subject(context));
                if (!requests) return problem_response(requests.error());
                json::array list;
                FacilityNames names(registry);
@@ -395,7 +391,7 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
         auto choice = parse_grant(*body);
         if (!choice) return problem_response(choice.error());
         auto granted =
-            manager.grant(*context.patient, subject_of(context), context.param("id"), *choice);
+            manager.grant(*context.patient, patient_subject(context), context.param("id"), *choice);
         if (!granted) return problem_response(granted.error());
         return json_response(200, request_json(*granted, registry));
       });
@@ -406,8 +402,8 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
         [&manager, &registry, action](const Request&, const RouteContext& context) {
           auto changed =
               action == "deny"
-                  ? manager.deny(*context.patient, subject_of(context), context.param("id"))
-                  : manager.revoke(*context.patient, subject_of(context), context.param("id"));
+                  ? manager.deny(*context.patient, patient_subject(context), context.param("id"))
+                  : manager.revoke(*context.patient, patient_subject(context), context.param("id"));
           if (!changed) return problem_response(changed.error());
           return json_response(200, request_json(*changed, registry));
         });
@@ -415,7 +411,7 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
   router.add(
       "GET", "/cm/v1/patients/{patient}/consents", Access::kPatientSession,
       [&manager](const Request&, const RouteContext& context) {
-        auto artefacts = manager.artefacts(*context.patient, subject_of(context));
+        auto artefacts = manager.artefacts(*context.patient, patient_subject(context));
         if (!artefacts) return problem_response(artefacts.error());
         json::array list;
         for (const auto& record : *artefacts) {
@@ -439,7 +435,8 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
                }
                consent::SelfRequest self{choice->hi_types, *choice->date_range,
                                          *choice->data_erase_at_ms, choice->hip_ids};
-               auto created = manager.self_request(*context.patient, subject_of(context), self);
+               auto created =
+                   manager.self_request(*context.patient, patient_subject(context), self);
                if (!created) return problem_response(created.error());
                return json_response(201, request_json(*created, registry));
              });
@@ -644,6 +641,11 @@ void add_hiu_notice_routes(Router& router, consent::HiuConsents& hiu) {
 
 }  // namespace
 
+std::string patient_subject(const RouteContext& context) {
+  const auto& patient = context.param("patient");
+  return patient == "me" ? context.patient->abha_number : patient;
+}
+
 void add_consent_routes(Router& router, const ApiServices& services) {
   if (services.hiu_consents != nullptr) add_hiu_notice_routes(router, *services.hiu_consents);
   if (services.consent != nullptr) {
@@ -678,7 +680,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
     router.add("GET", "/cm/v1/patients/{patient}/audit-events", Access::kPatientSession,
                [&api, &events = services.audit_events](const Request& request,
                                                        const RouteContext& context) {
-                 auto subject = api.accounts.acting_for(*context.patient, subject_of(context));
+                 auto subject = api.accounts.acting_for(*context.patient, patient_subject(context));
                  if (!subject) return problem_response(subject.error());
                  fhir::AuditEventQuery query;
                  query.patient = subject->id;

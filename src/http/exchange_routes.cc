@@ -1,8 +1,9 @@
-// The data flow over HTTP (exchange/*): at the CM, the HIU's health-information/cm/request and
-// the HIP's on-request and notify (each from a facility, by token or signature); at a HIP, the CM's
-// hip/request; at an HIU, the HIP's pushed pages, the CM's on-request and notices, and the API
-// through which its professionals start a request and read what arrived. Handlers parse, call one
-// service and map the result; ABDM routes answer errors in ABDM's shape.
+// The exchange over HTTP (exchange/*): at the CM, the patient's discovery and linking, the HIP's
+// answers to them, the HIU's health-information/cm/request and the HIP's on-request and notify
+// (each from a facility, by token or signature); at a HIP, the CM's discover, link and
+// hip/request messages; at an HIU, the HIP's pushed pages, the CM's on-request and notices, and the
+// API through which its professionals start a request and read what arrived. Handlers parse, call
+// one service and map the result; ABDM routes answer errors in ABDM's shape.
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -60,10 +61,12 @@ void add_cm_routes(Router& router, exchange::HealthInformationRelay& relay,
                if (!message) return abdm_error(message.error());
                auto transaction = relay.request(message->facility_id, message->body);
                if (!transaction) return abdm_error(transaction.error());
-               // ABDM answers 202 and calls back on-request; Kavach also answers the id at once.
+               // ABDM answers 202 and calls back on-request; Kavach also answers the id at once,
+               // and the HIP with its registered URL: an HIU fetches link entries only there.
                return json_response(
                    202, {{"hiRequest",
                           {{"transactionId", transaction->id}, {"sessionStatus", "REQUESTED"}}},
+                         {"hip", {{"id", transaction->hip_id}, {"url", transaction->hip_url}}},
                          {"resp", {{"requestId", request_id_of(message->body)}}}});
              });
   router.add("POST", std::string(exchange::kHipOnRequestPath), Access::kPeer,
@@ -88,6 +91,19 @@ void add_cm_routes(Router& router, exchange::HealthInformationRelay& relay,
 }
 
 void add_hip_routes(Router& router, exchange::HipDataFlow& flow) {
+  // Public: the one-time token in the path is the credential, and what it returns is ciphertext
+  // only the HIU of the transaction can open.
+  router.add("GET", std::string(exchange::kLinksPath) + "{token}", Access::kPublic,
+             [&flow](const Request&, const RouteContext& context) {
+               auto content = flow.linked_content(context.param("token"));
+               if (!content) return abdm_error(content.error());
+               Response response;
+               response.status = 200;
+               response.body = std::move(*content);
+               response.set_header("Content-Type", "text/plain; charset=us-ascii");
+               response.set_header("Cache-Control", "no-store");
+               return response;
+             });
   // Public at the router: the body carries the CM's signature, checked in the domain.
   router.add("POST", std::string(exchange::kHipRequestPath), Access::kPublic,
              [&flow](const Request& request, const RouteContext&) {
@@ -156,6 +172,133 @@ void add_hiu_routes(Router& router, exchange::HiuDataFlow& flow) {
              });
 }
 
+json::object discovery_json(const exchange::Discovery& discovery) {
+  json::object out{
+      {"transactionId", discovery.id}, {"hipId", discovery.hip_id}, {"status", discovery.status}};
+  if (!discovery.patient_reference.empty()) {
+    json::array matched;
+    for (const auto& by : discovery.matched_by) matched.emplace_back(by);
+    out["patient"] = {{"referenceNumber", discovery.patient_reference},
+                      {"display", discovery.display},
+                      {"careContexts", exchange::care_contexts_to_json(discovery.care_contexts)},
+                      {"matchedBy", std::move(matched)}};
+  }
+  if (!discovery.code_hint.empty()) out["codeSentTo"] = discovery.code_hint;
+  if (!discovery.error.empty()) out["error"] = discovery.error;
+  return out;
+}
+
+// The patient's side of discovery and linking, at the CM.
+void add_patient_link_routes(Router& router, exchange::PatientLinks& links) {
+  const std::string base = "/cm/v1/patients/{patient}";
+  router.add("POST", base + "/discoveries", Access::kPatientSession,
+             [&links](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto hip = consent::required_string(*body, "hipId", "");
+               if (!hip) return problem_response(hip.error());
+               auto started = links.discover(*context.patient, patient_subject(context), *hip);
+               if (!started) return problem_response(started.error());
+               return json_response(202, discovery_json(*started));
+             });
+  router.add("GET", base + "/discoveries/{id}", Access::kPatientSession,
+             [&links](const Request&, const RouteContext& context) {
+               auto found =
+                   links.discovery(*context.patient, patient_subject(context), context.param("id"));
+               if (!found) return problem_response(found.error());
+               return json_response(200, discovery_json(*found));
+             });
+  router.add("POST", base + "/discoveries/{id}/link", Access::kPatientSession,
+             [&links](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               std::vector<std::string> references;
+               const auto* chosen = body->if_contains("careContexts");
+               if (chosen == nullptr || !chosen->is_array()) {
+                 return problem_response(Error{ErrorCode::kInvalidArgument,
+                                               "careContexts must list the visits to link"});
+               }
+               for (const auto& reference : chosen->as_array()) {
+                 if (!reference.is_string()) {
+                   return problem_response(
+                       Error{ErrorCode::kInvalidArgument, "careContexts holds reference numbers"});
+                 }
+                 references.emplace_back(reference.as_string());
+               }
+               auto linking = links.link(*context.patient, patient_subject(context),
+                                         context.param("id"), references);
+               if (!linking) return problem_response(linking.error());
+               return json_response(202, discovery_json(*linking));
+             });
+  router.add("POST", base + "/discoveries/{id}/confirm", Access::kPatientSession,
+             [&links](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto code = consent::required_string(*body, "code", "");
+               if (!code) return problem_response(code.error());
+               auto confirming = links.confirm(*context.patient, patient_subject(context),
+                                               context.param("id"), *code);
+               if (!confirming) return problem_response(confirming.error());
+               return json_response(202, discovery_json(*confirming));
+             });
+  router.add("GET", base + "/links", Access::kPatientSession,
+             [&links](const Request&, const RouteContext& context) {
+               auto linked = links.links(*context.patient, patient_subject(context));
+               if (!linked) return problem_response(linked.error());
+               json::array hips;
+               for (const auto& hip : *linked) {
+                 hips.push_back(json::object{
+                     {"hip", {{"id", hip.hip_id}, {"name", hip.hip_name}}},
+                     {"referenceNumber", hip.patient_reference},
+                     {"display", hip.display},
+                     {"careContexts", exchange::care_contexts_to_json(hip.care_contexts)}});
+               }
+               return json_response(200, {{"links", std::move(hips)}});
+             });
+}
+
+// A HIP's answers to the CM's discovery and linking messages, and its news of new visits.
+void add_hip_link_answer_routes(Router& router, exchange::PatientLinks& links,
+                                exchange::RequestGuard& guard) {
+  using Answer = Status (exchange::PatientLinks::*)(std::string_view, const json::object&);
+  const std::pair<std::string_view, Answer> answers[] = {
+      {exchange::kOnDiscoverPath, &exchange::PatientLinks::on_discover},
+      {exchange::kOnLinkInitPath, &exchange::PatientLinks::on_link_init},
+      {exchange::kOnLinkConfirmPath, &exchange::PatientLinks::on_link_confirm},
+      {exchange::kContextNotifyPath, &exchange::PatientLinks::context_notify}};
+  for (const auto& [path, answer] : answers) {
+    // (Captured by copy under its own name: clang 14 cannot capture a structured binding.)
+    router.add(
+        "POST", std::string(path), Access::kPeer,
+        [&links, &guard, handle = answer](const Request& request, const RouteContext& context) {
+          auto message = peer_message(request, context, guard, exchange::kHipScope);
+          if (!message) return abdm_error(message.error());
+          auto recorded = (links.*handle)(message->facility_id, message->body);
+          if (!recorded) return abdm_error(recorded.error());
+          return acknowledged(message->body);
+        });
+  }
+}
+
+// The CM's discovery and linking messages at a HIP (signed by the CM, checked in the domain).
+void add_hip_link_routes(Router& router, exchange::HipLinks& links) {
+  using Handle = Status (exchange::HipLinks::*)(const json::object&, std::string_view);
+  const std::pair<std::string_view, Handle> handlers[] = {
+      {exchange::kDiscoverPath, &exchange::HipLinks::discover},
+      {exchange::kLinkInitPath, &exchange::HipLinks::link_init},
+      {exchange::kLinkConfirmPath, &exchange::HipLinks::link_confirm}};
+  for (const auto& [path, handler] : handlers) {
+    router.add("POST", std::string(path), Access::kPublic,
+               [&links, handle = handler](const Request& request, const RouteContext&) {
+                 auto body = body_object(request);
+                 if (!body) return abdm_error(body.error());
+                 auto accepted = (links.*handle)(*body, request.header(kPeerSignatureHeader));
+                 if (!accepted) return abdm_error(accepted.error());
+                 return acknowledged(*body);
+               });
+  }
+}
+
 }  // namespace
 
 Result<PeerMessage> peer_message(const Request& request, const RouteContext& context,
@@ -182,6 +325,11 @@ void add_exchange_routes(Router& router, const ApiServices& services) {
   if (services.relay != nullptr && services.consent != nullptr) {
     add_cm_routes(router, *services.relay, services.consent->guard);
   }
+  if (services.patient_links != nullptr && services.consent != nullptr) {
+    add_patient_link_routes(router, *services.patient_links);
+    add_hip_link_answer_routes(router, *services.patient_links, services.consent->guard);
+  }
+  if (services.hip_links != nullptr) add_hip_link_routes(router, *services.hip_links);
   if (services.hip_data_flow != nullptr) add_hip_routes(router, *services.hip_data_flow);
   if (services.hiu_data_flow != nullptr) add_hiu_routes(router, *services.hiu_data_flow);
 }

@@ -17,7 +17,9 @@
 #include "exchange/health_information.h"
 #include "exchange/health_information_relay.h"
 #include "exchange/hip_data_flow.h"
+#include "exchange/hip_links.h"
 #include "exchange/hiu_data_flow.h"
+#include "exchange/patient_links.h"
 #include "fhir/resource_service.h"
 
 namespace kavach::exchange {
@@ -42,7 +44,8 @@ class DataFlowTest : public consent::ConsentFixture {
     relay_ = std::make_unique<HealthInformationRelay>(*documents_, *manager_, *registry_, clock_);
     HipDataFlowOptions hip_options;
     hip_options.cm_id = "sbx";
-    hip_options.base_url = "https://aiims.example";
+    hip_options.base_url = "https://aiims.example/abdm";  // as registered
+    hip_options.link_threshold_bytes = link_threshold_;
     hip_options.hip_name = "AIIMS New Delhi";
     hip_options.attempts_max = 3;
     hip_flow_ = std::make_unique<HipDataFlow>(
@@ -69,7 +72,14 @@ class DataFlowTest : public consent::ConsentFixture {
     hiu_flow_ = std::make_unique<HiuDataFlow>(
         *documents_, *keys_, *hiu_consents_,
         [this](std::string_view path, json::object body) { return call_cm(path, std::move(body)); },
+        [this](const std::string& url) -> Result<std::string> {
+          fetched_links_.push_back(url);
+          return hip_flow_->linked_content(url.substr(url.rfind('/') + 1));
+        },
         clock_, hiu_options);
+    patient_links_ = std::make_unique<PatientLinks>(*documents_, *accounts_, *registry_, clock_);
+    hip_links_ = std::make_unique<HipLinks>(*hip_, *resources_, *documents_, *codes_, "sbx",
+                                            "AIIMS New Delhi");
     dispatcher_ = std::make_unique<consent::OutboxDispatcher>(
         *documents_, [](std::string_view id) -> Result<std::string> { return std::string(id); },
         *signer_,
@@ -110,6 +120,12 @@ class DataFlowTest : public consent::ConsentFixture {
       return hiu_flow_->receive_cm_message(body, signature);
     }
     if (path == kHipOnRequestPath) return relay_->hip_acknowledged("aiims-delhi", body);
+    if (path == kDiscoverPath) return hip_links_->discover(body, signature);
+    if (path == kLinkInitPath) return hip_links_->link_init(body, signature);
+    if (path == kLinkConfirmPath) return hip_links_->link_confirm(body, signature);
+    if (path == kOnDiscoverPath) return patient_links_->on_discover("aiims-delhi", body);
+    if (path == kOnLinkInitPath) return patient_links_->on_link_init("aiims-delhi", body);
+    if (path == kOnLinkConfirmPath) return patient_links_->on_link_confirm("aiims-delhi", body);
     if (path == kNotifyPath) {
       const auto& notifier = body.at("notification").at("notifier").as_object();
       notices_.push_back(json::serialize(body));
@@ -127,7 +143,8 @@ class DataFlowTest : public consent::ConsentFixture {
       return json::object{{"consent", consent::signed_artefact_to_json(record.artefact)}};
     }
     ASSIGN_OR_RETURN(const auto transaction, relay_->request("apollo-chennai", body));
-    return json::object{{"hiRequest", {{"transactionId", transaction.id}}}};
+    return json::object{{"hiRequest", {{"transactionId", transaction.id}}},
+                        {"hip", {{"id", transaction.hip_id}, {"url", transaction.hip_url}}}};
   }
 
   void deliver_all() {
@@ -205,7 +222,11 @@ class DataFlowTest : public consent::ConsentFixture {
   std::unique_ptr<HealthInformationRelay> relay_;
   std::unique_ptr<HipDataFlow> hip_flow_;
   std::unique_ptr<HiuDataFlow> hiu_flow_;
+  std::unique_ptr<PatientLinks> patient_links_;
+  std::unique_ptr<HipLinks> hip_links_;
   std::unique_ptr<consent::OutboxDispatcher> dispatcher_;
+  std::size_t link_threshold_ = 4 * 1024 * 1024;
+  std::vector<std::string> fetched_links_;
   bool hiu_up_ = true;
   bool tamper_ = false;
   std::vector<std::string> pushed_urls_;
@@ -353,6 +374,147 @@ TEST_F(DataFlowTest, TheHiuErasesItsCopyAtDataEraseAt) {
   clock_.advance(std::chrono::hours(24 * 31));
   ASSERT_EQ(*hiu_flow_->sweep(), 1u);
   EXPECT_EQ(hiu_flow_->records("c-manju", "MH1001", consent_id).error().code, ErrorCode::kGone);
+}
+
+class LinkEntryTest : public DataFlowTest {
+ protected:
+  void SetUp() override {
+    link_threshold_ = 0;  // every document goes as a link entry
+    DataFlowTest::SetUp();
+  }
+};
+
+TEST_F(LinkEntryTest, LargeDocumentsAreFetchedOnceByTheirLink) {
+  const auto consent_id = grant({HiType::kDiagnosticReport});
+  auto started = hiu_flow_->request("c-manju", "MH1001", consent_id);
+  ASSERT_TRUE(started.has_value());
+  deliver_all();
+  hiu_up_ = false;  // the first push fails: the link is armed again for the retry
+  ASSERT_EQ(hip_flow_->push_due()->retried, 1u);
+  hiu_up_ = true;
+  clock_.advance(std::chrono::seconds(1));
+  ASSERT_EQ(hip_flow_->push_due()->pushed, 1u);
+  EXPECT_EQ(received(consent_id).size(), 2u);
+  ASSERT_EQ(fetched_links_.size(), 1u);
+  EXPECT_TRUE(
+      fetched_links_[0].starts_with("https://aiims.example/abdm/v0.5/health-information/links/"));
+  // The token worked once.
+  const auto token = fetched_links_[0].substr(fetched_links_[0].rfind('/') + 1);
+  EXPECT_EQ(hip_flow_->linked_content(token).error().code, ErrorCode::kNotFound);
+  // A page whose link points anywhere but the HIP is refused, not fetched.
+  auto page = documents_->read(kHipTransferPageType, started->transaction_id + "-p1");
+  ASSERT_TRUE(page.has_value() && page->has_value());
+  auto forged = (*page)->body.at("page").as_object();
+  forged["pageNumber"] = 1;
+  forged["pageCount"] = 2;
+  forged["entries"].as_array()[0].as_object()["link"] = "http://169.254.169.254/latest/meta-data";
+  EXPECT_EQ(hiu_flow_->receive_page(forged).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(fetched_links_.size(), 1u);
+}
+
+TEST(DemographicsMatch, FollowsAbdmsRules) {
+  const auto patient = json::parse(R"({"resourceType":"Patient",
+      "name":[{"given":["Meera"],"family":"Nair"}],"gender":"female","birthDate":"1990-06-01"})")
+                           .as_object();
+  const auto matches = [&](const char* name, const char* gender, int year) {
+    return demographics_match({"", "", "", name, gender, year}, patient);
+  };
+  EXPECT_TRUE(matches("Meera Nair", "F", 1990));
+  EXPECT_TRUE(matches("meera nair", "F", 1992));    // case, and a year within 2
+  EXPECT_TRUE(matches("Mira Nair", "F", 1989));     // a transliteration
+  EXPECT_TRUE(matches("Meera", "U", 1990));         // part of the name; gender not given
+  EXPECT_FALSE(matches("Meera Nair", "M", 1990));   // another gender
+  EXPECT_FALSE(matches("Meera Nair", "F", 1993));   // three years apart
+  EXPECT_FALSE(matches("Leela Menon", "F", 1990));  // another person
+  auto undated = patient;
+  undated.erase("birthDate");
+  EXPECT_FALSE(demographics_match({"", "", "", "Meera Nair", "F", 1990}, undated));
+}
+
+class LinkingTest : public DataFlowTest {
+ protected:
+  // A patient the HIP knows only by name, sex, birth date and mobile.
+  std::string hospital_patient(const char* given, const char* family, const char* mobile) {
+    return create("Patient", fmt::format(R"({{"resourceType":"Patient",
+        "name":[{{"given":["{}"],"family":"{}"}}],"gender":"female","birthDate":"1990-06-01",
+        "telecom":[{{"system":"phone","value":"{}"}}]}})",
+                                         given, family, mobile));
+  }
+  std::string visit_of(const std::string& patient) {
+    return create("Encounter", fmt::format(R"({{"resourceType":"Encounter","status":"finished",
+        "class":{{"code":"AMB"}},"subject":{{"reference":"Patient/{}"}},
+        "period":{{"start":"{}"}}}})",
+                                           patient, days_ago(3)));
+  }
+};
+
+TEST_F(LinkingTest, APatientDiscoversAndLinksHerVisitWithTheHospitalsCode) {
+  const auto meera = enrol("Meera Nair", "9000000001", "meera", 1990);
+  const auto session = sign_in(meera);
+  const auto patient = hospital_patient("Meera", "Nair", "+91 90000 00001");
+  const auto visit = visit_of(patient);
+  auto started = patient_links_->discover(session, meera.abha_number, "aiims-delhi");
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  deliver_all();
+  auto found = patient_links_->discovery(session, meera.abha_number, started->id);
+  ASSERT_TRUE(found.has_value());
+  ASSERT_EQ(found->status, "FOUND") << found->error;
+  EXPECT_EQ(found->patient_reference, patient);
+  EXPECT_EQ(found->matched_by, std::vector<std::string>{"MOBILE"});
+  ASSERT_EQ(found->care_contexts.size(), 1u);
+  EXPECT_EQ(found->care_contexts[0].reference, visit);
+
+  EXPECT_EQ(
+      patient_links_->link(session, meera.abha_number, started->id, {"not-offered"}).error().code,
+      ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(patient_links_->link(session, meera.abha_number, started->id, {visit}).has_value());
+  deliver_all();
+  found = patient_links_->discovery(session, meera.abha_number, started->id);
+  ASSERT_EQ(found->status, "AWAITING_CODE") << found->error;
+  EXPECT_EQ(found->code_hint, "XXXXXX0001");
+  const auto code = consent::code_in(notifier_.last_to("9000000001"));
+
+  // A wrong code is refused by the HIP, and the patient may try again.
+  ASSERT_TRUE(
+      patient_links_->confirm(session, meera.abha_number, started->id, "000000").has_value());
+  deliver_all();
+  found = patient_links_->discovery(session, meera.abha_number, started->id);
+  EXPECT_EQ(found->status, "AWAITING_CODE");
+  EXPECT_FALSE(found->error.empty());
+  ASSERT_TRUE(patient_links_->confirm(session, meera.abha_number, started->id, code).has_value());
+  deliver_all();
+  found = patient_links_->discovery(session, meera.abha_number, started->id);
+  EXPECT_EQ(found->status, "LINKED") << found->error;
+
+  auto links = patient_links_->links(session, meera.abha_number);
+  ASSERT_TRUE(links.has_value());
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_EQ(links->front().hip_name, "AIIMS New Delhi");
+  EXPECT_EQ(links->front().patient_reference, patient);
+  ASSERT_EQ(links->front().care_contexts.size(), 1u);
+  // The HIP now knows her ABHA address: consents for her reach this record.
+  const auto record = resources_->read(hospital_, "Patient", patient);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_NE(record->json.find("meera@sbx"), std::string::npos) << record->json;
+  auto matched = gate_->patients_with("meera@sbx");
+  ASSERT_TRUE(matched.has_value());
+  EXPECT_EQ(*matched, std::set<std::string>{patient});
+}
+
+TEST_F(LinkingTest, TwoPatientsWhoBothMatchAreNeverGuessedBetween) {
+  const auto meera = enrol("Meera Nair", "9000000001", "meera", 1990);
+  const auto session = sign_in(meera);
+  hospital_patient("Meera", "Nair", "9000000001");
+  hospital_patient("Mira", "Nair", "9000000001");    // a sister sharing the phone
+  hospital_patient("Leela", "Menon", "9000000001");  // shares it too, but another name
+  auto started = patient_links_->discover(session, meera.abha_number, "aiims-delhi");
+  ASSERT_TRUE(started.has_value());
+  deliver_all();
+  const auto found = patient_links_->discovery(session, meera.abha_number, started->id);
+  EXPECT_EQ(found->status, "NOT_FOUND");
+  EXPECT_NE(found->error.find("more than one"), std::string::npos) << found->error;
+  EXPECT_EQ(patient_links_->link(session, meera.abha_number, started->id, {"x"}).error().code,
+            ErrorCode::kFailedPrecondition);
 }
 
 }  // namespace

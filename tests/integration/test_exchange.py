@@ -31,9 +31,11 @@ class ExchangeTest(NodeTestCase):
         self.hips = {}
         for hip_id, name in (("aiims-delhi", "AIIMS New Delhi"), ("kem-mumbai", "KEM Mumbai")):
             port = free_port()
+            # KEM sends every document as a link entry, which the HIU fetches with a one-time token.
             hip = self.make_node(config_text=(
                 f'roles = ["hip"]\n[consent]\nfacility_id = "{hip_id}"\n'
-                f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'))
+                f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'
+                + ("link_entry_bytes = 1\n" if hip_id == "kem-mumbai" else "")))
             hip.listen = f"127.0.0.1:{port}"
             run_cli("registry", "facility", "add", *args, "--id", hip_id, "--name", name, "--roles", "hip",
                     "--callback-url", f"http://127.0.0.1:{port}", "--public-key", node_key(hip))
@@ -59,15 +61,19 @@ class ExchangeTest(NodeTestCase):
 
         self.records = {hip_id: self.seed_hip(hip) for hip_id, hip in self.hips.items()}
         self.patient_token = self.enrol_and_sign_in()
+        for hip_id in self.hips:
+            self.link_at(hip_id)
 
     # --- helpers -------------------------------------------------------------------------------
 
     def seed_hip(self, hip):
         """Asha at a HIP with one visit holding a lab result and a prescription; their ids."""
         token = hip.token()
+        # The hospital knows her by name, sex, birth date and mobile; linking adds her ABHA address.
         patient = hip.request("POST", "/fhir/R4/Patient", token=token, body={
-            "resourceType": "Patient", "name": [{"text": "Asha Devi"}], "gender": "female",
-            "identifier": [{"system": ABHA_ADDRESS, "value": "asha.devi@sbx"}]})
+            "resourceType": "Patient", "name": [{"given": ["Asha"], "family": "Devi"}],
+            "gender": "female", "birthDate": "1986-04-02",
+            "telecom": [{"system": "phone", "value": "+91 98765 43210"}]})
         self.assertEqual(patient.status, 201, patient.body)
         patient_id = patient.json()["id"]
         when = iso(datetime.now(timezone.utc) - timedelta(days=3))
@@ -94,8 +100,8 @@ class ExchangeTest(NodeTestCase):
         return {"patient": patient_id, "visit": visit_id, "lab": lab.json()["id"],
                 "prescription": prescription.json()["id"]}
 
-    def last_code(self, mobile):
-        with open(f"{self.cm.data_dir}/notifications.jsonl") as f:
+    def last_code(self, mobile, node=None):
+        with open(f"{(node or self.cm).data_dir}/notifications.jsonl") as f:
             notices = [json.loads(line) for line in f if line.strip()]
         text = [n for n in notices if n["to"] == mobile][-1]["text"]
         return next(word for word in text.split() if word.isdigit() and len(word) == 6)
@@ -117,6 +123,40 @@ class ExchangeTest(NodeTestCase):
                                {"ticket": ticket, "code": self.last_code("9876543210")}, False)
         self.assertEqual(session.status, 201, session.body)
         return session.json()["token"]
+
+    def patient_api(self, method, path, body=None):
+        return self.cm.request(method, f"/cm/v1/patients/me{path}", body=body, token=self.patient_token,
+                               headers={"Content-Type": "application/json"})
+
+    def discover(self, hip_id):
+        started = self.patient_api("POST", "/discoveries", {"hipId": hip_id})
+        self.assertEqual(started.status, 202, started.body)
+        transaction = started.json()["transactionId"]
+        self.assertTrue(self.wait(lambda: self.patient_api("GET", f"/discoveries/{transaction}")
+                                  .json()["status"] != "DISCOVERING", 10))
+        return self.patient_api("GET", f"/discoveries/{transaction}").json()
+
+    def link_at(self, hip_id):
+        """Asha finds her records at the HIP and links her visit with the code the HIP sends."""
+        found = self.discover(hip_id)
+        self.assertEqual(found["status"], "FOUND", found)
+        self.assertEqual(found["patient"]["referenceNumber"], self.records[hip_id]["patient"])
+        self.assertIn("MOBILE", found["patient"]["matchedBy"])
+        visits = [c["referenceNumber"] for c in found["patient"]["careContexts"]]
+        self.assertEqual(visits, [self.records[hip_id]["visit"]])
+        transaction = found["transactionId"]
+        linking = self.patient_api("POST", f"/discoveries/{transaction}/link", {"careContexts": visits})
+        self.assertEqual(linking.status, 202, linking.body)
+        self.assertTrue(self.wait(lambda: self.patient_api("GET", f"/discoveries/{transaction}")
+                                  .json()["status"] == "AWAITING_CODE", 10))
+        self.assertEqual(self.patient_api("GET", f"/discoveries/{transaction}").json()["codeSentTo"],
+                         "XXXXXX3210")
+        code = self.last_code("9876543210", self.hips[hip_id])
+        confirmed = self.patient_api("POST", f"/discoveries/{transaction}/confirm", {"code": code})
+        self.assertEqual(confirmed.status, 202, confirmed.body)
+        self.assertTrue(self.wait(lambda: self.patient_api("GET", f"/discoveries/{transaction}")
+                                  .json()["status"] == "LINKED", 10),
+                        self.patient_api("GET", f"/discoveries/{transaction}").body)
 
     def ask_and_grant(self, erase_in=timedelta(days=30)):
         """The doctor asks for lab reports and prescriptions from any HIP; Asha grants lab reports
@@ -274,6 +314,33 @@ class ExchangeTest(NodeTestCase):
         ids = self.resources(received)
         self.assertEqual(len(ids), len(set(ids)))
         self.assertIn(("Observation", self.records["aiims-delhi"]["lab"]), ids)
+
+    def test_linking_is_listed_and_strangers_are_not_found(self):
+        links = self.patient_api("GET", "/links")
+        self.assertEqual(links.status, 200, links.body)
+        listed = {link["hip"]["id"]: link for link in links.json()["links"]}
+        self.assertEqual(set(listed), set(self.hips))
+        self.assertEqual([c["referenceNumber"] for c in listed["kem-mumbai"]["careContexts"]],
+                         [self.records["kem-mumbai"]["visit"]])
+        # The HIP now carries her ABHA address, which consents are matched on.
+        hip = self.hips["aiims-delhi"]
+        patient = hip.request("GET", f"/fhir/R4/Patient/{self.records['aiims-delhi']['patient']}",
+                              token=hip.token()).json()
+        self.assertIn({"system": ABHA_ADDRESS, "value": "asha.devi@sbx"}, patient["identifier"])
+        # A patient the hospital does not know is told so; a wrong code does not link.
+        started = self.cm_post("/cm/v1/enrolment", {"name": "Ravi Kumar", "yearOfBirth": 1970, "gender": "M",
+                                                   "mobile": "9123456780", "abhaAddress": "ravi.k"}, False)
+        confirmed = self.cm_post("/cm/v1/enrolment/confirm",
+                                 {"ticket": started.json()["ticket"], "code": self.last_code("9123456780")},
+                                 False)
+        self.assertEqual(confirmed.status, 201, confirmed.body)
+        ticket = self.cm_post("/cm/v1/sessions/otp", {"healthId": "ravi.k@sbx"}, False).json()["ticket"]
+        self.patient_token = self.cm_post("/cm/v1/sessions/otp/confirm",
+                                          {"ticket": ticket, "code": self.last_code("9123456780")},
+                                          False).json()["token"]
+        found = self.discover("aiims-delhi")
+        self.assertEqual(found["status"], "NOT_FOUND", found)
+        self.assertIn("no patient", found["error"])
 
     def test_requests_the_artefact_does_not_allow_are_refused(self):
         artefacts = self.ask_and_grant()
