@@ -94,9 +94,11 @@ Result<std::unique_ptr<audit::CosignatureCollector>> start_cosignature_collector
 consent::OutboxTransport outbox_transport(std::shared_ptr<http::HttpClient> client,
                                           std::string facility_id) {
   return [client, facility_id](const std::string& url, const std::string& body,
-                               const std::string& signature) -> Status {
+                               const std::string& signature,
+                               const consent::OutboxHeaders& route) -> Status {
     http::HttpClient::HeaderList headers{{std::string(consent::kSignatureHeader), signature}};
     if (!facility_id.empty()) headers.emplace_back(exchange::kFacilityHeader, facility_id);
+    headers.insert(headers.end(), route.begin(), route.end());
     ASSIGN_OR_RETURN(auto reply, client->post(url, "application/json", body, headers));
     if (reply.status < 200 || reply.status >= 300) {
       return make_error(ErrorCode::kUnavailable,
@@ -264,8 +266,8 @@ Status start_outbox(const config::ServeConfig& config, Node& node, ConsentWiring
   const bool is_cm = wiring.cm != nullptr;
   consent::OutboxDestination destination =
       [by_registry, is_cm, cm_id = config.consent.cm_id,
-       cm_url = cm_base_url(config)](std::string_view facility_id) -> Result<std::string> {
-    if (facility_id == cm_id) return cm_url;
+       cm_url = cm_base_url(config)](std::string_view facility_id) -> Result<consent::OutboxRoute> {
+    if (facility_id == cm_id) return consent::OutboxRoute{cm_url, {{"X-CM-ID", cm_id}}};
     if (is_cm) return by_registry(facility_id);
     return make_error(ErrorCode::kFailedPrecondition,
                       fmt::format("this node sends messages only to its CM, not {}", facility_id));
@@ -334,17 +336,17 @@ Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, Consent
   ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
   std::shared_ptr<http::HttpClient> client(std::move(created));
   exchange::PeerCall cm = [client, &signer = wiring.signer(), base = cm_base_url(config),
-                           facility = config.consent.facility_id](
+                           facility = config.consent.facility_id, cm_id = config.consent.cm_id](
                               std::string_view path,
                               boost::json::object body) -> Result<boost::json::object> {
     body["requestId"] = consent::random_uuid();
     body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
     ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
-    ASSIGN_OR_RETURN(
-        auto reply,
-        client->post(base + std::string(path), "application/json", boost::json::serialize(body),
-                     {{std::string(consent::kSignatureHeader), signature},
-                      {std::string(exchange::kFacilityHeader), facility}}));
+    ASSIGN_OR_RETURN(auto reply, client->post(base + std::string(path), "application/json",
+                                              boost::json::serialize(body),
+                                              {{std::string(consent::kSignatureHeader), signature},
+                                               {std::string(exchange::kFacilityHeader), facility},
+                                               {"X-CM-ID", cm_id}}));
     boost::system::error_code error;
     auto parsed = boost::json::parse(reply.body, error);
     if (error || !parsed.is_object()) {
@@ -458,6 +460,11 @@ Status serve(const config::ServeConfig& config) {
   http::Server* server_view = nullptr;
 
   ASSIGN_OR_RETURN(auto consent, wire_consent(config, *node, router));
+  // Messages addressed (X-HIP-ID, X-HIU-ID, X-CM-ID) to a facility or CM this node is not are
+  // refused, so a misrouted message is never taken for this node's.
+  router.set_addressee(
+      config.roles.contains(config::Role::kConsentManager) ? config.consent.cm_id : std::string(),
+      config.consent.facility_id);
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
   http::ApiServices services{
       node->resources(),

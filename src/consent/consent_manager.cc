@@ -674,6 +674,14 @@ Result<std::vector<ArtefactRecord>> ConsentManager::artefacts(const PatientSessi
   return out;
 }
 
+Status ConsentManager::call_back(std::string_view hiu_id, std::string_view path,
+                                 boost::json::object body) {
+  store::WriteBatch batch;
+  ASSIGN_OR_RETURN(auto message, prepare_outbox_message(documents_, hiu_id, path, std::move(body)));
+  batch.records.push_back(std::move(message));
+  return commit(std::move(batch));
+}
+
 Result<ArtefactRecord> ConsentManager::artefact(std::string_view consent_id) {
   ASSIGN_OR_RETURN(const auto document, documents_.read(kConsentArtefactType, consent_id));
   if (!document) return make_error(ErrorCode::kNotFound, "no consent artefact has that id");

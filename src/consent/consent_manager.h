@@ -40,6 +40,8 @@ inline constexpr std::string_view kConsentSigningKey = "node/consent-signing";
 inline constexpr std::string_view kHipNotifyPath = "/v0.5/consents/hip/notify";
 inline constexpr std::string_view kHiuNotifyPath = "/v0.5/consents/hiu/notify";
 inline constexpr std::string_view kOnInitPath = "/v0.5/consent-requests/on-init";
+inline constexpr std::string_view kOnStatusPath = "/v0.5/consent-requests/on-status";
+inline constexpr std::string_view kOnFetchPath = "/v0.5/consents/on-fetch";
 inline constexpr std::size_t kGrantHipsMax = 20;
 inline constexpr std::size_t kRequestsListedMax = 200;
 
@@ -133,6 +135,11 @@ class ConsentManager {
   Result<ConsentRequestRecord> request_status(std::string_view hiu_id, std::string_view id);
   // The artefact, to the HIU it was granted to; logged.
   Result<ArtefactRecord> fetch(std::string_view hiu_id, std::string_view consent_id);
+
+  // Queues ABDM's callback to an HIU (consent-requests/on-status, consents/on-fetch) after a call
+  // answered at once, so software that waits for the callback, as ABDM's gateway makes it, gets
+  // one.
+  Status call_back(std::string_view hiu_id, std::string_view path, boost::json::object body);
 
   // Break the glass: an artefact for the emergency, granted at once for at most the configured
   // time (24 hours or less), rate-limited per professional, with the patient and their nominee

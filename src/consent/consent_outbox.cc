@@ -46,13 +46,16 @@ Result<store::RecordWrite> prepare_outbox_message(vault::SealedDocuments& docume
 }
 
 OutboxDestination registry_destination(FacilityRegistry& registry) {
-  return [&registry](std::string_view facility_id) -> Result<std::string> {
+  return [&registry](std::string_view facility_id) -> Result<OutboxRoute> {
     ASSIGN_OR_RETURN(const auto facility, registry.facility(facility_id));
     if (facility.callback_url.empty()) {
       return make_error(ErrorCode::kFailedPrecondition,
                         fmt::format("facility {} has no callback URL", facility_id));
     }
-    return facility.callback_url;
+    OutboxRoute route{facility.callback_url, {}};
+    if (facility.hip) route.headers.emplace_back("X-HIP-ID", facility.id);
+    if (facility.hiu) route.headers.emplace_back("X-HIU-ID", facility.id);
+    return route;
   };
 }
 
@@ -78,9 +81,9 @@ Result<OutboxCounts> OutboxDispatcher::deliver_due() {
     if (body.at("next_attempt_at_ms").to_number<std::int64_t>() > now_ms) continue;
     const std::string facility_id(body.at("facility_id").as_string());
     Status sent;
-    auto base_url = destination_(facility_id);
-    if (!base_url) {
-      sent = tl::unexpected(base_url.error());
+    auto route = destination_(facility_id);
+    if (!route) {
+      sent = tl::unexpected(route.error());
     } else {
       // A fresh timestamp on every attempt keeps the message inside the receiver's window.
       json::object payload = body.at("body").as_object();
@@ -89,10 +92,10 @@ Result<OutboxCounts> OutboxDispatcher::deliver_due() {
       if (!signature) {
         sent = tl::unexpected(signature.error());
       } else {
-        std::string url = std::move(*base_url);
+        std::string url = route->base_url;
         while (!url.empty() && url.back() == '/') url.pop_back();
         sent = transport_(url + std::string(body.at("path").as_string()), json::serialize(payload),
-                          *signature);
+                          *signature, route->headers);
       }
     }
     const auto attempts = body.at("attempts").to_number<std::int64_t>() + 1;

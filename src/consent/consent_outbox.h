@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -41,15 +43,24 @@ struct OutboxLimits {
   std::chrono::milliseconds idle_tick{250};
 };
 
-// Where a message to `facility_id` goes: the base URL its paths are appended to. On the CM, the
-// facility's registered callback URL (never one from a request); on a facility's node, the CM.
-using OutboxDestination = std::function<Result<std::string>(std::string_view facility_id)>;
-// Registered facilities, by their callback URL.
+using OutboxHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// Where a message to `facility_id` goes: the base URL its paths are appended to, and the headers
+// that name the addressee as ABDM does (X-HIP-ID, X-HIU-ID or X-CM-ID), so one URL can serve
+// several. On the CM, the facility's registered callback URL (never one from a request); on a
+// facility's node, the CM.
+struct OutboxRoute {
+  std::string base_url;
+  OutboxHeaders headers;
+};
+using OutboxDestination = std::function<Result<OutboxRoute>(std::string_view facility_id)>;
+// Registered facilities, by their callback URL, with X-HIP-ID and/or X-HIU-ID by their roles.
 OutboxDestination registry_destination(FacilityRegistry& registry);
 
 // The outcome of one delivery attempt: ok when the receiver answered 2xx.
-using OutboxTransport = std::function<Status(const std::string& url, const std::string& body,
-                                             const std::string& signature)>;
+using OutboxTransport =
+    std::function<Status(const std::string& url, const std::string& body,
+                         const std::string& signature, const OutboxHeaders& headers)>;
 
 // A random (version 4) UUID, as ABDM's requestId and consent ids are.
 std::string random_uuid();

@@ -26,14 +26,48 @@ int rank(ConsentStatus status) {
   return 2;
 }
 
+// ABDM's consentArtefacts [{id}], at most 100.
+Result<std::vector<std::string>> artefact_ids_of(const json::value& value) {
+  const auto* array = value.if_array();
+  if (array == nullptr || array->size() > kArtefactsMax) {
+    return make_error(ErrorCode::kInvalidArgument, "consentArtefacts is a list of up to 100");
+  }
+  std::vector<std::string> ids;
+  for (const auto& artefact : *array) {
+    ASSIGN_OR_RETURN(const json::object& entry, json_object(artefact, "consentArtefacts[]"));
+    ASSIGN_OR_RETURN(auto artefact_id, required_string(entry, "id", "consentArtefacts[]"));
+    ids.push_back(std::move(artefact_id));
+  }
+  return ids;
+}
+
 }  // namespace
 
 Result<ConsentStatus> HiuConsents::receive(const json::object& body, std::string_view signature) {
   RETURN_IF_ERROR(verify_cm_message(verifier_, body, signature, unix_ms(documents_.clock().now())));
-  if (const auto* request = body.if_contains("consentRequest")) {  // on-init
+  if (const auto* request = body.if_contains("consentRequest")) {  // on-init, on-status
     ASSIGN_OR_RETURN(const json::object& fields, json_object(*request, "consentRequest"));
     ASSIGN_OR_RETURN(const std::string id, required_string(fields, "id", "consentRequest"));
-    return apply(id, ConsentStatus::kRequested, {});
+    ASSIGN_OR_RETURN(const std::string status_text,
+                     optional_string(fields, "status", "consentRequest"));
+    const auto status =
+        status_text.empty() ? ConsentStatus::kRequested : parse_consent_status(status_text);
+    if (!status) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "consentRequest.status is not a consent status");
+    }
+    std::vector<std::string> artefact_ids;
+    if (const auto* artefacts = fields.if_contains("consentArtefacts")) {
+      ASSIGN_OR_RETURN(artefact_ids, artefact_ids_of(*artefacts));
+    }
+    return apply(id, *status, artefact_ids);
+  }
+  if (const auto* consent = body.if_contains("consent")) {  // on-fetch
+    // The artefact itself is fetched and verified where it is used (the exchange); the callback
+    // only confirms it, so nothing changes here.
+    ASSIGN_OR_RETURN(const json::object& fields, json_object(*consent, "consent"));
+    ASSIGN_OR_RETURN(const auto artefact, verifier_.open(fields));
+    return artefact.artefact().status;
   }
   const auto* notification = body.if_contains("notification");
   if (notification == nullptr) {
@@ -50,16 +84,7 @@ Result<ConsentStatus> HiuConsents::receive(const json::object& body, std::string
   }
   std::vector<std::string> artefact_ids;
   if (const auto* artefacts = fields.if_contains("consentArtefacts")) {
-    const auto* array = artefacts->if_array();
-    if (array == nullptr || array->size() > kArtefactsMax) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "notification.consentArtefacts is a list of up to 100");
-    }
-    for (const auto& artefact : *array) {
-      ASSIGN_OR_RETURN(const json::object& entry, json_object(artefact, "consentArtefacts[]"));
-      ASSIGN_OR_RETURN(auto artefact_id, required_string(entry, "id", "consentArtefacts[]"));
-      artefact_ids.push_back(std::move(artefact_id));
-    }
+    ASSIGN_OR_RETURN(artefact_ids, artefact_ids_of(*artefacts));
   }
   return apply(id, *status, artefact_ids);
 }

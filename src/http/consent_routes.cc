@@ -518,11 +518,16 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                for (const auto& artefact : record->artefact_ids) {
                  artefacts.emplace_back(json::object{{"id", artefact}});
                }
-               return json_response(202,
-                                    {{"consentRequest",
-                                      {{"id", record->id},
-                                       {"status", consent::consent_status_code(record->status)},
-                                       {"consentArtefacts", std::move(artefacts)}}}});
+               const json::object status{{"id", record->id},
+                                         {"status", consent::consent_status_code(record->status)},
+                                         {"consentArtefacts", std::move(artefacts)}};
+               // The answer now, and ABDM's on-status callback as well.
+               auto queued = manager.call_back(
+                   *hiu, consent::kOnStatusPath,
+                   {{"consentRequest", status},
+                    {"resp", {{"requestId", optional_text(message->body, "requestId")}}}});
+               if (!queued) return abdm_error(queued.error());
+               return json_response(202, {{"consentRequest", status}});
              });
   router.add("POST", "/v0.5/consents/fetch", Access::kPeer,
              [&manager, &guard](const Request& request, const RouteContext& context) {
@@ -533,7 +538,14 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                if (!id) return abdm_error(id.error());
                auto record = manager.fetch(*hiu, *id);
                if (!record) return abdm_error(record.error());
-               return json_response(202, {{"consent", signed_artefact_to_json(record->artefact)}});
+               const auto artefact = signed_artefact_to_json(record->artefact);
+               // The answer now, and ABDM's on-fetch callback as well.
+               auto queued = manager.call_back(
+                   *hiu, consent::kOnFetchPath,
+                   {{"consent", artefact},
+                    {"resp", {{"requestId", optional_text(message->body, "requestId")}}}});
+               if (!queued) return abdm_error(queued.error());
+               return json_response(202, {{"consent", artefact}});
              });
 }
 
@@ -610,8 +622,8 @@ void add_registry_routes(Router& router, consent::FacilityRegistry& registry) {
 
 void add_hiu_notice_routes(Router& router, consent::HiuConsents& hiu) {
   // Public at the router: the body carries the CM's signature, checked in the domain.
-  for (const std::string_view path :
-       {"/v0.5/consent-requests/on-init", "/v0.5/consents/hiu/notify"}) {
+  for (const std::string_view path : {consent::kOnInitPath, consent::kHiuNotifyPath,
+                                      consent::kOnStatusPath, consent::kOnFetchPath}) {
     router.add("POST", std::string(path), Access::kPublic,
                [&hiu](const Request& request, const RouteContext&) {
                  auto body = body_object(request);

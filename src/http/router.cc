@@ -65,6 +65,16 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& segm
 }
 
 Response Router::handle(const Request& request) const {
+  // ABDM addresses a message to its receiver (X-HIP-ID, X-HIU-ID, X-CM-ID): one meant for
+  // another facility or consent manager is refused, never handled as this node's.
+  for (const auto& [header, own] :
+       {std::pair{"x-hip-id", &facility_id_}, std::pair{"x-hiu-id", &facility_id_},
+        std::pair{"x-cm-id", &cm_id_}}) {
+    const auto named = request.header(header);
+    if (!named.empty() && !own->empty() && named != *own) {
+      return problem_response(404, "not-found", fmt::format("this node does not serve {}", named));
+    }
+  }
   const auto segments = split_path(request.path);
   bool path_matched = false;
   for (const auto& route : routes_) {

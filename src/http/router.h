@@ -59,6 +59,12 @@ class Router {
   }
   // Lets kBearerToken routes accept the CM's session JWTs besides the node's own tokens.
   void set_session_verifier(SessionVerifier verifier) { session_verifier_ = std::move(verifier); }
+  // The CM id (empty unless this node is a CM) and facility id (empty unless it has one) that
+  // ABDM's addressing headers must name when a request carries them.
+  void set_addressee(std::string cm_id, std::string facility_id) {
+    cm_id_ = std::move(cm_id);
+    facility_id_ = std::move(facility_id);
+  }
   // Lets kPeer routes accept facility-signed messages (on the CM); without it they need a token.
   void set_peer_authenticator(PeerAuthenticator authenticator) {
     peer_authenticator_ = std::move(authenticator);
@@ -81,6 +87,8 @@ class Router {
   PatientAuthenticator patient_authenticator_;
   SessionVerifier session_verifier_;
   PeerAuthenticator peer_authenticator_;
+  std::string cm_id_;
+  std::string facility_id_;
   std::vector<Route> routes_;
 };
 

@@ -29,8 +29,8 @@ class ConsentManagerTest : public ConsentFixture {
     session_ = sign_in(asha_);
     dispatcher_ = std::make_unique<OutboxDispatcher>(
         *documents_, registry_destination(*registry_), *signer_,
-        [this](const std::string& url, const std::string& body,
-               const std::string& signature) -> Status {
+        [this](const std::string& url, const std::string& body, const std::string& signature,
+               const OutboxHeaders&) -> Status {
           if (!reachable_) return make_error(ErrorCode::kUnavailable, "connection refused");
           deliveries_.push_back({url, json::parse(body).as_object(), signature});
           return {};

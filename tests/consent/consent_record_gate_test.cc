@@ -35,7 +35,8 @@ class ConsentRecordGateTest : public ConsentFixture {
     resources_->set_record_gate(gate_.get());
     dispatcher_ = std::make_unique<OutboxDispatcher>(
         *documents_, registry_destination(*registry_), *signer_,
-        [this](const std::string& url, const std::string& body, const std::string& signature) {
+        [this](const std::string& url, const std::string& body, const std::string& signature,
+               const OutboxHeaders&) {
           if (!url.ends_with("/hip/notify")) return Status{};
           auto received = hip_->receive(json::parse(body).as_object(), signature);
           if (!received) return Status(tl::unexpected(received.error()));

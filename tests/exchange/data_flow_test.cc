@@ -81,9 +81,13 @@ class DataFlowTest : public consent::ConsentFixture {
     hip_links_ = std::make_unique<HipLinks>(*hip_, *resources_, *documents_, *codes_, "sbx",
                                             "AIIMS New Delhi");
     dispatcher_ = std::make_unique<consent::OutboxDispatcher>(
-        *documents_, [](std::string_view id) -> Result<std::string> { return std::string(id); },
+        *documents_,
+        [](std::string_view id) -> Result<consent::OutboxRoute> {
+          return consent::OutboxRoute{std::string(id), {}};
+        },
         *signer_,
-        [this](const std::string& url, const std::string& body, const std::string& signature) {
+        [this](const std::string& url, const std::string& body, const std::string& signature,
+               const consent::OutboxHeaders&) {
           return deliver(url, json::parse(body).as_object(), signature);
         },
         clock_);

@@ -80,6 +80,25 @@ TEST_F(RouterTest, UnknownPathsMethodsAndThrowingHandlers) {
   EXPECT_THAT(diagnostics(failed), ::testing::Not(HasSubstr("boom")));
 }
 
+TEST_F(RouterTest, MessagesAddressedToAnotherFacilityOrCmAreRefused) {
+  router_.set_addressee("sbx", "aiims-delhi");
+  const auto addressed = [&](const char* header, const char* value) {
+    Request request = get("/open");
+    request.headers.emplace_back(header, value);
+    return router_.handle(request);
+  };
+  EXPECT_EQ(addressed("x-hip-id", "aiims-delhi").status, 200);
+  EXPECT_EQ(addressed("x-cm-id", "sbx").status, 200);
+  const auto elsewhere = addressed("x-hip-id", "kem-mumbai");
+  EXPECT_EQ(elsewhere.status, 404);
+  EXPECT_THAT(diagnostics(elsewhere), HasSubstr("kem-mumbai"));
+  EXPECT_EQ(addressed("x-hiu-id", "apollo").status, 404);
+  EXPECT_EQ(addressed("x-cm-id", "other-cm").status, 404);
+  // A node that is no CM ignores X-CM-ID (it is not the addressee of CM traffic).
+  router_.set_addressee("", "aiims-delhi");
+  EXPECT_EQ(addressed("x-cm-id", "other-cm").status, 200);
+}
+
 TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
   const std::pair<ErrorCode, int> cases[] = {{ErrorCode::kInvalidArgument, 400},
                                              {ErrorCode::kUnauthenticated, 401},

@@ -378,6 +378,12 @@ class ExchangeTest(NodeTestCase):
                                                        "transactionId": str(uuid.uuid4()),
                                                        "hiRequest": body["hiRequest"]})
         self.assertEqual(forged.status, 401, forged.body)
+        # A message addressed to another HIP (ABDM's X-HIP-ID) is refused as such.
+        misrouted = self.hips["aiims-delhi"].request(
+            "POST", "/v0.5/health-information/hip/request", token=False,
+            headers={"X-HIP-ID": "kem-mumbai"}, body={"transactionId": str(uuid.uuid4())})
+        self.assertEqual(misrouted.status, 404, misrouted.body)
+        self.assertIn("kem-mumbai", misrouted.json()["issue"][0]["diagnostics"])
 
 
 if __name__ == "__main__":
