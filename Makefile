@@ -13,9 +13,13 @@ CMAKE_ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
-build: deps
+build: deps tests/conformance/node_modules/.package-lock.json
 	cmake --preset debug $(CMAKE_ARGS)
 	cmake --build --preset debug -j $(JOBS)
+
+# The ABDM conformance check's validator (Ajv) and YAML reader, from the npm registry.
+tests/conformance/node_modules/.package-lock.json: tests/conformance/package-lock.json
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 
 release: deps
 	cmake --preset release $(CMAKE_ARGS)

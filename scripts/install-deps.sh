@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client
   curl python3 sqlite3 wrk
+  nodejs
 )
 
 missing=()
@@ -21,6 +22,11 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+
+# Debian's nodejs comes without npm (NodeSource's includes it); the ABDM conformance test needs it.
+if ! command -v npm >/dev/null && ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q "install ok installed"; then
+  missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: every package is already installed"

@@ -8,10 +8,73 @@ import unittest
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import http.client
+import http.server
+import subprocess
+import tempfile
+import threading
+
 from kavach_harness import NodeTestCase, run_cli
 from test_consent import free_port, iso
 
 ABHA_ADDRESS = "https://healthid.ndhm.gov.in/abha-address"
+CONFORMANCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance")
+# Kavach's additions to the protocol, documented in docs/exchange.md: a HIP confirming a consent
+# after a restart, and the CM passing a HIP's final notice on to the HIU (shaped like ABDM's
+# health-information/notify, and checked as one).
+KAVACH_ONLY = {"/v0.5/consents/hip/status"}
+SHAPED_LIKE = {"/v0.5/health-information/hiu/notify": "/v0.5/health-information/notify"}
+
+
+class RecordingProxy(http.server.ThreadingHTTPServer):
+    """Stands in front of one node: forwards every request to it unchanged and records each
+    message (path and JSON body) a Kavach node sent, for the ABDM schema check."""
+
+    def __init__(self, messages, lock):
+        self.target_port = None
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def forward(handler, method):
+                length = int(handler.headers.get("Content-Length") or 0)
+                body = handler.rfile.read(length) if length else b""
+                if method == "POST" and handler.path.startswith("/v0.5/"):
+                    with lock:
+                        messages.append({"path": handler.path, "body": json.loads(body)})
+                headers = {k: v for k, v in handler.headers.items()
+                           if k.lower() not in ("host", "connection", "content-length")}
+                conn = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=60)
+                try:
+                    conn.request(method, handler.path, body=body or None, headers=headers)
+                    reply = conn.getresponse()
+                    data = reply.read()
+                    handler.send_response(reply.status)
+                    for name, value in reply.getheaders():
+                        if name.lower() not in ("connection", "content-length", "transfer-encoding"):
+                            handler.send_header(name, value)
+                    handler.send_header("Content-Length", str(len(data)))
+                    handler.end_headers()
+                    handler.wfile.write(data)
+                except OSError:
+                    handler.send_response(502)
+                    handler.send_header("Content-Length", "0")
+                    handler.end_headers()
+                finally:
+                    conn.close()
+
+            def do_POST(handler):
+                handler.forward("POST")
+
+            def do_GET(handler):
+                handler.forward("GET")
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 def node_key(node):
@@ -21,11 +84,23 @@ def node_key(node):
 
 
 class ExchangeTest(NodeTestCase):
+    def proxy_for(self, node):
+        """Every node is reached through a recording proxy: what one node sends another is
+        checked against ABDM's schemas when the test ends."""
+        proxy = RecordingProxy(self.messages, self.messages_lock)
+        self.addCleanup(proxy.shutdown)
+        node.proxy = proxy
+        return proxy
+
     def setUp(self):
+        self.messages = []
+        self.messages_lock = threading.Lock()
+        self.addCleanup(self.check_conformance)
         self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
         self.cm_key = node_key(self.cm)
         self.cm.start()
-        cm_url = f"http://127.0.0.1:{self.cm.port}"
+        self.proxy_for(self.cm).target_port = self.cm.port
+        cm_url = self.cm.proxy.url()
         args = self.cm.node_args()
 
         self.hips = {}
@@ -37,8 +112,11 @@ class ExchangeTest(NodeTestCase):
                 f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'
                 + ("link_entry_bytes = 1\n" if hip_id == "kem-mumbai" else "")))
             hip.listen = f"127.0.0.1:{port}"
+            proxy = self.proxy_for(hip)
+            proxy.target_port = port
+            hip.config_text += f'public_url = "{proxy.url()}"\n'
             run_cli("registry", "facility", "add", *args, "--id", hip_id, "--name", name, "--roles", "hip",
-                    "--callback-url", f"http://127.0.0.1:{port}", "--public-key", node_key(hip))
+                    "--callback-url", proxy.url(), "--public-key", node_key(hip))
             hip.start(listen=hip.listen)
             self.hips[hip_id] = hip
 
@@ -47,9 +125,12 @@ class ExchangeTest(NodeTestCase):
             'roles = ["hiu"]\n[consent]\nfacility_id = "apollo-chennai"\n'
             f'cm_key = "{self.cm_key}"\ncm_url = "{cm_url}"\n'))
         self.hiu.listen = f"127.0.0.1:{hiu_port}"
+        hiu_proxy = self.proxy_for(self.hiu)
+        hiu_proxy.target_port = hiu_port
+        self.hiu.config_text += f'public_url = "{hiu_proxy.url()}"\n'
         hiu = json.loads(run_cli("registry", "facility", "add", *args, "--id", "apollo-chennai",
                                  "--name", "Apollo Chennai", "--roles", "hiu", "--callback-url",
-                                 f"http://127.0.0.1:{hiu_port}", "--public-key", node_key(self.hiu),
+                                 hiu_proxy.url(), "--public-key", node_key(self.hiu),
                                  "--with-client", "--json").stdout)
         run_cli("registry", "professional", "add", *args, "--id", "dr-manju", "--name", "Dr. Manju",
                 "--facility", "apollo-chennai", "--registration", "MH1001")
@@ -65,6 +146,24 @@ class ExchangeTest(NodeTestCase):
             self.link_at(hip_id)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def check_conformance(self):
+        """Every ABDM message the nodes sent one another validates against ABDM's OpenAPI schemas
+        (tests/conformance/abdm_conformance.mjs, with Ajv from npm)."""
+        with self.messages_lock:
+            messages = [dict(m, path=SHAPED_LIKE.get(m["path"], m["path"])) for m in self.messages
+                        if m["path"] not in KAVACH_ONLY]
+        if not messages:
+            return
+        self.assertTrue(os.path.isdir(os.path.join(CONFORMANCE, "node_modules")),
+                        "run `npm ci` in tests/conformance (make test does)")
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            f.writelines(json.dumps(m) + "\n" for m in messages)
+        self.addCleanup(os.unlink, f.name)
+        checked = subprocess.run(["node", os.path.join(CONFORMANCE, "abdm_conformance.mjs"), "validate",
+                                  f.name], capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertIn(f"{len(messages)} messages conform", checked.stdout)
 
     def seed_hip(self, hip):
         """Asha at a HIP with one visit holding a lab result and a prescription; their ids."""
@@ -361,7 +460,7 @@ class ExchangeTest(NodeTestCase):
         # Dates outside the grant.
         body = json.loads(json.dumps(body))
         body["requestId"] = str(uuid.uuid4())
-        body["hiRequest"]["dataPushUrl"] = f"http://{self.hiu.listen}/v0.5/health-information/transfer"
+        body["hiRequest"]["dataPushUrl"] = f"{self.hiu.proxy.url()}/v0.5/health-information/transfer"
         body["hiRequest"]["dateRange"]["from"] = iso(now - timedelta(days=3650))
         refused = self.cm_post("/v0.5/health-information/cm/request", body, self.hiu_cm_token)
         self.assertEqual(refused.status, 403, refused.body)
