@@ -108,6 +108,16 @@ consent::OutboxTransport outbox_transport(std::shared_ptr<http::HttpClient> clie
   };
 }
 
+// How this node calls other nodes: trusting consent.ca_file, and presenting tls.client_cert
+// where mutual TLS is configured.
+http::ClientOptions node_client_options(const config::ServeConfig& config) {
+  http::ClientOptions options;
+  options.ca_file = config.consent.ca_file;
+  options.cert_file = config.tls_client_cert;
+  options.key_file = config.tls_client_key;
+  return options;
+}
+
 // The consent manager keys a HIP trusts: its own when it is also the CM, and the configured one.
 Result<consent::ArtefactVerifier> trusted_cm_keys(const config::ConsentOptions& options,
                                                   const consent::ArtefactSigner* own) {
@@ -131,6 +141,7 @@ Result<consent::ArtefactVerifier> trusted_cm_keys(const config::ConsentOptions& 
 // How a HIP asks its CM for a consent's status after a restart: directly when this node is the
 // CM, otherwise over HTTP, checking the CM's signature on the answer.
 Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& options,
+                                               http::ClientOptions client_options,
                                                consent::ConsentManager* local,
                                                const consent::ArtefactVerifier& verifier) {
   if (local != nullptr) {
@@ -143,8 +154,6 @@ Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& opt
                       "its URL, to confirm consents after a restart");
   }
   RETURN_IF_ERROR(http::parse_url(options.cm_url));
-  http::ClientOptions client_options;
-  client_options.ca_file = options.ca_file;
   client_options.timeout = std::chrono::seconds(3);
   ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
   std::shared_ptr<http::HttpClient> client(std::move(created));
@@ -259,8 +268,7 @@ std::string cm_base_url(const config::ServeConfig& config) {
 // One dispatcher for every signed message the node sends: the CM's notices to facilities (by the
 // registry) and a facility's messages to its CM.
 Status start_outbox(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
-  http::ClientOptions client_options;
-  client_options.ca_file = config.consent.ca_file;
+  http::ClientOptions client_options = node_client_options(config);
   ASSIGN_OR_RETURN(auto client, http::HttpClient::create(client_options));
   auto by_registry = consent::registry_destination(node.registry());
   const bool is_cm = wiring.cm != nullptr;
@@ -290,8 +298,7 @@ Status start_outbox(const config::ServeConfig& config, Node& node, ConsentWiring
 
 // A HIP's data flow: pages pushed by a worker, straight to the HIU's data push URL.
 Status wire_hip_data_flow(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
-  http::ClientOptions client_options;
-  client_options.ca_file = config.consent.ca_file;
+  http::ClientOptions client_options = node_client_options(config);
   client_options.timeout = std::chrono::seconds(30);
   ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
   std::shared_ptr<http::HttpClient> client(std::move(created));
@@ -331,8 +338,7 @@ Status wire_hip_data_flow(const config::ServeConfig& config, Node& node, Consent
 // An HIU's data flow: signed calls to the CM, and the sweeper that erases what consent no longer
 // allows.
 Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, ConsentWiring& wiring) {
-  http::ClientOptions client_options;
-  client_options.ca_file = config.consent.ca_file;
+  http::ClientOptions client_options = node_client_options(config);
   ASSIGN_OR_RETURN(auto created, http::HttpClient::create(client_options));
   std::shared_ptr<http::HttpClient> client(std::move(created));
   exchange::PeerCall cm = [client, &signer = wiring.signer(), base = cm_base_url(config),
@@ -427,7 +433,7 @@ Result<std::unique_ptr<ConsentWiring>> wire_consent(const config::ServeConfig& c
   if (config.roles.contains(config::Role::kProvider)) {
     ASSIGN_OR_RETURN(auto verifier, trusted_cm_keys(config.consent, own_signer));
     ASSIGN_OR_RETURN(auto status_source,
-                     cm_status_source(config.consent,
+                     cm_status_source(config.consent, node_client_options(config),
                                       wiring->cm ? wiring->cm->manager.get() : nullptr, verifier));
     wiring->hip_consents = std::make_unique<consent::HipConsents>(
         node.documents(), std::move(verifier), config.consent.facility_id,
@@ -462,6 +468,7 @@ Status serve(const config::ServeConfig& config) {
   ASSIGN_OR_RETURN(auto consent, wire_consent(config, *node, router));
   // Messages addressed (X-HIP-ID, X-HIU-ID, X-CM-ID) to a facility or CM this node is not are
   // refused, so a misrouted message is never taken for this node's.
+  router.require_node_certificates(!config.tls_client_ca.empty());
   router.set_addressee(
       config.roles.contains(config::Role::kConsentManager) ? config.consent.cm_id : std::string(),
       config.consent.facility_id);
@@ -498,6 +505,7 @@ Status serve(const config::ServeConfig& config) {
   options.port = config.listen.port;
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
+  options.tls_client_ca = config.tls_client_ca;
   options.io_threads = config.http.io_threads;
   options.worker_threads = config.http.worker_threads;
   options.max_connections = config.http.max_connections;

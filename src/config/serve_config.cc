@@ -89,9 +89,13 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   }
   if (const auto* tls = root.get("tls")) {
     if (!tls->is_table()) return config_error("tls", "must be a table");
-    RETURN_IF_ERROR(refuse_unknown_keys(*tls->as_table(), "tls", {"cert", "key"}));
+    RETURN_IF_ERROR(refuse_unknown_keys(*tls->as_table(), "tls",
+                                        {"cert", "key", "client_ca", "client_cert", "client_key"}));
     RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "cert", config.tls_cert));
     RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "key", config.tls_key));
+    RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "client_ca", config.tls_client_ca));
+    RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "client_cert", config.tls_client_cert));
+    RETURN_IF_ERROR(read_value(*tls->as_table(), "tls", "client_key", config.tls_client_key));
   }
   if (const auto* http = root.get("http")) {
     if (!http->is_table()) return config_error("http", "must be a table");
@@ -271,12 +275,22 @@ Status validate(const ServeConfig& config) {
       return config_error("store", valid.error().message);
     }
   }
+  if (config.tls_client_cert.empty() != config.tls_client_key.empty()) {
+    return config_error(config.tls_client_cert.empty() ? "tls.client_cert" : "tls.client_key",
+                        "tls.client_cert and tls.client_key go together");
+  }
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty()) {
+    return config_error("tls.client_ca", "mutual TLS needs the node's own tls.cert and tls.key");
+  }
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return config_error(config.tls_cert.empty() ? "tls.cert" : "tls.key",
                         "TLS needs both a certificate and a key");
   }
   for (const auto& [key, path] :
-       {std::pair{"tls.cert", &config.tls_cert}, std::pair{"tls.key", &config.tls_key}}) {
+       {std::pair{"tls.cert", &config.tls_cert}, std::pair{"tls.key", &config.tls_key},
+        std::pair{"tls.client_ca", &config.tls_client_ca},
+        std::pair{"tls.client_cert", &config.tls_client_cert},
+        std::pair{"tls.client_key", &config.tls_client_key}}) {
     if (!path->empty() && !std::filesystem::is_regular_file(*path)) {
       return config_error(key, fmt::format("{} is not a readable file", path->string()));
     }

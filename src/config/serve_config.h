@@ -11,7 +11,7 @@
 //   roles = ["cm", "hip", "hiu"]
 //   insecure_http = false
 //   log_level = "info"
-//   [tls]  cert = "...", key = "..."
+//   [tls]  cert = "...", key = "...", client_ca, client_cert, client_key (mutual TLS)
 //   [http] io_threads, worker_threads, max_connections, max_body_bytes, max_header_bytes,
 //          read_timeout_ms, idle_timeout_ms
 //   [store_options] postgres_pool_size
@@ -96,6 +96,11 @@ struct ServeConfig {
   bool insecure_http = false;
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
+  // Mutual TLS between nodes: the CA other nodes' client certificates must chain to (calls from
+  // nodes are then refused without one), and the certificate this node presents in its calls.
+  std::filesystem::path tls_client_ca;
+  std::filesystem::path tls_client_cert;
+  std::filesystem::path tls_client_key;
   std::string log_level = "info";
   AuditOptions audit;
   ConsentOptions consent;

@@ -92,6 +92,17 @@ class HttpClient::Impl {
                         fmt::format("cannot load the trusted CAs: {}", error.message()));
     }
     tls_context_.set_verify_mode(ssl::verify_peer);
+    if (!options_.cert_file.empty()) {
+      tls_context_.use_certificate_chain_file(options_.cert_file.string(), error);
+      if (!error) {
+        tls_context_.use_private_key_file(options_.key_file.string(), ssl::context::pem, error);
+      }
+      if (error) {
+        return make_error(ErrorCode::kFailedPrecondition,
+                          fmt::format("cannot load the client certificate {}: {}",
+                                      options_.cert_file.string(), error.message()));
+      }
+    }
     return {};
   }
 

@@ -22,6 +22,9 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10'000};
   std::size_t max_response_bytes = 1024 * 1024;
   std::filesystem::path ca_file;  // empty: the system's trust store
+  // The certificate (chain) and key this node presents to servers that ask (mutual TLS).
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
 };
 
 struct ClientReply {

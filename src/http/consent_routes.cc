@@ -624,7 +624,7 @@ void add_hiu_notice_routes(Router& router, consent::HiuConsents& hiu) {
   // Public at the router: the body carries the CM's signature, checked in the domain.
   for (const std::string_view path : {consent::kOnInitPath, consent::kHiuNotifyPath,
                                       consent::kOnStatusPath, consent::kOnFetchPath}) {
-    router.add("POST", std::string(path), Access::kPublic,
+    router.add("POST", std::string(path), Access::kFromNode,
                [&hiu](const Request& request, const RouteContext&) {
                  auto body = body_object(request);
                  if (!body) return abdm_error(body.error());
@@ -671,7 +671,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
     router.add("GET", "/.well-known/jwks.json", Access::kPublic, keys);
     // A HIP confirming a consent after a restart: the CM's signed word on its status. Public:
     // consent ids are unguessable, and the answer is only a status.
-    router.add("POST", "/v0.5/consents/hip/status", Access::kPublic,
+    router.add("POST", "/v0.5/consents/hip/status", Access::kFromNode,
                [&api](const Request& request, const RouteContext&) {
                  auto body = body_object(request);
                  if (!body) return abdm_error(body.error());
@@ -720,7 +720,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
   }
   if (services.hip_consents != nullptr) {
     // Public at the router: the body carries the CM's signature, checked in the domain.
-    router.add("POST", "/v0.5/consents/hip/notify", Access::kPublic,
+    router.add("POST", "/v0.5/consents/hip/notify", Access::kFromNode,
                [hip = services.hip_consents](const Request& request, const RouteContext&) {
                  auto body = body_object(request);
                  if (!body) return abdm_error(body.error());

@@ -93,7 +93,7 @@ void add_cm_routes(Router& router, exchange::HealthInformationRelay& relay,
 void add_hip_routes(Router& router, exchange::HipDataFlow& flow) {
   // Public: the one-time token in the path is the credential, and what it returns is ciphertext
   // only the HIU of the transaction can open.
-  router.add("GET", std::string(exchange::kLinksPath) + "{token}", Access::kPublic,
+  router.add("GET", std::string(exchange::kLinksPath) + "{token}", Access::kFromNode,
              [&flow](const Request&, const RouteContext& context) {
                auto content = flow.linked_content(context.param("token"));
                if (!content) return abdm_error(content.error());
@@ -105,7 +105,7 @@ void add_hip_routes(Router& router, exchange::HipDataFlow& flow) {
                return response;
              });
   // Public at the router: the body carries the CM's signature, checked in the domain.
-  router.add("POST", std::string(exchange::kHipRequestPath), Access::kPublic,
+  router.add("POST", std::string(exchange::kHipRequestPath), Access::kFromNode,
              [&flow](const Request& request, const RouteContext&) {
                auto body = body_object(request);
                if (!body) return abdm_error(body.error());
@@ -118,7 +118,7 @@ void add_hip_routes(Router& router, exchange::HipDataFlow& flow) {
 void add_hiu_routes(Router& router, exchange::HiuDataFlow& flow) {
   // Public: a page is accepted only for a transaction this node started, and only if it
   // decrypts with that transaction's key.
-  router.add("POST", std::string(exchange::kTransferPath), Access::kPublic,
+  router.add("POST", std::string(exchange::kTransferPath), Access::kFromNode,
              [&flow](const Request& request, const RouteContext&) {
                auto body = body_object(request);
                if (!body) return abdm_error(body.error());
@@ -128,7 +128,7 @@ void add_hiu_routes(Router& router, exchange::HiuDataFlow& flow) {
              });
   for (const std::string_view path : {exchange::kHiuOnRequestPath, exchange::kHiuNotifyPath}) {
     // Public at the router: the body carries the CM's signature, checked in the domain.
-    router.add("POST", std::string(path), Access::kPublic,
+    router.add("POST", std::string(path), Access::kFromNode,
                [&flow](const Request& request, const RouteContext&) {
                  auto body = body_object(request);
                  if (!body) return abdm_error(body.error());
@@ -288,7 +288,7 @@ void add_hip_link_routes(Router& router, exchange::HipLinks& links) {
       {exchange::kLinkInitPath, &exchange::HipLinks::link_init},
       {exchange::kLinkConfirmPath, &exchange::HipLinks::link_confirm}};
   for (const auto& [path, handler] : handlers) {
-    router.add("POST", std::string(path), Access::kPublic,
+    router.add("POST", std::string(path), Access::kFromNode,
                [&links, handle = handler](const Request& request, const RouteContext&) {
                  auto body = body_object(request);
                  if (!body) return abdm_error(body.error());

@@ -24,6 +24,8 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // names in lowercase
   std::string body;
   std::string peer;  // the client's IP address, for rate limits ("" when unknown)
+  // True when the client presented a TLS certificate that the server's client CA verified.
+  bool client_certificate = false;
 
   // The first header with this lowercase name, or "" when absent.
   std::string_view header(std::string_view lowercase_name) const;

@@ -94,6 +94,11 @@ Response Router::handle(const Request& request) const {
 }
 
 Response Router::dispatch(const Route& route, const Request& request, RouteContext& context) const {
+  if (node_certificates_required_ && !request.client_certificate &&
+      (route.access == Access::kPeer || route.access == Access::kFromNode)) {
+    return problem_response(403, "forbidden",
+                            "calls between nodes need a client certificate (mutual TLS)");
+  }
   std::optional<auth::AccessToken> caller;
   std::optional<consent::PatientSession> patient;
   std::string_view bearer;
@@ -109,7 +114,7 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
     if (!verified) return problem_response(verified.error());
     caller = std::move(*verified);
     context.caller = &*caller;
-  } else if (route.access != Access::kPublic) {
+  } else if (route.access != Access::kPublic && route.access != Access::kFromNode) {
     const auto authorization = request.header("authorization");
     constexpr std::string_view kScheme = "Bearer ";
     if (authorization.size() <= kScheme.size() ||

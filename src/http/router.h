@@ -24,7 +24,9 @@ namespace kavach::http {
 // token from sign-in, checked by the consent manager's accounts. kPeer: a bearer token, or a
 // message signed by a registered facility's node (exchange/peer_messages.h), on the CM's routes
 // that facilities call.
-enum class Access { kPublic, kBearerToken, kPatientSession, kPeer };
+// kFromNode: public at the router, but called only by other nodes (a CM's signed notices, a HIP's
+// pushed pages); like kPeer it needs a client certificate when mutual TLS is configured.
+enum class Access { kPublic, kBearerToken, kPatientSession, kPeer, kFromNode };
 
 // The headers of a facility-signed message (lowercase, as Request::header looks them up): the
 // signer's facility id, and the Ed25519 signature over the body's RFC 8785 form.
@@ -65,6 +67,9 @@ class Router {
     cm_id_ = std::move(cm_id);
     facility_id_ = std::move(facility_id);
   }
+  // Mutual TLS between nodes: kPeer and kFromNode routes refuse a request whose connection
+  // presented no client certificate the server's client CA verified.
+  void require_node_certificates(bool required) { node_certificates_required_ = required; }
   // Lets kPeer routes accept facility-signed messages (on the CM); without it they need a token.
   void set_peer_authenticator(PeerAuthenticator authenticator) {
     peer_authenticator_ = std::move(authenticator);
@@ -89,6 +94,7 @@ class Router {
   PeerAuthenticator peer_authenticator_;
   std::string cm_id_;
   std::string facility_id_;
+  bool node_certificates_required_ = false;
   std::vector<Route> routes_;
 };
 

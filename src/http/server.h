@@ -29,6 +29,8 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0: any free port
   std::filesystem::path tls_cert;
   std::filesystem::path tls_key;
+  // Other nodes' client certificates are checked against this CA (mutual TLS); empty: none asked.
+  std::filesystem::path tls_client_ca;
   std::size_t io_threads = 0;  // 0: one per core
   std::size_t worker_threads = 16;
   std::size_t max_connections = 1024;

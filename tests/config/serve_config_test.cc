@@ -59,6 +59,39 @@ key = "cm.example.in/witness+01020304+BAAA"
   EXPECT_TRUE(validate(config));
 }
 
+TEST(ServeConfig, ReadsTheExchangeAndMutualTlsKeys) {
+  ServeConfig config = valid();
+  ASSERT_TRUE(load_toml_text(R"(
+[tls]
+client_ca = "/etc/kavach/federation-ca.pem"
+client_cert = "/etc/kavach/node.pem"
+client_key = "/etc/kavach/node.key"
+[consent]
+facility_id = "aiims-delhi"
+cm_url = "https://cm.example.in"
+public_url = "https://aiims.example.in"
+link_entry_bytes = 1048576
+break_glass_hours = 12
+break_glass_per_day = 2
+)",
+                             "test", config));
+  EXPECT_EQ(config.tls_client_ca, "/etc/kavach/federation-ca.pem");
+  EXPECT_EQ(config.tls_client_cert, "/etc/kavach/node.pem");
+  EXPECT_EQ(config.tls_client_key, "/etc/kavach/node.key");
+  EXPECT_EQ(config.consent.public_url, "https://aiims.example.in");
+  EXPECT_EQ(config.consent.link_entry_bytes, 1048576u);
+  EXPECT_EQ(config.consent.break_glass_max, std::chrono::hours(12));
+  EXPECT_EQ(config.consent.break_glass_per_day, 2u);
+  // Mutual TLS needs the node's own certificate, and a client certificate its key.
+  const auto error = validate(config);
+  ASSERT_FALSE(error);
+  EXPECT_NE(error.error().message.find("tls.client_ca"), std::string::npos)
+      << error.error().message;
+  config.tls_client_ca.clear();
+  config.tls_client_key.clear();
+  EXPECT_NE(validate(config).error().message.find("tls.client_"), std::string::npos);
+}
+
 TEST(ServeConfig, ErrorsNameTheKey) {
   const std::pair<const char*, const char*> cases[] = {
       {"lisen = \"x\"", "lisen: unknown key"},

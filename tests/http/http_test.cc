@@ -99,6 +99,24 @@ TEST_F(RouterTest, MessagesAddressedToAnotherFacilityOrCmAreRefused) {
   EXPECT_EQ(addressed("x-cm-id", "other-cm").status, 200);
 }
 
+TEST_F(RouterTest, RoutesBetweenNodesNeedAClientCertificateUnderMutualTls) {
+  router_.add("POST", "/from-node", Access::kFromNode, [](const Request&, const RouteContext&) {
+    Response response;
+    response.body = "node";
+    return response;
+  });
+  Request request = get("/from-node");
+  request.method = "POST";
+  EXPECT_EQ(router_.handle(request).status, 200) << "no token needed, no mutual TLS configured";
+  router_.require_node_certificates(true);
+  const auto refused = router_.handle(request);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(diagnostics(refused), HasSubstr("mutual TLS"));
+  request.client_certificate = true;
+  EXPECT_EQ(router_.handle(request).status, 200);
+  EXPECT_EQ(router_.handle(get("/open")).status, 200) << "public routes need no certificate";
+}
+
 TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
   const std::pair<ErrorCode, int> cases[] = {{ErrorCode::kInvalidArgument, 400},
                                              {ErrorCode::kUnauthenticated, 401},
@@ -164,7 +182,7 @@ TEST(PeerUrl, HttpsAnywherePlainHttpOnlyOnLoopback) {
 }
 
 TEST(PeerUrl, AnUnreachablePeerIsUnavailableNotACrash) {
-  auto client = HttpClient::create({std::chrono::milliseconds(2000), 1024, {}});
+  auto client = HttpClient::create({std::chrono::milliseconds(2000), 1024, {}, {}, {}});
   ASSERT_TRUE(client);
   // Port 1 on loopback: nothing listens there.
   auto reply = (*client)->post("http://127.0.0.1:1/", "text/plain", "x");

@@ -8,6 +8,9 @@ comes back.
 """
 import http.server
 import json
+import ssl
+import subprocess
+import tempfile
 import os
 import socket
 import threading
@@ -27,6 +30,43 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class TestCa:
+    """A throw-away certificate authority for nodes' server and client certificates."""
+
+    def __init__(self):
+        self._dir = tempfile.TemporaryDirectory(prefix="kavach-ca-")
+        self.cert = os.path.join(self._dir.name, "ca.pem")
+        self.key = os.path.join(self._dir.name, "ca.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "1", "-subj", "/CN=Kavach test CA", "-keyout", self.key,
+                        "-out", self.cert], check=True, capture_output=True)
+        # The test itself calls the nodes as another node would, with a certificate of its own.
+        self.client_cert, self.client_key = issue_certificate(self, self._dir.name, "test-client")
+
+    def client_context(self, with_certificate=True):
+        context = ssl.create_default_context(cafile=self.cert)
+        if with_certificate:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
+
+    def close(self):
+        self._dir.cleanup()
+
+
+def issue_certificate(ca, directory, name):
+    """A certificate for 127.0.0.1 signed by `ca`, good for TLS servers and clients."""
+    cert, key, csr = (os.path.join(directory, f"{name}.{ext}") for ext in ("pem", "key", "csr"))
+    extensions = os.path.join(directory, f"{name}.ext")
+    with open(extensions, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key,
+                    "-CAcreateserial", "-days", "1", "-extfile", extensions, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 class Receiver(http.server.ThreadingHTTPServer):
@@ -55,26 +95,47 @@ class Receiver(http.server.ThreadingHTTPServer):
 
 
 class ConsentTest(NodeTestCase):
+    # Subclasses set this to run the same tests with mutual TLS between the nodes.
+    mutual_tls = False
+
+    def tls_config(self, node):
+        """[tls] for a node with its own certificate from the test CA, which it also presents as a
+        client, and which it requires of other nodes; "" without mutual TLS."""
+        if not self.mutual_tls:
+            return ""
+        cert, key = issue_certificate(self.ca, node.root, "tls")
+        node.tls_context = self.ca.client_context()
+        return (f'[tls]\ncert = "{cert}"\nkey = "{key}"\nclient_ca = "{self.ca.cert}"\n'
+                f'client_cert = "{cert}"\nclient_key = "{key}"\n')
+
     def setUp(self):
+        self.scheme = "https" if self.mutual_tls else "http"
+        if self.mutual_tls:
+            self.ca = TestCa()
+            self.addCleanup(self.ca.close)
         self.hiu = Receiver()
         self.addCleanup(self.hiu.shutdown)
-        self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
+        self.cm = self.make_node()
+        ca_file = f'ca_file = "{self.ca.cert}"\n' if self.mutual_tls else ""
+        self.cm.config_text = (f'roles = ["cm"]\n{self.tls_config(self.cm)}'
+                               f'[consent]\ncm_id = "sbx"\n{ca_file}')
         self.admin_id, self.admin_secret = self.cm.add_client("hospital IT", "kavach/admin")
         cm_key = self.cm_key = [line.split()[1] for line in
                   run_cli("consent", "key", *self.cm.node_args()).stdout.splitlines()
                   if line.startswith("cm_key:")][0]
         self.cm.start()
         self.hip_port = free_port()
-        self.hip = self.make_node(config_text=(
-            'roles = ["hip"]\n[consent]\nfacility_id = "aiims-delhi"\n'
-            f'cm_key = "{cm_key}"\ncm_url = "http://127.0.0.1:{self.cm.port}"\n'))
+        self.hip = self.make_node()
+        self.hip.config_text = (
+            f'roles = ["hip"]\n{self.tls_config(self.hip)}[consent]\nfacility_id = "aiims-delhi"\n'
+            f'cm_key = "{cm_key}"\ncm_url = "{self.scheme}://127.0.0.1:{self.cm.port}"\n{ca_file}')
         self.hip_admin_id, self.hip_admin_secret = self.hip.add_client("HIP IT", "kavach/admin")
         self.hip.start(listen=f"127.0.0.1:{self.hip_port}")
         self.hip_admin_token = self.hip.fetch_token(self.hip_admin_id,
                                                     self.hip_admin_secret).json()["access_token"]
         args = self.cm.node_args()
         run_cli("registry", "facility", "add", *args, "--id", "aiims-delhi", "--name", "AIIMS New Delhi",
-                "--roles", "hip", "--callback-url", f"http://127.0.0.1:{self.hip_port}")
+                "--roles", "hip", "--callback-url", f"{self.scheme}://127.0.0.1:{self.hip_port}")
         hiu = json.loads(run_cli("registry", "facility", "add", *args, "--id", "apollo-chennai",
                                  "--name", "Apollo Chennai", "--roles", "hiu", "--callback-url",
                                  self.hiu.url(), "--with-client", "--json").stdout)
