@@ -200,6 +200,7 @@ struct ConsentWiring {
   std::unique_ptr<exchange::HipLinks> hip_links;
   std::unique_ptr<PeriodicTask> sweeper;
   std::unique_ptr<PeriodicTask> pusher;
+  std::unique_ptr<PeriodicTask> context_notifier;
   std::unique_ptr<PeriodicTask> eraser;
 
   const consent::ArtefactSigner& signer() const { return cm ? *cm->signer : *node_signer; }
@@ -329,6 +330,9 @@ Status wire_hip_data_flow(const config::ServeConfig& config, Node& node, Consent
   wiring.hip_links = std::make_unique<exchange::HipLinks>(
       *wiring.hip_consents, node.resources(), node.documents(), *codes, config.consent.cm_id,
       config.consent.facility_id);
+  wiring.context_notifier =
+      start_worker(std::chrono::seconds(2), "exchange.context_notify_failed",
+                   [links = wiring.hip_links.get()] { return links->notify_new_contexts(); });
   wiring.pusher = start_worker(std::chrono::milliseconds(250), "exchange.push_pass_failed",
                                [flow = wiring.hip_data_flow.get()] { return flow->push_due(); });
   wiring.hip_data_flow->on_pages_queued([pusher = wiring.pusher.get()] { pusher->wake(); });
@@ -527,6 +531,7 @@ Status serve(const config::ServeConfig& config) {
   std::cout << "listening on " << url << std::endl;
   server->run();
   consent->eraser.reset();
+  consent->context_notifier.reset();
   consent->pusher.reset();
   consent->sweeper.reset();
   if (consent->dispatcher) consent->dispatcher->stop();

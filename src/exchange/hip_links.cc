@@ -14,6 +14,7 @@
 #include "consent/consent_record_gate.h"
 #include "consent/json_fields.h"
 #include "consent/patient_accounts.h"
+#include "consent/record_classification.h"
 
 namespace kavach::exchange {
 namespace {
@@ -151,6 +152,21 @@ auth::AccessToken node_caller() {
   // The HIP looking up its own patients for the CM, and writing the link it confirmed.
   return auth::AccessToken{"node:links",
                            *auth::ScopeSet::parse("system/Patient.rus system/Encounter.rs"), 0};
+}
+
+constexpr std::string_view kLinkCursorType = "_HipContextNotifyCursor";
+
+// The patient's ABHA address on their record, "" for a patient never linked.
+std::string abha_address_of(const json::object& patient) {
+  const auto* identifiers = patient.if_contains("identifier");
+  if (identifiers == nullptr || !identifiers->is_array()) return "";
+  for (const auto& identifier : identifiers->as_array()) {
+    if (identifier.is_object() &&
+        text(identifier.as_object(), "system") == consent::kAbhaAddressSystem) {
+      return text(identifier.as_object(), "value");
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -397,6 +413,54 @@ Status HipLinks::link_confirm(const json::object& body, std::string_view signatu
                       {"display", display_name(json::parse(record.json).as_object())},
                       {"careContexts", care_contexts_to_json(linked)}};
   return answer(kOnLinkConfirmPath, std::move(reply));
+}
+
+Result<std::size_t> HipLinks::notify_new_contexts(std::size_t batch) {
+  std::lock_guard lock(notify_mutex_);
+  ASSIGN_OR_RETURN(auto stored, documents_.read(kLinkCursorType, "context-notify"));
+  vault::Document cursor =
+      stored ? std::move(*stored)
+             : vault::Document{
+                   std::string(kLinkCursorType), "context-notify", "", 0, 0, {{"after", 0}}};
+  const std::int64_t after = cursor.body.at("after").to_number<std::int64_t>();
+  ASSIGN_OR_RETURN(const auto changes, documents_.store().changes_since(after, batch));
+  if (changes.empty()) return std::size_t{0};
+  const auto caller = node_caller();
+  store::WriteBatch messages;
+  std::size_t told = 0;
+  for (const auto& change : changes) {
+    if (change.type != "Encounter" || change.version != 1 || change.deleted) continue;
+    auto encounter = resources_.read(caller, "Encounter", change.id);
+    auto patient = resources_.read(caller, "Patient", change.partition);
+    if (!encounter || !patient) continue;  // erased or deleted since
+    const auto address = abha_address_of(json::parse(patient->json).as_object());
+    if (address.empty()) continue;
+    const auto visit = json::parse(encounter->json).as_object();
+    const auto hi_type = consent::hi_type_of("Encounter", visit);
+    const auto date = consent::care_date_of("Encounter", visit);
+    json::array hi_types;
+    if (hi_type) hi_types.emplace_back(consent::hi_type_code(*hi_type));
+    ASSIGN_OR_RETURN(
+        auto message,
+        consent::prepare_outbox_message(
+            documents_, cm_id_, kContextNotifyPath,
+            {{"notification",
+              {{"patient", {{"id", address}}},
+               {"careContext",
+                {{"patientReference", change.partition}, {"careContextReference", change.id}}},
+               {"hiTypes", std::move(hi_types)},
+               {"date", format_instant_ms(date ? *date : change.recorded_at_ms)},
+               {"hip", {{"id", consents_.hip_id()}}}}}}));
+    messages.records.push_back(std::move(message));
+    ++told;
+  }
+  cursor.body["after"] = changes.back().sequence;
+  ASSIGN_OR_RETURN(auto write, documents_.prepare(cursor, {}));
+  messages.records.push_back(std::move(write));
+  // The position moves with the messages it covers, in one commit.
+  RETURN_IF_ERROR(documents_.store().commit(std::move(messages)));
+  if (told > 0 && wake_outbox_) wake_outbox_();
+  return told;
 }
 
 }  // namespace kavach::exchange

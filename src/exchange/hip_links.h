@@ -7,12 +7,13 @@
 // holds for the patient (not one the request names), and once the patient gives the code back
 // it writes the patient's ABHA address onto the Patient record, which is what the consent gate
 // matches artefacts on. All reads and the write go through the record store as this node,
-// logged like any other.
+// logged like any other. When a linked patient has a new visit, the HIP tells the CM.
 // Thread-safety: safe from any thread.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,11 @@ class HipLinks {
   Status discover(const boost::json::object& body, std::string_view signature);
   Status link_init(const boost::json::object& body, std::string_view signature);
   Status link_confirm(const boost::json::object& body, std::string_view signature);
+  // HIP-initiated linking of new visits: tells the CM (links/context/notify) of each Encounter
+  // created since the last pass for a patient whose record carries an ABHA address (a linked
+  // patient), following the store's change feed from a stored position, so a restart neither
+  // skips nor repeats a visit. Returns how many the CM was told of.
+  Result<std::size_t> notify_new_contexts(std::size_t batch = 200);
 
  private:
   Result<std::vector<std::pair<std::string, std::string>>> candidates(const PatientQuery& query);
@@ -75,6 +81,7 @@ class HipLinks {
   const std::string cm_id_;
   const std::string hip_name_;
   std::function<void()> wake_outbox_;
+  std::mutex notify_mutex_;  // one pass over the change feed at a time
 };
 
 }  // namespace kavach::exchange

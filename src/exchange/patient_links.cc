@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "common/log.h"
 #include "common/time_format.h"
 #include "consent/abha.h"
 #include "consent/consent_outbox.h"
@@ -390,7 +391,9 @@ Status PatientLinks::context_notify(std::string_view hip_id, const json::object&
   const std::string id = fmt::format("{}.{}", account.id, hip_id);
   ASSIGN_OR_RETURN(const auto link, documents_.read(kLinkedCareContextsType, id));
   if (!link || text(link->body, "patient_reference") != reference) {
-    return make_error(ErrorCode::kNotFound, "the patient has not linked that record at this HIP");
+    // Not linked here through this CM: nothing to add, and nothing the HIP should send again.
+    log::info("exchange.context_notify_ignored", {{"hip", std::string(hip_id)}});
+    return {};
   }
   vault::Document discovery{std::string(kDiscoveryType),      "", account.id, 0, 0,
                             {{"hip_id", std::string(hip_id)}}};

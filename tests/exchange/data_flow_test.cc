@@ -130,6 +130,7 @@ class DataFlowTest : public consent::ConsentFixture {
     if (path == kOnDiscoverPath) return patient_links_->on_discover("aiims-delhi", body);
     if (path == kOnLinkInitPath) return patient_links_->on_link_init("aiims-delhi", body);
     if (path == kOnLinkConfirmPath) return patient_links_->on_link_confirm("aiims-delhi", body);
+    if (path == kContextNotifyPath) return patient_links_->context_notify("aiims-delhi", body);
     if (path == kNotifyPath) {
       const auto& notifier = body.at("notification").at("notifier").as_object();
       notices_.push_back(json::serialize(body));
@@ -503,6 +504,38 @@ TEST_F(LinkingTest, APatientDiscoversAndLinksHerVisitWithTheHospitalsCode) {
   auto matched = gate_->patients_with("meera@sbx");
   ASSERT_TRUE(matched.has_value());
   EXPECT_EQ(*matched, std::set<std::string>{patient});
+}
+
+TEST_F(LinkingTest, ANewVisitOfALinkedPatientReachesTheCmOnce) {
+  const auto meera = enrol("Meera Nair", "9000000001", "meera", 1990);
+  const auto session = sign_in(meera);
+  const auto patient = hospital_patient("Meera", "Nair", "9000000001");
+  const auto first_visit = visit_of(patient);
+  auto started = patient_links_->discover(session, meera.abha_number, "aiims-delhi");
+  ASSERT_TRUE(started.has_value());
+  deliver_all();
+  ASSERT_TRUE(patient_links_->link(session, meera.abha_number, started->id, {first_visit}));
+  deliver_all();
+  const auto code = consent::code_in(notifier_.last_to("9000000001"));
+  ASSERT_TRUE(patient_links_->confirm(session, meera.abha_number, started->id, code));
+  deliver_all();
+  // Visits of patients never linked are not announced.
+  visit_of(hospital_patient("Leela", "Menon", "9000000002"));
+
+  const auto second_visit = visit_of(patient);
+  auto told = hip_links_->notify_new_contexts();
+  ASSERT_TRUE(told.has_value()) << told.error().message;
+  // Meera's two visits, and the fixture's visit of Asha, whose record carries her ABHA address
+  // (the CM ignores that one: she never linked through it).
+  EXPECT_EQ(*told, 3u);
+  deliver_all();
+  EXPECT_EQ(*hip_links_->notify_new_contexts(), 0u) << "a pass resumes where the last stopped";
+  auto links = patient_links_->links(session, meera.abha_number);
+  ASSERT_TRUE(links.has_value());
+  ASSERT_EQ(links->size(), 1u);
+  std::set<std::string> visits;
+  for (const auto& context : links->front().care_contexts) visits.insert(context.reference);
+  EXPECT_EQ(visits, (std::set<std::string>{first_visit, second_visit}));
 }
 
 TEST_F(LinkingTest, TwoPatientsWhoBothMatchAreNeverGuessedBetween) {

@@ -426,6 +426,20 @@ class ExchangeTest(NodeTestCase):
         patient = hip.request("GET", f"/fhir/R4/Patient/{self.records['aiims-delhi']['patient']}",
                               token=hip.token()).json()
         self.assertIn({"system": ABHA_ADDRESS, "value": "asha.devi@sbx"}, patient["identifier"])
+        # A new visit at a hospital she linked reaches her list without her asking (links/context/notify).
+        hip = self.hips["kem-mumbai"]
+        visit = hip.request("POST", "/fhir/R4/Encounter", token=hip.token(), body={
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": f"Patient/{self.records['kem-mumbai']['patient']}"},
+            "period": {"start": iso(datetime.now(timezone.utc))}})
+        self.assertEqual(visit.status, 201, visit.body)
+
+        def kem_visits():
+            links = self.patient_api("GET", "/links").json()["links"]
+            return {c["referenceNumber"] for link in links if link["hip"]["id"] == "kem-mumbai"
+                    for c in link["careContexts"]}
+        self.assertTrue(self.wait(lambda: visit.json()["id"] in kem_visits(), 15), kem_visits())
         # A patient the hospital does not know is told so; a wrong code does not link.
         started = self.cm_post("/cm/v1/enrolment", {"name": "Ravi Kumar", "yearOfBirth": 1970, "gender": "M",
                                                    "mobile": "9123456780", "abhaAddress": "ravi.k"}, False)
