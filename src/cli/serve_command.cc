@@ -198,6 +198,7 @@ struct ConsentWiring {
   std::unique_ptr<consent::Notifier> hip_notifier;  // a HIP's link codes, when not the CM's
   std::unique_ptr<consent::OneTimeCodes> hip_codes;
   std::unique_ptr<exchange::HipLinks> hip_links;
+  std::unique_ptr<exchange::PatientAuditGatherer> audit_gatherer;
   std::unique_ptr<PeriodicTask> sweeper;
   std::unique_ptr<PeriodicTask> pusher;
   std::unique_ptr<PeriodicTask> context_notifier;
@@ -238,6 +239,35 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
                                                                     node.registry(), node.clock());
   wiring.patient_links = std::make_unique<exchange::PatientLinks>(node.documents(), *cm->accounts,
                                                                   node.registry(), node.clock());
+  // The patient's access log at each HIP they linked: a signed call to the HIP's registered URL.
+  http::ClientOptions audit_options = node_client_options(config);
+  audit_options.timeout = std::chrono::seconds(5);
+  audit_options.max_response_bytes = 8 * 1024 * 1024;
+  ASSIGN_OR_RETURN(auto audit_client, http::HttpClient::create(audit_options));
+  exchange::FacilityCall call =
+      [client = std::shared_ptr<http::HttpClient>(std::move(audit_client)), &signer = *cm->signer](
+          const consent::Facility& facility, std::string_view path,
+          boost::json::object body) -> Result<boost::json::object> {
+    body["requestId"] = consent::random_uuid();
+    body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
+    ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
+    std::string url = facility.callback_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    ASSIGN_OR_RETURN(auto reply, client->post(url + std::string(path), "application/json",
+                                              boost::json::serialize(body),
+                                              {{std::string(consent::kSignatureHeader), signature},
+                                               {"X-HIP-ID", facility.id}}));
+    boost::system::error_code error;
+    auto parsed = boost::json::parse(reply.body, error);
+    if (reply.status != 200 || error || !parsed.is_object() ||
+        !parsed.as_object().contains("bundle") || !parsed.as_object().at("bundle").is_object()) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the provider answered {}", reply.status));
+    }
+    return std::move(parsed.as_object().at("bundle").as_object());
+  };
+  wiring.audit_gatherer = std::make_unique<exchange::PatientAuditGatherer>(
+      *wiring.patient_links, node.registry(), std::move(call));
   // Facilities' nodes sign their messages to the CM with their registered keys.
   router.set_peer_authenticator([&registry = node.registry()](const http::Request& request) {
     return exchange::authenticate_peer_message(
@@ -477,6 +507,10 @@ Status serve(const config::ServeConfig& config) {
       config.roles.contains(config::Role::kConsentManager) ? config.consent.cm_id : std::string(),
       config.consent.facility_id);
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
+  std::optional<exchange::HipAuditView> hip_audit;
+  if (consent->hip_consents) {
+    hip_audit.emplace(*consent->hip_consents, node->resources(), audit_events);
+  }
   http::ApiServices services{
       node->resources(),
       audit_events,
@@ -501,7 +535,9 @@ Status serve(const config::ServeConfig& config) {
       consent->hip_data_flow.get(),
       consent->hiu_data_flow.get(),
       consent->patient_links.get(),
-      consent->hip_links.get()};
+      consent->hip_links.get(),
+      hip_audit ? &*hip_audit : nullptr,
+      consent->audit_gatherer.get()};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

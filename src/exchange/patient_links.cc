@@ -255,6 +255,12 @@ Result<std::vector<LinkedHip>> PatientLinks::links(const consent::PatientSession
   return out;
 }
 
+Result<std::string> PatientLinks::subject(const consent::PatientSession& caller,
+                                          std::string_view abha_number) {
+  ASSIGN_OR_RETURN(const auto patient, accounts_.acting_for(caller, abha_number));
+  return patient.address;
+}
+
 Result<vault::Document> PatientLinks::hip_discovery(std::string_view hip_id, std::string_view id) {
   ASSIGN_OR_RETURN(auto document, documents_.read(kDiscoveryType, id));
   if (!document || text(document->body, "hip_id") != hip_id) {

@@ -87,6 +87,8 @@ class PatientLinks {
                             std::string_view id, std::string_view code);
   Result<std::vector<LinkedHip>> links(const consent::PatientSession& caller,
                                        std::string_view abha_number);
+  // The ABHA address the HIPs know the patient `caller` acts for by.
+  Result<std::string> subject(const consent::PatientSession& caller, std::string_view abha_number);
 
   // --- The HIP's answers (`hip_id` is the authenticated facility). ---
   Status on_discover(std::string_view hip_id, const boost::json::object& body);

@@ -23,6 +23,7 @@
 #include "exchange/hip_data_flow.h"
 #include "exchange/hip_links.h"
 #include "exchange/hiu_data_flow.h"
+#include "exchange/patient_audit.h"
 #include "exchange/patient_links.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
@@ -60,12 +61,14 @@ struct ApiServices {
   const ConsentApi* consent = nullptr;           // null unless the node is a consent manager
   consent::HipConsents* hip_consents = nullptr;  // null unless the node is a HIP with an id
   consent::HiuConsents* hiu_consents = nullptr;  // null unless the node is an HIU with an id
-  const exchange::SessionTokenIssuer* sessions = nullptr;  // the CM's gateway sessions
-  exchange::HealthInformationRelay* relay = nullptr;       // the CM's part of the data flow
-  exchange::HipDataFlow* hip_data_flow = nullptr;          // a HIP's
-  exchange::HiuDataFlow* hiu_data_flow = nullptr;          // an HIU's
-  exchange::PatientLinks* patient_links = nullptr;         // the CM's discovery and linking
-  exchange::HipLinks* hip_links = nullptr;                 // a HIP's
+  const exchange::SessionTokenIssuer* sessions = nullptr;    // the CM's gateway sessions
+  exchange::HealthInformationRelay* relay = nullptr;         // the CM's part of the data flow
+  exchange::HipDataFlow* hip_data_flow = nullptr;            // a HIP's
+  exchange::HiuDataFlow* hiu_data_flow = nullptr;            // an HIU's
+  exchange::PatientLinks* patient_links = nullptr;           // the CM's discovery and linking
+  exchange::HipLinks* hip_links = nullptr;                   // a HIP's
+  exchange::HipAuditView* hip_audit = nullptr;               // a HIP's entries, for the CM
+  exchange::PatientAuditGatherer* audit_gatherer = nullptr;  // the CM's view across HIPs
 };
 
 // An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,

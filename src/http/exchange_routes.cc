@@ -4,9 +4,13 @@
 // hip/request messages; at an HIU, the HIP's pushed pages, the CM's on-request and notices, and the
 // API through which its professionals start a request and read what arrived. Handlers parse, call
 // one service and map the result; ABDM routes answer errors in ABDM's shape.
+#include <algorithm>
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "common/query_string.h"
 #include "common/time_format.h"
 #include "consent/consent_record_gate.h"
 #include "consent/json_fields.h"
@@ -299,6 +303,46 @@ void add_hip_link_routes(Router& router, exchange::HipLinks& links) {
   }
 }
 
+// The patient's access log as each HIP they linked keeps it, gathered by the CM.
+void add_patient_audit_routes(Router& router, exchange::PatientAuditGatherer& gatherer) {
+  router.add("GET", "/cm/v1/patients/{patient}/audit-events/providers", Access::kPatientSession,
+             [&gatherer](const Request& request, const RouteContext& context) {
+               std::size_t count = 50;
+               for (const auto& [name, value] : parse_query(request.query)) {
+                 if (name == "_count") {
+                   count = static_cast<std::size_t>(
+                       std::clamp<long long>(std::strtoll(value.c_str(), nullptr, 10), 1, 200));
+                 }
+               }
+               auto answers = gatherer.gather(*context.patient, patient_subject(context), count);
+               if (!answers) return problem_response(answers.error());
+               json::array providers;
+               for (auto& answer : *answers) {
+                 json::object provider{{"hip", {{"id", answer.hip_id}, {"name", answer.hip_name}}}};
+                 if (answer.error.empty()) {
+                   provider["bundle"] = std::move(answer.bundle);
+                 } else {
+                   provider["error"] = answer.error;
+                 }
+                 providers.push_back(std::move(provider));
+               }
+               return json_response(200, {{"providers", std::move(providers)}});
+             });
+}
+
+void add_hip_audit_routes(Router& router, exchange::HipAuditView& view) {
+  // The CM's signed request, checked in the domain.
+  router.add("POST", std::string(exchange::kPatientAuditPath), Access::kFromNode,
+             [&view](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto page = view.entries(*body, request.header(kPeerSignatureHeader));
+               if (!page) return abdm_error(page.error());
+               return json_response(
+                   200, {{"bundle", std::move(page->bundle)}, {"nextAfter", page->next_after}});
+             });
+}
+
 }  // namespace
 
 Result<PeerMessage> peer_message(const Request& request, const RouteContext& context,
@@ -330,6 +374,9 @@ void add_exchange_routes(Router& router, const ApiServices& services) {
     add_hip_link_answer_routes(router, *services.patient_links, services.consent->guard);
   }
   if (services.hip_links != nullptr) add_hip_link_routes(router, *services.hip_links);
+  if (services.audit_gatherer != nullptr)
+    add_patient_audit_routes(router, *services.audit_gatherer);
+  if (services.hip_audit != nullptr) add_hip_audit_routes(router, *services.hip_audit);
   if (services.hip_data_flow != nullptr) add_hip_routes(router, *services.hip_data_flow);
   if (services.hiu_data_flow != nullptr) add_hiu_routes(router, *services.hiu_data_flow);
 }

@@ -368,6 +368,16 @@ class ExchangeTest(NodeTestCase):
                 ("Observation", records["lab"])]))
             # The prescription was asked for but not granted: it never left the hospital.
             self.assertNotIn(records["prescription"], json.dumps(received))
+        # Asha sees, through the CM, what each hospital logged about her records: the reads that
+        # served this transfer, under this consent, each with its proof of inclusion.
+        gathered = self.patient_api("GET", "/audit-events/providers")
+        self.assertEqual(gathered.status, 200, gathered.body)
+        providers = {p["hip"]["id"]: p for p in gathered.json()["providers"]}
+        self.assertEqual(set(providers), set(self.hips))
+        for hip_id, artefact_id in artefacts.items():
+            events = [e["resource"] for e in providers[hip_id]["bundle"].get("entry", [])]
+            self.assertTrue(events, providers[hip_id])
+            self.assertIn(artefact_id, json.dumps(events))
         # Only the professional the consent names sees them.
         other = self.received(artefacts["aiims-delhi"], self.other_doctor)
         self.assertEqual(other.status, 404, other.body)
@@ -491,6 +501,12 @@ class ExchangeTest(NodeTestCase):
                                                        "transactionId": str(uuid.uuid4()),
                                                        "hiRequest": body["hiRequest"]})
         self.assertEqual(forged.status, 401, forged.body)
+        # A HIP gives a patient's access log only to its CM, signed.
+        unsigned = self.hips["aiims-delhi"].request(
+            "POST", "/hip/v1/patient-audit-events", token=False,
+            body={"requestId": str(uuid.uuid4()), "timestamp": iso(now),
+                  "patient": {"id": "asha.devi@sbx", "referenceNumber": self.records["aiims-delhi"]["patient"]}})
+        self.assertEqual(unsigned.status, 401, unsigned.body)
         # A message addressed to another HIP (ABDM's X-HIP-ID) is refused as such.
         misrouted = self.hips["aiims-delhi"].request(
             "POST", "/v0.5/health-information/hip/request", token=False,
