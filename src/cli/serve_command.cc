@@ -253,21 +253,21 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
     ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
     std::string url = facility.callback_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
-    ASSIGN_OR_RETURN(auto reply, client->post(url + std::string(path), "application/json",
-                                              boost::json::serialize(body),
-                                              {{std::string(consent::kSignatureHeader), signature},
-                                               {"X-HIP-ID", facility.id}}));
+    ASSIGN_OR_RETURN(
+        auto reply,
+        client->post(url + std::string(path), "application/json", boost::json::serialize(body),
+                     {{std::string(consent::kSignatureHeader), signature},
+                      {facility.hip ? "X-HIP-ID" : "X-HIU-ID", facility.id}}));
     boost::system::error_code error;
     auto parsed = boost::json::parse(reply.body, error);
-    if (reply.status != 200 || error || !parsed.is_object() ||
-        !parsed.as_object().contains("bundle") || !parsed.as_object().at("bundle").is_object()) {
+    if (reply.status != 200 || error || !parsed.is_object()) {
       return make_error(ErrorCode::kUnavailable,
-                        fmt::format("the provider answered {}", reply.status));
+                        fmt::format("the facility answered {}", reply.status));
     }
-    return std::move(parsed.as_object().at("bundle").as_object());
+    return std::move(parsed.as_object());
   };
   wiring.audit_gatherer = std::make_unique<exchange::PatientAuditGatherer>(
-      *wiring.patient_links, node.registry(), std::move(call));
+      *wiring.patient_links, *cm->manager, node.registry(), std::move(call));
   // Facilities' nodes sign their messages to the CM with their registered keys.
   router.set_peer_authenticator([&registry = node.registry()](const http::Request& request) {
     return exchange::authenticate_peer_message(
@@ -511,6 +511,10 @@ Status serve(const config::ServeConfig& config) {
   if (consent->hip_consents) {
     hip_audit.emplace(*consent->hip_consents, node->resources(), audit_events);
   }
+  std::optional<exchange::HiuAuditView> hiu_audit;
+  if (consent->hiu_consents) {
+    hiu_audit.emplace(consent->hiu_consents->verifier(), audit_events, node->clock());
+  }
   http::ApiServices services{
       node->resources(),
       audit_events,
@@ -537,6 +541,7 @@ Status serve(const config::ServeConfig& config) {
       consent->patient_links.get(),
       consent->hip_links.get(),
       hip_audit ? &*hip_audit : nullptr,
+      hiu_audit ? &*hiu_audit : nullptr,
       consent->audit_gatherer.get()};
   http::add_all_routes(router, services);
 

@@ -68,6 +68,7 @@ struct ApiServices {
   exchange::PatientLinks* patient_links = nullptr;           // the CM's discovery and linking
   exchange::HipLinks* hip_links = nullptr;                   // a HIP's
   exchange::HipAuditView* hip_audit = nullptr;               // a HIP's entries, for the CM
+  exchange::HiuAuditView* hiu_audit = nullptr;               // an HIU's entries, for the CM
   exchange::PatientAuditGatherer* audit_gatherer = nullptr;  // the CM's view across HIPs
 };
 

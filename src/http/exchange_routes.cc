@@ -326,7 +326,40 @@ void add_patient_audit_routes(Router& router, exchange::PatientAuditGatherer& ga
                  }
                  providers.push_back(std::move(provider));
                }
-               return json_response(200, {{"providers", std::move(providers)}});
+               auto users =
+                   gatherer.gather_users(*context.patient, patient_subject(context), count);
+               if (!users) return problem_response(users.error());
+               json::array receivers;
+               for (auto& user : *users) {
+                 json::object receiver{{"hiu", {{"id", user.hiu_id}, {"name", user.hiu_name}}}};
+                 if (!user.error.empty()) receiver["error"] = user.error;
+                 json::array consents;
+                 for (auto& [consent_id, bundle] : user.bundles) {
+                   consents.push_back(
+                       json::object{{"consentId", consent_id}, {"bundle", std::move(bundle)}});
+                 }
+                 receiver["consents"] = std::move(consents);
+                 receivers.push_back(std::move(receiver));
+               }
+               return json_response(
+                   200, {{"providers", std::move(providers)}, {"users", std::move(receivers)}});
+             });
+}
+
+void add_hiu_audit_routes(Router& router, exchange::HiuAuditView& view) {
+  // The CM's signed request, checked in the domain.
+  router.add("POST", std::string(exchange::kConsentAuditPath), Access::kFromNode,
+             [&view](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto pages = view.entries(*body, request.header(kPeerSignatureHeader));
+               if (!pages) return abdm_error(pages.error());
+               json::array consents;
+               for (auto& [consent_id, bundle] : *pages) {
+                 consents.push_back(
+                     json::object{{"consentId", consent_id}, {"bundle", std::move(bundle)}});
+               }
+               return json_response(200, {{"consents", std::move(consents)}});
              });
 }
 
@@ -377,6 +410,7 @@ void add_exchange_routes(Router& router, const ApiServices& services) {
   if (services.audit_gatherer != nullptr)
     add_patient_audit_routes(router, *services.audit_gatherer);
   if (services.hip_audit != nullptr) add_hip_audit_routes(router, *services.hip_audit);
+  if (services.hiu_audit != nullptr) add_hiu_audit_routes(router, *services.hiu_audit);
   if (services.hip_data_flow != nullptr) add_hip_routes(router, *services.hip_data_flow);
   if (services.hiu_data_flow != nullptr) add_hiu_routes(router, *services.hiu_data_flow);
 }

@@ -378,6 +378,15 @@ class ExchangeTest(NodeTestCase):
             events = [e["resource"] for e in providers[hip_id]["bundle"].get("entry", [])]
             self.assertTrue(events, providers[hip_id])
             self.assertIn(artefact_id, json.dumps(events))
+        # And what the doctor's node logged about the copies it received: the pages that arrived
+        # and each time Dr. Manju opened them.
+        users = {u["hiu"]["id"]: u for u in gathered.json()["users"]}
+        self.assertEqual(set(users), {"apollo-chennai"})
+        by_consent = {c["consentId"]: c["bundle"] for c in users["apollo-chennai"]["consents"]}
+        for artefact_id in artefacts.values():
+            events = [e["resource"] for e in by_consent[artefact_id].get("entry", [])]
+            self.assertTrue(events, by_consent[artefact_id])
+            self.assertIn(self.doctor[0], json.dumps(events))  # her views, by her client
         # Only the professional the consent names sees them.
         other = self.received(artefacts["aiims-delhi"], self.other_doctor)
         self.assertEqual(other.status, 404, other.body)
