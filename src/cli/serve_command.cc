@@ -179,6 +179,40 @@ Result<consent::StatusSource> cm_status_source(const config::ConsentOptions& opt
   });
 }
 
+// A signed, synchronous call to another node: `body` gets a fresh requestId and timestamp and
+// this node's signature; the answer's JSON, or the refusal the other node gave (ABDM's
+// {"error": {"message"}}) as an error of the matching kind.
+Result<boost::json::object> signed_call(http::HttpClient& client,
+                                        const consent::ArtefactSigner& signer,
+                                        const std::string& url, boost::json::object body,
+                                        http::HttpClient::HeaderList headers) {
+  body["requestId"] = consent::random_uuid();
+  body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
+  ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
+  headers.emplace_back(consent::kSignatureHeader, signature);
+  ASSIGN_OR_RETURN(auto reply,
+                   client.post(url, "application/json", boost::json::serialize(body), headers));
+  boost::system::error_code error;
+  auto parsed = boost::json::parse(reply.body, error);
+  if (error || !parsed.is_object()) {
+    return make_error(ErrorCode::kUnavailable,
+                      fmt::format("{} answered {} without JSON", url, reply.status));
+  }
+  if (reply.status >= 200 && reply.status < 300) return std::move(parsed.as_object());
+  const auto* refusal = parsed.as_object().if_contains("error");
+  const auto* message =
+      refusal && refusal->is_object() ? refusal->as_object().if_contains("message") : nullptr;
+  const std::string text = message && message->is_string()
+                               ? std::string(message->as_string())
+                               : fmt::format("it answered {}", reply.status);
+  const auto code = reply.status == 404   ? ErrorCode::kNotFound
+                    : reply.status == 403 ? ErrorCode::kPermissionDenied
+                    : reply.status == 400 ? ErrorCode::kInvalidArgument
+                    : reply.status == 401 ? ErrorCode::kUnauthenticated
+                                          : ErrorCode::kUnavailable;
+  return make_error(code, "refused: " + text);
+}
+
 // The consent and exchange services of the node's roles, owned for as long as the server runs.
 // Members are destroyed in reverse order: workers stop before the services they call.
 struct ConsentWiring {
@@ -248,23 +282,10 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
       [client = std::shared_ptr<http::HttpClient>(std::move(audit_client)), &signer = *cm->signer](
           const consent::Facility& facility, std::string_view path,
           boost::json::object body) -> Result<boost::json::object> {
-    body["requestId"] = consent::random_uuid();
-    body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
-    ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
     std::string url = facility.callback_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
-    ASSIGN_OR_RETURN(
-        auto reply,
-        client->post(url + std::string(path), "application/json", boost::json::serialize(body),
-                     {{std::string(consent::kSignatureHeader), signature},
-                      {facility.hip ? "X-HIP-ID" : "X-HIU-ID", facility.id}}));
-    boost::system::error_code error;
-    auto parsed = boost::json::parse(reply.body, error);
-    if (reply.status != 200 || error || !parsed.is_object()) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("the facility answered {}", reply.status));
-    }
-    return std::move(parsed.as_object());
+    return signed_call(*client, signer, url + std::string(path), std::move(body),
+                       {{facility.hip ? "X-HIP-ID" : "X-HIU-ID", facility.id}});
   };
   wiring.audit_gatherer = std::make_unique<exchange::PatientAuditGatherer>(
       *wiring.patient_links, *cm->manager, node.registry(), std::move(call));
@@ -379,36 +400,8 @@ Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, Consent
                            facility = config.consent.facility_id, cm_id = config.consent.cm_id](
                               std::string_view path,
                               boost::json::object body) -> Result<boost::json::object> {
-    body["requestId"] = consent::random_uuid();
-    body["timestamp"] = format_instant_ms(unix_ms(std::chrono::system_clock::now()));
-    ASSIGN_OR_RETURN(const auto signature, signer.sign_object(body));
-    ASSIGN_OR_RETURN(auto reply, client->post(base + std::string(path), "application/json",
-                                              boost::json::serialize(body),
-                                              {{std::string(consent::kSignatureHeader), signature},
-                                               {std::string(exchange::kFacilityHeader), facility},
-                                               {"X-CM-ID", cm_id}}));
-    boost::system::error_code error;
-    auto parsed = boost::json::parse(reply.body, error);
-    if (error || !parsed.is_object()) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("the consent manager answered {} without JSON", reply.status));
-    }
-    if (reply.status < 200 || reply.status >= 300) {
-      // The CM's refusal, as it gave it.
-      const auto* refusal = parsed.as_object().if_contains("error");
-      const auto* message =
-          refusal && refusal->is_object() ? refusal->as_object().if_contains("message") : nullptr;
-      const std::string text = message && message->is_string()
-                                   ? std::string(message->as_string())
-                                   : fmt::format("the consent manager answered {}", reply.status);
-      const auto code = reply.status == 404   ? ErrorCode::kNotFound
-                        : reply.status == 403 ? ErrorCode::kPermissionDenied
-                        : reply.status == 400 ? ErrorCode::kInvalidArgument
-                        : reply.status == 401 ? ErrorCode::kUnauthenticated
-                                              : ErrorCode::kUnavailable;
-      return make_error(code, "the consent manager refused: " + text);
-    }
-    return std::move(parsed.as_object());
+    return signed_call(*client, signer, base + std::string(path), std::move(body),
+                       {{std::string(exchange::kFacilityHeader), facility}, {"X-CM-ID", cm_id}});
   };
   exchange::HiuDataFlowOptions options;
   options.hiu_id = config.consent.facility_id;

@@ -16,6 +16,7 @@ namespace {
 
 namespace json = boost::json;
 using consent::json_object;
+using consent::member_or_null;
 using consent::required_instant;
 using consent::required_integer;
 using consent::required_string;
@@ -55,12 +56,6 @@ Result<consent::DateRange> parse_date_range(const json::value& value, std::strin
   return parsed;
 }
 
-const json::value& member(const json::object& object, std::string_view name) {
-  static const json::value kNull;
-  const auto* value = object.if_contains(name);
-  return value == nullptr ? kNull : *value;
-}
-
 }  // namespace
 
 bool is_uuid(std::string_view text) {
@@ -81,7 +76,7 @@ Result<KeyMaterial> parse_key_material(const json::value& value) {
     return tl::unexpected(invalid("keyMaterial must be cryptoAlg ECDH on curve Curve25519"));
   }
   ASSIGN_OR_RETURN(const json::object& key,
-                   json_object(member(object, "dhPublicKey"), "keyMaterial.dhPublicKey"));
+                   json_object(member_or_null(object, "dhPublicKey"), "keyMaterial.dhPublicKey"));
   KeyMaterial parsed;
   ASSIGN_OR_RETURN(parsed.expiry_ms, required_instant(key, "expiry", "keyMaterial.dhPublicKey"));
   ASSIGN_OR_RETURN(const auto key_value,
@@ -113,12 +108,12 @@ Result<HiRequest> parse_hi_request(const json::value& value) {
   ASSIGN_OR_RETURN(const json::object& object, json_object(value, "hiRequest"));
   HiRequest request;
   ASSIGN_OR_RETURN(const json::object& consent,
-                   json_object(member(object, "consent"), "hiRequest.consent"));
+                   json_object(member_or_null(object, "consent"), "hiRequest.consent"));
   ASSIGN_OR_RETURN(request.consent_id, required_string(consent, "id", "hiRequest.consent"));
   ASSIGN_OR_RETURN(request.date_range,
-                   parse_date_range(member(object, "dateRange"), "hiRequest.dateRange"));
+                   parse_date_range(member_or_null(object, "dateRange"), "hiRequest.dateRange"));
   ASSIGN_OR_RETURN(request.data_push_url, required_string(object, "dataPushUrl", "hiRequest"));
-  ASSIGN_OR_RETURN(request.key_material, parse_key_material(member(object, "keyMaterial")));
+  ASSIGN_OR_RETURN(request.key_material, parse_key_material(member_or_null(object, "keyMaterial")));
   return request;
 }
 
@@ -163,7 +158,7 @@ Result<DataPage> parse_data_page(const json::value& value) {
                      required_string(entry, "careContextReference", "entries[]"));
     page.entries.push_back(std::move(parsed));
   }
-  ASSIGN_OR_RETURN(page.key_material, parse_key_material(member(object, "keyMaterial")));
+  ASSIGN_OR_RETURN(page.key_material, parse_key_material(member_or_null(object, "keyMaterial")));
   return page;
 }
 
@@ -211,7 +206,7 @@ Result<HiNotification> parse_notification(const json::value& value) {
   ASSIGN_OR_RETURN(parsed.transaction_id, required_string(object, "transactionId", "notification"));
   ASSIGN_OR_RETURN(parsed.done_at_ms, required_instant(object, "doneAt", "notification"));
   ASSIGN_OR_RETURN(const json::object& notifier,
-                   json_object(member(object, "notifier"), "notification.notifier"));
+                   json_object(member_or_null(object, "notifier"), "notification.notifier"));
   ASSIGN_OR_RETURN(parsed.notifier_type,
                    required_string(notifier, "type", "notification.notifier"));
   ASSIGN_OR_RETURN(parsed.notifier_id, required_string(notifier, "id", "notification.notifier"));
@@ -220,7 +215,7 @@ Result<HiNotification> parse_notification(const json::value& value) {
   }
   constexpr std::string_view kWhere = "notification.statusNotification";
   ASSIGN_OR_RETURN(const json::object& status,
-                   json_object(member(object, "statusNotification"), kWhere));
+                   json_object(member_or_null(object, "statusNotification"), kWhere));
   ASSIGN_OR_RETURN(const auto session, required_string(status, "sessionStatus", kWhere));
   if (session == "TRANSFERRED") {
     parsed.session_status = SessionStatus::kTransferred;

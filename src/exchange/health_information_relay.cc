@@ -17,17 +17,13 @@ using consent::ConsentStatus;
 
 Transaction transaction_from(const vault::Document& document) {
   const auto& body = document.body;
-  const auto text = [&](std::string_view name) {
-    const auto* value = body.if_contains(name);
-    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-  };
   return Transaction{document.id,
-                     text("consent_id"),
-                     text("hiu_id"),
-                     text("hip_id"),
-                     text("status"),
-                     text("hiu_status"),
-                     body.at("created_at_ms").to_number<std::int64_t>(),
+                     consent::string_member(body, "consent_id"),
+                     consent::string_member(body, "hiu_id"),
+                     consent::string_member(body, "hip_id"),
+                     consent::string_member(body, "status"),
+                     consent::string_member(body, "hiu_status"),
+                     consent::integer_member(body, "created_at_ms"),
                      ""};
 }
 

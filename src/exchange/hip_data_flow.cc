@@ -21,6 +21,8 @@ namespace kavach::exchange {
 namespace {
 
 namespace json = boost::json;
+using consent::integer_member;
+using consent::string_member;
 
 const vault::DocumentIndexValue kPushing{"state", "pushing", true};
 const vault::DocumentIndexValue kDone{"state", "done", true};
@@ -35,14 +37,6 @@ std::string link_document_id(std::string_view token) {
 
 std::string page_id(std::string_view transaction_id, std::int64_t page) {
   return fmt::format("{}-p{}", transaction_id, page);
-}
-
-std::int64_t number(const json::object& body, std::string_view name) {
-  return body.at(name).to_number<std::int64_t>();
-}
-
-std::string text(const json::object& body, std::string_view name) {
-  return std::string(body.at(name).as_string());
 }
 
 // 4xx answers other than these will not get better by asking again.
@@ -299,9 +293,9 @@ Result<PushCounts> HipDataFlow::push_due() {
 Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
   auto& body = transfer.body;
   const std::int64_t now_ms = unix_ms(clock_.now());
-  if (number(body, "next_attempt_at_ms") > now_ms) return {};
+  if (integer_member(body, "next_attempt_at_ms") > now_ms) return {};
   // The consent is checked again before every page: a revocation stops the transfer at once.
-  auto held = consents_.consent(text(body, "consent_id"));
+  auto held = consents_.consent(string_member(body, "consent_id"));
   if (!held) {
     ++counts.finished;
     return finish(transfer, false, held.error().message);
@@ -316,8 +310,8 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
             : fmt::format("the consent was {} during the transfer",
                           held->status == consent::ConsentStatus::kRevoked ? "revoked" : "closed"));
   }
-  const std::int64_t next = number(body, "next_page");
-  if (next > number(body, "page_count")) {
+  const std::int64_t next = integer_member(body, "next_page");
+  if (next > integer_member(body, "page_count")) {
     ++counts.finished;
     return finish(transfer, true, "");
   }
@@ -325,7 +319,7 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
                    documents_.read(kHipTransferPageType, page_id(transfer.id, next)));
   if (!page) return make_error(ErrorCode::kDataLoss, "a planned page is missing");
   const std::string payload = json::serialize(page->body.at("page"));
-  auto sent = transport_(text(body, "push_url"), payload);
+  auto sent = transport_(string_member(body, "push_url"), payload);
   const bool delivered = sent && *sent >= 200 && *sent < 300;
   if (delivered) {
     ++counts.pushed;
@@ -341,17 +335,17 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
     entry.basis = audit::Basis::kConsent;
     entry.actor_kind = audit::ActorKind::kNode;
     entry.actor_id = consents_.hip_id();
-    entry.facility_id = text(body, "hiu_id");
+    entry.facility_id = string_member(body, "hiu_id");
     entry.subject = page->partition;
     entry.resource_type = "Bundle";
-    entry.resource_id = text(page->body, "bundle_id");
-    entry.consent_id = text(body, "consent_id");
+    entry.resource_id = string_member(page->body, "bundle_id");
+    entry.consent_id = string_member(body, "consent_id");
     const auto hash = audit::sha256(
         std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
     entry.content_hash.assign(hash.begin(), hash.end());
     RETURN_IF_ERROR(audit::append_entry(batch, entry));
     RETURN_IF_ERROR(documents_.store().commit(std::move(batch)));
-    if (next == number(body, "page_count")) {
+    if (next == integer_member(body, "page_count")) {
       ++counts.finished;
       return finish(transfer, true, "");
     }
@@ -359,14 +353,14 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
     return {};
   }
   const std::string error = sent ? fmt::format("the HIU answered {}", *sent) : sent.error().message;
-  const auto attempts = number(body, "attempts") + 1;
+  const auto attempts = integer_member(body, "attempts") + 1;
   if ((sent && !worth_retrying(*sent)) || attempts >= options_.attempts_max) {
     ++counts.finished;
     return finish(transfer, false, fmt::format("page {} was not delivered: {}", next, error));
   }
   ++counts.retried;
   // The page will be pushed again, so its link (if any) may be fetched again.
-  if (const auto link_id = text(page->body, "link_id"); !link_id.empty()) {
+  if (const auto link_id = string_member(page->body, "link_id"); !link_id.empty()) {
     ASSIGN_OR_RETURN(auto linked, documents_.read(kHipLinkedContentType, link_id));
     if (linked && !linked->body.at("armed").as_bool()) {
       linked->body["armed"] = true;
@@ -399,7 +393,7 @@ Result<std::string> HipDataFlow::linked_content(std::string_view token) {
 
 Status HipDataFlow::finish(vault::Document& transfer, bool transferred, const std::string& why) {
   auto& body = transfer.body;
-  const std::int64_t delivered_pages = number(body, "next_page") - 1;
+  const std::int64_t delivered_pages = integer_member(body, "next_page") - 1;
   const auto& contexts = body.at("care_contexts").as_array();
   // Per care context: delivered when all its pages were, errored otherwise.
   std::map<std::string, bool> delivered;
@@ -409,11 +403,14 @@ Status HipDataFlow::finish(vault::Document& transfer, bool transferred, const st
     auto [it, inserted] = delivered.emplace(context, sent);
     if (!inserted) it->second = it->second && sent;
   }
-  HiNotification notice{
-      text(body, "consent_id"), transfer.id,
-      unix_ms(clock_.now()),    "HIP",
-      consents_.hip_id(),       transferred ? SessionStatus::kTransferred : SessionStatus::kFailed,
-      consents_.hip_id(),       {}};
+  HiNotification notice{string_member(body, "consent_id"),
+                        transfer.id,
+                        unix_ms(clock_.now()),
+                        "HIP",
+                        consents_.hip_id(),
+                        transferred ? SessionStatus::kTransferred : SessionStatus::kFailed,
+                        consents_.hip_id(),
+                        {}};
   for (const auto& [context, sent] : delivered) {
     notice.statuses.push_back({context, sent ? HiStatus::kDelivered : HiStatus::kErrored,
                                sent ? "" : why.substr(0, 200)});

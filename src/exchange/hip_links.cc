@@ -21,25 +21,16 @@ namespace {
 
 namespace json = boost::json;
 using consent::json_object;
+using consent::member_or_null;
 using consent::optional_string;
 using consent::required_string;
+using consent::string_member;
 
 constexpr std::size_t kCandidatesMax = 20;
 // ABDM's error codes for discovery and linking answers.
 constexpr int kNoMatch = 1000;
 constexpr int kManyMatches = 1001;
 constexpr int kLinkRefused = 1002;
-
-std::string text(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-const json::value& member(const json::object& object, std::string_view name) {
-  static const json::value kNull;
-  const auto* value = object.if_contains(name);
-  return value == nullptr ? kNull : *value;
-}
 
 std::string digits_of(std::string_view value) {
   std::string digits;
@@ -116,14 +107,14 @@ std::string display_name(const json::object& patient) {
     return "";
   }
   const auto& name = names->as_array()[0].as_object();
-  if (auto written = text(name, "text"); !written.empty()) return written;
+  if (auto written = string_member(name, "text"); !written.empty()) return written;
   std::string out;
   if (const auto* given = name.if_contains("given"); given && given->is_array()) {
     for (const auto& part : given->as_array()) {
       if (part.is_string()) out += std::string(part.as_string()) + " ";
     }
   }
-  return out + text(name, "family");
+  return out + string_member(name, "family");
 }
 
 std::string gender_code(std::string_view fhir_gender) {
@@ -137,8 +128,8 @@ std::string mobile_of(const json::object& patient) {
   const auto* telecoms = patient.if_contains("telecom");
   if (telecoms == nullptr || !telecoms->is_array()) return "";
   for (const auto& telecom : telecoms->as_array()) {
-    if (!telecom.is_object() || text(telecom.as_object(), "system") != "phone") continue;
-    auto mobile = consent::parse_mobile(text(telecom.as_object(), "value"));
+    if (!telecom.is_object() || string_member(telecom.as_object(), "system") != "phone") continue;
+    auto mobile = consent::parse_mobile(string_member(telecom.as_object(), "value"));
     if (mobile) return *mobile;
   }
   return "";
@@ -162,8 +153,8 @@ std::string abha_address_of(const json::object& patient) {
   if (identifiers == nullptr || !identifiers->is_array()) return "";
   for (const auto& identifier : identifiers->as_array()) {
     if (identifier.is_object() &&
-        text(identifier.as_object(), "system") == consent::kAbhaAddressSystem) {
-      return text(identifier.as_object(), "value");
+        string_member(identifier.as_object(), "system") == consent::kAbhaAddressSystem) {
+      return string_member(identifier.as_object(), "value");
     }
   }
   return "";
@@ -172,8 +163,9 @@ std::string abha_address_of(const json::object& patient) {
 }  // namespace
 
 bool demographics_match(const PatientQuery& query, const json::object& patient) {
-  if (query.gender != "U" && gender_code(text(patient, "gender")) != query.gender) return false;
-  const auto birth = text(patient, "birthDate");
+  if (query.gender != "U" && gender_code(string_member(patient, "gender")) != query.gender)
+    return false;
+  const auto birth = string_member(patient, "birthDate");
   if (birth.size() < 4 || query.year_of_birth <= 0) return false;
   const int year = std::atoi(birth.substr(0, 4).c_str());
   if (std::abs(year - query.year_of_birth) > 2) return false;
@@ -242,7 +234,7 @@ Result<std::vector<CareContextEntry>> HipLinks::visits_of(const std::string& pat
       const auto encounter = json::parse(resource.json).as_object();
       std::string kind = "Visit";
       if (const auto* type = encounter.if_contains("class"); type && type->is_object()) {
-        const auto code = text(type->as_object(), "code");
+        const auto code = string_member(type->as_object(), "code");
         kind = code == "IMP"    ? "Inpatient stay"
                : code == "EMER" ? "Emergency visit"
                : code == "AMB"  ? "Outpatient visit"
@@ -250,7 +242,7 @@ Result<std::vector<CareContextEntry>> HipLinks::visits_of(const std::string& pat
       }
       std::string when;
       if (const auto* period = encounter.if_contains("period"); period && period->is_object()) {
-        when = text(period->as_object(), "start").substr(0, 10);
+        when = string_member(period->as_object(), "start").substr(0, 10);
       }
       visits.push_back({resource.id, when.empty() ? kind : fmt::format("{} on {}", kind, when)});
       if (visits.size() >= kCareContextsMax) return visits;
@@ -263,7 +255,8 @@ Result<std::vector<CareContextEntry>> HipLinks::visits_of(const std::string& pat
 Status HipLinks::discover(const json::object& body, std::string_view signature) {
   RETURN_IF_ERROR(consents_.verify_message(body, signature));
   ASSIGN_OR_RETURN(const auto transaction_id, required_string(body, "transactionId", ""));
-  ASSIGN_OR_RETURN(const json::object& patient, json_object(member(body, "patient"), "patient"));
+  ASSIGN_OR_RETURN(const json::object& patient,
+                   json_object(member_or_null(body, "patient"), "patient"));
   PatientQuery query;
   ASSIGN_OR_RETURN(query.abha_address, required_string(patient, "id", "patient"));
   ASSIGN_OR_RETURN(query.name, required_string(patient, "name", "patient"));
@@ -276,8 +269,8 @@ Status HipLinks::discover(const json::object& body, std::string_view signature) 
     for (const auto& item : identifiers->as_array()) {
       ASSIGN_OR_RETURN(const json::object& identifier,
                        json_object(item, "patient.verifiedIdentifiers[]"));
-      const auto type = text(identifier, "type");
-      const auto value = text(identifier, "value");
+      const auto type = string_member(identifier, "type");
+      const auto value = string_member(identifier, "value");
       if (type == "MOBILE") {
         if (auto mobile = consent::parse_mobile(value)) query.mobile = *mobile;
       } else if (type == "NDHM_HEALTH_NUMBER") {
@@ -298,7 +291,7 @@ Status HipLinks::discover(const json::object& body, std::string_view signature) 
     if (demographics_match(query, resource)) matches.emplace_back(id, std::move(resource));
   }
   json::object reply{{"transactionId", transaction_id},
-                     {"resp", {{"requestId", text(body, "requestId")}}}};
+                     {"resp", {{"requestId", string_member(body, "requestId")}}}};
   if (matches.size() != 1) {
     reply["error"] = matches.empty()
                          ? error_answer(kNoMatch, "no patient here matches the details given")
@@ -321,13 +314,14 @@ Status HipLinks::discover(const json::object& body, std::string_view signature) 
 Status HipLinks::link_init(const json::object& body, std::string_view signature) {
   RETURN_IF_ERROR(consents_.verify_message(body, signature));
   ASSIGN_OR_RETURN(const auto transaction_id, required_string(body, "transactionId", ""));
-  ASSIGN_OR_RETURN(const json::object& patient, json_object(member(body, "patient"), "patient"));
+  ASSIGN_OR_RETURN(const json::object& patient,
+                   json_object(member_or_null(body, "patient"), "patient"));
   ASSIGN_OR_RETURN(const auto address, required_string(patient, "id", "patient"));
   ASSIGN_OR_RETURN(const auto reference, required_string(patient, "referenceNumber", "patient"));
-  ASSIGN_OR_RETURN(const auto chosen,
-                   parse_care_contexts(member(patient, "careContexts"), "patient.careContexts"));
+  ASSIGN_OR_RETURN(const auto chosen, parse_care_contexts(member_or_null(patient, "careContexts"),
+                                                          "patient.careContexts"));
   json::object reply{{"transactionId", transaction_id},
-                     {"resp", {{"requestId", text(body, "requestId")}}}};
+                     {"resp", {{"requestId", string_member(body, "requestId")}}}};
   const auto refuse = [&](std::string_view why) {
     reply["error"] = error_answer(kLinkRefused, why);
     return answer(kOnLinkInitPath, std::move(reply));
@@ -366,18 +360,18 @@ Status HipLinks::link_init(const json::object& body, std::string_view signature)
 Status HipLinks::link_confirm(const json::object& body, std::string_view signature) {
   RETURN_IF_ERROR(consents_.verify_message(body, signature));
   ASSIGN_OR_RETURN(const json::object& confirmation,
-                   json_object(member(body, "confirmation"), "confirmation"));
+                   json_object(member_or_null(body, "confirmation"), "confirmation"));
   ASSIGN_OR_RETURN(const auto ticket,
                    required_string(confirmation, "linkRefNumber", "confirmation"));
   ASSIGN_OR_RETURN(const auto token, required_string(confirmation, "token", "confirmation"));
-  json::object reply{{"resp", {{"requestId", text(body, "requestId")}}}};
+  json::object reply{{"resp", {{"requestId", string_member(body, "requestId")}}}};
   auto context = codes_.redeem(ticket, "link", token, ticket);
   if (!context) {
     reply["error"] = error_answer(kLinkRefused, context.error().message);
     return answer(kOnLinkConfirmPath, std::move(reply));
   }
-  const auto reference = text(*context, "patient");
-  const auto address = text(*context, "address");
+  const auto reference = string_member(*context, "patient");
+  const auto address = string_member(*context, "address");
   const auto caller = node_caller();
   // The patient's ABHA address on the Patient record: what the consent gate matches on.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -388,8 +382,8 @@ Status HipLinks::link_confirm(const json::object& body, std::string_view signatu
     const bool present = std::any_of(
         identifiers.as_array().begin(), identifiers.as_array().end(), [&](const auto& identifier) {
           return identifier.is_object() &&
-                 text(identifier.as_object(), "system") == consent::kAbhaAddressSystem &&
-                 text(identifier.as_object(), "value") == address;
+                 string_member(identifier.as_object(), "system") == consent::kAbhaAddressSystem &&
+                 string_member(identifier.as_object(), "value") == address;
         });
     if (present) break;
     identifiers.as_array().push_back(

@@ -20,6 +20,8 @@ namespace {
 
 namespace json = boost::json;
 using consent::ConsentStatus;
+using consent::integer_member;
+using consent::string_member;
 
 const vault::DocumentIndexValue kHeld{"state", "held", true};
 const vault::DocumentIndexValue kErased{"state", "erased", true};
@@ -28,25 +30,15 @@ vault::DocumentIndexValue by_consent(std::string_view consent_id) {
   return {"consent", std::string(consent_id), true};
 }
 
-std::string text(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-std::int64_t number(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  return value != nullptr && value->is_number() ? value->to_number<std::int64_t>() : 0;
-}
-
 HiuTransfer transfer_from(const vault::Document& document) {
   const auto& body = document.body;
   return HiuTransfer{document.id,
-                     text(body, "consent_id"),
-                     text(body, "hip_id"),
-                     text(body, "status"),
+                     string_member(body, "consent_id"),
+                     string_member(body, "hip_id"),
+                     string_member(body, "status"),
                      static_cast<std::int64_t>(body.at("pages").as_array().size()),
-                     number(body, "page_count"),
-                     text(body, "detail")};
+                     integer_member(body, "page_count"),
+                     string_member(body, "detail")};
 }
 
 // True when `url` lies below `base` (same scheme, host and port, then a path).
@@ -105,10 +97,12 @@ Result<HiuTransfer> HiuDataFlow::request(std::string_view client_id, std::string
       const auto answer,
       cm_(kCmRequestPath, json::object{{"hiRequest", hi_request_to_json(hi_request)}}));
   const auto* session = answer.if_contains("hiRequest");
-  const auto transaction_id =
-      session != nullptr && session->is_object() ? text(session->as_object(), "transactionId") : "";
+  const auto transaction_id = session != nullptr && session->is_object()
+                                  ? string_member(session->as_object(), "transactionId")
+                                  : "";
   const auto* hip = answer.if_contains("hip");
-  const auto hip_url = hip != nullptr && hip->is_object() ? text(hip->as_object(), "url") : "";
+  const auto hip_url =
+      hip != nullptr && hip->is_object() ? string_member(hip->as_object(), "url") : "";
   if (!is_uuid(transaction_id)) {
     return make_error(ErrorCode::kUnavailable, "the CM's answer names no transaction");
   }
@@ -125,7 +119,7 @@ Result<HiuTransfer> HiuDataFlow::request(std::string_view client_id, std::string
                      {"state", "held"}};
     ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {kHeld}));
     batch.records.push_back(std::move(write));
-  } else if (text(held->body, "state") != "held") {
+  } else if (string_member(held->body, "state") != "held") {
     return make_error(ErrorCode::kPermissionDenied, "the data of this consent has been erased");
   }
   vault::Document transfer{std::string(kHiuTransferType), transaction_id, "", 0, 0, {}};
@@ -171,12 +165,12 @@ Status HiuDataFlow::receive_page(const json::object& body) {
       return make_error(ErrorCode::kNotFound, "this node started no such transaction");
     }
     auto& fields = transfer->body;
-    const std::string consent_id = text(fields, "consent_id");
+    const std::string consent_id = string_member(fields, "consent_id");
     ASSIGN_OR_RETURN(const auto artefact, documents_.read(kHiuArtefactType, consent_id));
-    if (!artefact || text(artefact->body, "state") != "held") {
+    if (!artefact || string_member(artefact->body, "state") != "held") {
       return make_error(ErrorCode::kFailedPrecondition, "the data of this consent was erased");
     }
-    if (text(fields, "status") == "FAILED") {
+    if (string_member(fields, "status") == "FAILED") {
       return make_error(ErrorCode::kFailedPrecondition, "the transaction has failed");
     }
     auto& pages = fields.at("pages").as_array();  // every member below exists: no rehash
@@ -185,8 +179,9 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     }
     ASSIGN_OR_RETURN(const auto secret, documents_.read(kHiuTransferKeyType, page.transaction_id));
     if (!secret) return make_error(ErrorCode::kDataLoss, "the transaction's key is missing");
-    ASSIGN_OR_RETURN(const auto private_key, parse_private_key(text(secret->body, "private_key")));
-    ASSIGN_OR_RETURN(const auto own_nonce, parse_nonce(text(secret->body, "nonce")));
+    ASSIGN_OR_RETURN(const auto private_key,
+                     parse_private_key(string_member(secret->body, "private_key")));
+    ASSIGN_OR_RETURN(const auto own_nonce, parse_nonce(string_member(secret->body, "nonce")));
 
     const std::string partition = received_data_partition(consent_id);
     const std::int64_t now_ms = unix_ms(clock_.now());
@@ -195,7 +190,7 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     for (const auto& entry : page.entries) {
       std::string linked;
       if (entry.content.empty()) {
-        if (!is_below(entry.link, text(fields, "hip_url"))) {
+        if (!is_below(entry.link, string_member(fields, "hip_url"))) {
           return make_error(ErrorCode::kInvalidArgument,
                             "a link entry must point under the HIP's registered URL");
         }
@@ -221,7 +216,8 @@ Status HiuDataFlow::receive_page(const json::object& body) {
       options.max_depth = limits::kJsonDepthMax;
       boost::system::error_code error;
       auto bundle = json::parse(*plaintext, error, {}, options);
-      if (error || !bundle.is_object() || text(bundle.as_object(), "resourceType") != "Bundle") {
+      if (error || !bundle.is_object() ||
+          string_member(bundle.as_object(), "resourceType") != "Bundle") {
         return make_error(ErrorCode::kInvalidArgument, "an entry is not a FHIR Bundle");
       }
       vault::Document document{
@@ -253,7 +249,7 @@ Status HiuDataFlow::receive_page(const json::object& body) {
                             "HIU",
                             options_.hiu_id,
                             SessionStatus::kTransferred,
-                            text(fields, "hip_id"),
+                            string_member(fields, "hip_id"),
                             {}};
       for (const auto& [context, status] : fields.at("care_contexts").as_object()) {
         notice.statuses.push_back({std::string(context), HiStatus::kOk, ""});
@@ -268,8 +264,8 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     entry.action = audit::Action::kDataTransfer;
     entry.basis = audit::Basis::kConsent;
     entry.actor_kind = audit::ActorKind::kNode;
-    entry.actor_id = text(fields, "hip_id");
-    entry.facility_id = text(fields, "hip_id");
+    entry.actor_id = string_member(fields, "hip_id");
+    entry.facility_id = string_member(fields, "hip_id");
     entry.subject = partition;
     entry.resource_type = std::string(kHiuTransferType);
     entry.resource_id = page.transaction_id;
@@ -292,8 +288,8 @@ Status HiuDataFlow::receive_cm_message(const json::object& body, std::string_vie
     ASSIGN_OR_RETURN(auto transfer, documents_.read(kHiuTransferType, notification.transaction_id));
     if (!transfer) return make_error(ErrorCode::kNotFound, "this node started no such transaction");
     auto& fields = transfer->body;
-    if (text(fields, "status") != "REQUESTED" ||
-        text(fields, "consent_id") != notification.consent_id) {
+    if (string_member(fields, "status") != "REQUESTED" ||
+        string_member(fields, "consent_id") != notification.consent_id) {
       return {};
     }
     if (notification.session_status == SessionStatus::kTransferred) {
@@ -310,7 +306,7 @@ Status HiuDataFlow::receive_cm_message(const json::object& body, std::string_vie
       }
       fields["detail"] = detail.empty() ? "the provider could not send the records" : detail;
     }
-    auto written = documents_.write(*transfer, {by_consent(text(fields, "consent_id"))});
+    auto written = documents_.write(*transfer, {by_consent(string_member(fields, "consent_id"))});
     if (written || written.error().code != ErrorCode::kConflict) return written;
   }
   return make_error(ErrorCode::kConflict, "the transaction is busy; the CM will retry");
@@ -328,23 +324,24 @@ Result<ReceivedRecords> HiuDataFlow::records(std::string_view client_id,
                                              std::string_view professional,
                                              std::string_view consent_id) {
   ASSIGN_OR_RETURN(auto artefact, documents_.read(kHiuArtefactType, consent_id));
-  if (!artefact || text(artefact->body, "professional") != professional) {
+  if (!artefact || string_member(artefact->body, "professional") != professional) {
     return make_error(ErrorCode::kNotFound, "no records were received for you under that consent");
   }
   const std::int64_t now_ms = unix_ms(clock_.now());
   const auto status = consents_.artefact_status(consent_id);
   const bool closed =
       status && (*status == ConsentStatus::kRevoked || *status == ConsentStatus::kExpired);
-  if (text(artefact->body, "state") != "held" || closed ||
-      now_ms >= number(artefact->body, "erase_at_ms")) {
-    if (text(artefact->body, "state") == "held") RETURN_IF_ERROR(erase(*artefact, "on access"));
+  if (string_member(artefact->body, "state") != "held" || closed ||
+      now_ms >= integer_member(artefact->body, "erase_at_ms")) {
+    if (string_member(artefact->body, "state") == "held")
+      RETURN_IF_ERROR(erase(*artefact, "on access"));
     return make_error(ErrorCode::kGone,
                       "the records of this consent were erased: it was revoked or has expired");
   }
   ReceivedRecords out;
   out.consent_id = std::string(consent_id);
-  out.hip_id = text(artefact->body, "hip_id");
-  out.erase_at_ms = number(artefact->body, "erase_at_ms");
+  out.hip_id = string_member(artefact->body, "hip_id");
+  out.erase_at_ms = integer_member(artefact->body, "erase_at_ms");
   ASSIGN_OR_RETURN(out.transfers, transfers_of(consent_id));
   ASSIGN_OR_RETURN(auto documents, documents_.find_documents(kHiuBundleType, by_consent(consent_id),
                                                              kHiuBundlesListedMax));
@@ -362,8 +359,8 @@ Result<ReceivedRecords> HiuDataFlow::records(std::string_view client_id,
     entry.resource_id = document.id;
     entry.consent_id = std::string(consent_id);
     views.push_back(std::move(entry));
-    out.documents.push_back({text(document.body, "care_context"),
-                             text(document.body, "transaction_id"),
+    out.documents.push_back({string_member(document.body, "care_context"),
+                             string_member(document.body, "transaction_id"),
                              std::move(document.body.at("bundle").as_object())});
   }
   // The views are durable before anything is shown.
@@ -407,7 +404,7 @@ Result<std::size_t> HiuDataFlow::sweep() {
                    documents_.find_documents(kHiuArtefactType, kHeld, options_.sweep_batch));
   for (auto& artefact : held) {
     std::string why;
-    if (now_ms >= number(artefact.body, "erase_at_ms")) {
+    if (now_ms >= integer_member(artefact.body, "erase_at_ms")) {
       why = "dataEraseAt";
     } else if (const auto status = consents_.artefact_status(artefact.id);
                status &&

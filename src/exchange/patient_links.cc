@@ -19,19 +19,10 @@ namespace {
 
 namespace json = boost::json;
 using consent::json_object;
+using consent::member_or_null;
 using consent::optional_string;
 using consent::required_string;
-
-std::string text(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-const json::value& member(const json::object& object, std::string_view name) {
-  static const json::value kNull;
-  const auto* value = object.if_contains(name);
-  return value == nullptr ? kNull : *value;
-}
+using consent::string_member;
 
 std::vector<CareContextEntry> contexts_of(const json::object& body) {
   const auto* value = body.if_contains("care_contexts");
@@ -44,18 +35,18 @@ Discovery discovery_from(const vault::Document& document) {
   const auto& body = document.body;
   Discovery out;
   out.id = document.id;
-  out.hip_id = text(body, "hip_id");
-  out.status = text(body, "status");
-  out.patient_reference = text(body, "patient_reference");
-  out.display = text(body, "display");
+  out.hip_id = string_member(body, "hip_id");
+  out.status = string_member(body, "status");
+  out.patient_reference = string_member(body, "patient_reference");
+  out.display = string_member(body, "display");
   out.care_contexts = contexts_of(body);
   if (const auto* matched = body.if_contains("matched_by"); matched && matched->is_array()) {
     for (const auto& by : matched->as_array()) {
       if (by.is_string()) out.matched_by.emplace_back(by.as_string());
     }
   }
-  out.code_hint = text(body, "code_hint");
-  out.error = text(body, "error");
+  out.code_hint = string_member(body, "code_hint");
+  out.error = string_member(body, "error");
   return out;
 }
 
@@ -63,7 +54,7 @@ Discovery discovery_from(const vault::Document& document) {
 std::string error_of(const json::object& body) {
   const auto* error = body.if_contains("error");
   if (error == nullptr || !error->is_object()) return "";
-  const auto message = text(error->as_object(), "message");
+  const auto message = string_member(error->as_object(), "message");
   return message.empty() ? "the provider refused" : message.substr(0, 200);
 }
 
@@ -217,7 +208,7 @@ Result<Discovery> PatientLinks::confirm(const consent::PatientSession& caller,
                                         std::string_view code) {
   ASSIGN_OR_RETURN(auto found, patient_discovery(caller, abha_number, id));
   auto& document = found.second;
-  if (text(document.body, "status") != "AWAITING_CODE") {
+  if (string_member(document.body, "status") != "AWAITING_CODE") {
     return make_error(ErrorCode::kFailedPrecondition,
                       "no code is awaited: ask to link first, and wait for the HIP's code");
   }
@@ -232,8 +223,9 @@ Result<Discovery> PatientLinks::confirm(const consent::PatientSession& caller,
   ASSIGN_OR_RETURN(
       auto message,
       consent::prepare_outbox_message(
-          documents_, text(document.body, "hip_id"), kLinkConfirmPath,
-          {{"confirmation", {{"linkRefNumber", text(document.body, "link_ref")}, {"token", code}}}},
+          documents_, string_member(document.body, "hip_id"), kLinkConfirmPath,
+          {{"confirmation",
+            {{"linkRefNumber", string_member(document.body, "link_ref")}, {"token", code}}}},
           request_id));
   batch.records.push_back(std::move(message));
   RETURN_IF_ERROR(commit(std::move(batch)));
@@ -249,8 +241,9 @@ Result<std::vector<LinkedHip>> PatientLinks::links(const consent::PatientSession
   std::vector<LinkedHip> out;
   for (const auto& document : documents) {
     const auto& body = document.body;
-    out.push_back({text(body, "hip_id"), text(body, "hip_name"), text(body, "patient_reference"),
-                   text(body, "display"), contexts_of(body)});
+    out.push_back({string_member(body, "hip_id"), string_member(body, "hip_name"),
+                   string_member(body, "patient_reference"), string_member(body, "display"),
+                   contexts_of(body)});
   }
   return out;
 }
@@ -263,7 +256,7 @@ Result<std::string> PatientLinks::subject(const consent::PatientSession& caller,
 
 Result<vault::Document> PatientLinks::hip_discovery(std::string_view hip_id, std::string_view id) {
   ASSIGN_OR_RETURN(auto document, documents_.read(kDiscoveryType, id));
-  if (!document || text(document->body, "hip_id") != hip_id) {
+  if (!document || string_member(document->body, "hip_id") != hip_id) {
     return make_error(ErrorCode::kNotFound, "no discovery has that transaction id");
   }
   return std::move(*document);
@@ -272,17 +265,18 @@ Result<vault::Document> PatientLinks::hip_discovery(std::string_view hip_id, std
 Status PatientLinks::on_discover(std::string_view hip_id, const json::object& body) {
   ASSIGN_OR_RETURN(const auto id, required_string(body, "transactionId", ""));
   ASSIGN_OR_RETURN(auto document, hip_discovery(hip_id, id));
-  if (text(document.body, "status") != "DISCOVERING") return {};  // a repeat
+  if (string_member(document.body, "status") != "DISCOVERING") return {};  // a repeat
   if (const auto error = error_of(body); !error.empty()) {
     document.body["status"] = "NOT_FOUND";
     document.body["error"] = error;
     return documents_.write(document, {});
   }
-  ASSIGN_OR_RETURN(const json::object& patient, json_object(member(body, "patient"), "patient"));
+  ASSIGN_OR_RETURN(const json::object& patient,
+                   json_object(member_or_null(body, "patient"), "patient"));
   ASSIGN_OR_RETURN(const auto reference, required_string(patient, "referenceNumber", "patient"));
   ASSIGN_OR_RETURN(const auto display, optional_string(patient, "display", "patient"));
-  ASSIGN_OR_RETURN(const auto contexts,
-                   parse_care_contexts(member(patient, "careContexts"), "patient.careContexts"));
+  ASSIGN_OR_RETURN(const auto contexts, parse_care_contexts(member_or_null(patient, "careContexts"),
+                                                            "patient.careContexts"));
   document.body["status"] = "FOUND";
   document.body["patient_reference"] = reference;
   document.body["display"] = display;
@@ -296,13 +290,13 @@ Status PatientLinks::on_discover(std::string_view hip_id, const json::object& bo
 Status PatientLinks::on_link_init(std::string_view hip_id, const json::object& body) {
   ASSIGN_OR_RETURN(const auto id, required_string(body, "transactionId", ""));
   ASSIGN_OR_RETURN(auto document, hip_discovery(hip_id, id));
-  if (text(document.body, "status") != "LINKING") return {};
+  if (string_member(document.body, "status") != "LINKING") return {};
   if (const auto error = error_of(body); !error.empty()) {
     document.body["status"] = "FAILED";
     document.body["error"] = error;
     return documents_.write(document, {});
   }
-  ASSIGN_OR_RETURN(const json::object& link, json_object(member(body, "link"), "link"));
+  ASSIGN_OR_RETURN(const json::object& link, json_object(member_or_null(body, "link"), "link"));
   ASSIGN_OR_RETURN(const auto reference, required_string(link, "referenceNumber", "link"));
   std::string hint;
   if (const auto* meta = link.if_contains("meta"); meta != nullptr && meta->is_object()) {
@@ -317,11 +311,11 @@ Status PatientLinks::on_link_init(std::string_view hip_id, const json::object& b
 
 Status PatientLinks::save_link(const vault::Document& discovery, const json::object& patient,
                                store::WriteBatch& batch) {
-  const std::string hip_id = text(discovery.body, "hip_id");
+  const std::string hip_id = string_member(discovery.body, "hip_id");
   ASSIGN_OR_RETURN(const auto reference, required_string(patient, "referenceNumber", "patient"));
   ASSIGN_OR_RETURN(const auto display, optional_string(patient, "display", "patient"));
-  ASSIGN_OR_RETURN(const auto contexts,
-                   parse_care_contexts(member(patient, "careContexts"), "patient.careContexts"));
+  ASSIGN_OR_RETURN(const auto contexts, parse_care_contexts(member_or_null(patient, "careContexts"),
+                                                            "patient.careContexts"));
   const std::string id = fmt::format("{}.{}", discovery.partition, hip_id);
   ASSIGN_OR_RETURN(auto existing, documents_.read(kLinkedCareContextsType, id));
   vault::Document link =
@@ -357,20 +351,21 @@ Status PatientLinks::save_link(const vault::Document& discovery, const json::obj
 }
 
 Status PatientLinks::on_link_confirm(std::string_view hip_id, const json::object& body) {
-  ASSIGN_OR_RETURN(const json::object& resp, json_object(member(body, "resp"), "resp"));
+  ASSIGN_OR_RETURN(const json::object& resp, json_object(member_or_null(body, "resp"), "resp"));
   ASSIGN_OR_RETURN(const auto request_id, required_string(resp, "requestId", "resp"));
   ASSIGN_OR_RETURN(const auto ids,
                    documents_.find(kDiscoveryType, by_confirm_request(request_id), 1));
   if (ids.empty()) return make_error(ErrorCode::kNotFound, "no link confirmation has that request");
   ASSIGN_OR_RETURN(auto document, hip_discovery(hip_id, ids.front()));
-  if (text(document.body, "status") != "CONFIRMING") return {};
+  if (string_member(document.body, "status") != "CONFIRMING") return {};
   store::WriteBatch batch;
   if (const auto error = error_of(body); !error.empty()) {
     // A wrong code: the patient may try again with the code the HIP sent.
     document.body["status"] = "AWAITING_CODE";
     document.body["error"] = error;
   } else {
-    ASSIGN_OR_RETURN(const json::object& patient, json_object(member(body, "patient"), "patient"));
+    ASSIGN_OR_RETURN(const json::object& patient,
+                     json_object(member_or_null(body, "patient"), "patient"));
     RETURN_IF_ERROR(save_link(document, patient, batch));
     document.body["status"] = "LINKED";
     document.body["error"] = "";
@@ -382,12 +377,13 @@ Status PatientLinks::on_link_confirm(std::string_view hip_id, const json::object
 
 Status PatientLinks::context_notify(std::string_view hip_id, const json::object& body) {
   ASSIGN_OR_RETURN(const json::object& notification,
-                   json_object(member(body, "notification"), "notification"));
+                   json_object(member_or_null(body, "notification"), "notification"));
   ASSIGN_OR_RETURN(const json::object& patient,
-                   json_object(member(notification, "patient"), "notification.patient"));
+                   json_object(member_or_null(notification, "patient"), "notification.patient"));
   ASSIGN_OR_RETURN(const auto address, required_string(patient, "id", "notification.patient"));
-  ASSIGN_OR_RETURN(const json::object& context,
-                   json_object(member(notification, "careContext"), "notification.careContext"));
+  ASSIGN_OR_RETURN(
+      const json::object& context,
+      json_object(member_or_null(notification, "careContext"), "notification.careContext"));
   ASSIGN_OR_RETURN(const auto reference,
                    required_string(context, "patientReference", "notification.careContext"));
   ASSIGN_OR_RETURN(const auto visit,
@@ -396,7 +392,7 @@ Status PatientLinks::context_notify(std::string_view hip_id, const json::object&
   // Only a patient already linked at this HIP, under the same reference, gains the visit.
   const std::string id = fmt::format("{}.{}", account.id, hip_id);
   ASSIGN_OR_RETURN(const auto link, documents_.read(kLinkedCareContextsType, id));
-  if (!link || text(link->body, "patient_reference") != reference) {
+  if (!link || string_member(link->body, "patient_reference") != reference) {
     // Not linked here through this CM: nothing to add, and nothing the HIP should send again.
     log::info("exchange.context_notify_ignored", {{"hip", std::string(hip_id)}});
     return {};
@@ -404,7 +400,7 @@ Status PatientLinks::context_notify(std::string_view hip_id, const json::object&
   vault::Document discovery{std::string(kDiscoveryType),      "", account.id, 0, 0,
                             {{"hip_id", std::string(hip_id)}}};
   json::object linked{{"referenceNumber", reference},
-                      {"display", text(link->body, "display")},
+                      {"display", string_member(link->body, "display")},
                       {"careContexts", json::array{json::object{{"referenceNumber", visit},
                                                                 {"display", "New visit"}}}}};
   store::WriteBatch batch;
