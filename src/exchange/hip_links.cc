@@ -162,6 +162,36 @@ std::string abha_address_of(const json::object& patient) {
 
 }  // namespace
 
+Result<PatientQuery> parse_patient_query(const json::object& patient) {
+  PatientQuery query;
+  ASSIGN_OR_RETURN(query.abha_address, required_string(patient, "id", "patient"));
+  ASSIGN_OR_RETURN(query.name, required_string(patient, "name", "patient"));
+  ASSIGN_OR_RETURN(query.gender, required_string(patient, "gender", "patient"));
+  if (query.gender != "M" && query.gender != "F" && query.gender != "O" && query.gender != "U") {
+    return make_error(ErrorCode::kInvalidArgument, "patient.gender must be M, F, O or U");
+  }
+  ASSIGN_OR_RETURN(const auto year,
+                   consent::required_integer(patient, "yearOfBirth", "patient", 1900, 2200));
+  query.year_of_birth = static_cast<int>(year);
+  if (const auto* identifiers = patient.if_contains("verifiedIdentifiers");
+      identifiers != nullptr && identifiers->is_array()) {
+    for (const auto& item : identifiers->as_array()) {
+      ASSIGN_OR_RETURN(const json::object& identifier,
+                       json_object(item, "patient.verifiedIdentifiers[]"));
+      const auto type = string_member(identifier, "type");
+      const auto value = string_member(identifier, "value");
+      if (type == "MOBILE") {
+        if (auto mobile = consent::parse_mobile(value)) query.mobile = *mobile;
+      } else if (type == "NDHM_HEALTH_NUMBER") {
+        query.abha_number = digits_of(value);
+      } else if (type == "HEALTH_ID" && !value.empty()) {
+        query.abha_address = value;
+      }
+    }
+  }
+  return query;
+}
+
 bool demographics_match(const PatientQuery& query, const json::object& patient) {
   if (query.gender != "U" && gender_code(string_member(patient, "gender")) != query.gender)
     return false;
@@ -257,29 +287,7 @@ Status HipLinks::discover(const json::object& body, std::string_view signature) 
   ASSIGN_OR_RETURN(const auto transaction_id, required_string(body, "transactionId", ""));
   ASSIGN_OR_RETURN(const json::object& patient,
                    json_object(member_or_null(body, "patient"), "patient"));
-  PatientQuery query;
-  ASSIGN_OR_RETURN(query.abha_address, required_string(patient, "id", "patient"));
-  ASSIGN_OR_RETURN(query.name, required_string(patient, "name", "patient"));
-  ASSIGN_OR_RETURN(query.gender, required_string(patient, "gender", "patient"));
-  ASSIGN_OR_RETURN(const auto year,
-                   consent::required_integer(patient, "yearOfBirth", "patient", 1900, 2200));
-  query.year_of_birth = static_cast<int>(year);
-  if (const auto* identifiers = patient.if_contains("verifiedIdentifiers");
-      identifiers != nullptr && identifiers->is_array()) {
-    for (const auto& item : identifiers->as_array()) {
-      ASSIGN_OR_RETURN(const json::object& identifier,
-                       json_object(item, "patient.verifiedIdentifiers[]"));
-      const auto type = string_member(identifier, "type");
-      const auto value = string_member(identifier, "value");
-      if (type == "MOBILE") {
-        if (auto mobile = consent::parse_mobile(value)) query.mobile = *mobile;
-      } else if (type == "NDHM_HEALTH_NUMBER") {
-        query.abha_number = digits_of(value);
-      } else if (type == "HEALTH_ID" && !value.empty()) {
-        query.abha_address = value;
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(const auto query, parse_patient_query(patient));
   ASSIGN_OR_RETURN(const auto found, candidates(query));
   std::map<std::string, std::set<std::string>> matched;  // patient id -> identifiers
   for (const auto& [id, by] : found) matched[id].insert(by);

@@ -39,6 +39,10 @@ struct PatientQuery {
   int year_of_birth = 0;
 };
 
+// The patient of a care-contexts/discover message ({id, verifiedIdentifiers, name, gender,
+// yearOfBirth}); kInvalidArgument naming the field at fault.
+Result<PatientQuery> parse_patient_query(const boost::json::object& patient);
+
 // The demographic part of ABDM's match: a similar name (each part of the shorter name spelled
 // alike, after folding common transliteration variants, up to a typo), the same gender (U matches
 // any), a year of birth within 2. `patient` is a FHIR Patient.

@@ -5,6 +5,10 @@
 //     Each line is {"path": "/v0.5/...", "body": {...}}, a message a Kavach node sent. Each body
 //     must validate against the request schema both specs give for that path (a path in neither
 //     spec is reported as unknown). Exits 1 and lists every violation if any message fails.
+//   node abdm_conformance.mjs examples OUTDIR
+//     Writes one example message per path, built from the specs' own `example` values, as
+//     OUTDIR/<path with / as _>.json (tests/conformance/examples holds them, for the C++ test that
+//     feeds each to the Kavach receiver of that path).
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,9 +98,48 @@ function validate(file) {
   console.log(`${checked} messages conform to the ABDM v0.5 schemas`);
 }
 
+// A message built from a schema's own `example` values; where the spec gives none, an empty
+// string (or 0, false, one array item), which the tests that use these fill in and say so.
+function example(specName, schema, depth = 0) {
+  const doc = specs.find((s) => s.name === specName).doc;
+  if (schema.$ref) {
+    return example(specName, doc.components.schemas[schema.$ref.split("/").pop()], depth + 1);
+  }
+  if (schema.example !== undefined && schema.type !== "object") return schema.example;
+  if (schema.enum) return schema.enum[0];
+  if (schema.allOf) {
+    const parts = schema.allOf.map((part) => example(specName, part, depth + 1));
+    const objects = parts.filter((part) => part && typeof part === "object" && !Array.isArray(part));
+    return objects.length ? Object.assign({}, ...objects) : parts[0];
+  }
+  if (schema.anyOf || schema.oneOf) return example(specName, (schema.anyOf ?? schema.oneOf)[0], depth + 1);
+  if (schema.type === "object" || schema.properties) {
+    const out = {};
+    for (const [key, value] of Object.entries(schema.properties ?? {})) {
+      if (depth < 12) out[key] = example(specName, value, depth + 1);
+    }
+    return out;
+  }
+  if (schema.type === "array") return depth < 12 ? [example(specName, schema.items ?? {}, depth + 1)] : [];
+  if (schema.type === "integer" || schema.type === "number") return 0;
+  if (schema.type === "boolean") return false;
+  return "";
+}
+
+// The example message of every request schema the specs define, one file per path.
+function examples(outDir) {
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const [route, candidates] of [...requestSchemas()].sort()) {
+    const { spec, schema } = candidates[0];
+    const file = path.join(outDir, route.replace(/^\//, "").replaceAll("/", "_") + ".json");
+    fs.writeFileSync(file, JSON.stringify(example(spec, schema), null, 2) + "\n");
+  }
+}
+
 const [mode, target] = process.argv.slice(2);
 if (mode === "validate" && target) validate(target);
+else if (mode === "examples" && target) examples(target);
 else {
-  console.error("usage: node abdm_conformance.mjs validate MESSAGES.jsonl");
+  console.error("usage: node abdm_conformance.mjs validate MESSAGES.jsonl | examples OUTDIR");
   process.exit(2);
 }
