@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "common/log.h"
 #include "common/time_format.h"
 #include "consent/abha.h"
 #include "consent/consent_outbox.h"
@@ -463,6 +464,35 @@ Result<std::size_t> HipLinks::notify_new_contexts(std::size_t batch) {
   RETURN_IF_ERROR(documents_.store().commit(std::move(messages)));
   if (told > 0 && wake_outbox_) wake_outbox_();
   return told;
+}
+
+Status HipLinks::propose_links(std::string_view patient_id) {
+  ASSIGN_OR_RETURN(const auto record, resources_.read(node_caller(), "Patient", patient_id));
+  const auto resource = json::parse(record.json).as_object();
+  const auto address = abha_address_of(resource);
+  if (address.empty()) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "the patient's record carries no ABHA address to link to");
+  }
+  ASSIGN_OR_RETURN(const auto visits, visits_of(std::string(patient_id)));
+  return answer(
+      kAddContextsPath,
+      {{"link",
+        {{"accessToken", ""},  // ABDM's users/auth token; Kavach's patient accepts at the CM
+         {"hip", {{"id", consents_.hip_id()}}},
+         {"patient",
+          {{"id", address},
+           {"referenceNumber", std::string(patient_id)},
+           {"display", display_name(resource)},
+           {"careContexts", care_contexts_to_json(visits)}}}}}});
+}
+
+Status HipLinks::proposal_answered(const json::object& body, std::string_view signature) {
+  RETURN_IF_ERROR(consents_.verify_message(body, signature));
+  if (body.contains("error")) {
+    log::info("exchange.link_proposal_refused", {{"hip", consents_.hip_id()}});
+  }
+  return {};
 }
 
 }  // namespace kavach::exchange

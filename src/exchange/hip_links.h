@@ -72,6 +72,12 @@ class HipLinks {
   // patient), following the store's change feed from a stored position, so a restart neither
   // skips nor repeats a visit. Returns how many the CM was told of.
   Result<std::size_t> notify_new_contexts(std::size_t batch = 200);
+  // HIP-initiated linking (links/link/add-contexts): proposes to the CM to link every visit of
+  // `patient_id`, whose record must carry the patient's ABHA address; the patient accepts it at
+  // the CM. kFailedPrecondition when the record carries no ABHA address.
+  Status propose_links(std::string_view patient_id);
+  // on-add-contexts from the CM, signed by it.
+  Status proposal_answered(const boost::json::object& body, std::string_view signature);
 
  private:
   Result<std::vector<std::pair<std::string, std::string>>> candidates(const PatientQuery& query);

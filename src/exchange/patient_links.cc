@@ -408,4 +408,66 @@ Status PatientLinks::context_notify(std::string_view hip_id, const json::object&
   return commit(std::move(batch));
 }
 
+Status PatientLinks::propose(std::string_view hip_id, const json::object& body) {
+  ASSIGN_OR_RETURN(const json::object& link, json_object(member_or_null(body, "link"), "link"));
+  ASSIGN_OR_RETURN(const json::object& patient,
+                   json_object(member_or_null(link, "patient"), "link.patient"));
+  // ABDM names the patient by a link token from users/auth; Kavach's HIP names the ABHA address.
+  ASSIGN_OR_RETURN(const auto address, required_string(patient, "id", "link.patient"));
+  ASSIGN_OR_RETURN(const auto reference,
+                   required_string(patient, "referenceNumber", "link.patient"));
+  ASSIGN_OR_RETURN(const auto display, optional_string(patient, "display", "link.patient"));
+  ASSIGN_OR_RETURN(const auto contexts, parse_care_contexts(member_or_null(patient, "careContexts"),
+                                                            "link.patient.careContexts"));
+  auto account = accounts_.resolve(address);
+  if (!account) return make_error(ErrorCode::kNotFound, "no patient has that ABHA address");
+  vault::Document document{
+      std::string(kDiscoveryType), consent::random_uuid(), account->id, 0, 0, {}};
+  document.body = {{"hip_id", std::string(hip_id)},
+                   {"status", "PROPOSED"},
+                   {"patient_reference", reference},
+                   {"display", display},
+                   {"care_contexts", care_contexts_to_json(contexts)},
+                   {"created_at_ms", unix_ms(clock_.now())}};
+  store::WriteBatch batch;
+  ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {{"proposed_to", account->id, true}}));
+  batch.records.push_back(std::move(write));
+  ASSIGN_OR_RETURN(auto answer, consent::prepare_outbox_message(
+                                    documents_, hip_id, kOnAddContextsPath,
+                                    {{"acknowledgement", {{"status", "SUCCESS"}}},
+                                     {"resp", {{"requestId", string_member(body, "requestId")}}}}));
+  batch.records.push_back(std::move(answer));
+  return commit(std::move(batch));
+}
+
+Result<std::vector<Discovery>> PatientLinks::proposals(const consent::PatientSession& caller,
+                                                       std::string_view abha_number) {
+  ASSIGN_OR_RETURN(const auto patient, accounts_.acting_for(caller, abha_number));
+  ASSIGN_OR_RETURN(
+      const auto documents,
+      documents_.find_documents(kDiscoveryType, {"proposed_to", patient.id, true}, 100));
+  std::vector<Discovery> out;
+  for (const auto& document : documents) out.push_back(discovery_from(document));
+  return out;
+}
+
+Result<Discovery> PatientLinks::accept(const consent::PatientSession& caller,
+                                       std::string_view abha_number, std::string_view id) {
+  ASSIGN_OR_RETURN(auto found, patient_discovery(caller, abha_number, id));
+  auto& document = found.second;
+  if (string_member(document.body, "status") != "PROPOSED") {
+    return make_error(ErrorCode::kFailedPrecondition, "this is not a link proposal awaiting you");
+  }
+  const json::object linked{{"referenceNumber", string_member(document.body, "patient_reference")},
+                            {"display", string_member(document.body, "display")},
+                            {"careContexts", document.body.at("care_contexts")}};
+  store::WriteBatch batch;
+  RETURN_IF_ERROR(save_link(document, linked, batch));
+  document.body["status"] = "LINKED";
+  ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {}));  // no longer a proposal
+  batch.records.push_back(std::move(write));
+  RETURN_IF_ERROR(commit(std::move(batch)));
+  return discovery_from(document);
+}
+
 }  // namespace kavach::exchange

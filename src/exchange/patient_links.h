@@ -8,7 +8,8 @@
 // patient, and the patient gives the code back through the CM. Once the HIP confirms, the CM keeps
 // the index of which HIP holds which of the patient's care contexts, never clinical data; the
 // patient sees it and chooses from it when granting consent. A HIP can add a new visit to a linked
-// patient (links/context/notify).
+// patient (links/context/notify), and propose links itself (links/link/add-contexts), which wait
+// until the patient accepts them.
 //
 // Every step is a message through the signed outbox, answered later; the patient polls the
 // discovery for its state. Discoveries and links are sealed under the patient's key.
@@ -39,6 +40,8 @@ inline constexpr std::string_view kOnLinkInitPath = "/v0.5/links/link/on-init";
 inline constexpr std::string_view kLinkConfirmPath = "/v0.5/links/link/confirm";
 inline constexpr std::string_view kOnLinkConfirmPath = "/v0.5/links/link/on-confirm";
 inline constexpr std::string_view kContextNotifyPath = "/v0.5/links/context/notify";
+inline constexpr std::string_view kAddContextsPath = "/v0.5/links/link/add-contexts";
+inline constexpr std::string_view kOnAddContextsPath = "/v0.5/links/link/on-add-contexts";
 inline constexpr std::size_t kCareContextsMax = 500;
 
 struct CareContextEntry {
@@ -49,7 +52,8 @@ struct CareContextEntry {
 struct Discovery {
   std::string id;  // the transaction id
   std::string hip_id;
-  // DISCOVERING, FOUND, NOT_FOUND, LINKING, AWAITING_CODE, CONFIRMING, LINKED or FAILED
+  // DISCOVERING, FOUND, NOT_FOUND, LINKING, AWAITING_CODE, CONFIRMING, LINKED or FAILED; or
+  // PROPOSED, for links a HIP proposed
   std::string status;
   std::string patient_reference;
   std::string display;
@@ -87,6 +91,12 @@ class PatientLinks {
                             std::string_view id, std::string_view code);
   Result<std::vector<LinkedHip>> links(const consent::PatientSession& caller,
                                        std::string_view abha_number);
+  // HIP-initiated linking: the visits a HIP proposed to link (links/link/add-contexts) wait for
+  // the patient, who accepts them here (in place of ABDM's link token from users/auth).
+  Result<std::vector<Discovery>> proposals(const consent::PatientSession& caller,
+                                           std::string_view abha_number);
+  Result<Discovery> accept(const consent::PatientSession& caller, std::string_view abha_number,
+                           std::string_view id);
   // The ABHA address the HIPs know the patient `caller` acts for by.
   Result<std::string> subject(const consent::PatientSession& caller, std::string_view abha_number);
 
@@ -95,6 +105,8 @@ class PatientLinks {
   Status on_link_init(std::string_view hip_id, const boost::json::object& body);
   Status on_link_confirm(std::string_view hip_id, const boost::json::object& body);
   Status context_notify(std::string_view hip_id, const boost::json::object& body);
+  // links/link/add-contexts: a proposal, kept for the patient to accept; answered on-add-contexts.
+  Status propose(std::string_view hip_id, const boost::json::object& body);
 
  private:
   Result<std::pair<consent::Account, vault::Document>> patient_discovery(

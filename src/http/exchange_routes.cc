@@ -245,6 +245,22 @@ void add_patient_link_routes(Router& router, exchange::PatientLinks& links) {
                if (!confirming) return problem_response(confirming.error());
                return json_response(202, discovery_json(*confirming));
              });
+  // Links a HIP proposed, waiting for the patient (HIP-initiated linking).
+  router.add("GET", base + "/link-proposals", Access::kPatientSession,
+             [&links](const Request&, const RouteContext& context) {
+               auto proposed = links.proposals(*context.patient, patient_subject(context));
+               if (!proposed) return problem_response(proposed.error());
+               json::array list;
+               for (const auto& proposal : *proposed) list.push_back(discovery_json(proposal));
+               return json_response(200, {{"proposals", std::move(list)}});
+             });
+  router.add("POST", base + "/link-proposals/{id}/accept", Access::kPatientSession,
+             [&links](const Request&, const RouteContext& context) {
+               auto accepted =
+                   links.accept(*context.patient, patient_subject(context), context.param("id"));
+               if (!accepted) return problem_response(accepted.error());
+               return json_response(200, discovery_json(*accepted));
+             });
   router.add("GET", base + "/links", Access::kPatientSession,
              [&links](const Request&, const RouteContext& context) {
                auto linked = links.links(*context.patient, patient_subject(context));
@@ -269,7 +285,8 @@ void add_hip_link_answer_routes(Router& router, exchange::PatientLinks& links,
       {exchange::kOnDiscoverPath, &exchange::PatientLinks::on_discover},
       {exchange::kOnLinkInitPath, &exchange::PatientLinks::on_link_init},
       {exchange::kOnLinkConfirmPath, &exchange::PatientLinks::on_link_confirm},
-      {exchange::kContextNotifyPath, &exchange::PatientLinks::context_notify}};
+      {exchange::kContextNotifyPath, &exchange::PatientLinks::context_notify},
+      {exchange::kAddContextsPath, &exchange::PatientLinks::propose}};
   for (const auto& [path, answer] : answers) {
     // (Captured by copy under its own name: clang 14 cannot capture a structured binding.)
     router.add(
@@ -284,13 +301,25 @@ void add_hip_link_answer_routes(Router& router, exchange::PatientLinks& links,
   }
 }
 
-// The CM's discovery and linking messages at a HIP (signed by the CM, checked in the domain).
+// The CM's discovery and linking messages at a HIP (signed by the CM, checked in the domain), and
+// hospital IT proposing to link a patient's visits (HIP-initiated linking).
 void add_hip_link_routes(Router& router, exchange::HipLinks& links) {
+  router.add("POST", "/hip/v1/patients/{id}/link-proposals", Access::kBearerToken,
+             [&links](const Request&, const RouteContext& context) {
+               if (!context.caller->scopes.has(kAdminScope)) {
+                 return problem_response(Error{ErrorCode::kPermissionDenied,
+                                               "proposing links needs the kavach/admin scope"});
+               }
+               auto proposed = links.propose_links(context.param("id"));
+               if (!proposed) return problem_response(proposed.error());
+               return json_response(202, {{"status", "PROPOSED"}});
+             });
   using Handle = Status (exchange::HipLinks::*)(const json::object&, std::string_view);
   const std::pair<std::string_view, Handle> handlers[] = {
       {exchange::kDiscoverPath, &exchange::HipLinks::discover},
       {exchange::kLinkInitPath, &exchange::HipLinks::link_init},
-      {exchange::kLinkConfirmPath, &exchange::HipLinks::link_confirm}};
+      {exchange::kLinkConfirmPath, &exchange::HipLinks::link_confirm},
+      {exchange::kOnAddContextsPath, &exchange::HipLinks::proposal_answered}};
   for (const auto& [path, handler] : handlers) {
     router.add("POST", std::string(path), Access::kFromNode,
                [&links, handle = handler](const Request& request, const RouteContext&) {

@@ -131,6 +131,8 @@ class DataFlowTest : public consent::ConsentFixture {
     if (path == kOnLinkInitPath) return patient_links_->on_link_init("aiims-delhi", body);
     if (path == kOnLinkConfirmPath) return patient_links_->on_link_confirm("aiims-delhi", body);
     if (path == kContextNotifyPath) return patient_links_->context_notify("aiims-delhi", body);
+    if (path == kAddContextsPath) return patient_links_->propose("aiims-delhi", body);
+    if (path == kOnAddContextsPath) return hip_links_->proposal_answered(body, signature);
     if (path == kNotifyPath) {
       const auto& notifier = body.at("notification").at("notifier").as_object();
       notices_.push_back(json::serialize(body));
@@ -536,6 +538,34 @@ TEST_F(LinkingTest, ANewVisitOfALinkedPatientReachesTheCmOnce) {
   std::set<std::string> visits;
   for (const auto& context : links->front().care_contexts) visits.insert(context.reference);
   EXPECT_EQ(visits, (std::set<std::string>{first_visit, second_visit}));
+}
+
+TEST_F(LinkingTest, AHospitalProposesLinksThatThePatientAccepts) {
+  const auto meera = enrol("Meera Nair", "9000000001", "meera", 1990);
+  const auto session = sign_in(meera);
+  // Hospital software recorded her ABHA address at the desk; IT proposes to link her visits.
+  const auto patient = create("Patient", R"({"resourceType":"Patient",
+      "name":[{"text":"Meera Nair"}],"identifier":[
+      {"system":"https://healthid.ndhm.gov.in/abha-address","value":"meera@sbx"}]})");
+  const auto visit = visit_of(patient);
+  const auto unknown = create("Patient", R"({"resourceType":"Patient","name":[{"text":"X"}]})");
+  EXPECT_EQ(hip_links_->propose_links(unknown).error().code, ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(hip_links_->propose_links(patient).has_value());
+  deliver_all();
+  // Nothing is linked until she accepts.
+  EXPECT_TRUE(patient_links_->links(session, meera.abha_number)->empty());
+  auto proposals = patient_links_->proposals(session, meera.abha_number);
+  ASSERT_TRUE(proposals.has_value());
+  ASSERT_EQ(proposals->size(), 1u);
+  EXPECT_EQ(proposals->front().status, "PROPOSED");
+  EXPECT_EQ(proposals->front().care_contexts.at(0).reference, visit);
+  ASSERT_TRUE(patient_links_->accept(session, meera.abha_number, proposals->front().id));
+  EXPECT_TRUE(patient_links_->proposals(session, meera.abha_number)->empty());
+  EXPECT_EQ(patient_links_->accept(session, meera.abha_number, proposals->front().id).error().code,
+            ErrorCode::kFailedPrecondition);
+  auto links = patient_links_->links(session, meera.abha_number);
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_EQ(links->front().patient_reference, patient);
 }
 
 TEST_F(LinkingTest, TwoPatientsWhoBothMatchAreNeverGuessedBetween) {

@@ -473,6 +473,27 @@ class ExchangeTest(NodeTestCase):
         found = self.discover("aiims-delhi")
         self.assertEqual(found["status"], "NOT_FOUND", found)
         self.assertIn("no patient", found["error"])
+        # HIP-initiated linking: the desk records Ravi's ABHA address, hospital IT proposes his
+        # visits to the CM, and they are linked once he accepts in his app.
+        hip = self.hips["aiims-delhi"]
+        ravi = hip.request("POST", "/fhir/R4/Patient", token=hip.token(), body={
+            "resourceType": "Patient", "name": [{"text": "Ravi Kumar"}],
+            "identifier": [{"system": ABHA_ADDRESS, "value": "ravi.k@sbx"}]}).json()["id"]
+        visit = hip.request("POST", "/fhir/R4/Encounter", token=hip.token(), body={
+            "resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
+            "subject": {"reference": f"Patient/{ravi}"},
+            "period": {"start": iso(datetime.now(timezone.utc))}}).json()["id"]
+        it = hip.fetch_token(*hip.add_client("AIIMS IT", "kavach/admin")).json()["access_token"]
+        proposed = hip.request("POST", f"/hip/v1/patients/{ravi}/link-proposals", token=it)
+        self.assertEqual(proposed.status, 202, proposed.body)
+        self.assertTrue(self.wait(lambda: self.patient_api("GET", "/link-proposals").json()["proposals"], 10))
+        proposal = self.patient_api("GET", "/link-proposals").json()["proposals"][0]
+        self.assertEqual([c["referenceNumber"] for c in proposal["patient"]["careContexts"]], [visit])
+        self.assertEqual(self.patient_api("GET", "/links").json()["links"], [])
+        accepted = self.patient_api("POST", f"/link-proposals/{proposal['transactionId']}/accept")
+        self.assertEqual(accepted.status, 200, accepted.body)
+        self.assertEqual([link["hip"]["id"] for link in self.patient_api("GET", "/links").json()["links"]],
+                         ["aiims-delhi"])
 
     def test_requests_the_artefact_does_not_allow_are_refused(self):
         artefacts = self.ask_and_grant()
