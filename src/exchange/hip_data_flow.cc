@@ -129,14 +129,16 @@ Result<HipDataFlow::Planned> HipDataFlow::plan(const std::string& transaction_id
       const auto token = crypto::SecretBytes::random(32);
       const std::string token_text = crypto::to_base64url(token.view());
       link_id = link_document_id(token_text);
-      vault::Document linked{std::string(kHipLinkedContentType),
-                             link_id,
-                             bundles[i].first,
-                             0,
-                             0,
-                             {{"content", std::move(entry.content)}, {"armed", true}}};
-      ASSIGN_OR_RETURN(auto write, documents_.prepare(linked, {}));
-      planned.batch.records.push_back(std::move(write));
+      // The ciphertext is written once; the token's state, which changes, is a record of its own,
+      // so arming and using it never copies the document again.
+      vault::Document linked{
+          std::string(kHipLinkedContentType),     link_id, bundles[i].first, 0, 0,
+          {{"content", std::move(entry.content)}}};
+      ASSIGN_OR_RETURN(auto content_write, documents_.prepare(linked, {}));
+      planned.batch.records.push_back(std::move(content_write));
+      vault::Document state{std::string(kHipLinkTokenType), link_id, "", 0, 0, {{"armed", true}}};
+      ASSIGN_OR_RETURN(auto state_write, documents_.prepare(state, {}));
+      planned.batch.records.push_back(std::move(state_write));
       entry.content.clear();
       entry.link = fmt::format("{}{}{}", options_.base_url, kLinksPath, token_text);
     }
@@ -361,10 +363,10 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
   ++counts.retried;
   // The page will be pushed again, so its link (if any) may be fetched again.
   if (const auto link_id = string_member(page->body, "link_id"); !link_id.empty()) {
-    ASSIGN_OR_RETURN(auto linked, documents_.read(kHipLinkedContentType, link_id));
-    if (linked && !linked->body.at("armed").as_bool()) {
-      linked->body["armed"] = true;
-      RETURN_IF_ERROR(documents_.write(*linked, {}));
+    ASSIGN_OR_RETURN(auto state, documents_.read(kHipLinkTokenType, link_id));
+    if (state && !state->body.at("armed").as_bool()) {
+      state->body["armed"] = true;
+      RETURN_IF_ERROR(documents_.write(*state, {}));
     }
   }
   body["attempts"] = attempts;
@@ -379,13 +381,18 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
 Result<std::string> HipDataFlow::linked_content(std::string_view token) {
   if (token.empty() || token.size() > 64) return make_error(ErrorCode::kNotFound, "no such link");
   for (int attempt = 0; attempt < 3; ++attempt) {
-    ASSIGN_OR_RETURN(auto linked, documents_.read(kHipLinkedContentType, link_document_id(token)));
-    if (!linked || !linked->body.at("armed").as_bool()) {
+    const std::string id = link_document_id(token);
+    ASSIGN_OR_RETURN(auto state, documents_.read(kHipLinkTokenType, id));
+    if (!state || !state->body.at("armed").as_bool()) {
       return make_error(ErrorCode::kNotFound, "no such link, or it was used");
     }
-    linked->body["armed"] = false;
-    auto written = documents_.write(*linked, {});
-    if (written) return std::string(linked->body.at("content").as_string());
+    state->body["armed"] = false;
+    auto written = documents_.write(*state, {});
+    if (written) {
+      ASSIGN_OR_RETURN(const auto linked, documents_.read(kHipLinkedContentType, id));
+      if (!linked) return make_error(ErrorCode::kDataLoss, "a linked document is missing");
+      return string_member(linked->body, "content");
+    }
     if (written.error().code != ErrorCode::kConflict) return tl::unexpected(written.error());
   }
   return make_error(ErrorCode::kNotFound, "no such link, or it was used");

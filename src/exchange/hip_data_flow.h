@@ -38,7 +38,8 @@ namespace kavach::exchange {
 
 inline constexpr std::string_view kHipTransferType = "_HipTransfer";
 inline constexpr std::string_view kHipTransferPageType = "_HipTransferPage";
-inline constexpr std::string_view kHipLinkedContentType = "_HipLinkedContent";
+inline constexpr std::string_view kHipLinkedContentType = "_HipLinkedContent";  // written once
+inline constexpr std::string_view kHipLinkTokenType = "_HipLinkToken";          // armed or used
 inline constexpr std::string_view kLinksPath = "/v0.5/health-information/links/";
 
 // Posts one page; returns the HTTP status, or kUnavailable when the HIU cannot be reached.
