@@ -68,6 +68,12 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
+bool is_under_registered_url(std::string_view url, std::string_view base) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  if (base.empty() || !url.starts_with(base)) return false;
+  return url.size() == base.size() || url[base.size()] == '/';
+}
+
 Result<KeyMaterial> parse_key_material(const json::value& value) {
   ASSIGN_OR_RETURN(const json::object& object, json_object(value, "keyMaterial"));
   ASSIGN_OR_RETURN(const auto algorithm, required_string(object, "cryptoAlg", "keyMaterial"));

@@ -103,4 +103,8 @@ std::string content_checksum(std::string_view plaintext);
 // A UUID in the canonical 8-4-4-4-12 hex form (transaction and consent ids).
 bool is_uuid(std::string_view text);
 
+// True when `url` is the registered URL `base` or a path below it (same scheme, host and port):
+// where a push or a link may point.
+bool is_under_registered_url(std::string_view url, std::string_view base);
+
 }  // namespace kavach::exchange

@@ -27,13 +27,6 @@ Transaction transaction_from(const vault::Document& document) {
                      ""};
 }
 
-// True when `url` is `base` or a path below it (same scheme, host and port).
-bool is_below(std::string_view url, std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  if (base.empty() || !url.starts_with(base)) return false;
-  return url.size() == base.size() || url[base.size()] == '/';
-}
-
 }  // namespace
 
 Status HealthInformationRelay::commit(store::WriteBatch batch) {
@@ -93,7 +86,7 @@ Result<Transaction> HealthInformationRelay::request(std::string_view hiu_id,
   if (hi_request.key_material.expiry_ms <= now_ms) {
     return refuse(ErrorCode::kInvalidArgument, "keyMaterial.dhPublicKey has expired");
   }
-  if (!is_below(hi_request.data_push_url, hiu.callback_url)) {
+  if (!is_under_registered_url(hi_request.data_push_url, hiu.callback_url)) {
     return refuse(ErrorCode::kInvalidArgument,
                   "dataPushUrl must be on the HIU's registered callback URL");
   }

@@ -159,8 +159,9 @@ Result<HipDataFlow::Planned> HipDataFlow::plan(const std::string& transaction_id
   return planned;
 }
 
-Status HipDataFlow::refuse(const std::string& transaction_id, const std::string& consent_id,
-                           const std::string& hiu_id, const Error& why) {
+Status HipDataFlow::refuse(const std::string& request_id, const std::string& transaction_id,
+                           const std::string& consent_id, const std::string& hiu_id,
+                           const Error& why) {
   store::WriteBatch batch;
   ASSIGN_OR_RETURN(
       auto ack,
@@ -168,7 +169,7 @@ Status HipDataFlow::refuse(const std::string& transaction_id, const std::string&
           documents_, options_.cm_id, kHipOnRequestPath,
           {{"hiRequest", {{"transactionId", transaction_id}, {"sessionStatus", "ACKNOWLEDGED"}}},
            {"error", {{"code", error_code_name(why.code)}, {"message", why.message}}},
-           {"resp", {{"requestId", transaction_id}}}}));
+           {"resp", {{"requestId", request_id}}}}));
   batch.records.push_back(std::move(ack));
   const HiNotification failed{
       consent_id,         transaction_id,         unix_ms(clock_.now()), "HIP",
@@ -219,14 +220,16 @@ Status HipDataFlow::receive(const json::object& body, std::string_view signature
         held.error().code != ErrorCode::kNotFound) {
       return tl::unexpected(held.error());
     }
-    return refuse(transaction_id, hi_request.consent_id, hiu_id, held.error());
+    return refuse(string_member(body, "requestId"), transaction_id, hi_request.consent_id, hiu_id,
+                  held.error());
   }
   auto planned = plan(transaction_id, hiu_id, *held, hi_request_value->as_object());
   if (!planned) {
     if (planned.error().code != ErrorCode::kPermissionDenied) {
       return tl::unexpected(planned.error());
     }
-    return refuse(transaction_id, hi_request.consent_id, hiu_id, planned.error());
+    return refuse(string_member(body, "requestId"), transaction_id, hi_request.consent_id, hiu_id,
+                  planned.error());
   }
   const std::int64_t now_ms = unix_ms(clock_.now());
   vault::Document transfer;
@@ -251,7 +254,7 @@ Status HipDataFlow::receive(const json::object& body, std::string_view signature
       consent::prepare_outbox_message(
           documents_, options_.cm_id, kHipOnRequestPath,
           {{"hiRequest", {{"transactionId", transaction_id}, {"sessionStatus", "ACKNOWLEDGED"}}},
-           {"resp", {{"requestId", transaction_id}}}}));
+           {"resp", {{"requestId", string_member(body, "requestId")}}}}));
   batch.records.push_back(std::move(ack));
   audit::AuditEntry entry;
   entry.time_ms = now_ms;

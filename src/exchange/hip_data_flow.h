@@ -95,8 +95,8 @@ class HipDataFlow {
   struct Planned;
   Result<Planned> plan(const std::string& transaction_id, const std::string& hiu_id,
                        const consent::HeldConsent& held, const boost::json::object& hi_request);
-  Status refuse(const std::string& transaction_id, const std::string& consent_id,
-                const std::string& hiu_id, const Error& why);
+  Status refuse(const std::string& request_id, const std::string& transaction_id,
+                const std::string& consent_id, const std::string& hiu_id, const Error& why);
   Status push_next(vault::Document& transfer, PushCounts& counts);
   Status finish(vault::Document& transfer, bool transferred, const std::string& why);
   Status commit(store::WriteBatch batch);

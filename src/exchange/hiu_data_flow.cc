@@ -41,13 +41,6 @@ HiuTransfer transfer_from(const vault::Document& document) {
                      string_member(body, "detail")};
 }
 
-// True when `url` lies below `base` (same scheme, host and port, then a path).
-bool is_below(std::string_view url, std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return !base.empty() && url.starts_with(base) && url.size() > base.size() &&
-         url[base.size()] == '/';
-}
-
 }  // namespace
 
 std::string received_data_partition(std::string_view consent_id) {
@@ -190,7 +183,7 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     for (const auto& entry : page.entries) {
       std::string linked;
       if (entry.content.empty()) {
-        if (!is_below(entry.link, string_member(fields, "hip_url"))) {
+        if (!is_under_registered_url(entry.link, string_member(fields, "hip_url"))) {
           return make_error(ErrorCode::kInvalidArgument,
                             "a link entry must point under the HIP's registered URL");
         }

@@ -119,11 +119,17 @@ class DataFlowTest : public consent::ConsentFixture {
     if (path == consent::kHiuNotifyPath || path == consent::kOnInitPath) {
       return hiu_consents_->receive(body, signature).map([](auto) {});
     }
-    if (path == kHipRequestPath) return hip_flow_->receive(body, signature);
+    if (path == kHipRequestPath) {
+      hip_request_ids_.emplace_back(body.at("requestId").as_string());
+      return hip_flow_->receive(body, signature);
+    }
     if (path == kHiuOnRequestPath || path == kHiuNotifyPath) {
       return hiu_flow_->receive_cm_message(body, signature);
     }
-    if (path == kHipOnRequestPath) return relay_->hip_acknowledged("aiims-delhi", body);
+    if (path == kHipOnRequestPath) {
+      acknowledged_ids_.emplace_back(body.at("resp").at("requestId").as_string());
+      return relay_->hip_acknowledged("aiims-delhi", body);
+    }
     if (path == kDiscoverPath) return hip_links_->discover(body, signature);
     if (path == kLinkInitPath) return hip_links_->link_init(body, signature);
     if (path == kLinkConfirmPath) return hip_links_->link_confirm(body, signature);
@@ -238,6 +244,8 @@ class DataFlowTest : public consent::ConsentFixture {
   bool tamper_ = false;
   std::vector<std::string> pushed_urls_;
   std::vector<std::string> notices_;
+  std::vector<std::string> hip_request_ids_;   // requestIds of the CM's hip/request messages
+  std::vector<std::string> acknowledged_ids_;  // resp.requestId of the HIP's on-request answers
   std::string asha_id_, visit_, lab_, vitals_, old_lab_, prescription_, request_id_;
 };
 
@@ -260,6 +268,8 @@ TEST_F(DataFlowTest, TheHiuReceivesExactlyTheGrantedRecordsOncePerDocument) {
   auto transfer = relay_->transaction("apollo-chennai", started->transaction_id);
   ASSERT_TRUE(transfer.has_value());
   EXPECT_EQ(transfer->status, "TRANSFERRED");
+  // The HIP's acknowledgement answers the CM's request by its requestId, as ABDM's resp says.
+  EXPECT_EQ(acknowledged_ids_, hip_request_ids_);
   EXPECT_EQ(transfer->hiu_status, "TRANSFERRED");
   // CM and HIP each log the request; the HIP each page; the HIU each page and each view.
   EXPECT_EQ(audit_count(audit::Action::kDataRequest), 3u);
