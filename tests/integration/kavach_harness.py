@@ -6,6 +6,7 @@ KAVACH_TEST_POSTGRES_* variables that scripts/with-postgres.sh exports.
 """
 import base64
 import http.client
+import http.server
 import json
 import os
 import random
@@ -14,6 +15,7 @@ import signal
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -185,6 +187,24 @@ class Node:
             assert response.status == 200, response.body
             self._token = response.json()["access_token"]
         return self._token
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that keeps the test output free of access logs."""
+
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackServer(http.server.ThreadingHTTPServer):
+    """A test's own HTTP endpoint: a free loopback port, served on a background thread."""
+
+    def __init__(self, handler):
+        super().__init__(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class NodeTestCase(unittest.TestCase):

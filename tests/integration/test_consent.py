@@ -6,20 +6,18 @@ signed artefact through the CM's outbox, and a revocation reaches the HIP within
 cases answer with clear messages. A HIP that is down when a consent is granted receives it when it
 comes back.
 """
-import http.server
 import json
 import ssl
 import subprocess
 import tempfile
 import os
 import socket
-import threading
 import time
 import unittest
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from kavach_harness import NodeTestCase, run_cli
+from kavach_harness import LoopbackServer, NodeTestCase, QuietHandler, run_cli
 
 
 def iso(dt):
@@ -69,13 +67,13 @@ def issue_certificate(ca, directory, name):
     return cert, key
 
 
-class Receiver(http.server.ThreadingHTTPServer):
+class Receiver(LoopbackServer):
     """An HIU's callback endpoint: keeps every notice it is sent."""
 
     def __init__(self):
         self.notices = []
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(handler):
                 body = handler.rfile.read(int(handler.headers["Content-Length"]))
                 self.notices.append((handler.path, json.loads(body),
@@ -84,14 +82,7 @@ class Receiver(http.server.ThreadingHTTPServer):
                 handler.send_header("Content-Length", "0")
                 handler.end_headers()
 
-            def log_message(handler, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(Handler)
 
 
 class ConsentTest(NodeTestCase):

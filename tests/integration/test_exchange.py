@@ -9,12 +9,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import http.client
-import http.server
 import subprocess
 import tempfile
 import threading
 
-from kavach_harness import NodeTestCase, run_cli
+from kavach_harness import LoopbackServer, NodeTestCase, QuietHandler, run_cli
 from test_consent import free_port, iso
 
 ABHA_ADDRESS = "https://healthid.ndhm.gov.in/abha-address"
@@ -26,14 +25,14 @@ KAVACH_ONLY = {"/v0.5/consents/hip/status"}
 SHAPED_LIKE = {"/v0.5/health-information/hiu/notify": "/v0.5/health-information/notify"}
 
 
-class RecordingProxy(http.server.ThreadingHTTPServer):
+class RecordingProxy(LoopbackServer):
     """Stands in front of one node: forwards every request to it unchanged and records each
     message (path and JSON body) a Kavach node sent, for the ABDM schema check."""
 
     def __init__(self, messages, lock):
         self.target_port = None
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def forward(handler, method):
                 length = int(handler.headers.get("Content-Length") or 0)
                 body = handler.rfile.read(length) if length else b""
@@ -67,14 +66,7 @@ class RecordingProxy(http.server.ThreadingHTTPServer):
             def do_GET(handler):
                 handler.forward("GET")
 
-            def log_message(handler, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(Handler)
 
 
 def node_key(node):
