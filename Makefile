@@ -13,13 +13,14 @@ CMAKE_ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
-build: deps tests/conformance/node_modules/.package-lock.json
+build: deps tests/conformance/node_modules/.package-lock.json tests/fhir_client/node_modules/.package-lock.json
 	cmake --preset debug $(CMAKE_ARGS)
 	cmake --build --preset debug -j $(JOBS)
 
-# The ABDM conformance check's validator (Ajv) and YAML reader, from the npm registry.
-tests/conformance/node_modules/.package-lock.json: tests/conformance/package-lock.json
-	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+# From the npm registry: the ABDM conformance check's validator (Ajv) and YAML reader, and the
+# off-the-shelf FHIR client (fhir-kit-client) the end-to-end test drives a node with.
+%/node_modules/.package-lock.json: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
 
 release: deps
 	cmake --preset release $(CMAKE_ARGS)

@@ -8,7 +8,7 @@ set -euo pipefail
 build=${1:?build directory}
 short_seconds=${2:?seconds per target}
 long_seconds=${3:-$short_seconds}
-LONG_TARGETS=" query resource_index json_patch consent_message health_information "
+LONG_TARGETS=" query search_query resource_index json_patch consent_message health_information "
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -37,7 +37,9 @@ inline constexpr std::chrono::seconds kStoreBusyTimeout{10};
 
 // Records
 inline constexpr std::size_t kResourceIdBytesMax = 64;
-inline constexpr std::size_t kIndexValuesPerResourceMax = 512;
+// Synthea's Provenance names every record of its bundle as a target: a few thousand values.
+inline constexpr std::size_t kIndexValuesPerResourceMax = 10'000;
 inline constexpr std::size_t kJsonDepthMax = 64;
+inline constexpr std::size_t kSearchValueBytesMax = 4096;
 
 }  // namespace kavach::limits

@@ -232,7 +232,13 @@ Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& 
   write.record.version = version;
   write.record.recorded_at_ms = now_ms;
   write.expected_version = version - 1;
-  for (const auto& [name, value] : extract_index_terms(type, resource)) {
+  const auto terms = extract_index_terms(type, resource);
+  if (terms.size() > limits::kIndexValuesPerResourceMax) {
+    return make_error(ErrorCode::kUnprocessable,
+                      fmt::format("the {} has more searchable values than the {} a record may have",
+                                  type, limits::kIndexValuesPerResourceMax));
+  }
+  for (const auto& [name, value] : terms) {
     ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, name, value));
     write.index.push_back(std::move(entry));
   }
@@ -422,122 +428,12 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
   return resources;
 }
 
-Result<std::vector<store::IndexQuery>> ResourceService::index_queries(
-    std::string_view type, const SearchParameters& parameters) {
-  if (parameters.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "give at least one search parameter");
-  }
-  std::vector<store::IndexQuery> queries;
-  for (const auto& [name, value] : parameters) {
-    if (!is_indexed_parameter(type, name)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("unknown search parameter '{}' for {}", name, type));
-    }
-    ASSIGN_OR_RETURN(auto entry,
-                     sealer_.blind_index(type, name, normalise_search_value(name, value)));
-    queries.push_back(
-        store::IndexQuery{std::string(type), std::move(entry), "", limits::kPageSizeMax});
-  }
-  return queries;
-}
-
-Result<std::vector<std::string>> ResourceService::matching_ids(
-    const std::vector<store::IndexQuery>& queries, std::string after, std::size_t limit) {
-  // The first parameter drives the scan in id order; the others filter its pages.
-  std::vector<std::string> matches;
-  for (;;) {
-    auto driver = queries.front();
-    driver.after_id = after;
-    ASSIGN_OR_RETURN(const auto ids, store_.find(driver));
-    for (const auto& id : ids) {
-      after = id;
-      bool matches_all = true;
-      for (std::size_t i = 1; i < queries.size() && matches_all; ++i) {
-        ASSIGN_OR_RETURN(matches_all, store_.has_index_entry(driver.type, queries[i].entry, id));
-      }
-      if (!matches_all) continue;
-      matches.push_back(id);
-      if (matches.size() == limit) return matches;
-    }
-    if (ids.size() < driver.limit) return matches;
-  }
-}
-
-Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
-                                           const SearchRequest& request) {
-  RETURN_IF_ERROR(check_type_and_id(request.type, ""));
-  ASSIGN_OR_RETURN(const auto grant,
-                   consent_grant(caller, audit::Action::kRecordSearch, request.type, ""));
-  if (!grant) {
-    RETURN_IF_ERROR(authorise(caller, request.type, "", auth::Interaction::kSearch,
-                              audit::Action::kRecordSearch, "search"));
-  }
-  const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
-  ASSIGN_OR_RETURN(const auto queries, index_queries(request.type, request.parameters));
-  if (grant) return search_under_consent(caller, request, queries, *grant);
-  ASSIGN_OR_RETURN(auto ids, matching_ids(queries, request.after_id, count + 1));
-  SearchPage page;
-  if (ids.size() > count) {
-    ids.resize(count);
-    page.next_after_id = ids.back();
-  }
-  std::vector<audit::AuditEntry> accesses;
-  for (const auto& id : ids) {
-    ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
-    if (!record || record->deleted) continue;
-    ASSIGN_OR_RETURN(auto resource, open(*record));
-    page.resources.push_back(std::move(resource));
-    accesses.push_back(entry_for(caller, audit::Action::kRecordSearch));
-    describe_record(accesses.back(), *record);
-  }
-  // One entry per record returned, all durable before the page is.
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
-  return page;
-}
-
-Result<SearchPage> ResourceService::search_under_consent(
-    const auth::AccessToken& caller, const SearchRequest& request,
-    const std::vector<store::IndexQuery>& queries, const RecordGrant& grant) {
-  // A consent covers one patient; a search must say whose records it wants, which also bounds
-  // the records examined to that patient's.
-  const bool names_patient =
-      request.type == "Patient" ||
-      std::any_of(request.parameters.begin(), request.parameters.end(), [](const auto& parameter) {
-        return parameter.first == "patient" || parameter.first == "subject" ||
-               parameter.first == "_id";
-      });
-  if (!names_patient) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "a search under a consent names the patient (patient=, subject= or _id=)");
-  }
-  const std::size_t count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
-  SearchPage page;
-  std::vector<audit::AuditEntry> accesses;
-  std::string cursor = request.after_id;
-  // Refused records are skipped before the page is cut, so they are neither returned nor
-  // counted, and the next-page cursor is always a record the caller was given.
-  for (bool more = true; more;) {
-    ASSIGN_OR_RETURN(const auto ids, matching_ids(queries, cursor, count + 1));
-    more = ids.size() == count + 1;
-    for (const auto& id : ids) {
-      cursor = id;
-      ASSIGN_OR_RETURN(const auto record, store_.read_current(request.type, id));
-      if (!record || record->deleted) continue;
-      ASSIGN_OR_RETURN(auto resource, open(*record));
-      ASSIGN_OR_RETURN(const bool allowed, released(&grant, *record, resource));
-      if (!allowed) continue;
-      if (page.resources.size() == count) {
-        page.next_after_id = page.resources.back().id;
-        more = false;
-        break;
-      }
-      page.resources.push_back(std::move(resource));
-      accesses.push_back(entry_for(caller, audit::Action::kRecordSearch, &grant));
-      describe_record(accesses.back(), *record);
-    }
-  }
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
-  return page;
+audit::AuditEntry ResourceService::access_entry(const auth::AccessToken& caller,
+                                                audit::Action action, const RecordGrant* grant,
+                                                const store::RecordVersion& record) const {
+  auto entry = entry_for(caller, action, grant);
+  describe_record(entry, record);
+  return entry;
 }
 
 Result<std::optional<std::string>> ResourceService::single_match(
@@ -547,8 +443,16 @@ Result<std::optional<std::string>> ResourceService::single_match(
   RETURN_IF_ERROR(authorise(caller, type, "", interaction, action, verb));
   RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kSearch,
                             audit::Action::kRecordSearch, "search"));
-  ASSIGN_OR_RETURN(const auto queries, index_queries(type, criteria));
-  ASSIGN_OR_RETURN(const auto ids, matching_ids(queries, "", 2));
+  ASSIGN_OR_RETURN(const auto query, parse_search_query(type, criteria));
+  if (query.predicates.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "give at least one search criterion");
+  }
+  ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, nullptr));
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(scan_matches(type, predicates, nullptr, "", [&ids](SearchMatch&& match) {
+    ids.push_back(match.record.id);
+    return ids.size() < 2;
+  }));
   if (ids.size() > 1) {
     return make_error(
         ErrorCode::kFailedPrecondition,

@@ -8,13 +8,15 @@
 // tombstone), seals the resource under its patient's data key and replaces its blind-index entries
 // in the same atomic batch. Reads open and authenticate the sealed payload before returning it.
 //
-// The FHIR API so far: create, read, vread, update (with If-Match), JSON Patch, delete, history,
-// conditional create/update/delete, and equality search on indexed parameters. Validation against
-// the R4 StructureDefinitions, bundles and the full search grammar follow (issue 3).
+// The FHIR API: create, read, vread, update (with If-Match), JSON Patch, delete, history,
+// conditional create/update/delete, transaction and batch Bundles, and search (search_query.h for
+// the grammar; the search itself is in resource_search.cc). Validation against the R4
+// StructureDefinitions follows (issue 3).
 //
 // Thread-safety: safe from any thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +30,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "fhir/record_gate.h"
+#include "fhir/search_query.h"
 #include "store/store.h"
 #include "vault/record_sealer.h"
 
@@ -42,8 +45,9 @@ struct StoredResource {
   std::string json;  // the resource with id and meta filled in; empty for a tombstone
 };
 
-using SearchParameters = std::vector<std::pair<std::string, std::string>>;
+using SearchParameters = QueryParameters;
 
+// A search by plain criteria, for the node's own services (the full grammar is accepted).
 struct SearchRequest {
   std::string type;
   SearchParameters parameters;  // name, value (all must match)
@@ -54,6 +58,13 @@ struct SearchRequest {
 struct SearchPage {
   std::vector<StoredResource> resources;
   std::string next_after_id;  // empty on the last page
+};
+
+struct SearchResult {
+  std::vector<StoredResource> matches;
+  std::vector<StoredResource> included;  // by _include and _revinclude, each once
+  std::string next_cursor;               // the _cursor of the next page; empty on the last
+  std::optional<std::size_t> total;      // with _total or _summary=count, when counted
 };
 
 struct HistoryPage {
@@ -139,6 +150,10 @@ class ResourceService {
   Result<std::vector<StoredResource>> history(const auth::AccessToken& caller,
                                               std::string_view type, std::string_view id,
                                               std::size_t count);
+  // A search (search_query.h). Every returned or included record is checked exactly against the
+  // query, against the caller's scopes or, under a consent, by the gate, and logged; under a
+  // consent the query must name the patient. The total counts only what the caller may see.
+  Result<SearchResult> search(const auth::AccessToken& caller, const SearchQuery& query);
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
   // Type-level history: every version of every `type` record, newest first, before the cursor.
   Result<HistoryPage> type_history(const auth::AccessToken& caller, std::string_view type,
@@ -215,21 +230,58 @@ class ResourceService {
   // the gate allows it.
   Result<bool> released(const RecordGrant* grant, const store::RecordVersion& record,
                         const StoredResource& resource);
-  Result<SearchPage> search_under_consent(const auth::AccessToken& caller,
-                                          const SearchRequest& request,
-                                          const std::vector<store::IndexQuery>& queries,
-                                          const RecordGrant& grant);
   // Checks the caller's scope; a refusal is logged, naming the record's patient when it exists.
   Status authorise(const auth::AccessToken& caller, std::string_view type, std::string_view id,
                    auth::Interaction interaction, audit::Action action, std::string_view verb);
   audit::AuditEntry entry_for(const auth::AccessToken& caller, audit::Action action,
                               const RecordGrant* grant = nullptr) const;
-  // The blind-index lookups for search parameters; kInvalidArgument for an unknown one.
-  Result<std::vector<store::IndexQuery>> index_queries(std::string_view type,
-                                                       const SearchParameters& parameters);
-  // Ids after `after` (in id order) that match every query, at most `limit`.
-  Result<std::vector<std::string>> matching_ids(const std::vector<store::IndexQuery>& queries,
-                                                std::string after, std::size_t limit);
+  // An audit entry for `caller`'s `action` on `record`.
+  audit::AuditEntry access_entry(const auth::AccessToken& caller, audit::Action action,
+                                 const RecordGrant* grant,
+                                 const store::RecordVersion& record) const;
+
+  // Search (resource_search.cc).
+  // Where candidate ids come from: a fixed list (from _id) or the records carrying any of a set
+  // of index values under one name.
+  struct CandidateSource {
+    std::string type;
+    bool fixed = false;
+    std::vector<std::string> ids;  // when fixed: sorted, without repeats
+    std::string name;
+    std::vector<store::Bytes> values;
+  };
+  // A record that passed every predicate (and the grant), opened.
+  struct SearchMatch {
+    store::RecordVersion record;
+    StoredResource resource;
+    boost::json::object object;
+  };
+  // The index lookup (or list of ids) that proposes candidates for `predicates`, in id order.
+  Result<CandidateSource> candidate_source(std::string_view type,
+                                           const std::vector<SearchPredicate>& predicates);
+  Result<std::vector<std::string>> next_candidates(const CandidateSource& source,
+                                                   const std::string& after, std::size_t limit);
+  // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
+  Result<std::optional<SearchMatch>> check_candidate(const store::RecordVersion& record,
+                                                     const std::vector<SearchPredicate>& predicates,
+                                                     const RecordGrant* grant);
+  // Calls `visit` with each match after `after` in id order, until it returns false.
+  Status scan_matches(std::string_view type, const std::vector<SearchPredicate>& predicates,
+                      const RecordGrant* grant, std::string after,
+                      const std::function<bool(SearchMatch&&)>& visit);
+  // The predicates with chains resolved into the references they select.
+  Result<std::vector<SearchPredicate>> resolve_chains(const auth::AccessToken& caller,
+                                                      const SearchQuery& query,
+                                                      const RecordGrant* grant);
+  Status add_includes(const auth::AccessToken& caller, const SearchQuery& query,
+                      const RecordGrant* grant, SearchResult& result,
+                      std::vector<audit::AuditEntry>& accesses);
+  Status page_sorted(const SearchQuery& query, const std::vector<SearchPredicate>& predicates,
+                     const RecordGrant* grant, SearchResult& result,
+                     std::vector<store::RecordVersion>& returned);
+  Status page_in_id_order(const SearchQuery& query, const std::vector<SearchPredicate>& predicates,
+                          const RecordGrant* grant, SearchResult& result,
+                          std::vector<store::RecordVersion>& returned);
   // The id of the one resource matching `criteria`: nullopt for none, kFailedPrecondition for
   // several. The caller must hold `interaction` and search on `type`.
   Result<std::optional<std::string>> single_match(const auth::AccessToken& caller,

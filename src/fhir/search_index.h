@@ -1,9 +1,20 @@
-// Which values of a resource are searchable, under which parameter names, and how values are
-// normalised before they are blind-indexed. The same normalisation applies to a stored value and to
-// a searched one, so equality search works on the keyed hashes alone.
+// What a resource contributes to the search index. Each value is stored only as a blind-index tag
+// (a keyed hash of type, parameter and value), so the index answers equality questions without
+// holding anything readable. Search parameters and their value rules come from
+// search_parameters.h; what each kind puts in the index:
+//  - tokens: "code" and "system|code", so both search forms find it;
+//  - phones: the digits, with and without the country code;
+//  - strings: case-folded prefixes of 1 to kStringPrefixBytesMax bytes, so "sha" finds "Sharma";
+//  - references: "Type/id";
+//  - dates: calendar buckets (date_range.h);
+//  - every record: its type under "_type" (a search with no selective parameter scans by it), and
+//    the buckets of meta.lastUpdated under "_lastUpdated".
+// The index proposes candidates; the search checks each opened record exactly, so a tag shared
+// by different values (a prefix, a bucket) never shows in results.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,16 +22,15 @@
 
 namespace kavach::fhir {
 
-// (parameter name, normalised value) pairs to index for one resource.
+inline constexpr std::size_t kStringPrefixBytesMax = 8;
+
+// (parameter name, value) pairs to index for one resource, sorted and without repeats.
 using IndexTerms = std::vector<std::pair<std::string, std::string>>;
 
 IndexTerms extract_index_terms(std::string_view type, const boost::json::object& resource);
 
-// Normalises a searched value for `parameter` the way extract_index_terms normalised stored ones.
-std::string normalise_search_value(std::string_view parameter, std::string_view value);
-
-// True when `parameter` is indexed for `type`.
-bool is_indexed_parameter(std::string_view type, std::string_view parameter);
+// The index value a string search for `text` looks up: the case-folded prefix of the text.
+std::string string_index_value(std::string_view text);
 
 // The patient a resource belongs to: its own id for a Patient, else the id in subject or patient
 // when that is a "Patient/<id>" reference; empty when it belongs to no patient.

@@ -1,4 +1,5 @@
 // FHIR R4 REST interactions at /fhir/R4: thin handlers over fhir::ResourceService.
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -6,6 +7,7 @@
 
 #include "common/time_format.h"
 #include "fhir/resource_types.h"
+#include "fhir/search_parameters.h"
 #include "http/api.h"
 #include "http/problem.h"
 
@@ -17,6 +19,21 @@ constexpr std::string_view kBase = "/fhir/R4";
 bool is_json_content(std::string_view content_type) {
   return content_type.starts_with("application/fhir+json") ||
          content_type.starts_with("application/json");
+}
+
+// The absolute base URL of this FHIR service as the client reached it, for fullUrls and paging
+// links (FHIR wants them absolute; clients such as fhir-kit-client follow them as they are). From
+// the Host header, which only shapes the caller's own response; a malformed one falls back to
+// the path alone.
+std::string service_base(const Request& request) {
+  const auto host = request.header("host");
+  const bool well_formed =
+      !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+      });
+  if (!well_formed) return std::string(kBase);
+  return fmt::format("{}://{}{}", request.secure ? "https" : "http", host, kBase);
 }
 
 using fhir::parse_etag;
@@ -37,7 +54,7 @@ Response resource_response(int status, const fhir::StoredResource& resource, boo
 }
 
 // The transaction-response or batch-response Bundle for a processed Bundle.
-boost::json::object bundle_response_of(const fhir::BundleOutcome& outcome) {
+boost::json::object bundle_response_of(const fhir::BundleOutcome& outcome, std::string_view base) {
   using Kind = fhir::BundleEntryOutcome::Kind;
   boost::json::array entries;
   for (const auto& entry : outcome.entries) {
@@ -72,7 +89,7 @@ boost::json::object bundle_response_of(const fhir::BundleOutcome& outcome) {
       } else {
         response["location"] = fmt::format("{}/{}", resource.type, resource.id);
       }
-      item["fullUrl"] = fmt::format("{}/{}/{}", kBase, resource.type, resource.id);
+      item["fullUrl"] = fmt::format("{}/{}/{}", base, resource.type, resource.id);
       if (entry.kind == Kind::kRead) item["resource"] = boost::json::parse(resource.json);
     }
     item["response"] = std::move(response);
@@ -96,11 +113,12 @@ std::optional<Response> refuse_body(const Request& request) {
 }
 
 boost::json::object bundle(std::string_view type,
-                           const std::vector<fhir::StoredResource>& resources) {
+                           const std::vector<fhir::StoredResource>& resources,
+                           std::string_view base) {
   boost::json::array entries;
   for (const auto& resource : resources) {
     boost::json::object entry{
-        {"fullUrl", fmt::format("{}/{}/{}", kBase, resource.type, resource.id)}};
+        {"fullUrl", fmt::format("{}/{}/{}", base, resource.type, resource.id)}};
     if (!resource.deleted) entry["resource"] = boost::json::parse(resource.json);
     entries.push_back(std::move(entry));
   }
@@ -115,6 +133,80 @@ Response bundle_response(boost::json::object bundle_object) {
   return response;
 }
 
+// Keeps only the elements a client asked for (_elements), plus those every resource must have,
+// and marks the resource as a subset (FHIR R4 3.1.1.5.9).
+std::string subset_of(const std::string& json, const std::vector<std::string>& elements) {
+  auto resource = boost::json::parse(json).as_object();
+  boost::json::object kept;
+  for (const auto& [key, value] : resource) {
+    if (key == "resourceType" || key == "id" || key == "meta" ||
+        std::find(elements.begin(), elements.end(), key) != elements.end()) {
+      kept[key] = value;
+    }
+  }
+  auto& meta = kept["meta"];
+  if (!meta.is_object()) meta = boost::json::object{};
+  auto& tags = meta.as_object()["tag"];
+  if (!tags.is_array()) tags = boost::json::array{};
+  tags.as_array().push_back(
+      boost::json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
+                          {"code", "SUBSETTED"}});
+  return boost::json::serialize(kept);
+}
+
+Response search_response(fhir::ResourceService& resources, const auth::AccessToken& caller,
+                         const std::string& type, const QueryParameters& parameters,
+                         std::string_view base) {
+  QueryParameters search_parameters;
+  for (const auto& parameter : parameters) {
+    if (parameter.first != "_format") search_parameters.push_back(parameter);
+  }
+  auto query = fhir::parse_search_query(type, search_parameters);
+  if (!query) {
+    if (!fhir::is_supported_type(type)) {
+      return problem_response(404, "not-found", fmt::format("this server does not store {}", type));
+    }
+    return problem_response(query.error());
+  }
+  auto result = resources.search(caller, *query);
+  if (!result) return problem_response(result.error());
+
+  boost::json::array entries;
+  const auto add = [&entries, base](const fhir::StoredResource& resource, std::string json,
+                                    std::string_view mode) {
+    entries.push_back(
+        boost::json::object{{"fullUrl", fmt::format("{}/{}/{}", base, resource.type, resource.id)},
+                            {"resource", boost::json::parse(json)},
+                            {"search", boost::json::object{{"mode", mode}}}});
+  };
+  for (const auto& match : result->matches) {
+    add(match, query->elements.empty() ? match.json : subset_of(match.json, query->elements),
+        "match");
+  }
+  for (const auto& included : result->included) add(included, included.json, "include");
+  boost::json::object bundle_object{{"resourceType", "Bundle"}, {"type", "searchset"}};
+  if (result->total) bundle_object["total"] = *result->total;
+
+  // Links repeat the query as given, so the next page has the same criteria.
+  std::string query_text;
+  for (const auto& [name, value] : search_parameters) {
+    if (name == "_cursor") continue;
+    query_text += fmt::format("{}{}={}", query_text.empty() ? "" : "&", percent_encode(name),
+                              percent_encode(value));
+  }
+  const auto self = fmt::format("{}/{}{}{}", base, type, query_text.empty() ? "" : "?", query_text);
+  boost::json::array links{boost::json::object{{"relation", "self"}, {"url", self}}};
+  if (!result->next_cursor.empty()) {
+    links.push_back(boost::json::object{
+        {"relation", "next"},
+        {"url", fmt::format("{}{}_cursor={}", self, query_text.empty() ? "?" : "&",
+                            percent_encode(result->next_cursor))}});
+  }
+  bundle_object["link"] = std::move(links);
+  bundle_object["entry"] = std::move(entries);
+  return bundle_response(std::move(bundle_object));
+}
+
 Response capability_statement() {
   boost::json::array resources;
   for (const std::string_view type : fhir::supported_types()) {
@@ -123,6 +215,31 @@ Response capability_statement() {
                              "history-type", "create", "search-type"}) {
       interactions.push_back(boost::json::object{{"code", code}});
     }
+    boost::json::array search_parameters;
+    const auto add_parameter = [&search_parameters](const fhir::ParameterDefinition& parameter) {
+      static constexpr std::string_view kTypeNames[] = {"token", "token", "string", "reference",
+                                                        "date"};
+      search_parameters.push_back(
+          boost::json::object{{"name", parameter.name},
+                              {"type", kTypeNames[static_cast<std::size_t>(parameter.kind)]}});
+    };
+    add_parameter(fhir::kIdParameter);
+    add_parameter(fhir::kLastUpdatedParameter);
+    boost::json::array includes;
+    for (const auto& parameter : fhir::parameters_of(type)) {
+      add_parameter(parameter);
+      if (parameter.kind == fhir::ParameterKind::kReference) {
+        includes.push_back(boost::json::string(fmt::format("{}:{}", type, parameter.name)));
+      }
+    }
+    boost::json::array revincludes;
+    for (const std::string_view source : fhir::supported_types()) {
+      for (const auto& parameter : fhir::parameters_of(source)) {
+        if (parameter.kind == fhir::ParameterKind::kReference && parameter.target == type) {
+          revincludes.push_back(boost::json::string(fmt::format("{}:{}", source, parameter.name)));
+        }
+      }
+    }
     resources.push_back(boost::json::object{{"type", type},
                                             {"versioning", "versioned-update"},
                                             {"readHistory", true},
@@ -130,7 +247,10 @@ Response capability_statement() {
                                             {"conditionalCreate", true},
                                             {"conditionalUpdate", true},
                                             {"conditionalDelete", "single"},
-                                            {"interaction", std::move(interactions)}});
+                                            {"interaction", std::move(interactions)},
+                                            {"searchInclude", std::move(includes)},
+                                            {"searchRevInclude", std::move(revincludes)},
+                                            {"searchParam", std::move(search_parameters)}});
     if (type == "Patient") {
       resources.back().as_object()["operation"] = boost::json::array{boost::json::object{
           {"name", "everything"},
@@ -178,7 +298,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (auto refused = refuse_body(request)) return *refused;
                auto outcome = resources.process_bundle(*context.caller, request.body);
                if (!outcome) return problem_response(outcome.error());
-               return bundle_response(bundle_response_of(*outcome));
+               return bundle_response(bundle_response_of(*outcome, service_base(request)));
              });
 
   router.add("GET", base + "/metadata", Access::kPublic,
@@ -210,7 +330,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
         auto page = events.search(*context.caller, query);
         if (!page) return problem_response(page.error());
         if (page->next_after >= 0) {
-          std::string next = fmt::format("{}/AuditEvent?", kBase);
+          std::string next = fmt::format("{}/AuditEvent?", service_base(request));
           if (!query.patient.empty()) {
             next += fmt::format("patient={}&", percent_encode(query.patient));
           }
@@ -263,31 +383,24 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
 
   router.add("GET", base + "/{type}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
-               fhir::SearchRequest search{context.param("type"), {}, 20, ""};
-               for (auto& [name, value] : parse_query(request.query)) {
-                 if (name == "_count") {
-                   search.count = static_cast<std::size_t>(parse_version(value).value_or(20));
-                 } else if (name == "_cursor") {
-                   search.after_id = value;
-                 } else if (name != "_format") {
-                   search.parameters.emplace_back(name, value);
-                 }
-               }
-               auto page = resources.search(*context.caller, search);
-               if (!page) return problem_response(page.error());
-               auto result = bundle("searchset", page->resources);
-               if (!page->next_after_id.empty()) {
-                 std::string next = fmt::format("{}/{}?", kBase, search.type);
-                 for (const auto& [name, value] : search.parameters) {
-                   next += fmt::format("{}={}&", percent_encode(name), percent_encode(value));
-                 }
-                 next += fmt::format("_count={}&_cursor={}", search.count,
-                                     percent_encode(page->next_after_id));
-                 result["link"] =
-                     boost::json::array{boost::json::object{{"relation", "next"}, {"url", next}}};
-               }
-               return bundle_response(std::move(result));
+               return search_response(resources, *context.caller, context.param("type"),
+                                      parse_query(request.query), service_base(request));
              });
+  // Search by POST, with the parameters as a form (FHIR R4 3.1.0.11.1).
+  router.add(
+      "POST", base + "/{type}/_search", Access::kBearerToken,
+      [&resources](const Request& request, const RouteContext& context) {
+        if (!request.header("content-type").starts_with("application/x-www-form-urlencoded")) {
+          return problem_response(415, "not-supported",
+                                  "send the parameters as application/x-www-form-urlencoded");
+        }
+        auto parameters = parse_query(request.query);
+        for (auto& parameter : parse_query(request.body)) {
+          parameters.push_back(std::move(parameter));
+        }
+        return search_response(resources, *context.caller, context.param("type"), parameters,
+                               service_base(request));
+      });
 
   // Before /{type}/{id}: "_history" is not an id.
   router.add("GET", base + "/{type}/_history", Access::kBearerToken,
@@ -306,12 +419,12 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                const auto& type = context.param("type");
                auto page = resources.type_history(*context.caller, type, before, count);
                if (!page) return problem_response(page.error());
-               auto result = bundle("history", page->versions);
+               auto result = bundle("history", page->versions, service_base(request));
                if (page->next_before != 0) {
                  result["link"] = boost::json::array{boost::json::object{
                      {"relation", "next"},
-                     {"url", fmt::format("{}/{}/_history?_count={}&_cursor={}", kBase, type, count,
-                                         page->next_before)}}};
+                     {"url", fmt::format("{}/{}/_history?_count={}&_cursor={}",
+                                         service_base(request), type, count, page->next_before)}}};
                }
                return bundle_response(std::move(result));
              });
@@ -330,12 +443,13 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                const auto& id = context.param("id");
                auto page = resources.everything(*context.caller, id, after, count);
                if (!page) return problem_response(page.error());
-               auto result = bundle("searchset", page->resources);
+               auto result = bundle("searchset", page->resources, service_base(request));
                if (!page->next_after_id.empty()) {
                  result["link"] = boost::json::array{boost::json::object{
                      {"relation", "next"},
-                     {"url", fmt::format("{}/Patient/{}/$everything?_count={}&_cursor={}", kBase,
-                                         id, count, percent_encode(page->next_after_id))}}};
+                     {"url", fmt::format("{}/Patient/{}/$everything?_count={}&_cursor={}",
+                                         service_base(request), id, count,
+                                         percent_encode(page->next_after_id))}}};
                }
                return bundle_response(std::move(result));
              });
@@ -394,11 +508,11 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
              });
 
   router.add("GET", base + "/{type}/{id}/_history", Access::kBearerToken,
-             [&resources](const Request&, const RouteContext& context) {
+             [&resources](const Request& request, const RouteContext& context) {
                auto versions = resources.history(*context.caller, context.param("type"),
                                                  context.param("id"), 100);
                if (!versions) return problem_response(versions.error());
-               return bundle_response(bundle("history", *versions));
+               return bundle_response(bundle("history", *versions, service_base(request)));
              });
 
   router.add("GET", base + "/{type}/{id}/_history/{version}", Access::kBearerToken,

@@ -26,6 +26,7 @@ struct Request {
   std::string peer;  // the client's IP address, for rate limits ("" when unknown)
   // True when the client presented a TLS certificate that the server's client CA verified.
   bool client_certificate = false;
+  bool secure = false;  // the request arrived over TLS
 
   // The first header with this lowercase name, or "" when absent.
   std::string_view header(std::string_view lowercase_name) const;

@@ -46,7 +46,18 @@ struct ConnectionState {
 Request to_request(bhttp::request<bhttp::string_body>&& message) {
   Request request;
   request.method = std::string(message.method_string());
-  const std::string_view target = message.target();
+  std::string_view target = message.target();
+  // The absolute form ("GET http://host/fhir/R4/Patient"), which a server must accept (RFC 9112
+  // 3.2.2) and clients send when following absolute links: the path and query are what route.
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      const auto path = target.find_first_of("/?", scheme.size());
+      target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    }
+  }
   const auto question = target.find('?');
   request.path = std::string(target.substr(0, question));
   if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
@@ -320,6 +331,7 @@ class Server::Impl {
       Request request = to_request(parser.release());
       request.peer = peer_address;
       request.client_certificate = client_certificate;
+      request.secure = std::is_same_v<Stream, TlsStream>;
       Response response = co_await asio::co_spawn(
           workers_.get_executor(),
           [this, &request]() -> asio::awaitable<Response> { co_return router_.handle(request); },

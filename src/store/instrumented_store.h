@@ -35,6 +35,12 @@ class InstrumentedStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override {
     return timed("find", [&] { return inner_->find(query); });
   }
+  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
+                                            const std::vector<Bytes>& values,
+                                            const std::string& after_id,
+                                            std::size_t limit) override {
+    return timed("find_any", [&] { return inner_->find_any(type, name, values, after_id, limit); });
+  }
   Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
                                const std::string& id) override {
     return timed("has_index_entry", [&] { return inner_->has_index_entry(type, entry, id); });

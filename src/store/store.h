@@ -160,6 +160,14 @@ class Store {
                                                                    std::size_t limit) = 0;
   // Ids of live (not deleted) records whose current version carries the index entry, in id order.
   [[nodiscard]] virtual Result<std::vector<std::string>> find(const IndexQuery& query) = 0;
+  // Ids of live records whose current version carries an index entry named `name` with any of
+  // `values` (each id once), after `after_id`, in id order, at most `limit`. One query for a
+  // value set, such as the date buckets covering a range or the alternatives of "code=a,b".
+  [[nodiscard]] virtual Result<std::vector<std::string>> find_any(const std::string& type,
+                                                                  const std::string& name,
+                                                                  const std::vector<Bytes>& values,
+                                                                  const std::string& after_id,
+                                                                  std::size_t limit) = 0;
   // True when the current version of (type, id) carries the index entry.
   [[nodiscard]] virtual Result<bool> has_index_entry(const std::string& type,
                                                      const IndexEntry& entry,

@@ -94,6 +94,75 @@ class ProbesAndAuthentication(NodeTestCase):
                 self.assertEqual(url.count("_count="), 1)
         self.assertEqual(sorted(seen), ["Anu", "Bina", "Chitra", "Devi", "Esha"])
 
+    def test_search_grammar_sort_total_elements_include_and_post(self):
+        node = self.node
+        patient = node.request("POST", "/fhir/R4/Patient", body={
+            "resourceType": "Patient", "name": [{"family": "Grammar", "given": ["Gita"]}]}).json()
+        subject = f"Patient/{patient['id']}"
+        for day, value in (("2024-03-01", 110), ("2024-01-01", 90), ("2024-02-01", 100)):
+            created = node.request("POST", "/fhir/R4/Observation", body={
+                "resourceType": "Observation", "status": "final", "subject": {"reference": subject},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+                "effectiveDateTime": day, "valueQuantity": {"value": value, "unit": "mg/dL"}})
+            self.assertEqual(created.status, 201, created.body)
+
+        # Newest first, two to a page, with the total; the next link keeps the sort.
+        seen, url, totals = [], f"/fhir/R4/Observation?subject={subject}&_sort=-date&_count=2&_total=accurate", []
+        while url:
+            page = node.request("GET", url)
+            self.assertEqual(page.status, 200, page.body)
+            bundle = page.json()
+            totals.append(bundle.get("total"))
+            seen += [entry["resource"]["effectiveDateTime"] for entry in bundle["entry"]]
+            self.assertTrue(all(entry["search"]["mode"] == "match" for entry in bundle["entry"]))
+            links = {link["relation"]: link["url"] for link in bundle["link"]}
+            self.assertIn("self", links)
+            url = links.get("next")
+            if url:
+                self.assertIn("_sort=-date", url)
+        self.assertEqual(seen, ["2024-03-01", "2024-02-01", "2024-01-01"])
+        self.assertEqual(totals, [3, 3])
+
+        # A date range, and only the elements asked for, marked as a subset.
+        ranged = node.request(
+            "GET", f"/fhir/R4/Observation?patient={patient['id']}&date=ge2024-02&date=lt2024-03-01"
+                   "&_elements=effectiveDateTime").json()
+        self.assertEqual(len(ranged["entry"]), 1)
+        resource = ranged["entry"][0]["resource"]
+        self.assertEqual(resource["effectiveDateTime"], "2024-02-01")
+        self.assertNotIn("valueQuantity", resource)
+        self.assertIn("SUBSETTED", [tag["code"] for tag in resource["meta"]["tag"]])
+
+        # The count alone.
+        counted = node.request("GET", f"/fhir/R4/Observation?subject={subject}&_summary=count").json()
+        self.assertEqual(counted["total"], 3)
+        self.assertFalse(counted.get("entry"))
+
+        # The patient comes along once, marked as included; a chain finds the same records.
+        included = node.request(
+            "GET", f"/fhir/R4/Observation?subject:Patient.family=grammar&_include=Observation:subject").json()
+        modes = sorted(entry["search"]["mode"] for entry in included["entry"])
+        self.assertEqual(modes, ["include", "match", "match", "match"])
+
+        # Search by POST, with a form.
+        posted = node.request("POST", "/fhir/R4/Observation/_search",
+                              body=f"subject={subject}&date=2024-01-01",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(posted.status, 200, posted.body)
+        self.assertEqual(len(posted.json()["entry"]), 1)
+
+        # What is not supported is refused by name.
+        refused = node.request("GET", "/fhir/R4/Observation?date=ap2024")
+        self.assertEqual(refused.status, 400)
+        self.assertIn("ap", refused.json()["issue"][0]["diagnostics"])
+        self.assertEqual(node.request("GET", "/fhir/R4/Spaceship?name=x").status, 404)
+
+        # The CapabilityStatement advertises what the search accepts.
+        statement = node.request("GET", "/fhir/R4/metadata", token=False).json()
+        observation = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Observation")
+        self.assertIn({"name": "date", "type": "date"}, observation["searchParam"])
+        self.assertIn("Observation:subject", observation["searchInclude"])
+
     def test_conditional_interactions_and_json_patch(self):
         node = self.node
         body = {"resourceType": "Patient", "identifier": [{"system": "urn:test:mrn", "value": "MRN-77"}]}

@@ -166,6 +166,31 @@ TEST_P(StoreContractTest, FindPagesInIdOrder) {
               ElementsAre("e"));
 }
 
+TEST_P(StoreContractTest, FindAnyMatchesAnyValueOnceInIdOrder) {
+  std::vector<RecordWrite> writes;
+  const std::vector<std::pair<const char*, std::vector<const char*>>> records = {
+      {"d", {"2020", "2021"}}, {"a", {"2019"}}, {"c", {"2021"}}, {"b", {"2020"}}, {"e", {"2022"}}};
+  for (const auto& [id, years] : records) {
+    auto write = make_write("Observation", id, 1);
+    for (const char* year : years) write.index.push_back(entry("date", year));
+    writes.push_back(write);
+  }
+  auto deleted = make_write("Observation", "f", 1);
+  deleted.index = {entry("date", "2020")};
+  writes.push_back(deleted);
+  ASSERT_TRUE(commit(writes));
+  auto tombstone = make_write("Observation", "f", 2);
+  tombstone.record.deleted = true;
+  tombstone.expected_version = 1;
+  ASSERT_TRUE(commit({tombstone}));
+  const std::vector<Bytes> years = {entry("date", "2020").value, entry("date", "2021").value};
+  EXPECT_THAT(*store_->find_any("Observation", "date", years, "", 10), ElementsAre("b", "c", "d"));
+  EXPECT_THAT(*store_->find_any("Observation", "date", years, "b", 1), ElementsAre("c"));
+  EXPECT_THAT(*store_->find_any("Observation", "other", years, "", 10), IsEmpty());
+  EXPECT_THAT(*store_->find_any("Patient", "date", years, "", 10), IsEmpty());
+  EXPECT_THAT(*store_->find_any("Observation", "date", {}, "", 10), IsEmpty());
+}
+
 TEST_P(StoreContractTest, ChangeFeedIsOrderedAndGapless) {
   auto receipt = commit({make_write("Patient", "a", 1), make_write("Patient", "b", 1)});
   ASSERT_TRUE(receipt);

@@ -454,6 +454,34 @@ Result<std::vector<std::string>> PostgresStore::find(const IndexQuery& query) {
   return ids;
 }
 
+Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type,
+                                                         const std::string& name,
+                                                         const std::vector<Bytes>& values,
+                                                         const std::string& after_id,
+                                                         std::size_t limit) {
+  if (values.empty()) return std::vector<std::string>{};
+  ASSIGN_OR_RETURN(auto connection, lease());
+  PgParams params;
+  params.text(type).text(name).text(after_id).int64(
+      static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  std::string placeholders;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    placeholders += fmt::format("{}${}", i == 0 ? "" : ",", i + 5);
+    params.bytes(values[i]);
+  }
+  // One prepared statement per number of values; searches use a handful of set sizes.
+  ASSIGN_OR_RETURN(
+      const auto result,
+      connection->run(fmt::format("find_any_{}", values.size()),
+                      fmt::format("SELECT DISTINCT id FROM kavach_record_index WHERE type = $1 AND "
+                                  "name = $2 AND id > $3 AND value IN ({}) ORDER BY id LIMIT $4",
+                                  placeholders),
+                      params));
+  std::vector<std::string> ids;
+  for (int row = 0; row < result.rows(); ++row) ids.push_back(result.text(row, 0));
+  return ids;
+}
+
 Result<bool> PostgresStore::has_index_entry(const std::string& type, const IndexEntry& entry,
                                             const std::string& id) {
   ASSIGN_OR_RETURN(auto connection, lease());

@@ -563,6 +563,37 @@ Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
   }
 }
 
+Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
+                                                       const std::string& name,
+                                                       const std::vector<Bytes>& values,
+                                                       const std::string& after_id,
+                                                       std::size_t limit) {
+  if (values.empty()) return std::vector<std::string>{};
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  std::string placeholders;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    placeholders += fmt::format("{}?{}", i == 0 ? "" : ",", i + 5);
+  }
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT DISTINCT id FROM record_index WHERE type = ?1 AND name = ?2 AND "
+                       "id > ?3 AND value IN ({}) ORDER BY id LIMIT ?4",
+                       placeholders)));
+  statement.bind(1, type)
+      .bind(2, name)
+      .bind(3, after_id)
+      .bind(4, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    statement.bind(static_cast<int>(i + 5), values[i]);
+  }
+  std::vector<std::string> ids;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return ids;
+    ids.push_back(statement.column_text(0));
+  }
+}
+
 Result<bool> SqliteStore::has_index_entry(const std::string& type, const IndexEntry& entry,
                                           const std::string& id) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());

@@ -38,6 +38,10 @@ class SqliteStore final : public Store {
   Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
                                              std::size_t limit) override;
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
+  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
+                                            const std::vector<Bytes>& values,
+                                            const std::string& after_id,
+                                            std::size_t limit) override;
   Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
                                const std::string& id) override;
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,

@@ -1,0 +1,400 @@
+// ResourceService's search: candidates from the blind index, each opened and checked exactly
+// (search_match.h), consent enforced record by record, every returned record logged.
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "common/limits.h"
+#include "fhir/resource_service.h"
+#include "fhir/resource_types.h"
+#include "fhir/search_match.h"
+
+namespace kavach::fhir {
+namespace {
+
+namespace json = boost::json;
+
+// A chained parameter may select at most this many referenced records.
+constexpr std::size_t kChainMatchesMax = 1000;
+// A sorted search orders at most this many matches; narrower criteria are needed beyond.
+constexpr std::size_t kSortedMatchesMax = 10'000;
+// Totals are counted up to this many matches, and left out above.
+constexpr std::size_t kCountedMatchesMax = 100'000;
+// Records added by _include and _revinclude to one page.
+constexpr std::size_t kIncludedMax = 1000;
+
+// Candidate sources by preference: a reference (one patient's records) is usually the most
+// selective, then tokens, strings, and date buckets last.
+int selectivity_rank(ParameterKind kind) {
+  switch (kind) {
+    case ParameterKind::kReference:
+      return 0;
+    case ParameterKind::kToken:
+    case ParameterKind::kPhone:
+      return 1;
+    case ParameterKind::kString:
+      return 2;
+    case ParameterKind::kDate:
+      return 3;
+  }
+  return 4;
+}
+
+bool names_patient(const SearchQuery& query) {
+  if (query.type == "Patient") return true;
+  return std::any_of(query.predicates.begin(), query.predicates.end(), [](const auto& predicate) {
+    const auto name = predicate.parameter->name;
+    return name == "patient" || name == "subject" || name == "_id";
+  });
+}
+
+// A sorted page's cursor: the sort key and id of the last record given ("k<key>.<id>", or
+// "m.<id>" for a record without a value).
+struct SortPosition {
+  std::optional<std::int64_t> key;
+  std::string id;
+};
+
+std::string format_sort_cursor(const SortPosition& position) {
+  return position.key ? fmt::format("k{}.{}", *position.key, position.id)
+                      : fmt::format("m.{}", position.id);
+}
+
+std::optional<SortPosition> parse_sort_cursor(std::string_view cursor) {
+  const auto dot = cursor.find('.');
+  if (cursor.empty() || dot == std::string_view::npos) return std::nullopt;
+  SortPosition position;
+  position.id = std::string(cursor.substr(dot + 1));
+  if (!is_valid_id(position.id)) return std::nullopt;
+  if (cursor.front() == 'm' && dot == 1) return position;
+  if (cursor.front() != 'k') return std::nullopt;
+  std::int64_t key = 0;
+  const auto text = cursor.substr(1, dot - 1);
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), key);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  position.key = key;
+  return position;
+}
+
+// Sort order: by key (records without one last), then by id.
+bool sorts_before(const SortPosition& a, const SortPosition& b, bool descending) {
+  if (a.key.has_value() != b.key.has_value()) return a.key.has_value();
+  if (a.key && *a.key != *b.key) return descending ? *a.key > *b.key : *a.key < *b.key;
+  return a.id < b.id;
+}
+
+}  // namespace
+
+Result<ResourceService::CandidateSource> ResourceService::candidate_source(
+    std::string_view type, const std::vector<SearchPredicate>& predicates) {
+  CandidateSource source;
+  source.type = std::string(type);
+  for (const auto& predicate : predicates) {
+    if (predicate.parameter == &kIdParameter && predicate.modifier == SearchModifier::kNone) {
+      source.fixed = true;
+      for (const auto& value : predicate.values) source.ids.push_back(value.text);
+      std::sort(source.ids.begin(), source.ids.end());
+      source.ids.erase(std::unique(source.ids.begin(), source.ids.end()), source.ids.end());
+      return source;
+    }
+  }
+  const SearchPredicate* best = nullptr;
+  std::vector<std::string> best_values;
+  for (const auto& predicate : predicates) {
+    auto values = candidate_index_values(predicate);
+    if (!values) continue;
+    if (best == nullptr ||
+        selectivity_rank(predicate.parameter->kind) < selectivity_rank(best->parameter->kind)) {
+      best = &predicate;
+      best_values = std::move(*values);
+    }
+  }
+  // With nothing selective (no parameters, or only :missing, :not, ne), every record of the type
+  // is a candidate.
+  source.name = best != nullptr ? std::string(best->parameter->name) : "_type";
+  if (best == nullptr) best_values = {std::string(type)};
+  for (const auto& value : best_values) {
+    ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, source.name, value));
+    source.values.push_back(std::move(entry.value));
+  }
+  return source;
+}
+
+Result<std::vector<std::string>> ResourceService::next_candidates(const CandidateSource& source,
+                                                                  const std::string& after,
+                                                                  std::size_t limit) {
+  if (!source.fixed) return store_.find_any(source.type, source.name, source.values, after, limit);
+  std::vector<std::string> ids;
+  for (auto it = std::upper_bound(source.ids.begin(), source.ids.end(), after);
+       it != source.ids.end() && ids.size() < limit; ++it) {
+    ids.push_back(*it);
+  }
+  return ids;
+}
+
+Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candidate(
+    const store::RecordVersion& record, const std::vector<SearchPredicate>& predicates,
+    const RecordGrant* grant) {
+  if (record.deleted) return std::nullopt;
+  ASSIGN_OR_RETURN(auto resource, open(record));
+  boost::system::error_code error;
+  auto parsed = json::parse(resource.json, error);
+  if (error || !parsed.is_object()) {
+    return make_error(ErrorCode::kDataLoss, "a stored resource is not a JSON object");
+  }
+  auto& object = parsed.as_object();
+  for (const auto& predicate : predicates) {
+    if (!matches(predicate, object)) return std::nullopt;
+  }
+  if (grant != nullptr) {
+    if (gate_ == nullptr) return std::nullopt;
+    ASSIGN_OR_RETURN(const bool allowed, gate_->allows(*grant, record, object));
+    if (!allowed) return std::nullopt;
+  }
+  return SearchMatch{record, std::move(resource), std::move(object)};
+}
+
+Status ResourceService::scan_matches(std::string_view type,
+                                     const std::vector<SearchPredicate>& predicates,
+                                     const RecordGrant* grant, std::string after,
+                                     const std::function<bool(SearchMatch&&)>& visit) {
+  ASSIGN_OR_RETURN(const auto source, candidate_source(type, predicates));
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, limits::kPageSizeMax));
+    for (const auto& id : ids) {
+      after = id;
+      ASSIGN_OR_RETURN(const auto record, store_.read_current(source.type, id));
+      if (!record) continue;
+      ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant));
+      if (match && !visit(std::move(*match))) return {};
+    }
+    if (ids.size() < limits::kPageSizeMax) return {};
+  }
+}
+
+Result<std::vector<SearchPredicate>> ResourceService::resolve_chains(
+    const auth::AccessToken& caller, const SearchQuery& query, const RecordGrant* grant) {
+  std::vector<SearchPredicate> resolved;
+  for (const auto& predicate : query.predicates) {
+    if (predicate.chain.empty()) {
+      resolved.push_back(predicate);
+      continue;
+    }
+    const auto& target = predicate.target_type;
+    // Under a consent the chained records are looked at but never returned; the records that
+    // are returned pass the gate as always.
+    if (grant == nullptr) {
+      RETURN_IF_ERROR(authorise(caller, target, "", auth::Interaction::kSearch,
+                                audit::Action::kRecordSearch, "search"));
+    }
+    SearchPredicate references = predicate;
+    references.chain.clear();
+    references.values.clear();
+    bool too_many = false;
+    RETURN_IF_ERROR(scan_matches(target, predicate.chain, nullptr, "", [&](SearchMatch&& match) {
+      if (references.values.size() == kChainMatchesMax) {
+        too_many = true;
+        return false;
+      }
+      references.values.push_back(
+          SearchValue{target + "/" + match.record.id, DateComparator::kEq, DateRange{}});
+      return true;
+    }));
+    if (too_many) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("{} matches more than {} {} records; narrow it", predicate.name,
+                                    kChainMatchesMax, target));
+    }
+    resolved.push_back(std::move(references));
+  }
+  return resolved;
+}
+
+Status ResourceService::page_in_id_order(const SearchQuery& query,
+                                         const std::vector<SearchPredicate>& predicates,
+                                         const RecordGrant* grant, SearchResult& result,
+                                         std::vector<store::RecordVersion>& returned) {
+  if (!query.cursor.empty() && !is_valid_id(query.cursor)) {
+    return make_error(ErrorCode::kInvalidArgument, "a bad _cursor");
+  }
+  const std::size_t count = std::max<std::size_t>(query.count, 1);
+  if (!query.summary_count) {
+    RETURN_IF_ERROR(
+        scan_matches(query.type, predicates, grant, query.cursor, [&](SearchMatch&& match) {
+          if (result.matches.size() == count) {
+            result.next_cursor = result.matches.back().id;
+            return false;
+          }
+          returned.push_back(std::move(match.record));
+          result.matches.push_back(std::move(match.resource));
+          return true;
+        }));
+  }
+  if (query.total || query.summary_count) {
+    std::size_t total = 0;
+    RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, "", [&total](SearchMatch&&) {
+      return ++total <= kCountedMatchesMax;
+    }));
+    if (total <= kCountedMatchesMax) result.total = total;
+  }
+  return {};
+}
+
+Status ResourceService::page_sorted(const SearchQuery& query,
+                                    const std::vector<SearchPredicate>& predicates,
+                                    const RecordGrant* grant, SearchResult& result,
+                                    std::vector<store::RecordVersion>& returned) {
+  std::optional<SortPosition> after;
+  if (!query.cursor.empty()) {
+    after = parse_sort_cursor(query.cursor);
+    if (!after) return make_error(ErrorCode::kInvalidArgument, "a bad _cursor");
+  }
+  const auto& sort = *query.sort;
+  std::vector<SortPosition> positions;
+  bool too_many = false;
+  RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, "", [&](SearchMatch&& match) {
+    if (positions.size() == kSortedMatchesMax) {
+      too_many = true;
+      return false;
+    }
+    const auto key = sort.parameter == &kLastUpdatedParameter
+                         ? std::optional<std::int64_t>(match.resource.last_updated_ms)
+                         : sort_key(sort, match.object);
+    positions.push_back(SortPosition{key, match.record.id});
+    return true;
+  }));
+  if (too_many) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("more than {} records match; narrow the search to sort it", kSortedMatchesMax));
+  }
+  const auto before = [&sort](const SortPosition& a, const SortPosition& b) {
+    return sorts_before(a, b, sort.descending);
+  };
+  std::sort(positions.begin(), positions.end(), before);
+  if (query.total || query.summary_count) result.total = positions.size();
+  if (query.summary_count) return {};
+  auto it = after ? std::upper_bound(positions.begin(), positions.end(), *after, before)
+                  : positions.begin();
+  const std::size_t count = std::max<std::size_t>(query.count, 1);
+  for (; it != positions.end() && result.matches.size() < count; ++it) {
+    // Read again: only the ids were kept while sorting. A record changed since is checked again.
+    ASSIGN_OR_RETURN(const auto record, store_.read_current(query.type, it->id));
+    if (!record) continue;
+    ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant));
+    if (!match) continue;
+    returned.push_back(std::move(match->record));
+    result.matches.push_back(std::move(match->resource));
+  }
+  if (it != positions.end() && it != positions.begin()) {
+    result.next_cursor = format_sort_cursor(*std::prev(it));
+  }
+  return {};
+}
+
+Status ResourceService::add_includes(const auth::AccessToken& caller, const SearchQuery& query,
+                                     const RecordGrant* grant, SearchResult& result,
+                                     std::vector<audit::AuditEntry>& accesses) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& match : result.matches) seen.emplace(match.type, match.id);
+  // A record joins the page once, when the caller may read it: by scope, or under a consent by
+  // the gate. Records the caller may not read are left out without a word.
+  const auto add = [&](const store::RecordVersion& record) -> Status {
+    if (result.included.size() == kIncludedMax || !seen.emplace(record.type, record.id).second) {
+      return {};
+    }
+    if (grant == nullptr && !caller.scopes.allows(record.type, auth::Interaction::kRead)) return {};
+    ASSIGN_OR_RETURN(auto match, check_candidate(record, {}, grant));
+    if (!match) return {};
+    accesses.push_back(access_entry(caller, audit::Action::kRecordSearch, grant, record));
+    result.included.push_back(std::move(match->resource));
+    return {};
+  };
+  for (const auto& include : query.includes) {
+    for (std::size_t i = 0; i < result.matches.size(); ++i) {
+      const auto object = json::parse(result.matches[i].json).as_object();
+      for (const auto& reference : references_of(*include.parameter, object)) {
+        const auto slash = reference.find('/');
+        const auto type = reference.substr(0, slash);
+        if (!include.target_type.empty() && type != include.target_type) continue;
+        if (!is_supported_type(type)) continue;
+        ASSIGN_OR_RETURN(const auto record, store_.read_current(type, reference.substr(slash + 1)));
+        if (record) RETURN_IF_ERROR(add(*record));
+      }
+    }
+  }
+  for (const auto& include : query.revincludes) {
+    if (grant == nullptr &&
+        !caller.scopes.allows(include.source_type, auth::Interaction::kSearch)) {
+      continue;
+    }
+    for (std::size_t i = 0; i < result.matches.size(); ++i) {
+      const auto reference = fmt::format("{}/{}", query.type, result.matches[i].id);
+      ASSIGN_OR_RETURN(
+          auto entry, sealer_.blind_index(include.source_type, include.parameter->name, reference));
+      ASSIGN_OR_RETURN(
+          const auto ids,
+          store_.find(store::IndexQuery{include.source_type, std::move(entry), "", kIncludedMax}));
+      for (const auto& id : ids) {
+        ASSIGN_OR_RETURN(const auto record, store_.read_current(include.source_type, id));
+        if (record) RETURN_IF_ERROR(add(*record));
+      }
+    }
+  }
+  return {};
+}
+
+Result<SearchResult> ResourceService::search(const auth::AccessToken& caller,
+                                             const SearchQuery& query) {
+  if (!is_supported_type(query.type)) {
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("this server does not store {}", query.type));
+  }
+  ASSIGN_OR_RETURN(const auto grant,
+                   consent_grant(caller, audit::Action::kRecordSearch, query.type, ""));
+  if (!grant) {
+    RETURN_IF_ERROR(authorise(caller, query.type, "", auth::Interaction::kSearch,
+                              audit::Action::kRecordSearch, "search"));
+  } else if (!names_patient(query)) {
+    // A consent covers one patient; naming them also bounds the records examined to theirs.
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a search under a consent names the patient (patient=, subject= or _id=)");
+  }
+  ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, grant.get()));
+  SearchResult result;
+  std::vector<store::RecordVersion> returned;
+  if (query.sort) {
+    RETURN_IF_ERROR(page_sorted(query, predicates, grant.get(), result, returned));
+  } else {
+    RETURN_IF_ERROR(page_in_id_order(query, predicates, grant.get(), result, returned));
+  }
+  std::vector<audit::AuditEntry> accesses;
+  for (const auto& record : returned) {
+    accesses.push_back(access_entry(caller, audit::Action::kRecordSearch, grant.get(), record));
+  }
+  RETURN_IF_ERROR(add_includes(caller, query, grant.get(), result, accesses));
+  if (accesses.empty()) {
+    // Nothing returned (or only a count): the search itself is on record.
+    auto entry = entry_for(caller, audit::Action::kRecordSearch, grant.get());
+    entry.resource_type = query.type;
+    accesses.push_back(std::move(entry));
+  }
+  // Every entry durable before the page is returned.
+  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  return result;
+}
+
+Result<SearchPage> ResourceService::search(const auth::AccessToken& caller,
+                                           const SearchRequest& request) {
+  ASSIGN_OR_RETURN(auto query, parse_search_query(request.type, request.parameters));
+  query.count = std::clamp<std::size_t>(request.count, 1, limits::kPageSizeMax);
+  query.cursor = request.after_id;
+  ASSIGN_OR_RETURN(auto result, search(caller, query));
+  return SearchPage{std::move(result.matches), std::move(result.next_cursor)};
+}
+
+}  // namespace kavach::fhir
