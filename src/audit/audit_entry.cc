@@ -278,6 +278,8 @@ std::string_view action_name(Action action) {
       return "data.transfer";
     case Action::kDataErase:
       return "data.erase";
+    case Action::kRecordExport:
+      return "record.export";
   }
   return "unknown";
 }

@@ -56,8 +56,9 @@ enum class Action : std::uint8_t {
   kDataRequest = 22,
   kDataTransfer = 23,
   kDataErase = 24,
+  kRecordExport = 25,  // a record written into a bulk export's output
 };
-inline constexpr Action kLastAction = Action::kDataErase;
+inline constexpr Action kLastAction = Action::kRecordExport;
 
 enum class Outcome : std::uint8_t {
   kAllowed = 1,

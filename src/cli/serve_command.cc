@@ -103,6 +103,7 @@ Status serve(const config::ServeConfig& config) {
       config.roles.contains(config::Role::kConsentManager) ? config.consent.cm_id : std::string(),
       config.consent.facility_id);
   fhir::AuditEventService audit_events(node->store(), *audit_log, node->clock());
+  fhir::BulkExports exports(node->resources(), node->clock());
   std::optional<exchange::HipAuditView> hip_audit;
   if (consent->hip_consents) {
     hip_audit.emplace(*consent->hip_consents, node->resources(), audit_events);
@@ -138,7 +139,8 @@ Status serve(const config::ServeConfig& config) {
       consent->hip_links.get(),
       hip_audit ? &*hip_audit : nullptr,
       hiu_audit ? &*hiu_audit : nullptr,
-      consent->audit_gatherer.get()};
+      consent->audit_gatherer.get(),
+      &exports};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

@@ -49,6 +49,8 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
       return {"R", ""};
     case Action::kDataErase:
       return {"D", ""};
+    case Action::kRecordExport:
+      return {"R", ""};
     case Action::kKeyRotate:
     case Action::kClientRegister:
     case Action::kAccountEnrol:

@@ -11,6 +11,7 @@
 #include "audit/audit_log.h"
 #include "common/limits.h"
 #include "common/query_string.h"
+#include "common/strict_json.h"
 #include "fhir/resource_service.h"
 #include "fhir/resource_types.h"
 
@@ -100,14 +101,7 @@ SearchParameters search_criteria(std::string_view query) {
 
 Result<BundleOutcome> ResourceService::process_bundle(const auth::AccessToken& caller,
                                                       std::string_view body) {
-  json::parse_options options;
-  options.max_depth = limits::kJsonDepthMax;
-  boost::system::error_code error;
-  const json::value parsed = json::parse(body, error, {}, options);
-  if (error) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("the body is not valid JSON: {}", error.message()));
-  }
+  ASSIGN_OR_RETURN(const json::value parsed, parse_strict_json(body, "the body"));
   const auto* bundle = parsed.if_object();
   if (bundle == nullptr || string_member(*bundle, "resourceType") != "Bundle") {
     return make_error(ErrorCode::kInvalidArgument, "POST /fhir/R4 takes a Bundle");

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "common/limits.h"
+#include "common/strict_json.h"
 
 namespace kavach::fhir {
 namespace {
@@ -202,14 +203,7 @@ Status apply_operation(json::value& document, const json::object& operation, std
 }  // namespace
 
 Result<json::value> apply_json_patch(const json::value& document, std::string_view patch) {
-  json::parse_options options;
-  options.max_depth = limits::kJsonDepthMax;
-  boost::system::error_code error;
-  const json::value parsed = json::parse(patch, error, {}, options);
-  if (error) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("the patch is not valid JSON: {}", error.message()));
-  }
+  ASSIGN_OR_RETURN(const json::value parsed, parse_strict_json(patch, "the patch"));
   const auto* operations = parsed.if_array();
   if (operations == nullptr) {
     return make_error(ErrorCode::kInvalidArgument, "a JSON Patch is an array of operations");

@@ -10,12 +10,14 @@
 #include "audit/merkle_tree.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/strict_json.h"
 #include "common/time_format.h"
 #include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"
 #include "fhir/json_patch.h"
 #include "fhir/resource_types.h"
 #include "fhir/search_index.h"
+#include "fhir/validator.h"
 
 namespace kavach::fhir {
 namespace {
@@ -44,14 +46,7 @@ Status check_type_and_id(std::string_view type, std::string_view id) {
 }
 
 Result<json::object> parse_resource(std::string_view type, std::string_view body) {
-  json::parse_options options;
-  options.max_depth = limits::kJsonDepthMax;
-  boost::system::error_code error;
-  json::value parsed = json::parse(body, error, {}, options);
-  if (error) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("the body is not valid JSON: {}", error.message()));
-  }
+  ASSIGN_OR_RETURN(json::value parsed, parse_strict_json(body, "the body"));
   if (!parsed.is_object()) {
     return make_error(ErrorCode::kInvalidArgument, "the body is not a FHIR resource object");
   }
@@ -214,6 +209,9 @@ Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& 
                                                        audit::Action action, std::string_view type,
                                                        std::string_view id, std::int64_t version,
                                                        json::object resource) {
+  // Every write (create, update, patch, transaction entry) passes here: a resource that does not
+  // conform to R4 is refused whole, before anything is sealed or indexed.
+  RETURN_IF_ERROR(validate_resource(type, resource));
   const std::int64_t now_ms = unix_ms(clock_.now());
   resource["id"] = id;
   json::object meta;

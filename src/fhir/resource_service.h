@@ -10,8 +10,8 @@
 //
 // The FHIR API: create, read, vread, update (with If-Match), JSON Patch, delete, history,
 // conditional create/update/delete, transaction and batch Bundles, and search (search_query.h for
-// the grammar; the search itself is in resource_search.cc). Validation against the R4
-// StructureDefinitions follows (issue 3).
+// the grammar; the search itself is in resource_search.cc). Every write is validated against the R4
+// StructureDefinitions first (validator.h).
 //
 // Thread-safety: safe from any thread.
 #pragma once
@@ -58,6 +58,17 @@ struct SearchRequest {
 struct SearchPage {
   std::vector<StoredResource> resources;
   std::string next_after_id;  // empty on the last page
+};
+
+// What a bulk export takes (FHIR Bulk Data Access: system, Patient and Group level).
+struct ExportSelection {
+  std::string type;
+  // Only records in these patients' compartments; all patients' when `every_patient`; every
+  // record of the type when neither (a system-level export).
+  bool every_patient = false;
+  std::vector<std::string> patients;  // sorted
+  std::int64_t since_ms = 0;          // _since: only records changed at or after
+  std::int64_t as_of_ms = 0;          // the export's transaction time: versions current then
 };
 
 struct SearchResult {
@@ -183,6 +194,23 @@ class ResourceService {
   // (each entry on its own, failures reported per entry).
   Result<BundleOutcome> process_bundle(const auth::AccessToken& caller, std::string_view body);
 
+  // Bulk export (bulk_export.cc). May `caller` export records of `type`? Read on the type, and
+  // not under a consent.
+  Status export_allowed(const auth::AccessToken& caller, std::string_view type);
+  // The ids of the records
+  // the selection exports, after `after` in id order, at most `limit`; nothing is opened.
+  Result<std::vector<std::string>> export_ids(const auth::AccessToken& caller,
+                                              const ExportSelection& selection,
+                                              const std::string& after, std::size_t limit);
+  // The records `ids` as they were at selection.as_of_ms, one JSON resource per line (NDJSON),
+  // each logged as record.export before the text is returned.
+  Result<std::string> export_ndjson(const auth::AccessToken& caller,
+                                    const ExportSelection& selection,
+                                    const std::vector<std::string>& ids);
+  // The Patient members of Group/{id} (a Group/{id}/$export), as ids; the caller reads the Group.
+  Result<std::vector<std::string>> group_patients(const auth::AccessToken& caller,
+                                                  std::string_view group_id);
+
   // PATCH with a JSON Patch (RFC 6902) applied to the current version; `if_match` as update().
   Result<StoredResource> patch(const auth::AccessToken& caller, std::string_view type,
                                std::string_view id, std::string_view json_patch,
@@ -239,6 +267,12 @@ class ResourceService {
   audit::AuditEntry access_entry(const auth::AccessToken& caller, audit::Action action,
                                  const RecordGrant* grant,
                                  const store::RecordVersion& record) const;
+
+  // The version of (type, id) current at `as_of_ms`; nullopt when it did not exist or was
+  // deleted then.
+  Result<std::optional<store::RecordVersion>> version_as_of(const std::string& type,
+                                                            const std::string& id,
+                                                            std::int64_t as_of_ms);
 
   // Search (resource_search.cc).
   // Where candidate ids come from: a fixed list (from _id) or the records carrying any of a set

@@ -10,7 +10,7 @@ namespace {
 
 // The record types of ABDM's HI types and of what hospital systems (and Synthea's exports) send
 // alongside them.
-constexpr std::array<std::string_view, 27> kSupportedTypes = {"AllergyIntolerance",
+constexpr std::array<std::string_view, 28> kSupportedTypes = {"AllergyIntolerance",
                                                               "Binary",
                                                               "Bundle",
                                                               "CarePlan",
@@ -23,6 +23,7 @@ constexpr std::array<std::string_view, 27> kSupportedTypes = {"AllergyIntoleranc
                                                               "DocumentReference",
                                                               "Encounter",
                                                               "ExplanationOfBenefit",
+                                                              "Group",
                                                               "ImagingStudy",
                                                               "Immunization",
                                                               "Location",

@@ -196,6 +196,12 @@ constexpr std::array kExplanationOfBenefit = {
     ParameterDefinition{"provider", Kind::kReference, "provider", "Organization"},
     ParameterDefinition{"encounter", Kind::kReference, "item.encounter", "Encounter"},
 };
+constexpr std::array kGroup = {
+    ParameterDefinition{"identifier", Kind::kToken, "identifier"},
+    ParameterDefinition{"type", Kind::kToken, "type"},
+    ParameterDefinition{"code", Kind::kToken, "code"},
+    ParameterDefinition{"member", Kind::kReference, "member.entity", "Patient"},
+};
 constexpr std::array kImagingStudy = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
@@ -270,6 +276,7 @@ constexpr std::array kTypes = {
     TypeParameters{"DocumentReference", kDocumentReference},
     TypeParameters{"Encounter", kEncounter},
     TypeParameters{"ExplanationOfBenefit", kExplanationOfBenefit},
+    TypeParameters{"Group", kGroup},
     TypeParameters{"ImagingStudy", kImagingStudy},
     TypeParameters{"Immunization", kImmunization},
     TypeParameters{"Location", kLocation},

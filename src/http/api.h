@@ -28,6 +28,7 @@
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
+#include "fhir/bulk_exports.h"
 #include "fhir/resource_service.h"
 #include "http/router.h"
 
@@ -70,6 +71,7 @@ struct ApiServices {
   exchange::HipAuditView* hip_audit = nullptr;               // a HIP's entries, for the CM
   exchange::HiuAuditView* hiu_audit = nullptr;               // an HIU's entries, for the CM
   exchange::PatientAuditGatherer* audit_gatherer = nullptr;  // the CM's view across HIPs
+  fhir::BulkExports* exports = nullptr;                      // $export jobs
 };
 
 // An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,

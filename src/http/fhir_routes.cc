@@ -207,6 +207,128 @@ Response search_response(fhir::ResourceService& resources, const auth::AccessTok
   return bundle_response(std::move(bundle_object));
 }
 
+// A bulk export kick-off (Bulk Data Access 2.0): 202 with the status URL in Content-Location.
+Response export_kick_off(fhir::BulkExports& exports, const Request& request,
+                         const auth::AccessToken& caller, fhir::ExportRequest export_request) {
+  if (request.header("prefer").find("respond-async") == std::string_view::npos) {
+    return problem_response(400, "invalid", "a bulk export needs the header Prefer: respond-async");
+  }
+  for (const auto& [name, value] : parse_query(request.query)) {
+    if (name == "_outputFormat") {
+      if (value != "application/fhir+ndjson" && value != "application/ndjson" &&
+          value != "ndjson") {
+        return problem_response(400, "not-supported", "_outputFormat: only NDJSON is offered");
+      }
+    } else if (name == "_since") {
+      const auto since = parse_instant_ms(value);
+      if (!since) return problem_response(400, "invalid", "_since is an instant");
+      export_request.since_ms = *since;
+    } else if (name == "_type") {
+      for (std::size_t start = 0; start <= value.size();) {
+        const auto comma = value.find(',', start);
+        export_request.types.push_back(value.substr(start, comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else {
+      return problem_response(400, "not-supported",
+                              fmt::format("{} is not supported for $export", name));
+    }
+  }
+  export_request.request_url =
+      fmt::format("{}{}{}{}", service_base(request), request.path.substr(kBase.size()),
+                  request.query.empty() ? "" : "?", request.query);
+  auto job = exports.kick_off(caller, std::move(export_request));
+  if (!job) return problem_response(job.error());
+  Response response;
+  response.status = 202;
+  response.set_header("Content-Location",
+                      fmt::format("{}/$export-status/{}", service_base(request), *job));
+  return response;
+}
+
+Response export_status(fhir::BulkExports& exports, const Request& request,
+                       const auth::AccessToken& caller, const std::string& job) {
+  auto status = exports.status(caller, job);
+  if (!status) return problem_response(status.error());
+  using State = fhir::ExportStatus::State;
+  if (status->state == State::kFailed) return problem_response(*status->error);
+  Response response;
+  if (status->state == State::kRunning) {
+    response.status = 202;
+    response.set_header("X-Progress", status->progress);
+    response.set_header("Retry-After", "2");
+    return response;
+  }
+  boost::json::array output;
+  for (std::size_t i = 0; i < status->files.size(); ++i) {
+    output.push_back(boost::json::object{
+        {"type", status->files[i].type},
+        {"url", fmt::format("{}/$export-output/{}/{}", service_base(request), job, i)},
+        {"count", status->files[i].count}});
+  }
+  const boost::json::object manifest{
+      {"transactionTime", format_instant_ms(status->transaction_time_ms)},
+      {"request", status->request_url},
+      {"requiresAccessToken", true},
+      {"output", std::move(output)},
+      {"error", boost::json::array{}}};
+  response.body = boost::json::serialize(manifest);
+  response.set_header("Content-Type", "application/json");
+  response.set_header(
+      "Expires",
+      format_instant_ms(
+          status->transaction_time_ms +
+          std::chrono::duration_cast<std::chrono::milliseconds>(fhir::kExportRetention).count()));
+  return response;
+}
+
+void add_export_routes(Router& router, fhir::BulkExports& exports) {
+  const std::string base(kBase);
+  using Level = fhir::ExportRequest::Level;
+  router.add(
+      "GET", base + "/$export", Access::kBearerToken,
+      [&exports](const Request& request, const RouteContext& context) {
+        return export_kick_off(exports, request, *context.caller, {Level::kSystem, "", {}, 0, ""});
+      });
+  router.add(
+      "GET", base + "/Patient/$export", Access::kBearerToken,
+      [&exports](const Request& request, const RouteContext& context) {
+        return export_kick_off(exports, request, *context.caller, {Level::kPatient, "", {}, 0, ""});
+      });
+  router.add("GET", base + "/Group/{id}/$export", Access::kBearerToken,
+             [&exports](const Request& request, const RouteContext& context) {
+               return export_kick_off(exports, request, *context.caller,
+                                      {Level::kGroup, context.param("id"), {}, 0, ""});
+             });
+  router.add("GET", base + "/$export-status/{job}", Access::kBearerToken,
+             [&exports](const Request& request, const RouteContext& context) {
+               return export_status(exports, request, *context.caller, context.param("job"));
+             });
+  router.add("DELETE", base + "/$export-status/{job}", Access::kBearerToken,
+             [&exports](const Request&, const RouteContext& context) {
+               const auto removed = exports.remove(*context.caller, context.param("job"));
+               if (!removed) return problem_response(removed.error());
+               Response response;
+               response.status = 202;
+               return response;
+             });
+  router.add("GET", base + "/$export-output/{job}/{file}", Access::kBearerToken,
+             [&exports](const Request&, const RouteContext& context) {
+               const auto index = parse_version(context.param("file"));
+               if (!index && context.param("file") != "0") {
+                 return problem_response(404, "not-found", "no such export file");
+               }
+               auto lines = exports.output(*context.caller, context.param("job"),
+                                           static_cast<std::size_t>(index.value_or(0)));
+               if (!lines) return problem_response(lines.error());
+               Response response;
+               response.body = std::move(*lines);
+               response.set_header("Content-Type", "application/fhir+ndjson");
+               return response;
+             });
+}
+
 Response capability_statement() {
   boost::json::array resources;
   for (const std::string_view type : fhir::supported_types()) {
@@ -252,9 +374,19 @@ Response capability_statement() {
                                             {"searchRevInclude", std::move(revincludes)},
                                             {"searchParam", std::move(search_parameters)}});
     if (type == "Patient") {
+      resources.back().as_object()["operation"] = boost::json::array{
+          boost::json::object{
+              {"name", "everything"},
+              {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}},
+          boost::json::object{
+              {"name", "export"},
+              {"definition",
+               "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}}};
+    }
+    if (type == "Group") {
       resources.back().as_object()["operation"] = boost::json::array{boost::json::object{
-          {"name", "everything"},
-          {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}};
+          {"name", "export"},
+          {"definition", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}}};
     }
   }
   // The audit log, searchable by patient with the kavach/audit scope; each event carries its
@@ -280,7 +412,13 @@ Response capability_statement() {
                                              "SMART v2 system scopes"}}},
            {"resource", std::move(resources)},
            {"interaction", boost::json::array{boost::json::object{{"code", "transaction"}},
-                                              boost::json::object{{"code", "batch"}}}}}}}};
+                                              boost::json::object{{"code", "batch"}}}},
+           {"operation",
+            boost::json::array{boost::json::object{
+                {"name", "export"},
+                {"definition", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}}}}}}},
+      {"instantiates",
+       boost::json::array{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}}};
   Response response;
   response.body = boost::json::serialize(statement);
   response.set_header("Content-Type", std::string(kFhirJson));
@@ -292,6 +430,9 @@ Response capability_statement() {
 void add_fhir_routes(Router& router, const ApiServices& services) {
   auto& resources = services.resources;
   const std::string base(kBase);
+  // Before the generic /{type} and /{type}/{id} routes, which would take "$export" for a type or
+  // id.
+  if (services.exports != nullptr) add_export_routes(router, *services.exports);
 
   router.add("POST", base, Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {

@@ -308,10 +308,13 @@ TEST_F(ResourceServiceTest, PatchAppliesToTheCurrentVersion) {
 }
 
 TEST_F(ResourceServiceTest, TypeHistoryPagesNewestFirst) {
-  auto a = service_->create(all_, "Condition", R"({"resourceType":"Condition"})");
-  auto b = service_->create(all_, "Condition", R"({"resourceType":"Condition"})");
-  ASSERT_TRUE(service_->update(all_, "Condition", a->id, R"({"resourceType":"Condition"})", 1));
-  ASSERT_TRUE(service_->create(all_, "Observation", R"({"resourceType":"Observation"})"));
+  const char* condition = R"({"resourceType":"Condition","subject":{"reference":"Patient/p"}})";
+  auto a = service_->create(all_, "Condition", condition);
+  auto b = service_->create(all_, "Condition", condition);
+  ASSERT_TRUE(service_->update(all_, "Condition", a->id, condition, 1));
+  ASSERT_TRUE(
+      service_->create(all_, "Observation",
+                       R"({"resourceType":"Observation","status":"final","code":{"text":"x"}})"));
   auto first = service_->type_history(all_, "Condition", 0, 2);
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_EQ(first->versions.size(), 2U);
@@ -330,7 +333,8 @@ TEST_F(ResourceServiceTest, EverythingIsThePatientsCompartmentWithinTheCallersSc
   auto patient = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
   auto other = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
   const auto of = [](const std::string& id) {
-    return R"({"resourceType":"Observation","subject":{"reference":"Patient/)" + id + R"("}})";
+    return R"({"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/)" +
+           id + R"("}})";
   };
   auto mine = service_->create(all_, "Observation", of(patient->id));
   ASSERT_TRUE(service_->create(all_, "Observation", of(other->id)));

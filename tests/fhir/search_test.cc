@@ -224,7 +224,8 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
   // Writes the record; one without an identifier gets "urn:kavach-test|<Type>-<id>".
   void put(const char* type, const char* id, const std::string& body) {
     auto resource = boost::json::parse(body).as_object();
-    if (!resource.contains("identifier") && std::string_view(type) != "Patient") {
+    if (!resource.contains("identifier") && std::string_view(type) != "Patient" &&
+        find_parameter(type, "identifier") != nullptr) {
       resource["identifier"] = boost::json::array{boost::json::object{
           {"system", "urn:kavach-test"}, {"value", fmt::format("{}-{}", type, id)}}};
     }
@@ -330,7 +331,8 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
         "type":{"coding":[{"system":"http://snomed.info/sct","code":"373942005"}]},
         "category":[{"coding":[{"code":"clinical-note"}]}],"date":"2024-01-10T10:00:00+05:30",
         "identifier":[{"system":"urn:hospital","value":"doc-1"}],
-        "context":{"encounter":[{"reference":"Encounter/e1"}]},"content":[]})");
+        "context":{"encounter":[{"reference":"Encounter/e1"}]},
+        "content":[{"attachment":{"contentType":"text/plain","data":"T1Agbm90ZQ=="}}]})");
     put("Composition", "co1",
         R"({"resourceType":"Composition","status":"final","subject":{"reference":"Patient/asha"},
         "type":{"coding":[{"system":"http://snomed.info/sct","code":"371530004"}]},
@@ -358,12 +360,18 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
     put("Claim", "cl1",
         R"({"resourceType":"Claim","status":"active","use":"claim","patient":{"reference":"Patient/asha"},
         "created":"2024-01-10","provider":{"reference":"Organization/aiims"},
-        "item":[{"sequence":1,"encounter":[{"reference":"Encounter/e1"}]}]})");
+        "item":[{"sequence":1,"productOrService":{"text":"consultation"},
+        "encounter":[{"reference":"Encounter/e1"}]}],
+        "type":{"text":"professional"},"priority":{"text":"normal"},
+        "insurance":[{"sequence":1,"focal":true,"coverage":{"display":"PM-JAY"}}]})");
     put("ExplanationOfBenefit", "eob1",
         R"({"resourceType":"ExplanationOfBenefit","status":"active","patient":{"reference":"Patient/asha"},
         "created":"2024-01-11","claim":{"reference":"Claim/cl1"},
-        "provider":{"reference":"Organization/aiims"},
-        "item":[{"sequence":1,"encounter":[{"reference":"Encounter/e1"}]}]})");
+        "provider":{"reference":"Organization/aiims"},"type":{"text":"professional"},
+        "use":"claim","insurer":{"display":"PM-JAY"},"outcome":"complete",
+        "insurance":[{"focal":true,"coverage":{"display":"PM-JAY"}}],
+        "item":[{"sequence":1,"productOrService":{"text":"consultation"},
+        "encounter":[{"reference":"Encounter/e1"}]}]})");
     put("Device", "dev1",
         R"({"resourceType":"Device","status":"active","patient":{"reference":"Patient/asha"},
         "type":{"coding":[{"system":"http://snomed.info/sct","code":"337414009"}]}})");
@@ -386,6 +394,10 @@ class SearchTest : public ::testing::TestWithParam<std::string> {
     put("SupplyDelivery", "sd1",
         R"({"resourceType":"SupplyDelivery","status":"completed","patient":{"reference":"Patient/asha"},
         "supplier":{"reference":"Practitioner/kumar"}})");
+    put("Group", "diabetes-clinic",
+        R"({"resourceType":"Group","type":"person","actual":true,
+        "code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]},
+        "member":[{"entity":{"reference":"Patient/asha"}},{"entity":{"reference":"Patient/ravi"}}]})");
     put("Binary", "bin1",
         R"({"resourceType":"Binary","contentType":"text/plain","data":"aGVsbG8="})");
     put("Bundle", "b1",
@@ -633,6 +645,8 @@ std::vector<Case> search_cases() {
       {"Provenance", "recorded=2024-01-10&agent=Practitioner/kumar", {"prov1"}},
       {"SupplyDelivery", "identifier=SupplyDelivery-sd1&patient=asha", {"sd1"}},
       {"SupplyDelivery", "status=completed&supplier=kumar", {"sd1"}},
+      {"Group", "identifier=Group-diabetes-clinic&type=person&code=44054006", {"diabetes-clinic"}},
+      {"Group", "member=Patient/ravi", {"diabetes-clinic"}},
       {"Binary", "_id=bin1", {"bin1"}},
       {"Binary", "_lastUpdated=2023-11", {"bin1"}},
       // subject and patient on the rest

@@ -163,6 +163,31 @@ class ProbesAndAuthentication(NodeTestCase):
         self.assertIn({"name": "date", "type": "date"}, observation["searchParam"])
         self.assertIn("Observation:subject", observation["searchInclude"])
 
+    def test_resources_are_validated_against_r4_and_refused_whole(self):
+        node = self.node
+        before = node.request("GET", "/fhir/R4/Observation?_summary=count").json()["total"]
+        bad = {"resourceType": "Observation", "status": "final", "code": {"text": "glucose"},
+               "effectiveDateTime": "10/01/2024"}
+        refused = node.request("POST", "/fhir/R4/Observation", body=bad)
+        self.assertOperationOutcome(refused, 422)
+        self.assertIn("Observation.effectiveDateTime", refused.json()["issue"][0]["diagnostics"])
+        unknown = dict(bad, effectiveDateTime="2024-01-10", colour="red")
+        refused = node.request("POST", "/fhir/R4/Observation", body=unknown)
+        self.assertOperationOutcome(refused, 422)
+        self.assertIn("Observation.colour", refused.json()["issue"][0]["diagnostics"])
+        duplicate = '{"resourceType":"Observation","status":"final","status":"cancelled","code":{"text":"x"}}'
+        refused = node.request("POST", "/fhir/R4/Observation", body=duplicate,
+                               headers={"Content-Type": "application/fhir+json"})
+        self.assertOperationOutcome(refused, 400)
+        self.assertIn("appears twice", refused.json()["issue"][0]["diagnostics"])
+        # A transaction with one invalid entry writes nothing.
+        transaction = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": dict(bad, effectiveDateTime="2024-01-10"), "request": {"method": "POST", "url": "Observation"}},
+            {"resource": bad, "request": {"method": "POST", "url": "Observation"}}]}
+        self.assertEqual(node.request("POST", "/fhir/R4", body=transaction).status, 422)
+        after = node.request("GET", "/fhir/R4/Observation?_summary=count").json()["total"]
+        self.assertEqual(before, after)
+
     def test_conditional_interactions_and_json_patch(self):
         node = self.node
         body = {"resourceType": "Patient", "identifier": [{"system": "urn:test:mrn", "value": "MRN-77"}]}
