@@ -45,9 +45,13 @@ void add_seed_command(CLI::App& app, CommandOutcome& outcome) {
         auto person = generator.next_patient();
         ASSIGN_OR_RETURN(const auto patient,
                          node->resources().create(seeder, "Patient", person.patient_json));
+        std::string encounter;
         for (auto& record : person.records) {
           replace_all(record.json, "{patient}", patient.id);
-          RETURN_IF_ERROR(node->resources().create(seeder, record.type, record.json));
+          replace_all(record.json, "{encounter}", encounter);
+          ASSIGN_OR_RETURN(const auto created,
+                           node->resources().create(seeder, record.type, record.json));
+          if (record.type == "Encounter") encounter = created.id;
           ++records;
         }
       }

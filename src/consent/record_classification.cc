@@ -148,12 +148,23 @@ std::optional<std::int64_t> care_date_of(std::string_view, const json::object& r
 std::string care_context_of(std::string_view type, std::string_view id,
                             const json::object& resource) {
   if (type == "Encounter") return std::string(id);
+  const auto encounter_of = [](const json::object& reference) {
+    const auto target = text_at(reference, "reference");
+    return target.starts_with("Encounter/") && target.size() > 10 ? std::string(target.substr(10))
+                                                                  : std::string();
+  };
+  // encounter on most records; context on MedicationAdministration.
   for (const std::string_view key : {"encounter", "context"}) {
     if (const auto* reference = object_at(resource, key)) {
-      const auto target = text_at(*reference, "reference");
-      if (target.starts_with("Encounter/") && target.size() > 10) {
-        return std::string(target.substr(10));
-      }
+      if (auto found = encounter_of(*reference); !found.empty()) return found;
+    }
+  }
+  // DocumentReference: context.encounter, a list (the first names the visit).
+  if (const auto* context = object_at(resource, "context")) {
+    const auto* encounters = context->if_contains("encounter");
+    if (encounters != nullptr && encounters->is_array() && !encounters->get_array().empty() &&
+        encounters->get_array().front().is_object()) {
+      return encounter_of(encounters->get_array().front().get_object());
     }
   }
   return "";

@@ -1,8 +1,10 @@
 // Deterministic synthetic Indian patients for demos, tests and benchmarks: names by region, sexes
 // and ages in plausible proportions, ABHA-style 14-digit numbers with a Luhn check digit, mobile
-// numbers, and a small clinical history per patient (an OP encounter, a condition, vitals and a lab
-// result coded with LOINC and SNOMED CT, an immunisation and a prescription). The same seed always
-// yields the same people; nothing here resembles a real person except by chance.
+// numbers, and one to three visits (care contexts) each, with records of every ABDM HI type coded
+// with LOINC and SNOMED CT: OP consultations, prescriptions, lab reports with numeric results,
+// imaging reports, discharge summaries, immunisations, wellness vitals and a scanned document.
+// Every record names its Encounter. The same seed always yields the same people; nothing here
+// resembles a real person except by chance.
 // Thread-safety: a generator is confined to one thread.
 #pragma once
 
@@ -14,7 +16,9 @@ namespace kavach::synthetic {
 
 struct SyntheticResource {
   std::string type;
-  std::string json;  // FHIR R4 JSON; "{patient}" stands where the Patient id goes
+  // FHIR R4 JSON; "{patient}" stands where the Patient id goes and "{encounter}" where the id of
+  // the last Encounter before it in the list goes.
+  std::string json;
 };
 
 struct SyntheticPatient {
