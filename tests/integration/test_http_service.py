@@ -288,6 +288,38 @@ class ProbesAndAuthentication(NodeTestCase):
         response = self.node.request("GET", "/healthz", token=False, headers={"X-Big": "y" * 20000})
         self.assertOperationOutcome(response, 413)
 
+    def test_hostile_input_gets_a_4xx_and_writes_nothing(self):
+        node = self.node
+
+        def stored():
+            return node.request("GET", "/fhir/R4/Patient?_summary=count").json()["total"]
+
+        before = stored()
+        raw = {"Content-Type": "application/fhir+json"}
+        cases = [
+            ('{"resourceType":"Patient","name":' + "[" * 200 + "]" * 200 + "}", 400),  # too deep
+            ('{"resourceType":"Patient","multipleBirthInteger":1e999}', 400),         # huge number
+            (b'{"resourceType":"Patient","gender":"' + bytes([0xFF, 0xFE]) + b'"}', 400),  # bad UTF-8
+            ('{"resourceType":"Patient","gender":"male","gender":"female"}', 400),   # duplicate key
+            ('{"resourceType":"Patient","name":[{"text":"' + "x" * (10 << 20) + '"}]}', 422),  # 10 MB
+            ('{"resourceType":"Patient","multipleBirthInteger":99999999999}', 422),  # not 32-bit
+        ]
+        for body, status in cases:
+            if isinstance(body, str):
+                body = body.encode()
+            response = node.request("POST", "/fhir/R4/Patient", body=body, headers=raw)
+            self.assertEqual(response.status, status, f"{body[:80]!r}: {response.body[:200]}")
+            self.assertEqual(response.json()["resourceType"], "OperationOutcome")
+        # SQL and path syntax in parameters and ids are only data: no match, or a clear 4xx.
+        for query in ("family=x'%20OR%20'1'='1", "family=%22%3B%20DROP%20TABLE%20records%3B--",
+                      "_id=..%2F..%2Fetc%2Fpasswd", "identifier=a%7Cb%7Cc%27"):
+            response = node.request("GET", f"/fhir/R4/Patient?{query}")
+            self.assertEqual(response.status, 200, query)
+            self.assertFalse(response.json().get("entry"), query)
+        for path in ("/fhir/R4/Patient/..%2F..%2Fetc%2Fpasswd", "/fhir/R4/Patient/a%27%20OR%201=1"):
+            self.assertIn(node.request("GET", path).status, (400, 404), path)
+        self.assertEqual(stored(), before)
+
     def test_garbage_is_400(self):
         with socket.create_connection(("127.0.0.1", self.node.port), timeout=10) as raw:
             raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
