@@ -4,6 +4,7 @@ resources); the stored counts per type match the bundles, and searches return wh
 contain."""
 import bz2
 import collections
+import datetime
 import glob
 import json
 import os
@@ -106,6 +107,28 @@ class SyntheaLoad(NodeTestCase):
                 self.assertEqual(len(stored), expected, kind)
                 for resource in stored:
                     self.assertEqual(resource["subject"]["reference"], f"Patient/{patient_id}")
+            # Token, date and sorted searches over the loaded data agree with the bundle.
+            observations = [e["resource"] for e in bundle["entry"]
+                            if e["resource"]["resourceType"] == "Observation"]
+            if observations:
+                coding = observations[0]["code"]["coding"][0]
+                with_code = sum(1 for o in observations
+                                if any(c.get("system") == coding["system"] and c.get("code") == coding["code"]
+                                       for c in o["code"]["coding"]))
+                found = self.search_all(f"/fhir/R4/Observation?patient={patient_id}"
+                                        f"&code={coding['system']}%7C{coding['code']}&_count=500")
+                self.assertEqual(len(found), with_code)
+                year = observations[0]["effectiveDateTime"][:4]
+                in_year = sum(1 for o in observations if o.get("effectiveDateTime", "").startswith(year))
+                counted = self.node.request(
+                    "GET", f"/fhir/R4/Observation?patient={patient_id}&date={year}&_summary=count").json()
+                self.assertEqual(counted["total"], in_year)
+            encounters = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"]
+            # Newest first sorts by where each period ends.
+            latest = max(datetime.datetime.fromisoformat(e["period"]["end"]) for e in encounters)
+            newest = self.node.request(
+                "GET", f"/fhir/R4/Encounter?patient={patient_id}&_sort=-date&_count=1").json()["entry"][0]
+            self.assertEqual(datetime.datetime.fromisoformat(newest["resource"]["period"]["end"]), latest)
             # References to the organisations and practitioners loaded first were resolved.
             encounter = self.search_all(f"/fhir/R4/Encounter?subject=Patient/{patient_id}&_count=1")[0]
             self.assertTrue(encounter["serviceProvider"]["reference"].startswith("Organization/"))
