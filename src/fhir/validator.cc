@@ -432,9 +432,4 @@ Status validate_resource(std::string_view type, const json::object& resource) {
   return Validator().resource(type, resource, std::string(type));
 }
 
-bool is_known_resource_type(std::string_view type) {
-  const auto* known = find_type(type);
-  return known != nullptr && known->resource;
-}
-
 }  // namespace kavach::fhir

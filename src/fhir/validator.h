@@ -23,7 +23,4 @@ namespace kavach::fhir {
 // "Observation.code.coding[0].system: 'not a uri' is not a uri".
 Status validate_resource(std::string_view type, const boost::json::object& resource);
 
-// True when R4 defines `type` as a resource (the validator knows it).
-bool is_known_resource_type(std::string_view type);
-
 }  // namespace kavach::fhir
