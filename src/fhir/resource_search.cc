@@ -217,37 +217,37 @@ Result<std::vector<SearchPredicate>> ResourceService::resolve_chains(
 Status ResourceService::page_in_id_order(const SearchQuery& query,
                                          const std::vector<SearchPredicate>& predicates,
                                          const RecordGrant* grant, SearchResult& result,
-                                         std::vector<store::RecordVersion>& returned) {
+                                         std::vector<SearchMatch>& page) {
   if (!query.cursor.empty() && !is_valid_id(query.cursor)) {
     return make_error(ErrorCode::kInvalidArgument, "a bad _cursor");
   }
   const std::size_t count = std::max<std::size_t>(query.count, 1);
-  if (!query.summary_count) {
-    RETURN_IF_ERROR(
-        scan_matches(query.type, predicates, grant, query.cursor, [&](SearchMatch&& match) {
-          if (result.matches.size() == count) {
-            result.next_cursor = result.matches.back().id;
-            return false;
-          }
-          returned.push_back(std::move(match.record));
-          result.matches.push_back(std::move(match.resource));
-          return true;
-        }));
-  }
-  if (query.total || query.summary_count) {
-    std::size_t total = 0;
-    RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, "", [&total](SearchMatch&&) {
-      return ++total <= kCountedMatchesMax;
-    }));
-    if (total <= kCountedMatchesMax) result.total = total;
-  }
+  // One scan serves both the page and the total: with a total it starts at the beginning and
+  // counts every match, filling the page from the first match after the cursor.
+  const bool counting = query.total || query.summary_count;
+  std::size_t total = 0;
+  bool page_done = query.summary_count;
+  RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, counting ? "" : query.cursor,
+                               [&](SearchMatch&& match) {
+                                 if (counting && total <= kCountedMatchesMax) ++total;
+                                 if (!page_done && match.record.id > query.cursor) {
+                                   if (page.size() == count) {
+                                     result.next_cursor = page.back().record.id;
+                                     page_done = true;
+                                   } else {
+                                     page.push_back(std::move(match));
+                                   }
+                                 }
+                                 return !page_done || (counting && total <= kCountedMatchesMax);
+                               }));
+  if (counting && total <= kCountedMatchesMax) result.total = total;
   return {};
 }
 
 Status ResourceService::page_sorted(const SearchQuery& query,
                                     const std::vector<SearchPredicate>& predicates,
                                     const RecordGrant* grant, SearchResult& result,
-                                    std::vector<store::RecordVersion>& returned) {
+                                    std::vector<SearchMatch>& page) {
   std::optional<SortPosition> after;
   if (!query.cursor.empty()) {
     after = parse_sort_cursor(query.cursor);
@@ -281,14 +281,12 @@ Status ResourceService::page_sorted(const SearchQuery& query,
   auto it = after ? std::upper_bound(positions.begin(), positions.end(), *after, before)
                   : positions.begin();
   const std::size_t count = std::max<std::size_t>(query.count, 1);
-  for (; it != positions.end() && result.matches.size() < count; ++it) {
+  for (; it != positions.end() && page.size() < count; ++it) {
     // Read again: only the ids were kept while sorting. A record changed since is checked again.
     ASSIGN_OR_RETURN(const auto record, store_.read_current(query.type, it->id));
     if (!record) continue;
     ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant));
-    if (!match) continue;
-    returned.push_back(std::move(match->record));
-    result.matches.push_back(std::move(match->resource));
+    if (match) page.push_back(std::move(*match));
   }
   if (it != positions.end() && it != positions.begin()) {
     result.next_cursor = format_sort_cursor(*std::prev(it));
@@ -297,10 +295,11 @@ Status ResourceService::page_sorted(const SearchQuery& query,
 }
 
 Status ResourceService::add_includes(const auth::AccessToken& caller, const SearchQuery& query,
-                                     const RecordGrant* grant, SearchResult& result,
+                                     const RecordGrant* grant, const std::vector<SearchMatch>& page,
+                                     SearchResult& result,
                                      std::vector<audit::AuditEntry>& accesses) {
   std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& match : result.matches) seen.emplace(match.type, match.id);
+  for (const auto& match : page) seen.emplace(match.record.type, match.record.id);
   // A record joins the page once, when the caller may read it: by scope, or under a consent by
   // the gate. Records the caller may not read are left out without a word.
   const auto add = [&](const store::RecordVersion& record) -> Status {
@@ -315,9 +314,8 @@ Status ResourceService::add_includes(const auth::AccessToken& caller, const Sear
     return {};
   };
   for (const auto& include : query.includes) {
-    for (std::size_t i = 0; i < result.matches.size(); ++i) {
-      const auto object = json::parse(result.matches[i].json).as_object();
-      for (const auto& reference : references_of(*include.parameter, object)) {
+    for (const auto& match : page) {
+      for (const auto& reference : references_of(*include.parameter, match.object)) {
         const auto slash = reference.find('/');
         const auto type = reference.substr(0, slash);
         if (!include.target_type.empty() && type != include.target_type) continue;
@@ -332,8 +330,8 @@ Status ResourceService::add_includes(const auth::AccessToken& caller, const Sear
         !caller.scopes.allows(include.source_type, auth::Interaction::kSearch)) {
       continue;
     }
-    for (std::size_t i = 0; i < result.matches.size(); ++i) {
-      const auto reference = fmt::format("{}/{}", query.type, result.matches[i].id);
+    for (const auto& match : page) {
+      const auto reference = fmt::format("{}/{}", query.type, match.record.id);
       ASSIGN_OR_RETURN(
           auto entry, sealer_.blind_index(include.source_type, include.parameter->name, reference));
       ASSIGN_OR_RETURN(
@@ -366,17 +364,19 @@ Result<SearchResult> ResourceService::search(const auth::AccessToken& caller,
   }
   ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, grant.get()));
   SearchResult result;
-  std::vector<store::RecordVersion> returned;
+  std::vector<SearchMatch> page;
   if (query.sort) {
-    RETURN_IF_ERROR(page_sorted(query, predicates, grant.get(), result, returned));
+    RETURN_IF_ERROR(page_sorted(query, predicates, grant.get(), result, page));
   } else {
-    RETURN_IF_ERROR(page_in_id_order(query, predicates, grant.get(), result, returned));
+    RETURN_IF_ERROR(page_in_id_order(query, predicates, grant.get(), result, page));
   }
   std::vector<audit::AuditEntry> accesses;
-  for (const auto& record : returned) {
-    accesses.push_back(access_entry(caller, audit::Action::kRecordSearch, grant.get(), record));
+  for (const auto& match : page) {
+    accesses.push_back(
+        access_entry(caller, audit::Action::kRecordSearch, grant.get(), match.record));
   }
-  RETURN_IF_ERROR(add_includes(caller, query, grant.get(), result, accesses));
+  RETURN_IF_ERROR(add_includes(caller, query, grant.get(), page, result, accesses));
+  for (auto& match : page) result.matches.push_back(std::move(match.resource));
   if (accesses.empty()) {
     // Nothing returned (or only a count): the search itself is on record.
     auto entry = entry_for(caller, audit::Action::kRecordSearch, grant.get());

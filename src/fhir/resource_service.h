@@ -307,15 +307,17 @@ class ResourceService {
   Result<std::vector<SearchPredicate>> resolve_chains(const auth::AccessToken& caller,
                                                       const SearchQuery& query,
                                                       const RecordGrant* grant);
+  // The records _include and _revinclude add to `page`, into result.included.
   Status add_includes(const auth::AccessToken& caller, const SearchQuery& query,
-                      const RecordGrant* grant, SearchResult& result,
-                      std::vector<audit::AuditEntry>& accesses);
+                      const RecordGrant* grant, const std::vector<SearchMatch>& page,
+                      SearchResult& result, std::vector<audit::AuditEntry>& accesses);
+  // One page of matches (and result's cursor and total), in sort order or in id order.
   Status page_sorted(const SearchQuery& query, const std::vector<SearchPredicate>& predicates,
                      const RecordGrant* grant, SearchResult& result,
-                     std::vector<store::RecordVersion>& returned);
+                     std::vector<SearchMatch>& page);
   Status page_in_id_order(const SearchQuery& query, const std::vector<SearchPredicate>& predicates,
                           const RecordGrant* grant, SearchResult& result,
-                          std::vector<store::RecordVersion>& returned);
+                          std::vector<SearchMatch>& page);
   // The id of the one resource matching `criteria`: nullopt for none, kFailedPrecondition for
   // several. The caller must hold `interaction` and search on `type`.
   Result<std::optional<std::string>> single_match(const auth::AccessToken& caller,
