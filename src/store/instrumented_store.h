@@ -41,10 +41,6 @@ class InstrumentedStore final : public Store {
                                             std::size_t limit) override {
     return timed("find_any", [&] { return inner_->find_any(type, name, values, after_id, limit); });
   }
-  Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
-                               const std::string& id) override {
-    return timed("has_index_entry", [&] { return inner_->has_index_entry(type, entry, id); });
-  }
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
                                                   std::size_t limit) override {
     return timed("type_history", [&] { return inner_->type_history(type, before, limit); });

@@ -168,10 +168,6 @@ class Store {
                                                                   const std::vector<Bytes>& values,
                                                                   const std::string& after_id,
                                                                   std::size_t limit) = 0;
-  // True when the current version of (type, id) carries the index entry.
-  [[nodiscard]] virtual Result<bool> has_index_entry(const std::string& type,
-                                                     const IndexEntry& entry,
-                                                     const std::string& id) = 0;
   // Versions of every record of `type` with sequence < before (0: no bound), newest first, at
   // most `limit` (FHIR type-level history).
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> type_history(const std::string& type,

@@ -482,18 +482,6 @@ Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type
   return ids;
 }
 
-Result<bool> PostgresStore::has_index_entry(const std::string& type, const IndexEntry& entry,
-                                            const std::string& id) {
-  ASSIGN_OR_RETURN(auto connection, lease());
-  ASSIGN_OR_RETURN(
-      const auto result,
-      connection->run("has_index_entry",
-                      "SELECT 1 FROM kavach_record_index WHERE type = $1 AND name = $2 AND value = "
-                      "$3 AND id = $4",
-                      PgParams().text(type).text(entry.name).bytes(entry.value).text(id)));
-  return result.rows() > 0;
-}
-
 Result<std::vector<RecordVersion>> PostgresStore::type_history(const std::string& type,
                                                                std::int64_t before,
                                                                std::size_t limit) {

@@ -36,8 +36,6 @@ class PostgresStore final : public Store {
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,
                                             std::size_t limit) override;
-  Result<bool> has_index_entry(const std::string& type, const IndexEntry& entry,
-                               const std::string& id) override;
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
                                                   std::size_t limit) override;
   Result<std::vector<RecordVersion>> partition_records(const std::string& partition,

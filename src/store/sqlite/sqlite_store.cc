@@ -594,18 +594,6 @@ Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
   }
 }
 
-Result<bool> SqliteStore::has_index_entry(const std::string& type, const IndexEntry& entry,
-                                          const std::string& id) {
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(
-      auto statement,
-      reader->prepare(
-          "SELECT 1 FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id = ?4"));
-  statement.bind(1, type).bind(2, entry.name).bind(3, entry.value).bind(4, id);
-  ASSIGN_OR_RETURN(const auto step, statement.step());
-  return step == Statement::Step::kRow;
-}
-
 Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& type,
                                                              std::int64_t before,
                                                              std::size_t limit) {
