@@ -23,6 +23,11 @@ Status record_entries(store::Store& store, std::span<const AuditEntry> entries) 
 
 Result<NoteSigner> node_audit_signer(vault::KeyVault& keys, std::string origin) {
   ASSIGN_OR_RETURN(const auto seed, keys.key(std::string(kAuditSigningKey)));
+  return node_audit_signer_from_seed(seed, std::move(origin));
+}
+
+Result<NoteSigner> node_audit_signer_from_seed(const crypto::SecretBytes& seed,
+                                               std::string origin) {
   if (!origin.empty()) return NoteSigner::from_seed(origin, seed);
   ASSIGN_OR_RETURN(const auto provisional, NoteSigner::from_seed("kavach", seed));
   const Hash fingerprint = sha256(provisional.public_key());

@@ -57,6 +57,8 @@ Status record_entries(store::Store& store, std::span<const AuditEntry> entries);
 // empty, under "kavach/<first 16 hex digits of SHA-256 of the public key>", a name that stays the
 // same for the life of the node.
 Result<NoteSigner> node_audit_signer(vault::KeyVault& keys, std::string origin);
+// The same from the signing seed itself (a backup's copy of the node's keys).
+Result<NoteSigner> node_audit_signer_from_seed(const crypto::SecretBytes& seed, std::string origin);
 
 struct AuditLogOptions {
   std::chrono::milliseconds checkpoint_interval{1000};  // "at least once a second"

@@ -45,6 +45,30 @@ Bytes seal(const SecretBytes& key, std::span<const std::uint8_t> plaintext,
   return out;
 }
 
+Bytes seal_deterministic(const SecretBytes& key, const SecretBytes& nonce_key,
+                         std::span<const std::uint8_t> plaintext,
+                         std::string_view associated_data) {
+  ensure_sodium();
+  CHECK(key.size() == kAeadKeyBytes);
+  CHECK(nonce_key.size() >= crypto_generichash_KEYBYTES_MIN);
+  Bytes out(kAeadNonceBytes + plaintext.size() + kAeadTagBytes);
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nonce_key.view().data(), nonce_key.size(), kAeadNonceBytes);
+  // The length first, so (associated data, plaintext) splits cannot collide.
+  const std::uint64_t ad_length = associated_data.size();
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(&ad_length),
+                            sizeof ad_length);
+  crypto_generichash_update(&state, ad_bytes(associated_data), associated_data.size());
+  crypto_generichash_update(&state, plaintext.data(), plaintext.size());
+  crypto_generichash_final(&state, out.data(), kAeadNonceBytes);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      out.data() + kAeadNonceBytes, &written, plaintext.data(), plaintext.size(),
+      ad_bytes(associated_data), associated_data.size(), nullptr, out.data(), key.view().data());
+  CHECK(written == plaintext.size() + kAeadTagBytes);
+  return out;
+}
+
 Result<Bytes> open(const SecretBytes& key, std::span<const std::uint8_t> sealed,
                    std::string_view associated_data) {
   ensure_sodium();

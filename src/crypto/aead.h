@@ -23,6 +23,13 @@ inline constexpr std::size_t kAeadTagBytes = 16;
 Bytes seal(const SecretBytes& key, std::span<const std::uint8_t> plaintext,
            std::string_view associated_data);
 
+// Deterministic sealing, for content-addressed backup objects: the nonce is a keyed BLAKE2b hash
+// (under `nonce_key`) of the associated data and plaintext, so equal inputs give equal outputs and
+// deduplicate, while anything else still gets a distinct nonce (a synthetic IV). It reveals only
+// whether two objects are equal. Output and opening are as seal()/open().
+Bytes seal_deterministic(const SecretBytes& key, const SecretBytes& nonce_key,
+                         std::span<const std::uint8_t> plaintext, std::string_view associated_data);
+
 // Opens what seal() produced; kDataLoss if the key, associated data or bytes do not match.
 Result<Bytes> open(const SecretBytes& key, std::span<const std::uint8_t> sealed,
                    std::string_view associated_data);

@@ -35,6 +35,10 @@ class InstrumentedStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override {
     return timed("find", [&] { return inner_->find(query); });
   }
+  Result<std::vector<IndexEntry>> index_entries(const std::string& type,
+                                                const std::string& id) override {
+    return timed("index_entries", [&] { return inner_->index_entries(type, id); });
+  }
   Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,

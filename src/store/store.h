@@ -158,6 +158,10 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> history(const std::string& type,
                                                                    const std::string& id,
                                                                    std::size_t limit) = 0;
+  // The index entries of the current version of (type, id), in (name, value) order; empty for a
+  // tombstone or an unknown record (backups copy them so a restore need not re-derive them).
+  [[nodiscard]] virtual Result<std::vector<IndexEntry>> index_entries(const std::string& type,
+                                                                      const std::string& id) = 0;
   // Ids of live (not deleted) records whose current version carries the index entry, in id order.
   [[nodiscard]] virtual Result<std::vector<std::string>> find(const IndexQuery& query) = 0;
   // Ids of live records whose current version carries an index entry named `name` with any of

@@ -19,11 +19,12 @@ std::string key_name_for_partition(std::string_view partition) {
   return fmt::format("patient/{}", partition);
 }
 
-Result<crypto::SecretBytes> KeyVault::unwrap(const store::WrappedKey& wrapped) {
+Result<crypto::SecretBytes> unwrap_key(const crypto::KeyRing& ring,
+                                       const store::WrappedKey& wrapped) {
   if (wrapped.erased()) {
     return make_error(ErrorCode::kGone, "this data was erased and can no longer be read");
   }
-  const auto* kek = ring_.find(wrapped.kek_id);
+  const auto* kek = ring.find(wrapped.kek_id);
   if (kek == nullptr) {
     return make_error(ErrorCode::kFailedPrecondition,
                       fmt::format("a data key is wrapped by key-encryption key {}, which the key "
@@ -33,10 +34,21 @@ Result<crypto::SecretBytes> KeyVault::unwrap(const store::WrappedKey& wrapped) {
   return crypto::open_secret(kek->key, wrapped.wrapped, wrap_context(wrapped.name, wrapped.kek_id));
 }
 
+store::WrappedKey wrap_key(const crypto::KeyRing& ring, std::string name,
+                           const crypto::SecretBytes& key, std::int64_t created_at_ms) {
+  const auto& kek = ring.active();
+  store::WrappedKey wrapped;
+  wrapped.wrapped = crypto::seal(kek.key, key.view(), wrap_context(name, kek.id));
+  wrapped.name = std::move(name);
+  wrapped.kek_id = kek.id;
+  wrapped.created_at_ms = created_at_ms;
+  return wrapped;
+}
+
 Result<crypto::SecretBytes> KeyVault::existing_key(const std::string& name) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
   if (!wrapped) return make_error(ErrorCode::kNotFound, "no such data key");
-  return unwrap(*wrapped);
+  return unwrap_key(ring_, *wrapped);
 }
 
 Result<crypto::SecretBytes> KeyVault::key(const std::string& name) {
@@ -55,16 +67,12 @@ Result<crypto::SecretBytes> KeyVault::key(const std::string& name) {
 
 Result<crypto::SecretBytes> KeyVault::load_or_create(const std::string& name) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
-  if (wrapped) return unwrap(*wrapped);
+  if (wrapped) return unwrap_key(ring_, *wrapped);
 
   const auto fresh = crypto::SecretBytes::random(crypto::kAeadKeyBytes);
-  const auto& kek = ring_.active();
   store::KeyWrite write;
   write.kind = store::KeyWrite::Kind::kCreateIfAbsent;
-  write.key.name = name;
-  write.key.kek_id = kek.id;
-  write.key.wrapped = crypto::seal(kek.key, fresh.view(), wrap_context(name, kek.id));
-  write.key.created_at_ms = unix_ms(clock_.now());
+  write.key = wrap_key(ring_, name, fresh, unix_ms(clock_.now()));
   store::WriteBatch batch;
   batch.keys.push_back(std::move(write));
   RETURN_IF_ERROR(store_.commit(std::move(batch)));
@@ -102,7 +110,7 @@ Result<RotationReport> KeyVault::rewrap_all() {
         ++report.already_current;
         continue;
       }
-      ASSIGN_OR_RETURN(const auto plain, unwrap(wrapped));
+      ASSIGN_OR_RETURN(const auto plain, unwrap_key(ring_, wrapped));
       store::KeyWrite write;
       write.kind = store::KeyWrite::Kind::kRewrap;
       write.expected_kek_id = wrapped.kek_id;

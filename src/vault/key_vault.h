@@ -33,6 +33,14 @@ inline constexpr std::string_view kNodeTokenKey = "node/token";
 // The key name of a partition: "patient/<id>", or the node records key for the empty partition.
 std::string key_name_for_partition(std::string_view partition);
 
+// The data key in `wrapped`, opened with the ring's KEK that wrapped it: kGone if it was erased,
+// kFailedPrecondition if the ring lacks that KEK, kDataLoss if it fails authentication.
+Result<crypto::SecretBytes> unwrap_key(const crypto::KeyRing& ring,
+                                       const store::WrappedKey& wrapped);
+// `key` wrapped under the ring's active KEK, bound to `name` and that KEK.
+store::WrappedKey wrap_key(const crypto::KeyRing& ring, std::string name,
+                           const crypto::SecretBytes& key, std::int64_t created_at_ms);
+
 struct RotationReport {
   std::size_t rewrapped = 0;
   std::size_t already_current = 0;
@@ -57,7 +65,6 @@ class KeyVault {
   Result<RotationReport> rewrap_all();
 
  private:
-  Result<crypto::SecretBytes> unwrap(const store::WrappedKey& wrapped);
   Result<crypto::SecretBytes> load_or_create(const std::string& name);
 
   store::Store& store_;

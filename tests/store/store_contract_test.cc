@@ -2,8 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -186,6 +188,27 @@ TEST_P(StoreContractTest, FindAnyMatchesAnyValueOnceInIdOrder) {
   EXPECT_THAT(*store_->find_any("Observation", "other", years, "", 10), IsEmpty());
   EXPECT_THAT(*store_->find_any("Patient", "date", years, "", 10), IsEmpty());
   EXPECT_THAT(*store_->find_any("Observation", "date", {}, "", 10), IsEmpty());
+}
+
+TEST_P(StoreContractTest, IndexEntriesAreThoseOfTheCurrentVersionInOrder) {
+  auto first = make_write("Observation", "o", 1);
+  first.index = {entry("subject", "Patient/x"), entry("code", "old")};
+  ASSERT_TRUE(commit({first}));
+  auto second = make_write("Observation", "o", 2);
+  second.expected_version = 1;
+  second.index = {entry("subject", "Patient/x"), entry("code", "new"), entry("code", "also")};
+  ASSERT_TRUE(commit({second}));
+  auto expected = second.index;
+  std::sort(expected.begin(), expected.end(), [](const IndexEntry& a, const IndexEntry& b) {
+    return std::tie(a.name, a.value) < std::tie(b.name, b.value);
+  });
+  EXPECT_EQ(*store_->index_entries("Observation", "o"), expected);
+  EXPECT_THAT(*store_->index_entries("Observation", "missing"), IsEmpty());
+  auto tombstone = make_write("Observation", "o", 3);
+  tombstone.record.deleted = true;
+  tombstone.expected_version = 2;
+  ASSERT_TRUE(commit({tombstone}));
+  EXPECT_THAT(*store_->index_entries("Observation", "o"), IsEmpty());
 }
 
 TEST_P(StoreContractTest, ChangeFeedIsOrderedAndGapless) {

@@ -454,6 +454,22 @@ Result<std::vector<std::string>> PostgresStore::find(const IndexQuery& query) {
   return ids;
 }
 
+Result<std::vector<IndexEntry>> PostgresStore::index_entries(const std::string& type,
+                                                             const std::string& id) {
+  ASSIGN_OR_RETURN(auto connection, lease());
+  ASSIGN_OR_RETURN(const auto result,
+                   connection->run("index_entries",
+                                   "SELECT name, value FROM kavach_record_index WHERE type = $1 "
+                                   "AND id = $2 ORDER BY name COLLATE \"C\", value",
+                                   PgParams().text(type).text(id)));
+  std::vector<IndexEntry> entries;
+  for (int row = 0; row < result.rows(); ++row) {
+    const auto value = result.bytes(row, 1);
+    entries.push_back(IndexEntry{result.text(row, 0), Bytes(value.begin(), value.end())});
+  }
+  return entries;
+}
+
 Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type,
                                                          const std::string& name,
                                                          const std::vector<Bytes>& values,

@@ -32,6 +32,8 @@ class PostgresStore final : public Store {
   Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
                                              std::size_t limit) override;
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
+  Result<std::vector<IndexEntry>> index_entries(const std::string& type,
+                                                const std::string& id) override;
   Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,

@@ -563,6 +563,23 @@ Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
   }
 }
 
+Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& type,
+                                                           const std::string& id) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare("SELECT name, value FROM record_index WHERE type = ?1 AND id = ?2 "
+                      "ORDER BY name, value"));
+  statement.bind(1, type).bind(2, id);
+  std::vector<IndexEntry> entries;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return entries;
+    const auto value = statement.column_blob(1);
+    entries.push_back(IndexEntry{statement.column_text(0), Bytes(value.begin(), value.end())});
+  }
+}
+
 Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
                                                        const std::string& name,
                                                        const std::vector<Bytes>& values,

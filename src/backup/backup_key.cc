@@ -1,0 +1,99 @@
+#include "backup/backup_key.h"
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/check.h"
+#include "common/private_file.h"
+#include "crypto/aead.h"
+#include "crypto/encoding.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/sodium.h"
+
+namespace kavach::backup {
+namespace {
+
+constexpr std::string_view kHeader = "kavach-backup-key v1";
+constexpr std::string_view kWhat = "backup key";
+constexpr std::size_t kMasterBytes = 32;
+// Names what the sealed bytes are, so an object cannot be passed off as another kind of ciphertext.
+constexpr std::string_view kObjectContext = "kavach/backup-object/v1";
+// zstd's default level: most of the ratio of higher levels at a fraction of the time.
+constexpr int kCompressionLevel = 3;
+
+}  // namespace
+
+BackupKey::BackupKey(const crypto::SecretBytes& master)
+    : encryption_key_(crypto::derive_subkey(master, 1, "kvbackup")),
+      nonce_key_(crypto::derive_subkey(master, 2, "kvbackup")) {}
+
+Result<BackupKey> BackupKey::create(const std::filesystem::path& path) {
+  const auto master = crypto::SecretBytes::random(kMasterBytes);
+  std::string text = fmt::format("{}\nkey {}\n", kHeader, crypto::to_hex(master.view()));
+  auto written = write_private_file(path, text, /*exclusive=*/true, kWhat);
+  crypto::wipe(text);
+  RETURN_IF_ERROR(written);
+  return BackupKey(master);
+}
+
+Result<BackupKey> BackupKey::load(const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(std::string text, read_private_file(path, kWhat));
+  std::istringstream in(text);
+  crypto::wipe(text);
+  std::string header, kind, hex;
+  std::getline(in, header);
+  in >> kind >> hex;
+  auto master = crypto::from_hex(hex);
+  crypto::wipe(hex);
+  if (header != kHeader || kind != "key" || !master || master->size() != kMasterBytes) {
+    if (master) crypto::wipe(*master);
+    return make_error(ErrorCode::kFailedPrecondition,
+                      fmt::format("{} is not a Kavach backup key file", path.string()));
+  }
+  const crypto::SecretBytes secret(*master);
+  crypto::wipe(*master);
+  return BackupKey(secret);
+}
+
+Bytes BackupKey::seal_object(std::span<const std::uint8_t> plaintext) const {
+  Bytes compressed(ZSTD_compressBound(plaintext.size()));
+  const std::size_t size = ZSTD_compress(compressed.data(), compressed.size(), plaintext.data(),
+                                         plaintext.size(), kCompressionLevel);
+  CHECK(!ZSTD_isError(size));
+  compressed.resize(size);
+  return crypto::seal_deterministic(encryption_key_, nonce_key_, compressed, kObjectContext);
+}
+
+Result<Bytes> BackupKey::open_object(std::span<const std::uint8_t> object) const {
+  ASSIGN_OR_RETURN(const Bytes compressed, crypto::open(encryption_key_, object, kObjectContext));
+  const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+      size > kObjectPlaintextMax) {
+    return make_error(ErrorCode::kDataLoss, "a backup object's compressed frame is malformed");
+  }
+  Bytes plaintext(size);
+  const std::size_t written =
+      ZSTD_decompress(plaintext.data(), plaintext.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(written) || written != size) {
+    return make_error(ErrorCode::kDataLoss, "a backup object's compressed frame is malformed");
+  }
+  return plaintext;
+}
+
+std::string object_id(std::span<const std::uint8_t> object) {
+  crypto::ensure_sodium();
+  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), object.data(), object.size());
+  return crypto::to_hex(digest);
+}
+
+bool is_object_id(std::string_view text) {
+  return text.size() == 2 * crypto_hash_sha256_BYTES &&
+         text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+}  // namespace kavach::backup

@@ -1,0 +1,366 @@
+#include "backup/restorer.h"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "backup/backup_writer.h"
+#include "common/limits.h"
+#include "crypto/sodium.h"
+#include "vault/key_vault.h"
+
+namespace kavach::backup {
+namespace {
+
+Error differs(std::string_view what) {
+  return Error{ErrorCode::kDataLoss,
+               fmt::format("the restored store differs from the snapshot: {}", what)};
+}
+
+bool same_record(const store::RecordVersion& a, const store::RecordVersion& b) {
+  return a.partition == b.partition && a.type == b.type && a.id == b.id && a.version == b.version &&
+         a.recorded_at_ms == b.recorded_at_ms && a.deleted == b.deleted && a.payload == b.payload;
+}
+
+bool same_key_bytes(const crypto::SecretBytes& a, const crypto::SecretBytes& b) {
+  return a.size() == b.size() && std::equal(a.view().begin(), a.view().end(), b.view().begin());
+}
+
+template <typename Decoded, typename Decoder>
+Result<Decoded> fetch_decoded(Repository& repository, const BackupKey& key, const std::string& id,
+                              Decoder decode) {
+  ASSIGN_OR_RETURN(Bytes plaintext, fetch_object(repository, key, id));
+  auto decoded = decode(plaintext);
+  crypto::wipe(plaintext);
+  return decoded;
+}
+
+class Restorer {
+ public:
+  // `ring` may be null for an audit-only restore, which writes no key.
+  Restorer(Repository& repository, const BackupKey& key, store::Store& target,
+           const crypto::KeyRing* ring)
+      : repository_(repository), key_(key), target_(target), ring_(ring) {}
+
+  Result<RestoreReport> run(const std::string& snapshot, bool audit_only) {
+    RETURN_IF_ERROR(check_target_empty());
+    ASSIGN_OR_RETURN(const auto chain, snapshot_chain(repository_, key_, snapshot));
+    const Manifest& last = chain.back().second;
+    report_.snapshot = snapshot;
+    report_.snapshot_created_at_ms = last.created_at_ms;
+    report_.chain_length = chain.size();
+    if (!audit_only) {
+      ASSIGN_OR_RETURN(const auto erasures, later_erasures(snapshot));
+      RETURN_IF_ERROR(restore_keys(last, erasures));
+      for (const auto& [id, manifest] : chain) {
+        for (const auto& segment : manifest.record_segments) {
+          RETURN_IF_ERROR(restore_records(segment));
+        }
+      }
+    }
+    RETURN_IF_ERROR(restore_audit_parts(chain));
+    if ((!audit_only && report_.record_versions != last.record_versions) ||
+        report_.audit_entries != last.audit_size) {
+      return tl::unexpected(differs(fmt::format(
+          "the chain holds {} record versions and {} audit entries, its manifest says {} and {}",
+          report_.record_versions, report_.audit_entries, last.record_versions, last.audit_size)));
+    }
+    return report_;
+  }
+
+ private:
+  Status restore_audit_parts(const std::vector<std::pair<std::string, Manifest>>& chain) {
+    for (const auto& [id, manifest] : chain) {
+      for (const auto& segment : manifest.audit_segments) RETURN_IF_ERROR(restore_audit(segment));
+    }
+    for (const auto& [id, manifest] : chain) {
+      for (const auto& segment : manifest.tile_segments) RETURN_IF_ERROR(restore_tiles(segment));
+      for (const auto& segment : manifest.checkpoint_segments) {
+        RETURN_IF_ERROR(restore_checkpoints(segment));
+      }
+    }
+    return {};
+  }
+
+  Status check_target_empty() {
+    ASSIGN_OR_RETURN(const auto records, target_.changes_since(0, 1));
+    ASSIGN_OR_RETURN(const auto keys, target_.list_keys("", 1));
+    ASSIGN_OR_RETURN(const auto audit_size, target_.audit_size());
+    if (!records.empty() || !keys.empty() || audit_size != 0) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        "a restore needs an empty store; choose a new directory or database");
+    }
+    return {};
+  }
+
+  // Keys erased in snapshots listed after `snapshot`, with when they were erased.
+  Result<std::map<std::string, std::int64_t>> later_erasures(const std::string& snapshot) {
+    std::map<std::string, std::int64_t> erased;
+    ASSIGN_OR_RETURN(const auto latest, latest_snapshot(repository_, key_));
+    if (!latest || latest->first == snapshot) return erased;
+    for (const auto& chunk : latest->second.key_chunks) {
+      ASSIGN_OR_RETURN(const auto keys,
+                       fetch_decoded<std::vector<KeyEntry>>(repository_, key_, chunk, decode_keys));
+      for (const auto& key : keys) {
+        if (key.erased_at_ms != 0) erased[key.name] = key.erased_at_ms;
+      }
+    }
+    return erased;
+  }
+
+  Status restore_keys(const Manifest& manifest,
+                      const std::map<std::string, std::int64_t>& later_erasures) {
+    for (const auto& chunk : manifest.key_chunks) {
+      ASSIGN_OR_RETURN(auto keys,
+                       fetch_decoded<std::vector<KeyEntry>>(repository_, key_, chunk, decode_keys));
+      store::WriteBatch batch;
+      for (auto& key : keys) {
+        if (key.erased_at_ms == 0) {
+          if (const auto later = later_erasures.find(key.name); later != later_erasures.end()) {
+            key.erased_at_ms = later->second;
+            key.key = crypto::SecretBytes();
+            ++report_.erased_since_snapshot;
+          }
+        }
+        store::KeyWrite create;
+        create.kind = store::KeyWrite::Kind::kCreateIfAbsent;
+        if (key.erased_at_ms == 0) {
+          create.key = vault::wrap_key(*ring_, key.name, key.key, key.created_at_ms);
+        } else {
+          create.key = store::WrappedKey{key.name, ring_->active().id, {}, key.created_at_ms, 0};
+        }
+        batch.keys.push_back(std::move(create));
+        if (key.erased_at_ms != 0) {
+          store::KeyWrite erase;
+          erase.kind = store::KeyWrite::Kind::kErase;
+          erase.key.name = key.name;
+          erase.key.erased_at_ms = key.erased_at_ms;
+          batch.keys.push_back(std::move(erase));
+          ++report_.erased_keys;
+        }
+        ++report_.keys;
+      }
+      RETURN_IF_ERROR(target_.commit(std::move(batch)));
+      // Read back: the same names, times and (unwrapped) key bytes.
+      for (const auto& key : keys) {
+        ASSIGN_OR_RETURN(const auto stored, target_.read_key(key.name));
+        if (!stored || stored->created_at_ms != key.created_at_ms ||
+            stored->erased_at_ms != key.erased_at_ms) {
+          return tl::unexpected(differs(fmt::format("key {}", key.name)));
+        }
+        if (!stored->erased()) {
+          ASSIGN_OR_RETURN(const auto unwrapped, vault::unwrap_key(*ring_, *stored));
+          if (!same_key_bytes(unwrapped, key.key)) {
+            return tl::unexpected(differs(fmt::format("key {}", key.name)));
+          }
+        }
+      }
+    }
+    return {};
+  }
+
+  Status restore_records(const std::string& segment) {
+    ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
+                                             repository_, key_, segment, decode_records));
+    if (entries.empty()) return {};
+    std::int64_t first_sequence = 0;
+    for (std::size_t start = 0; start < entries.size(); start += limits::kPageSizeMax) {
+      const std::size_t end = std::min(entries.size(), start + limits::kPageSizeMax);
+      store::WriteBatch batch;
+      for (std::size_t i = start; i < end; ++i) {
+        const auto& entry = entries[i];
+        if (entry.record.sequence <= last_source_sequence_) {
+          return tl::unexpected(differs("record versions are out of change-feed order"));
+        }
+        last_source_sequence_ = entry.record.sequence;
+        batch.records.push_back(store::RecordWrite{entry.record, store::kAnyVersion, entry.index});
+      }
+      ASSIGN_OR_RETURN(const auto receipt, target_.commit(std::move(batch)));
+      if (first_sequence == 0) first_sequence = receipt.first_sequence;
+    }
+    // Read back what was just written: the same versions in the same order, and the index of each
+    // version that is the last of its record in the segment.
+    std::map<std::pair<std::string, std::string>, std::int64_t> last_version;
+    for (const auto& entry : entries) {
+      last_version[{entry.record.type, entry.record.id}] = entry.record.version;
+    }
+    std::size_t next = 0;
+    std::int64_t after = first_sequence - 1;
+    while (next < entries.size()) {
+      ASSIGN_OR_RETURN(const auto page, target_.changes_since(after, limits::kPageSizeMax));
+      if (page.empty()) return tl::unexpected(differs("record versions are missing"));
+      for (const auto& stored : page) {
+        if (next >= entries.size()) break;
+        const auto& entry = entries[next++];
+        if (!same_record(stored, entry.record)) {
+          return tl::unexpected(differs(fmt::format("{}/{} version {}", entry.record.type,
+                                                    entry.record.id, entry.record.version)));
+        }
+        after = stored.sequence;
+        if (entry.has_index &&
+            last_version[{entry.record.type, entry.record.id}] == entry.record.version) {
+          ASSIGN_OR_RETURN(const auto index,
+                           target_.index_entries(entry.record.type, entry.record.id));
+          if (index != sorted(entry.index)) {
+            return tl::unexpected(
+                differs(fmt::format("the index of {}/{}", entry.record.type, entry.record.id)));
+          }
+        }
+      }
+    }
+    report_.record_versions += static_cast<std::int64_t>(entries.size());
+    return {};
+  }
+
+  static std::vector<store::IndexEntry> sorted(std::vector<store::IndexEntry> entries) {
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.name, a.value) < std::tie(b.name, b.value);
+    });
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    return entries;
+  }
+
+  Status restore_audit(const std::string& segment) {
+    ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<store::StoredAuditEntry>>(
+                                             repository_, key_, segment, decode_audit_entries));
+    if (entries.empty()) return {};
+    const std::int64_t first = entries.front().index;
+    for (std::size_t start = 0; start < entries.size(); start += limits::kPageSizeMax) {
+      const std::size_t end = std::min(entries.size(), start + limits::kPageSizeMax);
+      store::WriteBatch batch;
+      for (std::size_t i = start; i < end; ++i) {
+        if (entries[i].index != report_.audit_entries + static_cast<std::int64_t>(i - start)) {
+          return tl::unexpected(differs("audit entries are not consecutive"));
+        }
+        batch.audit.push_back(store::AuditAppend{entries[i].subject, entries[i].entry});
+      }
+      ASSIGN_OR_RETURN(const auto receipt, target_.commit(std::move(batch)));
+      if (receipt.first_audit_index != report_.audit_entries) {
+        return tl::unexpected(differs("audit entries landed at other indexes"));
+      }
+      report_.audit_entries += static_cast<std::int64_t>(end - start);
+    }
+    for (std::int64_t at = first; at < report_.audit_entries;) {
+      ASSIGN_OR_RETURN(const auto page, target_.read_audit_entries(at, limits::kPageSizeMax));
+      if (page.empty()) return tl::unexpected(differs("audit entries are missing"));
+      for (const auto& stored : page) {
+        const auto& expected = entries[static_cast<std::size_t>(stored.index - first)];
+        if (stored.index != expected.index || stored.subject != expected.subject ||
+            stored.entry != expected.entry) {
+          return tl::unexpected(differs(fmt::format("audit entry {}", stored.index)));
+        }
+      }
+      at = page.back().index + 1;
+    }
+    return {};
+  }
+
+  Status restore_tiles(const std::string& segment) {
+    ASSIGN_OR_RETURN(const auto tiles, fetch_decoded<std::vector<store::AuditTile>>(
+                                           repository_, key_, segment, decode_tiles));
+    for (std::size_t start = 0; start < tiles.size(); start += limits::kPageSizeMax) {
+      store::WriteBatch batch;
+      const std::size_t end = std::min(tiles.size(), start + limits::kPageSizeMax);
+      batch.audit_tiles.assign(tiles.begin() + static_cast<std::ptrdiff_t>(start),
+                               tiles.begin() + static_cast<std::ptrdiff_t>(end));
+      RETURN_IF_ERROR(target_.commit(std::move(batch)));
+    }
+    for (const auto& tile : tiles) {
+      ASSIGN_OR_RETURN(const auto stored, target_.read_audit_tiles(tile.level, tile.index, 1));
+      if (stored.empty() || stored.front() != tile) {
+        return tl::unexpected(differs(fmt::format("audit tile {}/{}", tile.level, tile.index)));
+      }
+    }
+    report_.tiles += static_cast<std::int64_t>(tiles.size());
+    return {};
+  }
+
+  Status restore_checkpoints(const std::string& segment) {
+    ASSIGN_OR_RETURN(const auto checkpoints, fetch_decoded<std::vector<store::StoredCheckpoint>>(
+                                                 repository_, key_, segment, decode_checkpoints));
+    if (checkpoints.empty()) return {};
+    store::WriteBatch batch;
+    batch.checkpoints = checkpoints;
+    RETURN_IF_ERROR(target_.commit(std::move(batch)));
+    ASSIGN_OR_RETURN(const auto stored,
+                     target_.read_checkpoints(checkpoints.front().size - 1, checkpoints.size()));
+    if (stored != checkpoints) return tl::unexpected(differs("signed checkpoints"));
+    report_.checkpoints += static_cast<std::int64_t>(checkpoints.size());
+    return {};
+  }
+
+  Repository& repository_;
+  const BackupKey& key_;
+  store::Store& target_;
+  const crypto::KeyRing* ring_;
+  std::int64_t last_source_sequence_ = 0;
+  RestoreReport report_;
+};
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, Manifest>>> snapshot_chain(Repository& repository,
+                                                                     const BackupKey& key,
+                                                                     const std::string& snapshot) {
+  std::vector<std::pair<std::string, Manifest>> chain;
+  std::set<std::string> seen;
+  for (std::string id = snapshot; !id.empty();) {
+    if (!seen.insert(id).second) {
+      return make_error(ErrorCode::kDataLoss, "the snapshot chain loops back on itself");
+    }
+    ASSIGN_OR_RETURN(const Bytes bytes, fetch_object(repository, key, id));
+    ASSIGN_OR_RETURN(auto manifest, decode_manifest(bytes));
+    if (!chain.empty()) {
+      const Manifest& child = chain.back().second;
+      if (child.records_through_sequence < manifest.records_through_sequence ||
+          child.audit_size < manifest.audit_size ||
+          child.record_versions < manifest.record_versions) {
+        return make_error(
+            ErrorCode::kDataLoss,
+            fmt::format("snapshot {} holds less than its parent {}", chain.back().first, id));
+      }
+    }
+    std::string parent = manifest.parent;
+    chain.emplace_back(std::move(id), std::move(manifest));
+    id = std::move(parent);
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+Result<std::string> choose_snapshot(Repository& repository, const std::string& id,
+                                    std::optional<std::int64_t> at_ms) {
+  ASSIGN_OR_RETURN(const auto snapshots, repository.snapshots());
+  if (!id.empty()) {
+    std::vector<std::string> matches;
+    for (const auto& snapshot : snapshots) {
+      if (snapshot.id.starts_with(id)) matches.push_back(snapshot.id);
+    }
+    if (matches.size() > 1) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{} names {} snapshots; give more of the id", id, matches.size()));
+    }
+    if (matches.empty()) return make_error(ErrorCode::kNotFound, fmt::format("no snapshot {}", id));
+    return matches.front();
+  }
+  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+    if (!at_ms || it->registered_at_ms <= *at_ms) return it->id;
+  }
+  return make_error(ErrorCode::kNotFound, at_ms ? "no snapshot at or before that time"
+                                                : "the repository holds no snapshot");
+}
+
+Result<RestoreReport> restore_snapshot(Repository& repository, const BackupKey& key,
+                                       const std::string& snapshot, store::Store& target,
+                                       const crypto::KeyRing& target_ring) {
+  return Restorer(repository, key, target, &target_ring).run(snapshot, /*audit_only=*/false);
+}
+
+Result<RestoreReport> restore_audit_log(Repository& repository, const BackupKey& key,
+                                        const std::string& snapshot, store::Store& target) {
+  return Restorer(repository, key, target, nullptr).run(snapshot, /*audit_only=*/true);
+}
+
+}  // namespace kavach::backup
