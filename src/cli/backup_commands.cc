@@ -16,6 +16,7 @@
 #include "backup/backup_writer.h"
 #include "backup/restorer.h"
 #include "backup/verifier.h"
+#include "cli/backup_wiring.h"
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
@@ -30,15 +31,6 @@
 namespace kavach::cli {
 namespace {
 
-// Where a repository is and how to reach it: a backup server's URL with its client token, or a
-// directory (a disk mounted on this machine: no protection against this machine's own users).
-struct RepositoryFlags {
-  std::string repo;
-  std::filesystem::path token_file;
-  std::filesystem::path backup_key_file;
-  std::filesystem::path ca_file;
-};
-
 void add_repository_flags(CLI::App& command, RepositoryFlags& flags, bool needs_backup_key) {
   command.add_option("--repo", flags.repo, "The backup server's URL, or a repository directory")
       ->required();
@@ -50,38 +42,6 @@ void add_repository_flags(CLI::App& command, RepositoryFlags& flags, bool needs_
     command.add_option("--backup-key", flags.backup_key_file, "The backup key file (mode 0600)")
         ->required();
   }
-}
-
-bool is_url(std::string_view repo) {
-  return repo.starts_with("http://") || repo.starts_with("https://");
-}
-
-Result<std::string> read_token(const std::filesystem::path& path) {
-  if (path.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "a backup server needs --token-file");
-  }
-  ASSIGN_OR_RETURN(std::string token, read_private_file(path, "backup client token"));
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.size() < 32) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("the token in {} is shorter than 32 characters", path.string()));
-  }
-  return token;
-}
-
-Result<std::unique_ptr<backup::Repository>> open_repository(const RepositoryFlags& flags,
-                                                            const Clock& clock) {
-  if (!is_url(flags.repo)) {
-    ASSIGN_OR_RETURN(auto local, backup::DirectoryRepository::open(flags.repo, clock));
-    return std::unique_ptr<backup::Repository>(std::move(local));
-  }
-  ASSIGN_OR_RETURN(auto token, read_token(flags.token_file));
-  http::ClientOptions options;
-  options.ca_file = flags.ca_file;
-  options.timeout = std::chrono::seconds(60);
-  ASSIGN_OR_RETURN(auto remote,
-                   http::RemoteRepository::connect(flags.repo, std::move(token), options));
-  return std::unique_ptr<backup::Repository>(std::move(remote));
 }
 
 // Blocks SIGINT and SIGTERM so a loop can wait for them with a timeout (sigtimedwait).
@@ -248,7 +208,7 @@ struct AdminFlags {
 
 Status run_admin(const AdminFlags& flags, backup::AdminOperation operation) {
   SystemClock clock;
-  if (!is_url(flags.repository.repo)) {
+  if (!is_repository_url(flags.repository.repo)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "admin requests go to a backup server (--repo https://...)");
   }
@@ -289,7 +249,7 @@ Status run_server(const ServerFlags& flags) {
   log::configure(log::Level::kInfo);
   SystemClock clock;
   ASSIGN_OR_RETURN(auto repository, backup::DirectoryRepository::open(flags.repo, clock));
-  ASSIGN_OR_RETURN(auto token, read_token(flags.token_file));
+  ASSIGN_OR_RETURN(auto token, read_client_token(flags.token_file));
   std::optional<backup::AdminRequestGate> admin;
   if (!flags.admin_verifier_key.empty()) {
     ASSIGN_OR_RETURN(auto verifier, audit::NoteVerifier::parse(flags.admin_verifier_key));
@@ -336,53 +296,15 @@ struct RestoreFlags {
 };
 
 Status run_restore(const RestoreFlags& flags) {
-  const auto started = std::chrono::steady_clock::now();
-  SystemClock clock;
-  ASSIGN_OR_RETURN(const auto key, backup::BackupKey::load(flags.repository.backup_key_file));
-  ASSIGN_OR_RETURN(auto repository, open_repository(flags.repository, clock));
   std::optional<std::int64_t> at_ms;
   if (!flags.at.empty()) {
     at_ms = parse_instant_ms(flags.at);
     if (!at_ms) return make_error(ErrorCode::kInvalidArgument, "--at takes a date or date-time");
   }
-  ASSIGN_OR_RETURN(const auto snapshot,
-                   backup::choose_snapshot(*repository, flags.snapshot, at_ms));
-  std::error_code error;
-  std::filesystem::create_directories(flags.to, error);
-  // The restored node gets its own key file: the old one may be lost, or in an attacker's hands.
-  auto ring = std::filesystem::exists(flags.key_file) ? crypto::KeyRing::load(flags.key_file)
-                                                      : crypto::KeyRing::create(flags.key_file);
-  if (!ring) return tl::unexpected(ring.error());
-  const std::string url =
-      flags.store_url.empty() ? store::default_store_url(flags.to) : flags.store_url;
-  {
-    ASSIGN_OR_RETURN(auto target, store::open_store(url));
-    ASSIGN_OR_RETURN(const auto report,
-                     backup::restore_snapshot(*repository, key, snapshot, *target, *ring));
-    std::cout << fmt::format(
-        "restored snapshot {} (taken {}, a chain of {}): {} record versions, {} keys ({} erased, "
-        "{} of them erased after the snapshot), {} audit entries, {} tiles, {} checkpoints; each "
-        "read back equal to the snapshot\n",
-        report.snapshot, format_instant_ms(report.snapshot_created_at_ms), report.chain_length,
-        report.record_versions, report.keys, report.erased_keys, report.erased_since_snapshot,
-        report.audit_entries, report.tiles, report.checkpoints);
-  }
-  // The restored audit log must still carry the node's signatures, whole.
-  ASSIGN_OR_RETURN(auto node, Node::open(NodeOptions{flags.to, flags.key_file, flags.store_url}));
-  ASSIGN_OR_RETURN(const auto signer, audit::node_audit_signer(node->keys(), ""));
-  ASSIGN_OR_RETURN(const auto verifier, audit::NoteVerifier::parse(signer.verifier_key()));
-  ASSIGN_OR_RETURN(const auto audit, audit::verify_log(node->store(), verifier));
-  if (!audit.ok()) {
-    return make_error(ErrorCode::kDataLoss,
-                      fmt::format("the restored audit log failed verification: {}",
-                                  audit.findings.front().message));
-  }
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
-  std::cout << fmt::format(
-      "audit log verified: {} entries against the checkpoint at size {}\nrecovery time: {:.1f} s "
-      "(restore and verification)\n",
-      audit.entries, audit.checkpoint_size, static_cast<double>(elapsed.count()) / 1000.0);
+  ASSIGN_OR_RETURN(const auto restored,
+                   restore_node(flags.repository, flags.snapshot, at_ms,
+                                NodeOptions{flags.to, flags.key_file, flags.store_url}));
+  print_restore(restored);
   return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/limits.h"
 #include "store/instrumented_store.h"
+#include "store/read_only_store.h"
 #include "store/store_factory.h"
 
 namespace kavach::cli {
@@ -110,6 +111,7 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   const std::string url =
       options.store_url.empty() ? store::default_store_url(options.data_dir) : options.store_url;
   ASSIGN_OR_RETURN(auto store, store::open_store(url, {options.postgres_pool_size}));
+  if (options.read_only) store = std::make_unique<store::ReadOnlyStore>(std::move(store));
   if (options.metrics != nullptr) {
     store = std::make_unique<store::InstrumentedStore>(std::move(store), *options.metrics);
   }

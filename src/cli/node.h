@@ -36,6 +36,7 @@ struct NodeOptions {
   std::string store_url;  // empty: SQLite inside data_dir
   std::size_t postgres_pool_size = 8;
   Metrics* metrics = nullptr;  // when set, store calls are timed into it
+  bool read_only = false;      // refuse record and key writes (store/read_only_store.h)
 };
 
 // The consent manager's services, owned together (a node with the cm role).

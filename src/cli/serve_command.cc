@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/backup_wiring.h"
 #include "cli/consent_wiring.h"
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
+#include "common/time_format.h"
 #include "config/serve_config.h"
 #include "http/api.h"
 #include "http/client.h"
@@ -27,6 +29,7 @@ struct ServeFlags {
   std::string tls_key;
   std::string log_level;
   bool insecure_http = false;
+  config::EmergencyOptions emergency;
 };
 
 // The file first, then every flag that was given on the command line.
@@ -47,6 +50,7 @@ Result<config::ServeConfig> resolve_config(const ServeFlags& flags) {
   if (!flags.tls_key.empty()) config.tls_key = flags.tls_key;
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
   if (flags.insecure_http) config.insecure_http = true;
+  config.emergency = flags.emergency;
   RETURN_IF_ERROR(config::validate(config));
   return config;
 }
@@ -84,8 +88,21 @@ Status serve(const config::ServeConfig& config) {
   log::configure(level);
 
   Metrics metrics;
-  NodeOptions node_options{config.data_dir, config.key_file, config.store_url,
-                           config.postgres_pool_size, &metrics};
+  NodeOptions node_options{config.data_dir,           config.key_file, config.store_url,
+                           config.postgres_pool_size, &metrics,        config.emergency.read_only};
+  if (!config.emergency.from_backup.empty()) {
+    // Emergency: rebuild this node from the latest snapshot before serving it read-only.
+    const RepositoryFlags repository{config.emergency.from_backup,
+                                     config.emergency.backup_token_file,
+                                     config.emergency.backup_key, config.emergency.backup_ca_file};
+    ASSIGN_OR_RETURN(const auto restored, restore_node(repository, "", std::nullopt, node_options));
+    log::warn("restored_from_backup",
+              {{"snapshot", restored.report.snapshot},
+               {"taken", format_instant_ms(restored.report.snapshot_created_at_ms)},
+               {"record_versions", std::to_string(restored.report.record_versions)},
+               {"seconds",
+                fmt::format("{:.1f}", static_cast<double>(restored.elapsed.count()) / 1000.0)}});
+  }
   ASSIGN_OR_RETURN(auto node, Node::open(node_options));
   ASSIGN_OR_RETURN(auto* audit_log, node->open_audit_log(config.audit.origin));
   audit_log->start();
@@ -163,6 +180,9 @@ Status serve(const config::ServeConfig& config) {
   const std::string url =
       fmt::format("{}://{}{}{}:{}", server->tls() ? "https" : "http", ipv6 ? "[" : "",
                   config.listen.host, ipv6 ? "]" : "", server->port());
+  if (config.emergency.read_only) {
+    log::warn("emergency_read_only", {{"writes", "refused"}, {"reads", "served and audited"}});
+  }
   log::info("serving", {{"url", url},
                         {"roles", config::roles_text(config.roles)},
                         {"store", std::string(node->store().backend_name())},
@@ -193,6 +213,17 @@ void add_serve_command(CLI::App& app, CommandOutcome& outcome) {
   command->add_option("--log-level", flags->log_level, "debug, info, warn or error");
   command->add_flag("--insecure-http", flags->insecure_http,
                     "Allow plain HTTP on a non-loopback address (only behind a TLS proxy)");
+  command->add_flag("--read-only", flags->emergency.read_only,
+                    "Emergency mode: serve and audit reads, refuse every write");
+  command->add_option("--from-backup", flags->emergency.from_backup,
+                      "With --read-only: first restore the latest snapshot of this repository "
+                      "(backup server URL or directory) into the empty --data");
+  command->add_option("--backup-key", flags->emergency.backup_key,
+                      "The backup key file, for --from-backup");
+  command->add_option("--backup-token-file", flags->emergency.backup_token_file,
+                      "The backup server's client token, for --from-backup");
+  command->add_option("--backup-ca-file", flags->emergency.backup_ca_file,
+                      "The CA of the backup server's certificate, for --from-backup");
   command->callback([flags, &outcome] {
     auto config = resolve_config(*flags);
     if (!config) {

@@ -270,6 +270,14 @@ Status validate(const ServeConfig& config) {
   if (config.data_dir.empty()) return config_error("data_dir", "is required (--data)");
   if (config.key_file.empty()) return config_error("key_file", "is required (--key-file)");
   if (config.roles.empty()) return config_error("roles", "give at least one of cm, hip, hiu");
+  if (!config.emergency.from_backup.empty()) {
+    if (!config.emergency.read_only) {
+      return config_error("from_backup", "serves only with --read-only (the emergency mode)");
+    }
+    if (config.emergency.backup_key.empty()) {
+      return config_error("backup_key", "is required with --from-backup");
+    }
+  }
   if (!config.store_url.empty()) {
     if (auto valid = store::validate_store_url(config.store_url); !valid) {
       return config_error("store", valid.error().message);

@@ -87,6 +87,17 @@ struct ConsentOptions {
   std::filesystem::path ca_file;
 };
 
+// Emergency mode (issue 7, docs/backup.md): serve records without writing any; with `from_backup`,
+// first restore the latest snapshot of that repository (a backup server's URL or a directory) into
+// the empty data directory, checked as `kavach restore` checks it.
+struct EmergencyOptions {
+  bool read_only = false;
+  std::string from_backup;
+  std::filesystem::path backup_key;
+  std::filesystem::path backup_token_file;
+  std::filesystem::path backup_ca_file;
+};
+
 struct ServeConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   std::filesystem::path data_dir;
@@ -106,6 +117,7 @@ struct ServeConfig {
   ConsentOptions consent;
   HttpOptions http;
   std::size_t postgres_pool_size = 8;
+  EmergencyOptions emergency;
 
   bool tls_enabled() const { return !tls_cert.empty(); }
 };

@@ -221,16 +221,29 @@ Result<Connection> SqliteStore::open_connection() const {
 }
 
 Status SqliteStore::start() {
-  ASSIGN_OR_RETURN(Connection writer, open_connection());
-  // Refuse a file that is not a sound SQLite database before anything writes to it.
+  // Refuse a file that is not a sound SQLite database (torn, overwritten, encrypted by ransomware)
+  // before anything writes to it, and say what to do.
+  const auto damaged = [&](std::string_view why) {
+    return make_error(ErrorCode::kDataLoss,
+                      fmt::format("the store {} is damaged ({}); restore it from a backup "
+                                  "(kavach restore, docs/backup.md)",
+                                  path_.string(), why));
+  };
+  auto opened = open_connection();
+  if (!opened) {
+    std::error_code error;
+    const bool has_content = std::filesystem::file_size(path_, error) > 0 && !error;
+    if (has_content) return damaged(opened.error().message);
+    return tl::unexpected(opened.error());
+  }
+  Connection writer = std::move(*opened);
   {
-    ASSIGN_OR_RETURN(auto check, writer.prepare("PRAGMA quick_check"));
-    ASSIGN_OR_RETURN(const auto step, check.step());
-    if (step != Statement::Step::kRow || check.column_text(0) != "ok") {
-      return make_error(ErrorCode::kDataLoss,
-                        fmt::format("the store {} failed its integrity check; restore it from a "
-                                    "backup",
-                                    path_.string()));
+    auto check = writer.prepare("PRAGMA quick_check");
+    if (!check) return damaged(check.error().message);
+    const auto step = check->step();
+    if (!step) return damaged(step.error().message);
+    if (*step != Statement::Step::kRow || check->column_text(0) != "ok") {
+      return damaged("it failed its integrity check");
     }
   }
   RETURN_IF_ERROR(migrate(writer, schema_version_));
