@@ -57,6 +57,12 @@ class ByteReader {
     return value;
   }
   std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+  // A flag is 0 or 1; anything else is malformed (one encoding per content).
+  bool flag() {
+    const std::uint64_t value = u64();
+    if (value > 1) fail();
+    return value == 1;
+  }
   std::span<const std::uint8_t> bytes() {
     const std::uint64_t size = u64();
     if (!ok_ || size > bytes_.size()) {
@@ -161,9 +167,9 @@ Result<std::vector<RecordEntry>> decode_records(std::span<const std::uint8_t> by
     record.version = in.i64();
     record.sequence = in.i64();
     record.recorded_at_ms = in.i64();
-    record.deleted = in.u64() != 0;
+    record.deleted = in.flag();
     record.payload = in.byte_vector();
-    entry.has_index = in.u64() != 0;
+    entry.has_index = in.flag();
     entry.index.resize(in.count(2 * 8));
     for (auto& index : entry.index) {
       index.name = in.string();
