@@ -280,6 +280,10 @@ std::string_view action_name(Action action) {
       return "data.erase";
     case Action::kRecordExport:
       return "record.export";
+    case Action::kPrincipalLock:
+      return "principal.lock";
+    case Action::kPrincipalRelease:
+      return "principal.release";
   }
   return "unknown";
 }

@@ -57,8 +57,11 @@ enum class Action : std::uint8_t {
   kDataTransfer = 23,
   kDataErase = 24,
   kRecordExport = 25,  // a record written into a bulk export's output
+  // The anomaly guard locked a principal, and an administrator released it.
+  kPrincipalLock = 26,
+  kPrincipalRelease = 27,
 };
-inline constexpr Action kLastAction = Action::kRecordExport;
+inline constexpr Action kLastAction = Action::kPrincipalRelease;
 
 enum class Outcome : std::uint8_t {
   kAllowed = 1,

@@ -32,7 +32,7 @@ namespace kavach::backup {
 struct SnapshotOptions {
   bool full = false;  // start a new chain rather than extend the latest snapshot
   // A segment is cut once its encoding passes this size (before compression).
-  std::size_t segment_bytes = 4 * 1024 * 1024;
+  std::size_t segment_bytes = 16 * 1024 * 1024;
 };
 
 struct SnapshotSummary {

@@ -13,6 +13,8 @@
 namespace kavach::backup {
 namespace {
 
+constexpr std::size_t kRecordsPerCommit = limits::kWriteBatchOperationsMax;
+
 Error differs(std::string_view what) {
   return Error{ErrorCode::kDataLoss,
                fmt::format("the restored store differs from the snapshot: {}", what)};
@@ -165,8 +167,10 @@ class Restorer {
                                              repository_, key_, segment, decode_records));
     if (entries.empty()) return {};
     std::int64_t first_sequence = 0;
-    for (std::size_t start = 0; start < entries.size(); start += limits::kPageSizeMax) {
-      const std::size_t end = std::min(entries.size(), start + limits::kPageSizeMax);
+    // As few commits as the store allows: each commit writes every page it touched, and the
+    // blind-index rows of a segment's records land on pages all over the index.
+    for (std::size_t start = 0; start < entries.size(); start += kRecordsPerCommit) {
+      const std::size_t end = std::min(entries.size(), start + kRecordsPerCommit);
       store::WriteBatch batch;
       for (std::size_t i = start; i < end; ++i) {
         const auto& entry = entries[i];

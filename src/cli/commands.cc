@@ -26,6 +26,7 @@ int run(int argc, char** argv) {
   add_witness_commands(app, outcome);
   add_registry_commands(app, outcome);
   add_backup_commands(app, outcome);
+  add_guard_commands(app, outcome);
   // CLI11 would only say that a subcommand is required; name the word it did not know.
   const auto known = app.get_subcommands(
       [&](const CLI::App* command) { return argc > 1 && command->check_name(argv[1]); });

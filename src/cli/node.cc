@@ -8,8 +8,9 @@
 #include <fmt/format.h>
 
 #include "common/limits.h"
+#include "guard/access_guard.h"
+#include "store/forwarding_store.h"
 #include "store/instrumented_store.h"
-#include "store/read_only_store.h"
 #include "store/store_factory.h"
 
 namespace kavach::cli {
@@ -112,6 +113,9 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
       options.store_url.empty() ? store::default_store_url(options.data_dir) : options.store_url;
   ASSIGN_OR_RETURN(auto store, store::open_store(url, {options.postgres_pool_size}));
   if (options.read_only) store = std::make_unique<store::ReadOnlyStore>(std::move(store));
+  auto watched = std::make_unique<guard::WatchedStore>(std::move(store));
+  node->watched_store_ = watched.get();
+  store = std::move(watched);
   if (options.metrics != nullptr) {
     store = std::make_unique<store::InstrumentedStore>(std::move(store), *options.metrics);
   }

@@ -28,6 +28,10 @@
 #include "vault/record_sealer.h"
 #include "vault/sealed_documents.h"
 
+namespace kavach::guard {
+class WatchedStore;
+}
+
 namespace kavach::cli {
 
 struct NodeOptions {
@@ -67,6 +71,8 @@ class Node {
 
   crypto::KeyRing& key_ring() { return *key_ring_; }
   store::Store& store() { return *store_; }
+  // The store's audit tap, for the anomaly guard (serve sets its observer).
+  guard::WatchedStore& watched_store() { return *watched_store_; }
   vault::KeyVault& keys() { return *keys_; }
   auth::ClientRegistry& clients() { return *clients_; }
   const auth::TokenService& tokens() { return *tokens_; }
@@ -81,6 +87,7 @@ class Node {
   SystemClock clock_;
   std::unique_ptr<crypto::KeyRing> key_ring_;
   std::unique_ptr<store::Store> store_;
+  guard::WatchedStore* watched_store_ = nullptr;  // inside store_
   std::unique_ptr<vault::KeyVault> keys_;
   std::unique_ptr<vault::RecordSealer> sealer_;
   std::unique_ptr<auth::ClientRegistry> clients_;

@@ -9,8 +9,11 @@
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
+#include "common/periodic_task.h"
 #include "common/time_format.h"
 #include "config/serve_config.h"
+#include "guard/access_guard.h"
+#include "guard/scrubber.h"
 #include "http/api.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -112,6 +115,35 @@ Status serve(const config::ServeConfig& config) {
   http::Router router(node->tokens());
   http::Server* server_view = nullptr;
 
+  // The anomaly guard (docs/guard.md): it sees every committed audit entry and every rewrite's
+  // content, locks principals that cross a budget, and scrubs the store for changed records.
+  guard::SpoolAlertNotifier alert_spool(config.data_dir / "alerts.jsonl");
+  guard::AlertBook alerts(node->documents(), node->clock(), &metrics, &alert_spool);
+  RETURN_IF_ERROR(alerts.refresh());
+  guard::AccessGuard access_guard(config.guard, alerts, node->clock());
+  node->watched_store().set_observer(
+      [&access_guard](const audit::AuditEntry& entry) { access_guard.observe(entry); });
+  node->resources().set_rewrite_inspector(
+      [&access_guard](std::string_view principal, std::string_view type, std::string_view json) {
+        return access_guard.inspect_rewrite(principal, type, json);
+      });
+  router.set_principal_check([&access_guard](std::string_view principal) {
+    return access_guard.check_principal(principal);
+  });
+  guard::Scrubber scrubber(node->store(), node->sealer(), alerts);
+  // Every 10 s: pick up locks released from the CLI, and scrub a slice of the store.
+  PeriodicTask guard_task(std::chrono::seconds(10), [&] {
+    if (auto refreshed = alerts.refresh(); !refreshed) {
+      log::warn("guard_refresh_failed", {{"reason", refreshed.error().message}});
+    }
+    if (config.guard.scrub_records_per_minute == 0) return;
+    if (auto scrubbed =
+            scrubber.step(std::max<std::size_t>(1, config.guard.scrub_records_per_minute / 6));
+        !scrubbed) {
+      log::warn("scrub_failed", {{"reason", scrubbed.error().message}});
+    }
+  });
+
   ASSIGN_OR_RETURN(auto consent, wire_consent(config, *node, router));
   // Messages addressed (X-HIP-ID, X-HIU-ID, X-CM-ID) to a facility or CM this node is not are
   // refused, so a misrouted message is never taken for this node's.
@@ -157,7 +189,8 @@ Status serve(const config::ServeConfig& config) {
       hip_audit ? &*hip_audit : nullptr,
       hiu_audit ? &*hiu_audit : nullptr,
       consent->audit_gatherer.get(),
-      &exports};
+      &exports,
+      &alerts};
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

@@ -24,5 +24,6 @@ void add_seed_command(CLI::App& app, CommandOutcome& outcome);
 void add_witness_commands(CLI::App& app, CommandOutcome& outcome);
 void add_registry_commands(CLI::App& app, CommandOutcome& outcome);
 void add_backup_commands(CLI::App& app, CommandOutcome& outcome);
+void add_guard_commands(CLI::App& app, CommandOutcome& outcome);
 
 }  // namespace kavach::cli

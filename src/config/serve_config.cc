@@ -63,10 +63,10 @@ Status refuse_unknown_keys(const toml::table& table, std::string_view prefix,
 }
 
 Status load_table(const toml::table& root, ServeConfig& config) {
-  RETURN_IF_ERROR(
-      refuse_unknown_keys(root, "",
-                          {"listen", "data_dir", "key_file", "store", "roles", "insecure_http",
-                           "log_level", "audit", "consent", "tls", "http", "store_options"}));
+  RETURN_IF_ERROR(refuse_unknown_keys(
+      root, "",
+      {"listen", "data_dir", "key_file", "store", "roles", "insecure_http", "log_level", "audit",
+       "consent", "tls", "http", "store_options", "guard"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -166,6 +166,36 @@ Status load_table(const toml::table& root, ServeConfig& config) {
     options.break_glass_max = std::chrono::hours(break_glass_hours);
     RETURN_IF_ERROR(
         read_value(table, "consent", "break_glass_per_day", options.break_glass_per_day));
+  }
+  if (const auto* guard = root.get("guard")) {
+    if (!guard->is_table()) return config_error("guard", "must be a table");
+    const auto& table = *guard->as_table();
+    auto& policy = config.guard;
+    RETURN_IF_ERROR(refuse_unknown_keys(
+        table, "guard",
+        {"patients_read_per_hour", "rewrites_per_ten_minutes", "exported_records_per_hour",
+         "random_rewrites_per_ten_minutes", "canary_patients", "scrub_records_per_minute"}));
+    RETURN_IF_ERROR(
+        read_value(table, "guard", "patients_read_per_hour", policy.patients_read_per_hour));
+    RETURN_IF_ERROR(
+        read_value(table, "guard", "rewrites_per_ten_minutes", policy.rewrites_per_ten_minutes));
+    RETURN_IF_ERROR(
+        read_value(table, "guard", "exported_records_per_hour", policy.exported_records_per_hour));
+    RETURN_IF_ERROR(read_value(table, "guard", "random_rewrites_per_ten_minutes",
+                               policy.random_rewrites_per_ten_minutes));
+    RETURN_IF_ERROR(
+        read_value(table, "guard", "scrub_records_per_minute", policy.scrub_records_per_minute));
+    if (const auto* canaries = table.get("canary_patients")) {
+      if (!canaries->is_array()) {
+        return config_error("guard.canary_patients", "must be a list of Patient ids");
+      }
+      for (const auto& id : *canaries->as_array()) {
+        if (!id.is_string()) {
+          return config_error("guard.canary_patients", "must be a list of Patient ids");
+        }
+        policy.canary_patients.insert(id.as_string()->get());
+      }
+    }
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");

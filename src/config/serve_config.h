@@ -35,6 +35,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "guard/guard_policy.h"
 
 namespace kavach::config {
 
@@ -118,6 +119,7 @@ struct ServeConfig {
   HttpOptions http;
   std::size_t postgres_pool_size = 8;
   EmergencyOptions emergency;
+  guard::GuardPolicy guard;
 
   bool tls_enabled() const { return !tls_cert.empty(); }
 };

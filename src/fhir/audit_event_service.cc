@@ -64,6 +64,8 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
     case Action::kConsentExpire:
     case Action::kConsentFetch:
     case Action::kDataRequest:
+    case Action::kPrincipalLock:
+    case Action::kPrincipalRelease:
       return {"E", ""};
   }
   return {"E", ""};

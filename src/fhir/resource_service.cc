@@ -241,6 +241,9 @@ Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& 
     write.index.push_back(std::move(entry));
   }
   std::string text = json::serialize(resource);
+  if (version > 1 && rewrite_inspector_) {
+    RETURN_IF_ERROR(rewrite_inspector_(caller.client_id, type, text));
+  }
   RETURN_IF_ERROR(sealer_.seal(write.record, text));
   prepared.audit = entry_for(caller, action);
   describe_record(prepared.audit, write.record);

@@ -145,6 +145,14 @@ class ResourceService {
   // Enables reads under a consent (callers with a consent_id); without a gate they are refused.
   // Set before serving.
   void set_record_gate(RecordGate* gate) { gate_ = gate; }
+  // Sees the content of every rewrite (an update or patch of an existing record) before it is
+  // sealed, with the writing client's id; an error refuses the write. The anomaly guard's
+  // ciphertext check (guard/access_guard.h). Set before serving.
+  using RewriteInspector = std::function<Status(std::string_view principal, std::string_view type,
+                                                std::string_view json)>;
+  void set_rewrite_inspector(RewriteInspector inspector) {
+    rewrite_inspector_ = std::move(inspector);
+  }
 
   Result<StoredResource> create(const auth::AccessToken& caller, std::string_view type,
                                 std::string_view body);
@@ -330,6 +338,7 @@ class ResourceService {
   vault::RecordSealer& sealer_;
   const Clock& clock_;
   RecordGate* gate_ = nullptr;
+  RewriteInspector rewrite_inspector_;
 };
 
 }  // namespace kavach::fhir

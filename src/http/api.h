@@ -30,6 +30,7 @@
 #include "fhir/audit_event_service.h"
 #include "fhir/bulk_exports.h"
 #include "fhir/resource_service.h"
+#include "guard/alert_book.h"
 #include "http/router.h"
 
 namespace kavach::http {
@@ -72,6 +73,7 @@ struct ApiServices {
   exchange::HiuAuditView* hiu_audit = nullptr;               // an HIU's entries, for the CM
   exchange::PatientAuditGatherer* audit_gatherer = nullptr;  // the CM's view across HIPs
   fhir::BulkExports* exports = nullptr;                      // $export jobs
+  guard::AlertBook* alerts = nullptr;                        // the anomaly guard's alerts and locks
 };
 
 // An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,
@@ -97,6 +99,8 @@ void add_consent_routes(Router& router, const ApiServices& services);
 // The data flow: the CM's relay, the HIP's request endpoint, the HIU's push endpoint and its
 // professionals' API; each only when the node has the service.
 void add_exchange_routes(Router& router, const ApiServices& services);
+// Hospital IT's view of the anomaly guard: alerts, locked principals and their release.
+void add_guard_routes(Router& router, const ApiServices& services);
 
 inline void add_all_routes(Router& router, const ApiServices& services) {
   add_system_routes(router, services);
@@ -105,6 +109,7 @@ inline void add_all_routes(Router& router, const ApiServices& services) {
   add_audit_routes(router, services);
   add_consent_routes(router, services);
   add_exchange_routes(router, services);
+  add_guard_routes(router, services);
 }
 
 }  // namespace kavach::http

@@ -145,6 +145,11 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
     caller->consent_id = std::string(request.header("x-kavach-consent"));
     context.caller = &*caller;
   }
+  if (caller && principal_check_) {
+    if (auto allowed = principal_check_(caller->client_id); !allowed) {
+      return problem_response(allowed.error());
+    }
+  }
   try {
     return route.handler(request, context);
   } catch (const std::exception& error) {

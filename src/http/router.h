@@ -38,6 +38,8 @@ using PatientAuthenticator = std::function<Result<consent::PatientSession>(std::
 using SessionVerifier = std::function<Result<auth::AccessToken>(std::string_view token)>;
 // Verifies a facility-signed message: the request's facility and signature headers and body.
 using PeerAuthenticator = std::function<Result<auth::AccessToken>(const Request& request)>;
+// kPermissionDenied for a principal that may not be served (locked), else ok.
+using PrincipalCheck = std::function<Status(std::string_view principal)>;
 
 struct RouteContext {
   std::map<std::string, std::string, std::less<>> path;  // decoded placeholder values
@@ -61,6 +63,9 @@ class Router {
   }
   // Lets kBearerToken routes accept the CM's session JWTs besides the node's own tokens.
   void set_session_verifier(SessionVerifier verifier) { session_verifier_ = std::move(verifier); }
+  // Refuses an authenticated client the anomaly guard has locked (guard/access_guard.h); checked
+  // on every kBearerToken and kPeer route, after authentication.
+  void set_principal_check(PrincipalCheck check) { principal_check_ = std::move(check); }
   // The CM id (empty unless this node is a CM) and facility id (empty unless it has one) that
   // ABDM's addressing headers must name when a request carries them.
   void set_addressee(std::string cm_id, std::string facility_id) {
@@ -92,6 +97,7 @@ class Router {
   PatientAuthenticator patient_authenticator_;
   SessionVerifier session_verifier_;
   PeerAuthenticator peer_authenticator_;
+  PrincipalCheck principal_check_;
   std::string cm_id_;
   std::string facility_id_;
   bool node_certificates_required_ = false;

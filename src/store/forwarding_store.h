@@ -1,8 +1,5 @@
-// ReadOnlyStore: a Store that refuses to change records or keys, for the emergency read-only mode
-// (`kavach serve --read-only`, issue 7). Reads pass through, and so does the audit log: every read
-// in emergency mode is audited and signed as usual. Key erasures pass too, since destroying a key
-// (a consent's expiry at a HIU, a patient's erasure) must never wait for the rebuilt node.
-// Everything else is refused with kUnavailable (503), saying why.
+// Store decorators: ForwardingStore passes every call to the store it wraps, and a decorator
+// overrides only what it changes. ReadOnlyStore is the emergency read-only mode's store.
 // Thread-safety: as the wrapped store.
 #pragma once
 
@@ -13,20 +10,11 @@
 
 namespace kavach::store {
 
-class ReadOnlyStore final : public Store {
+class ForwardingStore : public Store {
  public:
-  explicit ReadOnlyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
 
   Result<CommitReceipt> commit(WriteBatch batch) override {
-    const bool changes_data =
-        !batch.records.empty() ||
-        std::any_of(batch.keys.begin(), batch.keys.end(),
-                    [](const KeyWrite& write) { return write.kind != KeyWrite::Kind::kErase; });
-    if (changes_data) {
-      return make_error(ErrorCode::kUnavailable,
-                        "this node is in emergency read-only mode (serving a backup while the "
-                        "main system is rebuilt); records cannot be written until it is back");
-    }
     return inner_->commit(std::move(batch));
   }
   Result<std::optional<RecordVersion>> read_current(const std::string& type,
@@ -97,8 +85,34 @@ class ReadOnlyStore final : public Store {
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
 
+ protected:
+  Store& inner() { return *inner_; }
+
  private:
   std::unique_ptr<Store> inner_;
+};
+
+// Refuses to change records or keys, for the emergency read-only mode (`kavach serve --read-only`,
+// issue 7). Reads pass through, and so does the audit log: every read in emergency mode is audited
+// and signed as usual. Key erasures pass too, since destroying a key (a consent's expiry at a HIU,
+// a patient's erasure) must never wait for the rebuilt node. Everything else is refused with
+// kUnavailable (503), saying why.
+class ReadOnlyStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+
+  Result<CommitReceipt> commit(WriteBatch batch) override {
+    const bool changes_data =
+        !batch.records.empty() ||
+        std::any_of(batch.keys.begin(), batch.keys.end(),
+                    [](const KeyWrite& write) { return write.kind != KeyWrite::Kind::kErase; });
+    if (changes_data) {
+      return make_error(ErrorCode::kUnavailable,
+                        "this node is in emergency read-only mode (serving a backup while the "
+                        "main system is rebuilt); records cannot be written until it is back");
+    }
+    return inner().commit(std::move(batch));
+  }
 };
 
 }  // namespace kavach::store
