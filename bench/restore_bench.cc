@@ -23,6 +23,7 @@
 #include "backup/backup_writer.h"
 #include "backup/restorer.h"
 #include "crypto/aead.h"
+#include "crypto/encoding.h"
 #include "crypto/keyed_hash.h"
 #include "store/store_factory.h"
 #include "vault/key_vault.h"
@@ -111,7 +112,8 @@ int main(int argc, char** argv) {
     for (; r < resources && batch.records.size() < 1000; ++r) {
       const std::int64_t p = r % patients;
       const std::string partition = fmt::format("p{}", p);
-      const std::string id = fmt::format("obs-{:08}", r);
+      // Random ids, as the server assigns them (128 random bits): records land all over the table.
+      const std::string id = crypto::to_hex(crypto::SecretBytes::random(16).view());
       store::RecordWrite write;
       write.record =
           store::RecordVersion{partition, "Observation", id, 1, 0, unix_ms(clock.now()), false, {}};

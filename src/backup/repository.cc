@@ -149,9 +149,15 @@ Result<Bytes> DirectoryRepository::get_object(const std::string& id) {
   if (!is_object_id(id)) {
     return make_error(ErrorCode::kInvalidArgument, fmt::format("{} is not an object id", id));
   }
-  std::ifstream in(object_path(id), std::ios::binary);
+  std::ifstream in(object_path(id), std::ios::binary | std::ios::ate);
   if (!in) return make_error(ErrorCode::kNotFound, fmt::format("no object {}", id));
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  Bytes object(static_cast<std::size_t>(in.tellg()));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(object.data()),
+               static_cast<std::streamsize>(object.size()))) {
+    return tl::unexpected(io_error(object_path(id), "cannot read"));
+  }
+  return object;
 }
 
 Result<std::vector<SnapshotEntry>> DirectoryRepository::read_snapshots_locked() {

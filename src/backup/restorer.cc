@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -52,16 +53,26 @@ class Restorer {
     report_.snapshot = snapshot;
     report_.snapshot_created_at_ms = last.created_at_ms;
     report_.chain_length = chain.size();
+    // Everything goes in through one bulk load (the fast path of an empty store); the records are
+    // read back and compared once it is finished, when the index is queryable.
+    ASSIGN_OR_RETURN(load_, target_.begin_bulk_load());
     if (!audit_only) {
+      RETURN_IF_ERROR(find_last_versions(chain));
       ASSIGN_OR_RETURN(const auto erasures, later_erasures(snapshot));
       RETURN_IF_ERROR(restore_keys(last, erasures));
       for (const auto& [id, manifest] : chain) {
-        for (const auto& segment : manifest.record_segments) {
-          RETURN_IF_ERROR(restore_records(segment));
-        }
+        for (const auto& segment : manifest.record_segments) RETURN_IF_ERROR(load_records(segment));
       }
     }
     RETURN_IF_ERROR(restore_audit_parts(chain));
+    RETURN_IF_ERROR(load_->finish());
+    if (!audit_only) {
+      for (const auto& [id, manifest] : chain) {
+        for (const auto& segment : manifest.record_segments) {
+          RETURN_IF_ERROR(verify_records(segment));
+        }
+      }
+    }
     if ((!audit_only && report_.record_versions != last.record_versions) ||
         report_.audit_entries != last.audit_size) {
       return tl::unexpected(differs(fmt::format(
@@ -143,7 +154,7 @@ class Restorer {
         }
         ++report_.keys;
       }
-      RETURN_IF_ERROR(target_.commit(std::move(batch)));
+      RETURN_IF_ERROR(load_->add(std::move(batch)));
       // Read back: the same names, times and (unwrapped) key bytes.
       for (const auto& key : keys) {
         ASSIGN_OR_RETURN(const auto stored, target_.read_key(key.name));
@@ -162,13 +173,35 @@ class Restorer {
     return {};
   }
 
-  Status restore_records(const std::string& segment) {
+  static std::string record_key(const store::RecordVersion& record) {
+    return record.type + '\n' + record.id;
+  }
+
+  // The last version of every record in the chain: a bulk load takes a record's index entries
+  // once, with that version.
+  Status find_last_versions(const std::vector<std::pair<std::string, Manifest>>& chain) {
+    for (const auto& [id, manifest] : chain) {
+      for (const auto& segment : manifest.record_segments) {
+        ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
+                                                 repository_, key_, segment, decode_records));
+        for (const auto& entry : entries) {
+          auto& last = last_version_[record_key(entry.record)];
+          last = std::max(last, entry.record.version);
+        }
+      }
+    }
+    return {};
+  }
+
+  bool is_last(const store::RecordVersion& record) const {
+    const auto found = last_version_.find(record_key(record));
+    return found != last_version_.end() && found->second == record.version;
+  }
+
+  Status load_records(const std::string& segment) {
     ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
                                              repository_, key_, segment, decode_records));
-    if (entries.empty()) return {};
-    std::int64_t first_sequence = 0;
-    // As few commits as the store allows: each commit writes every page it touched, and the
-    // blind-index rows of a segment's records land on pages all over the index.
+    // As few batches as the store allows: each commit writes every page it touched.
     for (std::size_t start = 0; start < entries.size(); start += kRecordsPerCommit) {
       const std::size_t end = std::min(entries.size(), start + kRecordsPerCommit);
       store::WriteBatch batch;
@@ -178,21 +211,24 @@ class Restorer {
           return tl::unexpected(differs("record versions are out of change-feed order"));
         }
         last_source_sequence_ = entry.record.sequence;
-        batch.records.push_back(store::RecordWrite{entry.record, store::kAnyVersion, entry.index});
+        batch.records.push_back(store::RecordWrite{
+            entry.record, store::kAnyVersion,
+            is_last(entry.record) ? entry.index : std::vector<store::IndexEntry>{}});
       }
-      ASSIGN_OR_RETURN(const auto receipt, target_.commit(std::move(batch)));
-      if (first_sequence == 0) first_sequence = receipt.first_sequence;
+      RETURN_IF_ERROR(load_->add(std::move(batch)));
     }
-    // Read back what was just written: the same versions in the same order, and the index of each
-    // version that is the last of its record in the segment.
-    std::map<std::pair<std::string, std::string>, std::int64_t> last_version;
-    for (const auto& entry : entries) {
-      last_version[{entry.record.type, entry.record.id}] = entry.record.version;
-    }
+    return {};
+  }
+
+  // Reads back what was loaded, in change-feed order: every field and payload, and the index of
+  // each record's last version.
+  Status verify_records(const std::string& segment) {
+    ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
+                                             repository_, key_, segment, decode_records));
     std::size_t next = 0;
-    std::int64_t after = first_sequence - 1;
     while (next < entries.size()) {
-      ASSIGN_OR_RETURN(const auto page, target_.changes_since(after, limits::kPageSizeMax));
+      ASSIGN_OR_RETURN(const auto page,
+                       target_.changes_since(verified_through_, limits::kPageSizeMax));
       if (page.empty()) return tl::unexpected(differs("record versions are missing"));
       for (const auto& stored : page) {
         if (next >= entries.size()) break;
@@ -201,9 +237,8 @@ class Restorer {
           return tl::unexpected(differs(fmt::format("{}/{} version {}", entry.record.type,
                                                     entry.record.id, entry.record.version)));
         }
-        after = stored.sequence;
-        if (entry.has_index &&
-            last_version[{entry.record.type, entry.record.id}] == entry.record.version) {
+        verified_through_ = stored.sequence;
+        if (entry.has_index && is_last(entry.record)) {
           ASSIGN_OR_RETURN(const auto index,
                            target_.index_entries(entry.record.type, entry.record.id));
           if (index != sorted(entry.index)) {
@@ -239,7 +274,7 @@ class Restorer {
         }
         batch.audit.push_back(store::AuditAppend{entries[i].subject, entries[i].entry});
       }
-      ASSIGN_OR_RETURN(const auto receipt, target_.commit(std::move(batch)));
+      ASSIGN_OR_RETURN(const auto receipt, load_->add(std::move(batch)));
       if (receipt.first_audit_index != report_.audit_entries) {
         return tl::unexpected(differs("audit entries landed at other indexes"));
       }
@@ -268,7 +303,7 @@ class Restorer {
       const std::size_t end = std::min(tiles.size(), start + limits::kPageSizeMax);
       batch.audit_tiles.assign(tiles.begin() + static_cast<std::ptrdiff_t>(start),
                                tiles.begin() + static_cast<std::ptrdiff_t>(end));
-      RETURN_IF_ERROR(target_.commit(std::move(batch)));
+      RETURN_IF_ERROR(load_->add(std::move(batch)));
     }
     for (const auto& tile : tiles) {
       ASSIGN_OR_RETURN(const auto stored, target_.read_audit_tiles(tile.level, tile.index, 1));
@@ -286,7 +321,7 @@ class Restorer {
     if (checkpoints.empty()) return {};
     store::WriteBatch batch;
     batch.checkpoints = checkpoints;
-    RETURN_IF_ERROR(target_.commit(std::move(batch)));
+    RETURN_IF_ERROR(load_->add(std::move(batch)));
     ASSIGN_OR_RETURN(const auto stored,
                      target_.read_checkpoints(checkpoints.front().size - 1, checkpoints.size()));
     if (stored != checkpoints) return tl::unexpected(differs("signed checkpoints"));
@@ -298,7 +333,10 @@ class Restorer {
   const BackupKey& key_;
   store::Store& target_;
   const crypto::KeyRing* ring_;
+  std::unique_ptr<store::BulkLoad> load_;
+  std::unordered_map<std::string, std::int64_t> last_version_;  // "type\nid" -> last version
   std::int64_t last_source_sequence_ = 0;
+  std::int64_t verified_through_ = 0;  // the target's change-feed position read back so far
   RestoreReport report_;
 };
 

@@ -6,27 +6,25 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "audit/audit_log.h"
-#include "audit/log_verifier.h"
+#include "audit/signed_note.h"
 #include "backup/admin_request.h"
 #include "backup/backup_writer.h"
-#include "backup/restorer.h"
 #include "backup/verifier.h"
 #include "cli/backup_wiring.h"
 #include "cli/node_flags.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/private_file.h"
 #include "common/time_format.h"
+#include "guard/alert_book.h"
 #include "http/backup_client.h"
 #include "http/backup_routes.h"
 #include "http/server.h"
-#include "store/store_factory.h"
 
 namespace kavach::cli {
 namespace {
@@ -94,6 +92,10 @@ void print_snapshot(const backup::SnapshotSummary& summary) {
 }
 
 Status run_backup(const BackupFlags& flags) {
+  // Blocked before any thread starts (the store's writer and readers), so every thread inherits
+  // the mask and a stop signal waits for sigtimedwait instead of killing the process mid-snapshot.
+  std::optional<StopSignals> stop;
+  if (flags.continuous) stop.emplace();
   ASSIGN_OR_RETURN(auto node, Node::open(flags.node));
   ASSIGN_OR_RETURN(const auto key, backup::BackupKey::load(flags.repository.backup_key_file));
   ASSIGN_OR_RETURN(auto repository, open_repository(flags.repository, node->clock()));
@@ -108,7 +110,8 @@ Status run_backup(const BackupFlags& flags) {
   // Continuous: a snapshot whenever something changed, every interval, so the recovery point
   // stays within about one interval. A failed snapshot is logged and retried; the node keeps
   // running either way.
-  const StopSignals stop;
+  guard::SpoolAlertNotifier alert_spool(flags.node.data_dir / "alerts.jsonl");
+  guard::AlertBook alerts(node->documents(), node->clock(), nullptr, &alert_spool);
   const std::chrono::milliseconds interval(flags.interval_ms);
   const std::chrono::milliseconds verify_every(flags.verify_every_ms);
   auto next_verify = std::chrono::steady_clock::now() + verify_every;
@@ -130,9 +133,16 @@ Status run_backup(const BackupFlags& flags) {
       verify.scratch_dir = flags.node.data_dir / "backup-verify.tmp";
       const auto report = backup::verify_repository(*repository, key, verify);
       if (!report || !report->ok()) {
-        log::error("ALERT backup_verification_failed",
-                   {{"share", fmt::format("{}/{}", share, flags.verify_shares)},
-                    {"reason", !report ? report.error().message : report->problems.front()}});
+        // An alert like the guard's (docs/guard.md): logged, stored with the node's alerts, and
+        // spooled for the pager.
+        const std::string reason = !report ? report.error().message : report->problems.front();
+        if (auto raised = alerts.raise(guard::Rule::kBackupVerification, "", flags.repository.repo,
+                                       fmt::format("backup verification (share {}/{}) failed: {}",
+                                                   share, flags.verify_shares, reason),
+                                       false);
+            !raised) {
+          log::error("alert_not_stored", {{"reason", raised.error().message}});
+        }
       } else {
         log::info("backup_verified", {{"share", fmt::format("{}/{}", share, flags.verify_shares)},
                                       {"objects_read", std::to_string(report->objects_read)}});
@@ -140,7 +150,7 @@ Status run_backup(const BackupFlags& flags) {
       share = share % flags.verify_shares + 1;
       next_verify = std::chrono::steady_clock::now() + verify_every;
     }
-  } while (!stop.wait(interval));
+  } while (!stop->wait(interval));
   return {};
 }
 

@@ -51,8 +51,9 @@ json::object alert_json(const Alert& alert) {
 }
 
 std::optional<Rule> rule_from_name(std::string_view name) {
-  for (const Rule rule : {Rule::kReadBudget, Rule::kRewriteBudget, Rule::kExportBudget,
-                          Rule::kRandomRewrite, Rule::kCanary, Rule::kScrub}) {
+  for (const Rule rule :
+       {Rule::kReadBudget, Rule::kRewriteBudget, Rule::kExportBudget, Rule::kRandomRewrite,
+        Rule::kCanary, Rule::kScrub, Rule::kBackupVerification}) {
     if (rule_name(rule) == name) return rule;
   }
   return std::nullopt;
@@ -92,6 +93,8 @@ std::string_view rule_name(Rule rule) {
       return "canary";
     case Rule::kScrub:
       return "scrub";
+    case Rule::kBackupVerification:
+      return "backup-verification";
   }
   return "unknown";
 }

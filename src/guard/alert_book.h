@@ -24,12 +24,13 @@
 namespace kavach::guard {
 
 enum class Rule {
-  kReadBudget,     // a principal read many more patients than clinical use does
-  kRewriteBudget,  // a principal rewrote (updated or deleted) records in bulk
-  kExportBudget,   // a principal exported more records than allowed
-  kRandomRewrite,  // rewrites whose content looks like ciphertext
-  kCanary,         // a canary patient was touched
-  kScrub,          // a stored record failed authentication: changed beneath Kavach
+  kReadBudget,          // a principal read many more patients than clinical use does
+  kRewriteBudget,       // a principal rewrote (updated or deleted) records in bulk
+  kExportBudget,        // a principal exported more records than allowed
+  kRandomRewrite,       // rewrites whose content looks like ciphertext
+  kCanary,              // a canary patient was touched
+  kScrub,               // a stored record failed authentication: changed beneath Kavach
+  kBackupVerification,  // the scheduled verification of the backup repository failed
 };
 std::string_view rule_name(Rule rule);
 

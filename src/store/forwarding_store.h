@@ -82,6 +82,7 @@ class ForwardingStore : public Store {
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
     return inner_->latest_checkpoint();
   }
+  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override { return inner_->begin_bulk_load(); }
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
 
@@ -112,6 +113,9 @@ class ReadOnlyStore final : public ForwardingStore {
                         "main system is rebuilt); records cannot be written until it is back");
     }
     return inner().commit(std::move(batch));
+  }
+  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override {
+    return make_error(ErrorCode::kUnavailable, "this node is in emergency read-only mode");
   }
 };
 

@@ -142,6 +142,18 @@ struct IndexQuery {
   std::size_t limit = 100;
 };
 
+// Loading an empty store faster than commit() can, for a restore (backup/restorer.h). Batches
+// are applied as commit() applies them, with two differences the caller accepts: nothing need be
+// durable, nor the index queryable, until finish() returns; and a record's index entries must be
+// given once, with its last version (earlier versions carry none). A load that fails or is
+// abandoned before finish() leaves a store to throw away, not to use.
+class BulkLoad {
+ public:
+  virtual ~BulkLoad() = default;
+  [[nodiscard]] virtual Result<CommitReceipt> add(WriteBatch batch) = 0;
+  [[nodiscard]] virtual Status finish() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -209,6 +221,10 @@ class Store {
       std::int64_t after, std::size_t limit) = 0;
   // The checkpoint with the largest size, if any.
   [[nodiscard]] virtual Result<std::optional<StoredCheckpoint>> latest_checkpoint() = 0;
+
+  // A bulk load into this (empty) store. The default commits each batch as it comes, for a
+  // backend with no faster path.
+  [[nodiscard]] virtual Result<std::unique_ptr<BulkLoad>> begin_bulk_load();
 
   // The schema version of the open database.
   virtual int schema_version() const = 0;

@@ -218,6 +218,37 @@ class BackupTest(NodeTestCase):
         verified = run_cli("audit", "verify", *restored_node.node_args())
         self.assertIn("OK", verified.stdout)
 
+    def test_the_scheduled_verification_alerts_on_a_damaged_repository(self):
+        node = self.seeded_node(patients=2)
+        backup_key = os.path.join(node.root, "backup.key")
+        run_cli("backup", "key", "--out", backup_key)
+        repo = os.path.join(node.root, "repo")
+        run_cli("backup", *node.node_args(), "--repo", repo, "--backup-key", backup_key)
+        # Someone changes an object on the backup disk.
+        objects = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(repo, "objects"))
+                   for f in files]
+        victim = max(objects, key=os.path.getsize)
+        os.chmod(victim, 0o644)
+        with open(victim, "r+b") as f:
+            f.seek(100)
+            f.write(b"\x00" * 16)
+        backup = subprocess.Popen(
+            [BINARY, "backup", *node.node_args(), "--repo", repo, "--backup-key", backup_key,
+             "--continuous", "--interval", "500ms", "--verify-every", "500ms", "--verify-shares", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: backup.poll() is None and backup.kill())
+        spool = os.path.join(node.data_dir, "alerts.jsonl")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not os.path.exists(spool):
+            time.sleep(0.2)
+        backup.terminate()
+        backup.wait(timeout=30)
+        with open(spool) as f:
+            alert = json.loads(f.readline())
+        self.assertEqual(alert["rule"], "backup-verification")
+        self.assertIn(os.path.basename(victim), alert["detail"])
+        self.assertIn("backup-verification", run_cli("guard", "alerts", *node.node_args()).stdout)
+
     def test_restore_refuses_a_wrong_backup_key_and_a_used_directory(self):
         node = self.seeded_node(patients=2)
         server = self.make_backup_server()

@@ -211,6 +211,46 @@ TEST_P(StoreContractTest, IndexEntriesAreThoseOfTheCurrentVersionInOrder) {
   EXPECT_THAT(*store_->index_entries("Observation", "o"), IsEmpty());
 }
 
+TEST_P(StoreContractTest, ABulkLoadEndsAsTheSameStoreCommitsWouldMake) {
+  auto load = store_->begin_bulk_load();
+  ASSERT_TRUE(load) << load.error().message;
+  WriteBatch first;
+  first.records.push_back(make_write("Observation", "o1", 1));  // replaced below: no index
+  auto patient = make_write("Patient", "p1", 1);
+  patient.index = {entry("family", "sharma"), entry("family", "sh")};
+  first.records.push_back(patient);
+  first.keys.push_back(
+      KeyWrite{KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/p1", "k", {1}, 5, 0}, ""});
+  first.audit.push_back(AuditAppend{"p1", {1, 2}});
+  ASSERT_TRUE((*load)->add(std::move(first)));
+  WriteBatch second;
+  auto updated = make_write("Observation", "o1", 2);
+  updated.expected_version = kAnyVersion;
+  updated.index = {entry("subject", "Patient/p1")};
+  second.records.push_back(updated);
+  second.audit.push_back(AuditAppend{"p1", {3}});
+  const auto receipt = (*load)->add(std::move(second));
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->first_audit_index, 1);
+  ASSERT_TRUE((*load)->finish());
+
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sh"), "", 10}), ElementsAre("p1"));
+  EXPECT_THAT(*store_->find({"Observation", entry("subject", "Patient/p1"), "", 10}),
+              ElementsAre("o1"));
+  EXPECT_EQ(store_->index_entries("Observation", "o1")->size(), 1U);
+  EXPECT_EQ((*store_->read_current("Observation", "o1"))->version, 2);
+  EXPECT_EQ(store_->changes_since(0, 10)->size(), 3U);
+  EXPECT_EQ(store_->partition_records("p1", "", "", 10)->size(), 2U);
+  EXPECT_EQ(store_->type_history("Observation", 0, 10)->size(), 2U);
+  EXPECT_EQ(store_->audit_entries_about("p1", -1, 10)->size(), 2U);
+  EXPECT_TRUE(*store_->read_key("patient/p1"));
+  // Afterwards the store takes ordinary commits, and refuses another bulk load.
+  ASSERT_TRUE(commit({make_write("Observation", "o2", 1)}));
+  EXPECT_EQ(store_->begin_bulk_load().error().code, ErrorCode::kFailedPrecondition);
+  reopen();
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), ElementsAre("p1"));
+}
+
 TEST_P(StoreContractTest, ChangeFeedIsOrderedAndGapless) {
   auto receipt = commit({make_write("Patient", "a", 1), make_write("Patient", "b", 1)});
   ASSERT_TRUE(receipt);

@@ -293,12 +293,20 @@ void SqliteStore::writer_loop() {
       std::unique_lock lock(queue_mutex_);
       queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and every queued commit has been answered
-      while (!queue_.empty() && group.size() < limits::kGroupCommitBatchesMax) {
+      while (!queue_.empty() && group.size() < limits::kGroupCommitBatchesMax &&
+             !(queue_.front()->control && !group.empty())) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (group.back()->control) break;
       }
     }
-    apply_group(group);
+    if (group.size() == 1 && group.front()->control) {
+      auto ran = group.front()->control();
+      group.front()->done.set_value(ran ? Result<CommitReceipt>(CommitReceipt{})
+                                        : Result<CommitReceipt>(tl::unexpected(ran.error())));
+    } else {
+      apply_group(group);
+    }
     group.clear();
   }
 }
@@ -399,16 +407,23 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
     if (receipt.first_sequence == 0) receipt.first_sequence = sequence;
     receipt.last_sequence = sequence;
 
-    ASSIGN_OR_RETURN(auto clear,
-                     writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
-    clear.bind(1, record.type).bind(2, record.id);
-    RETURN_IF_ERROR(clear.run());
+    if (!bulk_loading_) {
+      ASSIGN_OR_RETURN(auto clear,
+                       writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
+      clear.bind(1, record.type).bind(2, record.id);
+      RETURN_IF_ERROR(clear.run());
+    }
     if (record.deleted) continue;
     for (const auto& entry : write.index) {
+      // A bulk load stages the rows (given once per record, with its last version) and inserts
+      // them in key order at the end.
       ASSIGN_OR_RETURN(
-          auto add, writer_->prepare(
-                        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5)"));
+          auto add,
+          writer_->prepare(bulk_loading_ ? "INSERT INTO temp.staged_index (type, name, value, "
+                                           "id, partition_key) VALUES (?1, ?2, ?3, ?4, ?5)"
+                                         : "INSERT OR IGNORE INTO record_index (type, name, "
+                                           "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
+                                           "?5)"));
       add.bind(1, record.type)
           .bind(2, entry.name)
           .bind(3, entry.value)
@@ -579,6 +594,81 @@ Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
     if (step == Statement::Step::kDone) return ids;
     ids.push_back(statement.column_text(0));
   }
+}
+
+class SqliteStore::SqliteBulkLoad final : public BulkLoad {
+ public:
+  explicit SqliteBulkLoad(SqliteStore& store) : store_(store) {}
+  Result<CommitReceipt> add(WriteBatch batch) override { return store_.commit(std::move(batch)); }
+  Status finish() override {
+    return store_.run_on_writer([this] { return store_.finish_bulk_load(); });
+  }
+
+ private:
+  SqliteStore& store_;
+};
+
+Status SqliteStore::run_on_writer(std::function<Status()> step) {
+  auto pending = std::make_unique<PendingCommit>();
+  pending->control = std::move(step);
+  auto done = pending->done.get_future();
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return make_error(ErrorCode::kUnavailable, "the store is closing");
+    queue_.push_back(std::move(pending));
+  }
+  queue_changed_.notify_one();
+  return done.get().map([](const CommitReceipt&) {});
+}
+
+Result<std::unique_ptr<BulkLoad>> SqliteStore::begin_bulk_load() {
+  RETURN_IF_ERROR(run_on_writer([this] { return start_bulk_load(); }));
+  return std::unique_ptr<BulkLoad>(new SqliteBulkLoad(*this));
+}
+
+Status SqliteStore::start_bulk_load() {
+  if (bulk_loading_) return make_error(ErrorCode::kFailedPrecondition, "a bulk load is running");
+  for (const char* table : {"records", "audit_entries", "data_keys"}) {
+    ASSIGN_OR_RETURN(auto rows, writer_->prepare(fmt::format("SELECT count(*) FROM {}", table)));
+    RETURN_IF_ERROR(rows.step());
+    if (rows.column_int(0) != 0) {
+      return make_error(ErrorCode::kFailedPrecondition, "a bulk load needs an empty store");
+    }
+  }
+  // Secondary indexes are built once at the end, from sorted data, rather than row by row.
+  std::vector<std::pair<std::string, std::string>> indexes;
+  {
+    ASSIGN_OR_RETURN(auto listed,
+                     writer_->prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                      "AND sql IS NOT NULL ORDER BY name"));
+    for (;;) {
+      ASSIGN_OR_RETURN(const auto step, listed.step());
+      if (step == Statement::Step::kDone) break;
+      indexes.emplace_back(listed.column_text(0), listed.column_text(1));
+    }
+  }
+  RETURN_IF_ERROR(writer_->execute(
+      "PRAGMA synchronous=OFF; CREATE TEMP TABLE staged_index (type TEXT, name TEXT, value BLOB, "
+      "id TEXT, partition_key TEXT)"));
+  for (const auto& [name, sql] : indexes) {
+    RETURN_IF_ERROR(writer_->execute(fmt::format("DROP INDEX \"{}\"", name)));
+    dropped_indexes_.push_back(sql);
+  }
+  bulk_loading_ = true;
+  return {};
+}
+
+Status SqliteStore::finish_bulk_load() {
+  if (!bulk_loading_) return make_error(ErrorCode::kFailedPrecondition, "no bulk load is running");
+  RETURN_IF_ERROR(writer_->execute(
+      "BEGIN IMMEDIATE; INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
+      "SELECT type, name, value, id, partition_key FROM temp.staged_index "
+      "ORDER BY type, name, value, id; COMMIT; DROP TABLE temp.staged_index"));
+  for (const auto& sql : dropped_indexes_) RETURN_IF_ERROR(writer_->execute(sql));
+  dropped_indexes_.clear();
+  bulk_loading_ = false;
+  // Durable from here: the checkpoint writes everything into the database file and syncs it.
+  return writer_->execute("PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& type,
