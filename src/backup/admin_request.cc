@@ -5,9 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "common/private_file.h"
-#include "crypto/encoding.h"
-#include "crypto/sodium.h"
+#include "crypto/secret_file.h"
 
 namespace kavach::backup {
 namespace {
@@ -30,30 +28,14 @@ bool parse_int(std::string_view text, std::int64_t& out) {
 
 Result<audit::NoteSigner> create_admin_key(const std::filesystem::path& path) {
   const auto seed = crypto::SecretBytes::random(kSeedBytes);
-  std::string text = fmt::format("{}\nseed {}\n", kKeyHeader, crypto::to_hex(seed.view()));
-  auto written = write_private_file(path, text, /*exclusive=*/true, kWhat);
-  crypto::wipe(text);
-  RETURN_IF_ERROR(written);
+  RETURN_IF_ERROR(crypto::write_secret_file(path, kKeyHeader, "seed", seed, kWhat));
   return audit::NoteSigner::from_seed(kAdminKeyName, seed);
 }
 
 Result<audit::NoteSigner> load_admin_key(const std::filesystem::path& path) {
-  ASSIGN_OR_RETURN(std::string text, read_private_file(path, kWhat));
-  std::istringstream in(text);
-  crypto::wipe(text);
-  std::string header, kind, hex;
-  std::getline(in, header);
-  in >> kind >> hex;
-  auto seed = crypto::from_hex(hex);
-  crypto::wipe(hex);
-  if (header != kKeyHeader || kind != "seed" || !seed || seed->size() != kSeedBytes) {
-    if (seed) crypto::wipe(*seed);
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("{} is not a Kavach backup admin key file", path.string()));
-  }
-  const crypto::SecretBytes secret(*seed);
-  crypto::wipe(*seed);
-  return audit::NoteSigner::from_seed(kAdminKeyName, secret);
+  ASSIGN_OR_RETURN(const auto seed,
+                   crypto::read_secret_file(path, kKeyHeader, "seed", kSeedBytes, kWhat));
+  return audit::NoteSigner::from_seed(kAdminKeyName, seed);
 }
 
 Result<std::string> sign_admin_request(const audit::NoteSigner& signer,

@@ -3,15 +3,13 @@
 #include <sodium.h>
 #include <zstd.h>
 
-#include <sstream>
-
 #include <fmt/format.h>
 
 #include "common/check.h"
-#include "common/private_file.h"
 #include "crypto/aead.h"
 #include "crypto/encoding.h"
 #include "crypto/keyed_hash.h"
+#include "crypto/secret_file.h"
 #include "crypto/sodium.h"
 
 namespace kavach::backup {
@@ -33,30 +31,14 @@ BackupKey::BackupKey(const crypto::SecretBytes& master)
 
 Result<BackupKey> BackupKey::create(const std::filesystem::path& path) {
   const auto master = crypto::SecretBytes::random(kMasterBytes);
-  std::string text = fmt::format("{}\nkey {}\n", kHeader, crypto::to_hex(master.view()));
-  auto written = write_private_file(path, text, /*exclusive=*/true, kWhat);
-  crypto::wipe(text);
-  RETURN_IF_ERROR(written);
+  RETURN_IF_ERROR(crypto::write_secret_file(path, kHeader, "key", master, kWhat));
   return BackupKey(master);
 }
 
 Result<BackupKey> BackupKey::load(const std::filesystem::path& path) {
-  ASSIGN_OR_RETURN(std::string text, read_private_file(path, kWhat));
-  std::istringstream in(text);
-  crypto::wipe(text);
-  std::string header, kind, hex;
-  std::getline(in, header);
-  in >> kind >> hex;
-  auto master = crypto::from_hex(hex);
-  crypto::wipe(hex);
-  if (header != kHeader || kind != "key" || !master || master->size() != kMasterBytes) {
-    if (master) crypto::wipe(*master);
-    return make_error(ErrorCode::kFailedPrecondition,
-                      fmt::format("{} is not a Kavach backup key file", path.string()));
-  }
-  const crypto::SecretBytes secret(*master);
-  crypto::wipe(*master);
-  return BackupKey(secret);
+  ASSIGN_OR_RETURN(const auto master,
+                   crypto::read_secret_file(path, kHeader, "key", kMasterBytes, kWhat));
+  return BackupKey(master);
 }
 
 Bytes BackupKey::seal_object(std::span<const std::uint8_t> plaintext) const {

@@ -29,16 +29,23 @@
 namespace kavach::cli {
 namespace {
 
-void add_repository_flags(CLI::App& command, RepositoryFlags& flags, bool needs_backup_key) {
-  command.add_option("--repo", flags.repo, "The backup server's URL, or a repository directory")
-      ->required();
+// `required`: false on `kavach backup` itself, whose subcommands take their own flags.
+void add_repository_flags(CLI::App& command, RepositoryFlags& flags, bool needs_backup_key,
+                          bool required = true) {
+  auto* repo = command.add_option("--repo", flags.repo,
+                                  "The backup server's URL, or a repository directory");
   command.add_option("--token-file", flags.token_file,
                      "The backup server's client token (a file, mode 0600); with a URL");
   command.add_option("--ca-file", flags.ca_file,
                      "The CA that signed the backup server's certificate (default: system)");
+  CLI::Option* key = nullptr;
   if (needs_backup_key) {
-    command.add_option("--backup-key", flags.backup_key_file, "The backup key file (mode 0600)")
-        ->required();
+    key = command.add_option("--backup-key", flags.backup_key_file,
+                             "The backup key file (mode 0600)");
+  }
+  if (required) {
+    repo->required();
+    if (key != nullptr) key->required();
   }
 }
 
@@ -330,13 +337,8 @@ void add_backup_commands(CLI::App& app, CommandOutcome& outcome) {
   backup->add_option("--data", flags->node.data_dir, "The node's data directory");
   backup->add_option("--key-file", flags->node.key_file, "The node key file");
   backup->add_option("--store", flags->node.store_url, "Store URL (default: SQLite in --data)");
-  backup->add_option("--repo", flags->repository.repo,
-                     "The backup server's URL, or a repository directory");
-  backup->add_option("--token-file", flags->repository.token_file,
-                     "The backup server's client token (a file, mode 0600)");
-  backup->add_option("--ca-file", flags->repository.ca_file,
-                     "The CA that signed the backup server's certificate");
-  backup->add_option("--backup-key", flags->repository.backup_key_file, "The backup key file");
+  add_repository_flags(*backup, flags->repository, /*needs_backup_key=*/true,
+                       /*required=*/false);
   backup->add_flag("--full", flags->full, "Start a new chain with a full snapshot");
   backup->add_flag("--continuous", flags->continuous,
                    "Keep taking snapshots every --interval until SIGINT or SIGTERM");
