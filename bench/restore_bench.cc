@@ -59,31 +59,11 @@ void must(const Status& status, std::string_view what) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::int64_t resources = 1'000'000;
-  std::int64_t patients = 100'000;
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / "kavach-restore-bench";
-  bool keep = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--resources" && i + 1 < argc)
-      resources = std::stoll(argv[++i]);
-    else if (arg == "--patients" && i + 1 < argc)
-      patients = std::stoll(argv[++i]);
-    else if (arg == "--dir" && i + 1 < argc)
-      dir = argv[++i];
-    else if (arg == "--keep")
-      keep = true;
-    else {
-      std::cerr << "usage: restore_bench [--resources N] [--patients P] [--dir DIR] [--keep]\n";
-      return 2;
-    }
-  }
+// Writes the source store and backs it up in full into dir/repository.
+void build_source_and_backup(const std::filesystem::path& dir, std::int64_t resources,
+                             std::int64_t patients, const Clock& clock) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  SystemClock clock;
   const auto ring = must(crypto::KeyRing::create(dir / "node.key"), "key file");
   auto source = must(store::open_store("sqlite:" + (dir / "source.db").string()), "source store");
 
@@ -150,14 +130,49 @@ int main(int argc, char** argv) {
   const auto summary = must(writer.take_snapshot(), "backup");
   phase("backup_full", seconds_since(start), summary.new_record_versions);
   std::cout << fmt::format(R"({{"repository_bytes":{}}})", summary.bytes_sent) << std::endl;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::int64_t resources = 1'000'000;
+  std::int64_t patients = 100'000;
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "kavach-restore-bench";
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--resources" && i + 1 < argc)
+      resources = std::stoll(argv[++i]);
+    else if (arg == "--patients" && i + 1 < argc)
+      patients = std::stoll(argv[++i]);
+    else if (arg == "--dir" && i + 1 < argc)
+      dir = argv[++i];
+    else if (arg == "--keep")  // keep the directory; a later --keep run restores from it again
+      keep = true;
+    else {
+      std::cerr << "usage: restore_bench [--resources N] [--patients P] [--dir DIR] [--keep]\n";
+      return 2;
+    }
+  }
+  SystemClock clock;
+  // With --keep, a directory a kept run left is reused: only the restore is measured again.
+  const bool reuse = keep && std::filesystem::exists(dir / "backup.key");
+  if (!reuse) build_source_and_backup(dir, resources, patients, clock);
+  std::filesystem::remove(dir / "restored.db");
+  std::filesystem::remove(dir / "restored.db-wal");
+  std::filesystem::remove(dir / "restored.db-shm");
+  std::filesystem::remove(dir / "restored.key");
+  auto repository =
+      must(backup::DirectoryRepository::open(dir / "repository", clock), "repository");
+  const auto backup_key = must(backup::BackupKey::load(dir / "backup.key"), "backup key");
+  const auto snapshot = must(backup::choose_snapshot(*repository, "", std::nullopt), "snapshot");
   const auto target_ring = must(crypto::KeyRing::create(dir / "restored.key"), "key file");
   start = Steady::now();
   std::int64_t restored_versions = 0;
   {
     auto target = must(store::open_store("sqlite:" + (dir / "restored.db").string()), "target");
     const auto report =
-        must(backup::restore_snapshot(*repository, backup_key, summary.id, *target, target_ring),
+        must(backup::restore_snapshot(*repository, backup_key, snapshot, *target, target_ring),
              "restore");
     restored_versions = report.record_versions;
     phase("restore_and_read_back", seconds_since(start), restored_versions);

@@ -144,8 +144,9 @@ struct IndexQuery {
 
 // Loading an empty store faster than commit() can, for a restore (backup/restorer.h). Batches
 // are applied as commit() applies them, with two differences the caller accepts: nothing need be
-// durable, nor the index queryable, until finish() returns; and a record's index entries must be
-// given once, with its last version (earlier versions carry none). A load that fails or is
+// durable, nor the records and index queryable, until finish() returns; and a record's index
+// entries must be given once, with its last version (earlier versions carry none), and versions
+// are not checked against what was loaded before (give kAnyVersion). A load that fails or is
 // abandoned before finish() leaves a store to throw away, not to use.
 class BulkLoad {
  public:

@@ -215,8 +215,11 @@ TEST_P(StoreContractTest, ABulkLoadEndsAsTheSameStoreCommitsWouldMake) {
   auto load = store_->begin_bulk_load();
   ASSERT_TRUE(load) << load.error().message;
   WriteBatch first;
-  first.records.push_back(make_write("Observation", "o1", 1));  // replaced below: no index
+  auto first_version = make_write("Observation", "o1", 1);  // replaced below: no index
+  first_version.expected_version = kAnyVersion;
+  first.records.push_back(first_version);
   auto patient = make_write("Patient", "p1", 1);
+  patient.expected_version = kAnyVersion;
   patient.index = {entry("family", "sharma"), entry("family", "sh")};
   first.records.push_back(patient);
   first.keys.push_back(

@@ -352,8 +352,12 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
 Result<SqliteStore::Counters> SqliteStore::read_counters() {
   Counters counters;
   {
-    ASSIGN_OR_RETURN(auto statement,
-                     writer_->prepare("SELECT coalesce(max(sequence), 0) FROM records"));
+    // During a bulk load the records wait in the staging table.
+    ASSIGN_OR_RETURN(
+        auto statement,
+        writer_->prepare(bulk_loading_ ? "SELECT coalesce(max(sequence), 0) FROM "
+                                         "temp.staged_records"
+                                       : "SELECT coalesce(max(sequence), 0) FROM records"));
     RETURN_IF_ERROR(statement.step());
     counters.next_sequence = statement.column_int(0) + 1;
   }
@@ -376,7 +380,7 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
                                   CommitReceipt& receipt) {
   for (const auto& write : batch.records) {
     const RecordVersion& record = write.record;
-    if (write.expected_version != kAnyVersion) {
+    if (write.expected_version != kAnyVersion && !bulk_loading_) {
       ASSIGN_OR_RETURN(
           auto current,
           writer_->prepare(
@@ -390,10 +394,10 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
                                       record.id, current_version, write.expected_version));
       }
     }
-    ASSIGN_OR_RETURN(
-        auto insert,
-        writer_->prepare(fmt::format(
-            "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
+    ASSIGN_OR_RETURN(auto insert,
+                     writer_->prepare(fmt::format(
+                         "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         bulk_loading_ ? "temp.staged_records" : "records", kRecordColumns)));
     const std::int64_t sequence = counters.next_sequence++;
     insert.bind(1, record.partition)
         .bind(2, record.type)
@@ -647,9 +651,12 @@ Status SqliteStore::start_bulk_load() {
       indexes.emplace_back(listed.column_text(0), listed.column_text(1));
     }
   }
+  // Record ids are random, so records too are staged in arrival order and inserted in key order
+  // at the end; their sequences are assigned as they arrive, so the change feed keeps its order.
   RETURN_IF_ERROR(writer_->execute(
       "PRAGMA synchronous=OFF; CREATE TEMP TABLE staged_index (type TEXT, name TEXT, value BLOB, "
-      "id TEXT, partition_key TEXT)"));
+      "id TEXT, partition_key TEXT); CREATE TEMP TABLE staged_records AS SELECT * FROM records "
+      "WHERE 0"));
   for (const auto& [name, sql] : indexes) {
     RETURN_IF_ERROR(writer_->execute(fmt::format("DROP INDEX \"{}\"", name)));
     dropped_indexes_.push_back(sql);
@@ -661,9 +668,11 @@ Status SqliteStore::start_bulk_load() {
 Status SqliteStore::finish_bulk_load() {
   if (!bulk_loading_) return make_error(ErrorCode::kFailedPrecondition, "no bulk load is running");
   RETURN_IF_ERROR(writer_->execute(
-      "BEGIN IMMEDIATE; INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
-      "SELECT type, name, value, id, partition_key FROM temp.staged_index "
-      "ORDER BY type, name, value, id; COMMIT; DROP TABLE temp.staged_index"));
+      "BEGIN IMMEDIATE; INSERT INTO records SELECT * FROM temp.staged_records "
+      "ORDER BY type, id, version; INSERT OR IGNORE INTO record_index (type, name, value, id, "
+      "partition_key) SELECT type, name, value, id, partition_key FROM temp.staged_index "
+      "ORDER BY type, name, value, id; COMMIT; DROP TABLE temp.staged_index; "
+      "DROP TABLE temp.staged_records"));
   for (const auto& sql : dropped_indexes_) RETURN_IF_ERROR(writer_->execute(sql));
   dropped_indexes_.clear();
   bulk_loading_ = false;
