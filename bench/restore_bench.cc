@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
   const auto backup_key = must(backup::BackupKey::load(dir / "backup.key"), "backup key");
   const auto snapshot = must(backup::choose_snapshot(*repository, "", std::nullopt), "snapshot");
   const auto target_ring = must(crypto::KeyRing::create(dir / "restored.key"), "key file");
-  start = Steady::now();
+  auto start = Steady::now();
   std::int64_t restored_versions = 0;
   {
     auto target = must(store::open_store("sqlite:" + (dir / "restored.db").string()), "target");

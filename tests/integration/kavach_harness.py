@@ -89,6 +89,7 @@ class Node:
         self.scheme = "http"
         self.tls_context = None
         self._token = None
+        self._token_at = 0.0
         if key_file:
             shutil.copy(key_file, self.key_file)
             self.client_id = self.client_secret = None
@@ -182,10 +183,13 @@ class Node:
                                      "Content-Type": "application/x-www-form-urlencoded"})
 
     def token(self):
-        if self._token is None:
+        # Access tokens expire (the node's default lifetime is minutes); a long test, or one on a
+        # loaded machine, asks for a fresh one well before that.
+        if self._token is None or time.monotonic() - self._token_at > 60:
             response = self.fetch_token()
             assert response.status == 200, response.body
             self._token = response.json()["access_token"]
+            self._token_at = time.monotonic()
         return self._token
 
 
