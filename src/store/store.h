@@ -145,8 +145,8 @@ struct IndexQuery {
 // Loading an empty store faster than commit() can, for a restore (backup/restorer.h). Batches
 // are applied as commit() applies them, with two differences the caller accepts: nothing need be
 // durable, nor the records and index queryable, until finish() returns; and a record's index
-// entries must be given once, with its last version (earlier versions carry none), and versions
-// are not checked against what was loaded before (give kAnyVersion). A load that fails or is
+// entries must be given once, with its last version (earlier versions carry none), and a backend
+// need not check versions (give kAnyVersion). A load that fails or is
 // abandoned before finish() leaves a store to throw away, not to use.
 class BulkLoad {
  public:

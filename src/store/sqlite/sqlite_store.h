@@ -66,9 +66,8 @@ class SqliteStore final : public Store {
                                                          std::size_t limit) override;
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override;
   // Into an empty store: no fsync until finish(), the secondary indexes dropped and built again at
-  // the end, and records and blind-index rows staged unordered and inserted in key order at the
-  // end (random inserts into the B-trees, by random ids and random tags, were most of a
-  // restore's time).
+  // the end, and blind-index rows staged unordered and inserted in key order at the end (random
+  // inserts into the index B-tree were most of a restore's time).
   Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override;
   int schema_version() const override { return schema_version_; }
   std::string_view backend_name() const override { return "sqlite"; }
