@@ -49,7 +49,9 @@ Status write_file_synced(const std::filesystem::path& path, std::span<const std:
   return {};
 }
 
-json::object entry_json(const SnapshotEntry& entry) {
+}  // namespace
+
+json::object snapshot_entry_json(const SnapshotEntry& entry) {
   json::array objects;
   for (const auto& id : entry.objects) objects.emplace_back(id);
   return json::object{{"id", entry.id},
@@ -58,10 +60,8 @@ json::object entry_json(const SnapshotEntry& entry) {
                       {"registered_at_ms", entry.registered_at_ms}};
 }
 
-std::optional<SnapshotEntry> entry_from_json(std::string_view line) {
-  boost::system::error_code error;
-  const auto value = json::parse(line, error);
-  if (error || !value.is_object()) return std::nullopt;
+std::optional<SnapshotEntry> snapshot_entry_from_json(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
   const auto& object = value.as_object();
   const auto* id = object.if_contains("id");
   const auto* parent = object.if_contains("parent");
@@ -79,8 +79,6 @@ std::optional<SnapshotEntry> entry_from_json(std::string_view line) {
   }
   return entry;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<DirectoryRepository>> DirectoryRepository::open(
     const std::filesystem::path& root, const Clock& clock) {
@@ -167,7 +165,10 @@ Result<std::vector<SnapshotEntry>> DirectoryRepository::read_snapshots_locked() 
   while (std::getline(in, line)) {
     // Only a crash during the last append can leave a torn line; that snapshot was never
     // acknowledged, so it is skipped.
-    if (auto entry = entry_from_json(line)) entries.push_back(std::move(*entry));
+    boost::system::error_code error;
+    const auto value = json::parse(line, error);
+    if (error) continue;
+    if (auto entry = snapshot_entry_from_json(value)) entries.push_back(std::move(*entry));
   }
   return entries;
 }
@@ -200,7 +201,7 @@ Status DirectoryRepository::add_snapshot(const SnapshotEntry& entry) {
   }
   SnapshotEntry stamped = entry;
   stamped.registered_at_ms = unix_ms(clock_.now());
-  const std::string line = json::serialize(entry_json(stamped)) + "\n";
+  const std::string line = json::serialize(snapshot_entry_json(stamped)) + "\n";
   const auto path = root_ / kSnapshotsFile;
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (fd.get() < 0) return tl::unexpected(io_error(path, "cannot open"));
@@ -258,7 +259,7 @@ Result<PruneReport> DirectoryRepository::prune(std::int64_t before_ms) {
   for (const auto& entry : listed) {
     if (kept.contains(entry.id)) {
       objects_kept.insert(entry.objects.begin(), entry.objects.end());
-      remaining += json::serialize(entry_json(entry)) + "\n";
+      remaining += json::serialize(snapshot_entry_json(entry)) + "\n";
     } else {
       removed.push_back(&entry);
     }

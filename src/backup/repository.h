@@ -13,9 +13,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "backup/backup_key.h"
 #include "common/clock.h"
@@ -29,6 +33,11 @@ struct SnapshotEntry {
   std::vector<std::string> objects;   // the objects it added, its manifest included
   std::int64_t registered_at_ms = 0;  // set by the repository when it is listed
 };
+
+// A snapshot entry's JSON form: a line of the snapshot list, and the backup server's answer.
+boost::json::object snapshot_entry_json(const SnapshotEntry& entry);
+// nullopt for anything that is not a whole entry.
+std::optional<SnapshotEntry> snapshot_entry_from_json(const boost::json::value& value);
 
 class Repository {
  public:

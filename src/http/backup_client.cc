@@ -140,22 +140,9 @@ Result<std::vector<backup::SnapshotEntry>> RemoteRepository::snapshots() {
   if (list == nullptr || !list->is_array()) return malformed();
   std::vector<backup::SnapshotEntry> entries;
   for (const auto& item : list->as_array()) {
-    const auto* fields = item.if_object();
-    const auto* id = fields ? fields->if_contains("id") : nullptr;
-    const auto* parent = fields ? fields->if_contains("parent") : nullptr;
-    const auto* at = fields ? fields->if_contains("registered_at_ms") : nullptr;
-    const auto* objects = fields ? fields->if_contains("objects") : nullptr;
-    if (id == nullptr || !id->is_string() || parent == nullptr || !parent->is_string() ||
-        at == nullptr || !at->is_int64() || objects == nullptr || !objects->is_array()) {
-      return malformed();
-    }
-    backup::SnapshotEntry entry{
-        std::string(id->as_string()), std::string(parent->as_string()), {}, at->as_int64()};
-    for (const auto& object_id : objects->as_array()) {
-      if (!object_id.is_string()) return malformed();
-      entry.objects.emplace_back(object_id.as_string());
-    }
-    entries.push_back(std::move(entry));
+    auto entry = backup::snapshot_entry_from_json(item);
+    if (!entry) return malformed();
+    entries.push_back(std::move(*entry));
   }
   return entries;
 }

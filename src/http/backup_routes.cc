@@ -23,15 +23,6 @@ Response octets(std::string body) {
   return response;
 }
 
-json::object entry_json(const backup::SnapshotEntry& entry) {
-  json::array objects;
-  for (const auto& id : entry.objects) objects.emplace_back(id);
-  return {{"id", entry.id},
-          {"parent", entry.parent},
-          {"objects", std::move(objects)},
-          {"registered_at_ms", entry.registered_at_ms}};
-}
-
 Result<std::vector<std::string>> string_list(const json::value& value) {
   if (!value.is_array()) return make_error(ErrorCode::kInvalidArgument, "expected a list of ids");
   std::vector<std::string> ids;
@@ -71,7 +62,8 @@ void add_backup_server_routes(Router& router, backup::DirectoryRepository& repos
                auto snapshots = repository.snapshots();
                if (!snapshots) return problem_response(snapshots.error());
                json::array list;
-               for (const auto& entry : *snapshots) list.push_back(entry_json(entry));
+               for (const auto& entry : *snapshots)
+                 list.push_back(backup::snapshot_entry_json(entry));
                return json_response(200, json::object{{"snapshots", std::move(list)}});
              }));
 
