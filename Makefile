@@ -13,16 +13,21 @@ CMAKE_ARGS ?=
 deps:
 	./scripts/install-deps.sh
 
-build: deps tests/conformance/node_modules/.package-lock.json tests/fhir_client/node_modules/.package-lock.json
+# npm packages: the web app's toolchain (web/) and the browser tests' driver (tests/browser/).
+NPM_TREES = web/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json
+
+build: deps tests/conformance/node_modules/.package-lock.json tests/fhir_client/node_modules/.package-lock.json $(NPM_TREES)
 	cmake --preset debug $(CMAKE_ARGS)
 	cmake --build --preset debug -j $(JOBS)
 
-# From the npm registry: the ABDM conformance check's validator (Ajv) and YAML reader, and the
-# off-the-shelf FHIR client (fhir-kit-client) the end-to-end test drives a node with.
+# From the npm registry: the ABDM conformance check's validator (Ajv) and YAML reader, the
+# off-the-shelf FHIR client (fhir-kit-client) the end-to-end test drives a node with, the web
+# app's toolchain (Vite, Preact, htm, a QR encoder) and the browser tests' driver (playwright-core
+# with axe-core; the browser is Debian's Chromium).
 %/node_modules/.package-lock.json: %/package-lock.json
 	cd $* && npm ci --no-audit --no-fund --loglevel=error
 
-release: deps
+release: deps web/node_modules/.package-lock.json
 	cmake --preset release $(CMAKE_ARGS)
 	cmake --build --preset release -j $(JOBS)
 

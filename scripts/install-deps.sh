@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client
   curl python3 sqlite3 wrk
-  nodejs
+  nodejs chromium fonts-lohit-deva
 )
 
 missing=()

@@ -284,6 +284,8 @@ std::string_view action_name(Action action) {
       return "principal.lock";
     case Action::kPrincipalRelease:
       return "principal.release";
+    case Action::kPatientFind:
+      return "patient.find";
   }
   return "unknown";
 }

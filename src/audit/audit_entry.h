@@ -60,8 +60,10 @@ enum class Action : std::uint8_t {
   // The anomaly guard locked a principal, and an administrator released it.
   kPrincipalLock = 26,
   kPrincipalRelease = 27,
+  // A user node (HIU) looked a patient up by health ID at the consent manager.
+  kPatientFind = 28,
 };
-inline constexpr Action kLastAction = Action::kPrincipalRelease;
+inline constexpr Action kLastAction = Action::kPatientFind;
 
 enum class Outcome : std::uint8_t {
   kAllowed = 1,

@@ -93,9 +93,26 @@ Result<Client> ClientRegistry::authenticate(std::string_view client_id,
 
 Result<Client> ClientRegistry::check_secret(std::string_view client_id,
                                             std::string_view client_secret) {
+  ASSIGN_OR_RETURN(const auto stored, read_client(client_id));
+  if (!stored || !stored->client.active ||
+      !crypto::verify_password(stored->secret_hash, client_secret)) {
+    return bad_credentials();
+  }
+  return stored->client;
+}
+
+Result<Client> ClientRegistry::client(std::string_view client_id) {
+  if (!is_client_id(client_id)) return make_error(ErrorCode::kNotFound, "no such client");
+  ASSIGN_OR_RETURN(const auto stored, read_client(client_id));
+  if (!stored || !stored->client.active) return make_error(ErrorCode::kNotFound, "no such client");
+  return stored->client;
+}
+
+Result<std::optional<ClientRegistry::StoredClient>> ClientRegistry::read_client(
+    std::string_view client_id) {
   ASSIGN_OR_RETURN(const auto record,
                    store_.read_current(std::string(kClientRecordType), std::string(client_id)));
-  if (!record || record->deleted) return bad_credentials();
+  if (!record || record->deleted) return std::nullopt;
   ASSIGN_OR_RETURN(const auto plaintext, sealer_.open(*record));
 
   boost::system::error_code parse_error;
@@ -112,11 +129,10 @@ Result<Client> ClientRegistry::check_secret(std::string_view client_id,
       !name->is_string() || !active || !active->is_bool()) {
     return make_error(ErrorCode::kDataLoss, "a stored client record is malformed");
   }
-  if (!active->as_bool() || !crypto::verify_password(secret_hash->as_string(), client_secret)) {
-    return bad_credentials();
-  }
   ASSIGN_OR_RETURN(auto scope_set, ScopeSet::parse(scopes->as_string()));
-  return Client{std::string(client_id), std::string(name->as_string()), std::move(scope_set), true};
+  return StoredClient{Client{std::string(client_id), std::string(name->as_string()),
+                             std::move(scope_set), active->as_bool()},
+                      std::string(secret_hash->as_string())};
 }
 
 }  // namespace kavach::auth

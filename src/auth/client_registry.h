@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,9 +59,17 @@ class ClientRegistry {
   // Argon2id hash with 64 MiB.
   Result<Client> authenticate(std::string_view client_id, std::string_view client_secret,
                               std::string_view peer);
+  // The active client with this id (no secret checked: for a caller already authenticated by a
+  // token, such as a web session naming its user); kNotFound when there is none.
+  Result<Client> client(std::string_view client_id);
 
  private:
+  struct StoredClient {
+    Client client;
+    std::string secret_hash;
+  };
   Result<Client> check_secret(std::string_view client_id, std::string_view client_secret);
+  Result<std::optional<StoredClient>> read_client(std::string_view client_id);
 
   store::Store& store_;
   vault::RecordSealer& sealer_;

@@ -13,6 +13,7 @@
 
 #include "audit/signed_note.h"
 #include "backup/admin_request.h"
+#include "backup/backup_status.h"
 #include "backup/backup_writer.h"
 #include "backup/verifier.h"
 #include "cli/backup_wiring.h"
@@ -109,9 +110,31 @@ Status run_backup(const BackupFlags& flags) {
   backup::BackupWriter writer(node->store(), node->key_ring(), key, *repository, node->clock());
   backup::SnapshotOptions options;
   options.full = flags.full;
+  // What hospital IT sees of the backup (backup/backup_status.h): kept beside the node's data.
+  backup::BackupStatus status;
+  if (auto earlier = backup::read_backup_status(flags.node.data_dir); earlier && *earlier) {
+    status = **earlier;
+  }
+  status.repository = flags.repository.repo;
+  const auto record_snapshot = [&](const Result<backup::SnapshotSummary>& summary) {
+    const std::int64_t now_ms = unix_ms(node->clock().now());
+    if (summary) {
+      status.last_snapshot_id = summary->id;
+      status.last_snapshot_at_ms = now_ms;
+      status.last_error.clear();
+    } else {
+      status.last_error = summary.error().message;
+      status.last_error_at_ms = now_ms;
+    }
+    if (auto written = backup::write_backup_status(flags.node.data_dir, status); !written) {
+      log::warn("backup_status_not_written", {{"reason", written.error().message}});
+    }
+  };
   if (!flags.continuous) {
-    ASSIGN_OR_RETURN(const auto summary, writer.take_snapshot(options));
-    print_snapshot(summary);
+    auto summary = writer.take_snapshot(options);
+    record_snapshot(summary);
+    if (!summary) return tl::unexpected(summary.error());
+    print_snapshot(*summary);
     return {};
   }
   // Continuous: a snapshot whenever something changed, every interval, so the recovery point
@@ -128,6 +151,7 @@ Status run_backup(const BackupFlags& flags) {
             << std::flush;
   do {
     auto summary = writer.take_snapshot(options);
+    record_snapshot(summary);
     if (!summary) {
       log::error("backup_failed", {{"reason", summary.error().message}});
     } else if (!summary->unchanged) {
@@ -139,6 +163,15 @@ Status run_backup(const BackupFlags& flags) {
       verify.share = backup::ReadShare{share, flags.verify_shares};
       verify.scratch_dir = flags.node.data_dir / "backup-verify.tmp";
       const auto report = backup::verify_repository(*repository, key, verify);
+      status.last_verification_at_ms = unix_ms(node->clock().now());
+      status.last_verification_ok = report && report->ok();
+      status.last_verification_detail = !report ? report.error().message
+                                        : report->ok()
+                                            ? fmt::format("share {}/{}", share, flags.verify_shares)
+                                            : report->problems.front();
+      if (auto written = backup::write_backup_status(flags.node.data_dir, status); !written) {
+        log::warn("backup_status_not_written", {{"reason", written.error().message}});
+      }
       if (!report || !report->ok()) {
         // An alert like the guard's (docs/guard.md): logged, stored with the node's alerts, and
         // spooled for the pager.

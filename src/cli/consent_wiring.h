@@ -43,6 +43,7 @@ struct ConsentWiring {
   std::unique_ptr<exchange::HealthInformationRelay> relay;
   std::unique_ptr<exchange::HipDataFlow> hip_data_flow;
   std::unique_ptr<exchange::HiuDataFlow> hiu_data_flow;
+  std::unique_ptr<exchange::HiuConsentDesk> hiu_desk;
   std::unique_ptr<exchange::PatientLinks> patient_links;
   std::unique_ptr<consent::Notifier> hip_notifier;  // a HIP's link codes, when not the CM's
   std::unique_ptr<consent::OneTimeCodes> hip_codes;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/limits.h"
+#include "crypto/keyed_hash.h"
 #include "guard/access_guard.h"
 #include "store/forwarding_store.h"
 #include "store/instrumented_store.h"
@@ -125,6 +126,7 @@ Result<std::unique_ptr<Node>> Node::open(const NodeOptions& options) {
   node->clients_ =
       std::make_unique<auth::ClientRegistry>(*node->store_, *node->sealer_, node->clock_);
   ASSIGN_OR_RETURN(auto token_key, node->keys_->key(std::string(vault::kNodeTokenKey)));
+  node->web_session_key_ = crypto::derive_subkey(token_key, 1, "kvwebcsr");
   node->tokens_ = std::make_unique<auth::TokenService>(std::move(token_key), node->clock_,
                                                        limits::kAccessTokenLifetime);
   node->resources_ =

@@ -76,6 +76,8 @@ class Node {
   vault::KeyVault& keys() { return *keys_; }
   auth::ClientRegistry& clients() { return *clients_; }
   const auth::TokenService& tokens() { return *tokens_; }
+  // The key of the web app's CSRF tokens (http/web_session.h), derived from the token key.
+  const crypto::SecretBytes& web_session_key() const { return web_session_key_; }
   fhir::ResourceService& resources() { return *resources_; }
   vault::SealedDocuments& documents() { return *documents_; }
   vault::RecordSealer& sealer() { return *sealer_; }
@@ -92,6 +94,7 @@ class Node {
   std::unique_ptr<vault::RecordSealer> sealer_;
   std::unique_ptr<auth::ClientRegistry> clients_;
   std::unique_ptr<auth::TokenService> tokens_;
+  crypto::SecretBytes web_session_key_;
   std::unique_ptr<fhir::ResourceService> resources_;
   std::unique_ptr<vault::SealedDocuments> documents_;
   std::unique_ptr<consent::FacilityRegistry> registry_;

@@ -7,6 +7,7 @@
 #include "cli/backup_wiring.h"
 #include "cli/consent_wiring.h"
 #include "cli/node_flags.h"
+#include "cli/node_status.h"
 #include "cli/subcommands.h"
 #include "common/log.h"
 #include "common/periodic_task.h"
@@ -190,7 +191,29 @@ Status serve(const config::ServeConfig& config) {
       hiu_audit ? &*hiu_audit : nullptr,
       consent->audit_gatherer.get(),
       &exports,
-      &alerts};
+      &alerts,
+      consent->hiu_desk.get()};
+  const std::int64_t started_at_ms = unix_ms(node->clock().now());
+  services.status_report = [&] {
+    return node_status(NodeStatusSources{config, *node, *audit_log, collector.get(),
+                                         services.readiness, started_at_ms});
+  };
+  // The web app: its files, if built, and browser sessions (cookie and CSRF token).
+  http::WebSessions web_sessions(node->web_session_key().clone());
+  std::optional<http::WebAssets> web_assets;
+  if (config.web.enabled) {
+    const auto root = config.web.root.empty() ? http::default_web_root() : config.web.root;
+    if (root.empty()) {
+      log::warn("web_app_missing", {{"reason", "no built web app beside the binary; make build"}});
+    } else {
+      ASSIGN_OR_RETURN(web_assets, http::WebAssets::load(root));
+      log::info("web_app",
+                {{"root", root.string()}, {"files", std::to_string(web_assets->size())}});
+    }
+    services.web_assets = web_assets ? &*web_assets : nullptr;
+    services.web_sessions = &web_sessions;
+    router.set_web_sessions(&web_sessions);
+  }
   http::add_all_routes(router, services);
 
   http::ServerOptions options;

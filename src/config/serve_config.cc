@@ -66,7 +66,7 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   RETURN_IF_ERROR(refuse_unknown_keys(
       root, "",
       {"listen", "data_dir", "key_file", "store", "roles", "insecure_http", "log_level", "audit",
-       "consent", "tls", "http", "store_options", "guard"}));
+       "consent", "tls", "http", "store_options", "guard", "web"}));
   if (const auto* listen = root.get("listen")) {
     if (!listen->is_string()) return config_error("listen", "must be a string HOST:PORT");
     ASSIGN_OR_RETURN(config.listen, parse_listen_address(listen->as_string()->get()));
@@ -196,6 +196,13 @@ Status load_table(const toml::table& root, ServeConfig& config) {
         policy.canary_patients.insert(id.as_string()->get());
       }
     }
+  }
+  if (const auto* web = root.get("web")) {
+    if (!web->is_table()) return config_error("web", "must be a table");
+    const auto& table = *web->as_table();
+    RETURN_IF_ERROR(refuse_unknown_keys(table, "web", {"enabled", "root"}));
+    RETURN_IF_ERROR(read_value(table, "web", "enabled", config.web.enabled));
+    RETURN_IF_ERROR(read_value(table, "web", "root", config.web.root));
   }
   if (const auto* options = root.get("store_options")) {
     if (!options->is_table()) return config_error("store_options", "must be a table");

@@ -99,6 +99,13 @@ struct EmergencyOptions {
   std::filesystem::path backup_ca_file;
 };
 
+// The web app (docs/web.md): served at /app/ from `root`, or, when empty, from where the build
+// or the install put it (beside the binary, then <prefix>/share/kavach/app).
+struct WebOptions {
+  bool enabled = true;
+  std::filesystem::path root;
+};
+
 struct ServeConfig {
   ListenAddress listen{"127.0.0.1", 8080};
   std::filesystem::path data_dir;
@@ -120,6 +127,7 @@ struct ServeConfig {
   std::size_t postgres_pool_size = 8;
   EmergencyOptions emergency;
   guard::GuardPolicy guard;
+  WebOptions web;
 
   bool tls_enabled() const { return !tls_cert.empty(); }
 };

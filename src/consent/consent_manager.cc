@@ -186,6 +186,24 @@ audit::AuditEntry ConsentManager::patient_entry(audit::Action action, const Pati
   return entry;
 }
 
+Result<FoundPatient> ConsentManager::find_patient(std::string_view hiu_id,
+                                                  std::string_view health_id) {
+  ASSIGN_OR_RETURN(const Facility hiu, registry_.participant(hiu_id, FacilityRole::kHiu));
+  ASSIGN_OR_RETURN(const Account patient, accounts_.resolve(health_id));
+  audit::AuditEntry entry;
+  entry.time_ms = unix_ms(clock_.now());
+  entry.action = audit::Action::kPatientFind;
+  entry.basis = audit::Basis::kScope;
+  entry.actor_kind = audit::ActorKind::kClient;
+  entry.actor_id = hiu.id;
+  entry.facility_id = hiu.id;
+  entry.subject = patient.id;
+  store::WriteBatch batch;
+  RETURN_IF_ERROR(audit::append_entry(batch, entry));
+  RETURN_IF_ERROR(commit(std::move(batch)));
+  return FoundPatient{patient.address, patient.name};
+}
+
 Result<ConsentRequestRecord> ConsentManager::request(std::string_view hiu_id,
                                                      std::string_view request_id,
                                                      const ConsentTerms& terms) {

@@ -58,6 +58,11 @@ struct ConsentLimits {
 };
 
 // An emergency: a registered professional opens one patient's records at one HIP without consent.
+struct FoundPatient {
+  std::string address;
+  std::string name;
+};
+
 struct BreakGlassRequest {
   std::string patient_id;  // health ID or ABHA address
   std::string hip_id;
@@ -129,6 +134,10 @@ class ConsentManager {
   const ArtefactSigner& signer() const { return signer_; }
 
   // --- The HIU's side (`hiu_id` is the authenticated facility). ---
+  // ABDM's patients/find: the address and name behind a health ID, so that a professional sees
+  // whom they are about to ask; each lookup is logged against the patient. kNotFound for an ID
+  // nobody holds.
+  Result<FoundPatient> find_patient(std::string_view hiu_id, std::string_view health_id);
   // A repeated `request_id` from the same HIU returns the request it made the first time.
   Result<ConsentRequestRecord> request(std::string_view hiu_id, std::string_view request_id,
                                        const ConsentTerms& terms);

@@ -50,6 +50,7 @@ std::pair<std::string_view, std::string_view> fhir_action(Action action) {
     case Action::kDataErase:
       return {"D", ""};
     case Action::kRecordExport:
+    case Action::kPatientFind:
       return {"R", ""};
     case Action::kKeyRotate:
     case Action::kClientRegister:

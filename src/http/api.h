@@ -22,6 +22,7 @@
 #include "exchange/health_information_relay.h"
 #include "exchange/hip_data_flow.h"
 #include "exchange/hip_links.h"
+#include "exchange/hiu_consent_desk.h"
 #include "exchange/hiu_data_flow.h"
 #include "exchange/patient_audit.h"
 #include "exchange/patient_links.h"
@@ -32,6 +33,8 @@
 #include "fhir/resource_service.h"
 #include "guard/alert_book.h"
 #include "http/router.h"
+#include "http/web_assets.h"
+#include "http/web_session.h"
 
 namespace kavach::http {
 
@@ -74,6 +77,11 @@ struct ApiServices {
   exchange::PatientAuditGatherer* audit_gatherer = nullptr;  // the CM's view across HIPs
   fhir::BulkExports* exports = nullptr;                      // $export jobs
   guard::AlertBook* alerts = nullptr;                        // the anomaly guard's alerts and locks
+  exchange::HiuConsentDesk* hiu_desk = nullptr;              // an HIU's professionals' requests
+  const WebAssets* web_assets = nullptr;                     // the web app's files, when built
+  const WebSessions* web_sessions = nullptr;                 // browser sessions of the web app
+  // The node's status for hospital IT (cli/node_status.h); unset in tests that need none.
+  std::function<boost::json::object()> status_report = {};
 };
 
 // An ABDM message from a facility: the facility the caller speaks for (it holds `role_scope`,
@@ -101,6 +109,10 @@ void add_consent_routes(Router& router, const ApiServices& services);
 void add_exchange_routes(Router& router, const ApiServices& services);
 // Hospital IT's view of the anomaly guard: alerts, locked principals and their release.
 void add_guard_routes(Router& router, const ApiServices& services);
+// The web app's files and its browser sessions (cookie and CSRF token).
+void add_app_routes(Router& router, const ApiServices& services);
+// The web app's files alone, under /app/.
+void add_web_asset_routes(Router& router, const WebAssets& assets);
 
 inline void add_all_routes(Router& router, const ApiServices& services) {
   add_system_routes(router, services);
@@ -110,6 +122,7 @@ inline void add_all_routes(Router& router, const ApiServices& services) {
   add_consent_routes(router, services);
   add_exchange_routes(router, services);
   add_guard_routes(router, services);
+  add_app_routes(router, services);
 }
 
 }  // namespace kavach::http

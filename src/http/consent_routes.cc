@@ -465,6 +465,24 @@ void add_hiu_routes(Router& router, const ConsentApi& api) {
                return json_response(202, {{"consentRequest", {{"id", created->id}}},
                                           {"resp", {{"requestId", request_id}}}});
              });
+  // ABDM answers 202 and calls back patients/on-find; Kavach answers at once with the on-find
+  // body's patient.
+  router.add("POST", "/v0.5/patients/find", Access::kPeer,
+             [&manager, &guard](const Request& request, const RouteContext& context) {
+               auto message = peer_message(request, context, guard, consent::kHiuScope);
+               if (!message) return abdm_error(message.error());
+               const auto* query = message->body.if_contains("query");
+               if (query == nullptr || !query->is_object()) {
+                 return abdm_error(Error{ErrorCode::kInvalidArgument, "query is required"});
+               }
+               auto patient = consent::required_id_object(query->as_object(), "patient");
+               if (!patient) return abdm_error(patient.error());
+               auto found = manager.find_patient(message->facility_id, *patient);
+               if (!found) return abdm_error(found.error());
+               return json_response(
+                   200, {{"patient", {{"id", found->address}, {"name", found->name}}},
+                         {"resp", {{"requestId", optional_text(message->body, "requestId")}}}});
+             });
   // Kavach's emergency access (ABDM defines the BTG purpose but no flow for it).
   router.add(
       "POST", "/v0.5/break-glass", Access::kPeer,

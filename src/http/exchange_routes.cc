@@ -193,6 +193,118 @@ json::object discovery_json(const exchange::Discovery& discovery) {
 }
 
 // The patient's side of discovery and linking, at the CM.
+// The professional a caller speaks for: its professional:<registration> scope, and its name as
+// hospital IT registered the client.
+Result<exchange::Professional> desk_professional(const RouteContext& context,
+                                                 auth::ClientRegistry& clients) {
+  ASSIGN_OR_RETURN(auto registration, professional_of(context));
+  ASSIGN_OR_RETURN(const auto client, clients.client(context.caller->client_id));
+  return exchange::Professional{client.client_id, std::move(registration), client.name};
+}
+
+json::object asked_json(const exchange::AskedConsent& asked) {
+  json::array hi_types;
+  for (const auto& type : asked.hi_types) hi_types.emplace_back(type);
+  json::array artefacts;
+  for (const auto& id : asked.artefact_ids) artefacts.emplace_back(json::object{{"id", id}});
+  json::object out{{"id", asked.id},
+                   {"patient", {{"id", asked.patient_id}}},
+                   {"purpose", {{"code", asked.purpose}}},
+                   {"hiTypes", std::move(hi_types)},
+                   {"dataEraseAt", format_instant_ms(asked.erase_at_ms)},
+                   {"askedAt", format_instant_ms(asked.asked_at_ms)},
+                   {"breakGlass", asked.break_glass},
+                   {"status", asked.status},
+                   {"consentArtefacts", std::move(artefacts)}};
+  if (!asked.break_glass) {
+    out["dateRange"] = {{"from", format_instant_ms(asked.from_ms)},
+                        {"to", format_instant_ms(asked.to_ms)}};
+  }
+  if (!asked.hip_id.empty()) out["hip"] = {{"id", asked.hip_id}};
+  if (!asked.reason.empty()) out["reason"] = asked.reason;
+  return out;
+}
+
+// A professional's consent request, in the shape of ABDM's `consent` less what the node fills in
+// (hiu, requester): {patient: {id}, purpose: {code}, hiTypes, dateRange, dataEraseAt,
+// frequency?, hip?: {id}}. Access is VIEW; frequency defaults to once an hour.
+Result<consent::ConsentTerms> desk_terms(const json::object& body,
+                                         const exchange::Professional& who) {
+  json::object permission{{"accessMode", "VIEW"},
+                          {"frequency", {{"unit", "HOUR"}, {"value", 1}, {"repeats", 0}}}};
+  for (const std::string_view name : {"dateRange", "dataEraseAt", "frequency"}) {
+    if (const auto* value = body.if_contains(name)) permission[name] = *value;
+  }
+  json::object consent{
+      {"hiu", {{"id", "-"}}},
+      {"requester",
+       {{"name", who.name}, {"identifier", {{"type", "REGNO"}, {"value", who.registration}}}}},
+      {"permission", std::move(permission)}};
+  for (const std::string_view name : {"patient", "purpose", "hiTypes", "hip"}) {
+    if (const auto* value = body.if_contains(name)) consent[name] = *value;
+  }
+  return consent::parse_consent_terms(consent, unix_ms(std::chrono::system_clock::now()));
+}
+
+// A professional at their own HIU node: look a patient up, ask for consent, watch the requests,
+// break the glass (exchange/hiu_consent_desk.h).
+void add_hiu_desk_routes(Router& router, exchange::HiuConsentDesk& desk,
+                         auth::ClientRegistry& clients) {
+  router.add("GET", "/hiu/v1/patients/{healthId}", Access::kBearerToken,
+             [&desk, &clients](const Request&, const RouteContext& context) {
+               auto who = desk_professional(context, clients);
+               if (!who) return problem_response(who.error());
+               auto found = desk.find_patient(*who, context.param("healthId"));
+               if (!found) return problem_response(found.error());
+               return json_response(200, {{"id", found->address}, {"name", found->name}});
+             });
+  router.add("POST", "/hiu/v1/consent-requests", Access::kBearerToken,
+             [&desk, &clients](const Request& request, const RouteContext& context) {
+               auto who = desk_professional(context, clients);
+               if (!who) return problem_response(who.error());
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto terms = desk_terms(*body, *who);
+               if (!terms) return problem_response(terms.error());
+               auto asked = desk.ask(*who, std::move(*terms));
+               if (!asked) return problem_response(asked.error());
+               return json_response(201, asked_json(*asked));
+             });
+  router.add("GET", "/hiu/v1/consent-requests", Access::kBearerToken,
+             [&desk, &clients](const Request&, const RouteContext& context) {
+               auto who = desk_professional(context, clients);
+               if (!who) return problem_response(who.error());
+               auto asked = desk.asked_by(*who);
+               if (!asked) return problem_response(asked.error());
+               json::array list;
+               for (const auto& each : *asked) list.push_back(asked_json(each));
+               return json_response(200, {{"requests", std::move(list)}});
+             });
+  router.add(
+      "POST", "/hiu/v1/break-glass", Access::kBearerToken,
+      [&desk, &clients](const Request& request, const RouteContext& context) {
+        auto who = desk_professional(context, clients);
+        if (!who) return problem_response(who.error());
+        auto body = body_object(request);
+        if (!body) return problem_response(body.error());
+        auto patient = consent::required_id_object(*body, "patient");
+        auto hip = consent::required_id_object(*body, "hip");
+        auto reason = consent::required_string(*body, "reason", "");
+        if (!patient || !hip || !reason) {
+          return problem_response(!patient ? patient.error() : !hip ? hip.error() : reason.error());
+        }
+        exchange::EmergencyAsk emergency{*patient, *hip, *reason};
+        if (body->contains("durationMinutes")) {
+          auto minutes = consent::required_integer(*body, "durationMinutes", "", 1, 24 * 60);
+          if (!minutes) return problem_response(minutes.error());
+          emergency.duration = std::chrono::minutes(*minutes);
+        }
+        auto asked = desk.break_glass(*who, emergency);
+        if (!asked) return problem_response(asked.error());
+        return json_response(201, asked_json(*asked));
+      });
+}
+
 void add_patient_link_routes(Router& router, exchange::PatientLinks& links) {
   const std::string base = "/cm/v1/patients/{patient}";
   router.add("POST", base + "/discoveries", Access::kPatientSession,
@@ -442,6 +554,8 @@ void add_exchange_routes(Router& router, const ApiServices& services) {
   if (services.hiu_audit != nullptr) add_hiu_audit_routes(router, *services.hiu_audit);
   if (services.hip_data_flow != nullptr) add_hip_routes(router, *services.hip_data_flow);
   if (services.hiu_data_flow != nullptr) add_hiu_routes(router, *services.hiu_data_flow);
+  if (services.hiu_desk != nullptr)
+    add_hiu_desk_routes(router, *services.hiu_desk, services.clients);
 }
 
 }  // namespace kavach::http

@@ -117,14 +117,26 @@ Response Router::dispatch(const Route& route, const Request& request, RouteConte
   } else if (route.access != Access::kPublic && route.access != Access::kFromNode) {
     const auto authorization = request.header("authorization");
     constexpr std::string_view kScheme = "Bearer ";
-    if (authorization.size() <= kScheme.size() ||
-        ::strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+    // A browser of the web app: its session cookie stands for the header. Facilities' messages
+    // (kPeer) never come from a browser.
+    const auto cookie =
+        web_sessions_ != nullptr && authorization.empty() && route.access != Access::kPeer
+            ? cookie_value(request, kSessionCookie)
+            : std::string_view();
+    if (!cookie.empty()) {
+      if (auto allowed = web_sessions_->check_request(request, cookie); !allowed) {
+        return problem_response(allowed.error());
+      }
+      bearer = cookie;
+    } else if (authorization.size() <= kScheme.size() ||
+               ::strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
       return problem_response(401, "login",
                               route.access == Access::kPatientSession
                                   ? "sign in first: this endpoint needs a patient session"
                                   : "this endpoint needs a bearer access token");
+    } else {
+      bearer = authorization.substr(kScheme.size());
     }
-    bearer = authorization.substr(kScheme.size());
   }
   if (route.access == Access::kPatientSession) {
     if (!patient_authenticator_) {

@@ -16,6 +16,7 @@
 #include "auth/token_service.h"
 #include "consent/patient_accounts.h"
 #include "http/message.h"
+#include "http/web_session.h"
 
 namespace kavach::http {
 
@@ -79,6 +80,9 @@ class Router {
   void set_peer_authenticator(PeerAuthenticator authenticator) {
     peer_authenticator_ = std::move(authenticator);
   }
+  // Lets kBearerToken and kPatientSession routes accept the web app's session cookie, with the
+  // CSRF check on anything but a read (http/web_session.h).
+  void set_web_sessions(const WebSessions* sessions) { web_sessions_ = sessions; }
   Response handle(const Request& request) const;
 
  private:
@@ -98,6 +102,7 @@ class Router {
   SessionVerifier session_verifier_;
   PeerAuthenticator peer_authenticator_;
   PrincipalCheck principal_check_;
+  const WebSessions* web_sessions_ = nullptr;
   std::string cm_id_;
   std::string facility_id_;
   bool node_certificates_required_ = false;

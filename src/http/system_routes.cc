@@ -24,6 +24,17 @@ void add_system_routes(Router& router, const ApiServices& services) {
     return response;
   });
 
+  if (services.status_report) {
+    router.add("GET", "/admin/status", Access::kBearerToken,
+               [&services](const Request&, const RouteContext& context) {
+                 if (!context.caller->scopes.has(kAdminScope)) {
+                   return problem_response(403, "forbidden",
+                                           "the node's status needs the kavach/admin scope");
+                 }
+                 return json_response(200, services.status_report());
+               });
+  }
+
   router.add("GET", "/metrics", Access::kBearerToken,
              [&services](const Request&, const RouteContext& context) {
                if (!context.caller->scopes.has(kMetricsScope)) {
