@@ -370,6 +370,23 @@ void add_patient_routes(Router& router, const ConsentApi& api) {
              });
 }
 
+// The hospitals a patient can look for their records at: the registry's active HIPs, by name.
+// Public knowledge (ABDM publishes its facility registry); ids and names only.
+void add_hospital_directory_route(Router& router, consent::FacilityRegistry& registry) {
+  router.add("GET", "/cm/v1/hospitals", Access::kPatientSession,
+             [&registry](const Request&, const RouteContext&) {
+               auto facilities = registry.facilities("", consent::kRegistryPageMax);
+               if (!facilities) return problem_response(facilities.error());
+               json::array list;
+               for (const auto& facility : *facilities) {
+                 if (facility.hip && facility.active) {
+                   list.push_back(json::object{{"id", facility.id}, {"name", facility.name}});
+                 }
+               }
+               return json_response(200, {{"hospitals", std::move(list)}});
+             });
+}
+
 void add_patient_consent_routes(Router& router, const ConsentApi& api) {
   auto& manager = api.manager;
   auto& registry = api.registry;
@@ -705,6 +722,7 @@ void add_consent_routes(Router& router, const ApiServices& services) {
                });
     add_patient_routes(router, api);
     add_patient_consent_routes(router, api);
+    add_hospital_directory_route(router, api.registry);
     // The patient's access log at the CM: every consent decision, emergency access and read of
     // their log, each with its inclusion proof (break-the-glass entries are tagged for review).
     router.add("GET", "/cm/v1/patients/{patient}/audit-events", Access::kPatientSession,

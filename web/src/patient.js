@@ -142,6 +142,7 @@ export function PatientHome({ onSignOut }) {
     { id: 'requests', label: t('patient.tab.requests'), badge: pending.length || '' },
     { id: 'consents', label: t('patient.tab.consents') },
     { id: 'log', label: t('patient.tab.log') },
+    { id: 'hospitals', label: t('patient.tab.hospitals') },
     { id: 'card', label: t('patient.tab.card') },
     { id: 'settings', label: t('patient.tab.settings') },
   ];
@@ -153,6 +154,7 @@ export function PatientHome({ onSignOut }) {
     ${tab === 'requests' && html`<${Inbox} requests=${pending} links=${links} onChanged=${refresh} />`}
     ${tab === 'consents' && html`<${Consents} requests=${requests} onChanged=${refresh} />`}
     ${tab === 'log' && html`<${AccessLog} />`}
+    ${tab === 'hospitals' && html`<${Hospitals} links=${links} onChanged=${refresh} />`}
     ${tab === 'card' && me && html`<${HealthCard} me=${me} />`}
     ${tab === 'settings' && me && html`<${Settings} me=${me} requests=${requests} onChanged=${refresh} />`}
   <//>`;
@@ -316,6 +318,97 @@ function AccessLog() {
         <div class=${`mark mark-${mark || 'checking'}`} data-mark=${mark || 'checking'}>${t(`log.mark.${mark || 'checking'}`)}</div>
       </li>`;
     })}</ul>
+  </section>`;
+}
+
+// The hospitals holding the patient's records: those linked, and finding more (ABDM discovery:
+// the hospital matches the patient by their verified mobile and details, then sends a code to
+// the mobile it holds before anything is linked).
+function Hospitals({ links, onChanged }) {
+  const [directory, setDirectory] = useState([]);
+  const [hospital, setHospital] = useState('');
+  const [search, setSearch] = useState(null);
+  const [chosen, setChosen] = useState([]);
+  const [code, setCode] = useState('');
+  const { busy, error, setError, run } = useAction();
+  useEffect(() => {
+    run(async () => {
+      const list = (await get('/cm/v1/hospitals')).hospitals;
+      setDirectory(list);
+      setHospital(list[0]?.id || '');
+    });
+  }, []);
+  // Follows the discovery until it needs the patient (or fails).
+  const follow = async (id, until) => {
+    for (let i = 0; i < 60; i += 1) {
+      const now = await get(`/cm/v1/patients/me/discoveries/${id}`);
+      setSearch(now);
+      if (until.includes(now.status)) return now;
+      if (['NOT_FOUND', 'FAILED'].includes(now.status)) {
+        setError(now.error || t(`hospitals.status.${now.status}`));
+        return now;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return null;
+  };
+  const find = (event) => {
+    event.preventDefault();
+    run(async () => {
+      const started = await post('/cm/v1/patients/me/discoveries', { hipId: hospital });
+      const found = await follow(started.transactionId, ['FOUND']);
+      if (found?.status === 'FOUND') setChosen(found.patient.careContexts.map((c) => c.referenceNumber));
+    });
+  };
+  const link = () =>
+    run(async () => {
+      await post(`/cm/v1/patients/me/discoveries/${search.transactionId}/link`, { careContexts: chosen });
+      await follow(search.transactionId, ['AWAITING_CODE']);
+    });
+  const confirm = (event) => {
+    event.preventDefault();
+    run(async () => {
+      await post(`/cm/v1/patients/me/discoveries/${search.transactionId}/confirm`, { code: code.trim() });
+      const done = await follow(search.transactionId, ['LINKED', 'AWAITING_CODE']);
+      if (done?.status === 'LINKED') {
+        setSearch(null);
+        setCode('');
+        onChanged();
+      } else if (done?.status === 'AWAITING_CODE') {
+        setError(t('hospitals.wrongCode'));
+      }
+    });
+  };
+  return html`<section>
+    <h2>${t('hospitals.linked')}</h2>
+    ${!links.length && html`<p class="empty">${t('hospitals.none')}</p>`}
+    <ul class="cards">${links.map((link) => html`<li><article class="request" data-hospital=${link.hip.id}>
+      <h3>${link.hip.name || link.hip.id}</h3>
+      <ul class="plain">${link.careContexts.map((c) => html`<li>${c.display}</li>`)}</ul>
+    </article></li>`)}</ul>
+    <h2>${t('hospitals.find')}</h2>
+    <p class="small">${t('hospitals.explain')}</p>
+    <${Notice} kind="error">${error}<//>
+    ${!search || ['NOT_FOUND', 'FAILED', 'LINKED'].includes(search.status)
+      ? html`<form onSubmit=${find}>
+          <${Select} label=${t('hospitals.hospital')} value=${hospital} onChange=${setHospital}
+            options=${directory.map((h) => ({ value: h.id, label: h.name }))} />
+          <${Button} type="submit" busy=${busy} disabled=${busy || !hospital}>${t('hospitals.search')}<//>
+        </form>`
+      : search.status === 'FOUND'
+        ? html`<div>
+            <${CheckList} legend=${t('hospitals.found', { name: search.patient.display })} chosen=${chosen} onChange=${setChosen}
+              options=${search.patient.careContexts.map((c) => ({ value: c.referenceNumber, label: c.display }))} />
+            <${Button} busy=${busy} disabled=${busy || !chosen.length} onClick=${link}>${t('hospitals.link')}<//>
+          </div>`
+        : search.status === 'AWAITING_CODE'
+          ? html`<form onSubmit=${confirm}>
+              <p>${t('hospitals.codeSent', { to: search.codeSentTo || '' })}</p>
+              <${Field} label=${t('patient.code')} value=${code} onInput=${setCode} required inputmode="numeric"
+                autocomplete="one-time-code" pattern="[0-9]{6}" name="linkCode" />
+              <${Button} type="submit" busy=${busy}>${t('hospitals.confirm')}<//>
+            </form>`
+          : html`<p role="status">${t('app.loading')}</p>`}
   </section>`;
 }
 
