@@ -157,6 +157,22 @@ async function seedHospital(token) {
   return patient;
 }
 
+// Starts (or restarts) the node with every role, plus `extraConfig`.
+async function startNode(extraConfig) {
+  if (node) {
+    node.kill('SIGTERM');
+    await new Promise((r) => node.once('exit', r));
+  }
+  writeFileSync(join(work, 'kavach.toml'), `[consent]\ncm_id = "sbx"\nfacility_id = "demo-hospital"\n${extraConfig}`);
+  node = spawn(binary, ['serve', ...state.common, '--listen', `127.0.0.1:${state.port}`, '--config', join(work, 'kavach.toml')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  node.log = '';
+  node.stdout.on('data', (chunk) => { node.log += chunk; });
+  node.stderr.on('data', (chunk) => { node.log += chunk; });
+  await until(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 'the node to start', 60000);
+}
+
 before(async () => {
   mkdirSync(output, { recursive: true });
   work = mkdtempSync(join(tmpdir(), 'kavach-browser-'));
@@ -174,14 +190,9 @@ before(async () => {
   state.clinician = JSON.parse(kavach('client', 'add', ...common, '--name', 'Dr. Manju', '--scopes', 'professional:MH1001', '--json'));
   state.it = JSON.parse(kavach('client', 'add', ...common, '--name', 'Hospital IT', '--scopes', 'kavach/admin', '--json'));
   state.hmis = JSON.parse(kavach('client', 'add', ...common, '--name', 'HMIS', '--scopes', 'system/*.cruds', '--json'));
-  writeFileSync(join(work, 'kavach.toml'), '[consent]\ncm_id = "sbx"\nfacility_id = "demo-hospital"\n');
-  node = spawn(binary, ['serve', ...common, '--listen', `127.0.0.1:${port}`, '--config', join(work, 'kavach.toml')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  node.log = '';
-  node.stdout.on('data', (chunk) => { node.log += chunk; });
-  node.stderr.on('data', (chunk) => { node.log += chunk; });
-  await until(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 'the node to start', 60000);
+  state.common = common;
+  state.port = port;
+  await startNode('');
   state.hipPatient = await seedHospital(await clientToken(state.hmis));
   browser = await chromium.launch({
     executablePath: process.env.KAVACH_CHROMIUM || '/usr/bin/chromium',
@@ -439,7 +450,18 @@ describe('the web app', { concurrency: false }, () => {
     await page.getByRole('heading', { name: 'Namaste, Asha Devi' }).waitFor();
   });
 
-  test('hospital IT sees health, backups, checkpoint, alerts and storage', async () => {
+  test('hospital IT sees health, backups, checkpoint, alerts and storage, and releases a lock', async () => {
+    // A backup, for the backup tile; and a canary patient, whose every read locks the reader.
+    const backupKey = join(work, 'backup.key');
+    kavach('backup', 'key', '--out', backupKey);
+    kavach('backup', ...state.common, '--repo', join(work, 'backups'), '--backup-key', backupKey);
+    const hmis = await clientToken(state.hmis);
+    const canary = await api('POST', '/fhir/R4/Patient', { token: hmis, body: { resourceType: 'Patient', name: [{ family: 'Canary' }] } });
+    await startNode(`[guard]\ncanary_patients = ["${canary.body.id}"]\n`);
+    const hmisAgain = await clientToken(state.hmis);
+    await api('GET', `/fhir/R4/Patient/${canary.body.id}`, { token: hmisAgain });
+    assert.equal((await api('GET', `/fhir/R4/Patient/${state.hipPatient}`, { token: hmisAgain })).status, 403, 'locked');
+
     const page = await newPage();
     await page.goto(`${base}/app/`);
     await page.getByRole('button', { name: 'I work at a hospital' }).click();
@@ -448,11 +470,18 @@ describe('the web app', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Hospital IT' }).waitFor();
     await page.locator('[data-tile=node]').getByText('Serving.').waitFor();
-    assert.match(await page.locator('[data-tile=backup]').textContent(), /No backup has been taken/);
+    assert.match(await page.locator('[data-tile=backup]').textContent(), /Last backup/);
     assert.match(await page.locator('[data-tile=audit]').textContent(), /Signed checkpoint covers \d+ entries/);
-    assert.match(await page.locator('[data-tile=storage]').textContent(), /free of/);
+    assert.match(await page.locator('[data-tile=storage]').textContent(), /free of .*key-encryption key/);
+    const lock = page.locator(`[data-lock="${state.hmis.client_id}"]`);
+    await lock.waitFor();
+    assert.match(await page.locator('[data-tile=alerts]').textContent(), /canary/);
     await shot(page, '30-it');
     assert.deepEqual(await axeCritical(page), []);
+    await lock.getByRole('button', { name: 'Release' }).click();
+    await page.getByText('No one is locked.').waitFor();
+    assert.equal((await api('GET', `/fhir/R4/Patient/${state.hipPatient}`, { token: hmisAgain })).status, 200, 'released');
+    await shot(page, '31-it-released');
     assert.deepEqual(page.cspViolations, []);
     await page.context().close();
   });
