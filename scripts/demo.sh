@@ -27,24 +27,36 @@ if [[ ! -f $demo/seeded ]]; then
 fi
 
 # The consent manager's registry: one demo hospital that is both HIP and HIU, calling back to this
-# node, with one doctor; and its API client.
+# node and signing as it, with one doctor; and its API client.
 if [[ ! -f $demo/facility.json ]]; then
+  node_key=$("$kavach" consent key --data "$data" --key-file "$key_file" | awk '/^cm_key:/ {print $2}')
   "$kavach" registry facility add --data "$data" --key-file "$key_file" --id demo-hospital \
-    --name "Demo Hospital" --roles hip,hiu --callback-url "http://$listen" --with-client --json \
-    > "$demo/facility.json.tmp"
+    --name "Demo Hospital" --roles hip,hiu --callback-url "http://$listen" --public-key "$node_key" \
+    --with-client --json > "$demo/facility.json.tmp"
   "$kavach" registry professional add --data "$data" --key-file "$key_file" --id dr-demo \
     --name "Dr. Demo" --facility demo-hospital --registration DEMO1001 > /dev/null
   mv "$demo/facility.json.tmp" "$demo/facility.json"
   chmod 600 "$demo/facility.json"
 fi
+# The web app's staff: the demo doctor (their client carries the registration number) and IT.
+for who in clinician it; do
+  if [[ ! -f $demo/$who.json ]]; then
+    if [[ $who == clinician ]]; then name="Dr. Demo" scopes="professional:DEMO1001"; else name="Hospital IT" scopes="kavach/admin"; fi
+    "$kavach" client add --data "$data" --key-file "$key_file" --name "$name" --scopes "$scopes" \
+      --json > "$demo/$who.json.tmp"
+    mv "$demo/$who.json.tmp" "$demo/$who.json"
+    chmod 600 "$demo/$who.json"
+  fi
+done
 cat > "$demo/kavach.toml" <<TOML
 [consent]
 cm_id = "sbx"
 facility_id = "demo-hospital"
 TOML
 
-client_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$demo/client.json")
-client_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$demo/client.json")
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+client_id=$(field "$demo/client.json" client_id)
+client_secret=$(field "$demo/client.json" client_secret)
 base="http://$listen"
 cat <<MSG
 
@@ -76,5 +88,21 @@ Consent manager (docs/consent.md): enrol a patient; one-time codes arrive in $da
   curl -s $base/v0.5/certs                # the keys that sign consent artefacts
   The demo hospital's HIU client (scopes abdm/hiu abdm/hip facility:demo-hospital) is in $demo/facility.json.
 
+Web app (docs/web.md):  $base/app/
+  Patient:     enrol as Asha Devi, born 1986, female, mobile 9876543210 (the demo hospital holds two
+               of her visits); codes arrive in $data/notifications.jsonl. Then Hospitals -> Demo
+               Hospital links her visits.
+  Clinician:   user ID $(field "$demo/clinician.json" client_id)
+               password $(field "$demo/clinician.json" client_secret)
+  Hospital IT: user ID $(field "$demo/it.json" client_id)
+               password $(field "$demo/it.json" client_secret)
+
 MSG
-exec "$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen" --config "$demo/kavach.toml"
+"$kavach" serve --data "$data" --key-file "$key_file" --listen "$listen" --config "$demo/kavach.toml" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null' INT TERM
+# Once: the demo hospital's record of Asha Devi, for the web app's walk-through.
+if [[ ! -f $demo/asha-seeded ]]; then
+  python3 scripts/demo-patient.py "$base" "$client_id" "$client_secret" && touch "$demo/asha-seeded"
+fi
+wait $server
