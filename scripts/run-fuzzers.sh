@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in BUILD_DIR/fuzz for SECONDS each, from a scratch copy of its corpus (the
-# repository's corpus is never written). The parsers of request bodies and queries (listed in
-# LONG_TARGETS) run for LONG_SECONDS instead, when given. A crash fails the run and leaves the
+# repository's corpus is never written). The FHIR resource parser and validator and the search
+# query parser (issue 3 asks a minute of each in CI; listed in LONG_TARGETS) run for LONG_SECONDS
+# instead, when given. A crash fails the run and leaves the
 # reproducer printed.
 # Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS [LONG_SECONDS]
 set -euo pipefail
 build=${1:?build directory}
 short_seconds=${2:?seconds per target}
 long_seconds=${3:-$short_seconds}
-LONG_TARGETS=" query search_query resource_index json_patch consent_message health_information "
+LONG_TARGETS=" search_query resource_index "
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

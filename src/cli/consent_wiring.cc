@@ -316,7 +316,7 @@ Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, Consent
     return std::move(reply.body);
   };
   wiring.hiu_desk = std::make_unique<exchange::HiuConsentDesk>(
-      node.documents(), *wiring.hiu_consents, cm, config.consent.facility_id);
+      node.documents(), *wiring.hiu_consents, cm, config.consent.facility_id, public_url(config));
   wiring.hiu_data_flow = std::make_unique<exchange::HiuDataFlow>(
       node.documents(), node.keys(), *wiring.hiu_consents, std::move(cm), std::move(fetch_link),
       node.clock(), std::move(options));

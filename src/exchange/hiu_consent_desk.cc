@@ -107,9 +107,10 @@ Result<consent::FoundPatient> HiuConsentDesk::find_patient(const Professional& w
 Result<AskedConsent> HiuConsentDesk::ask(const Professional& who, consent::ConsentTerms terms) {
   terms.hiu_id = hiu_id_;
   terms.requester = consent::Requester{who.name, "REGNO", who.registration, ""};
-  ASSIGN_OR_RETURN(const auto answer,
-                   cm_("/v0.5/consent-requests/init",
-                       json::object{{"consent", consent::consent_terms_to_json(terms)}}));
+  auto consent = consent::consent_terms_to_json(terms);
+  consent["consentNotificationUrl"] = notification_url_;
+  ASSIGN_OR_RETURN(const auto answer, cm_("/v0.5/consent-requests/init",
+                                          json::object{{"consent", std::move(consent)}}));
   const auto* request = answer.if_contains("consentRequest");
   const std::string id = request != nullptr && request->is_object()
                              ? string_member(request->as_object(), "id")

@@ -60,12 +60,15 @@ struct AskedConsent {
 
 class HiuConsentDesk {
  public:
+  // `notification_url` is where the CM tells this node of its requests (ABDM's
+  // consentNotificationUrl; Kavach's CM uses the registry's callback URL whatever it says).
   HiuConsentDesk(vault::SealedDocuments& documents, consent::HiuConsents& consents, PeerCall cm,
-                 std::string hiu_id)
+                 std::string hiu_id, std::string notification_url)
       : documents_(documents),
         consents_(consents),
         cm_(std::move(cm)),
-        hiu_id_(std::move(hiu_id)) {}
+        hiu_id_(std::move(hiu_id)),
+        notification_url_(std::move(notification_url)) {}
 
   Result<consent::FoundPatient> find_patient(const Professional& who, std::string_view health_id);
   // `terms` without hiu and requester, which the desk fills in for `who`.
@@ -82,6 +85,7 @@ class HiuConsentDesk {
   consent::HiuConsents& consents_;
   PeerCall cm_;
   const std::string hiu_id_;
+  const std::string notification_url_;
 };
 
 }  // namespace kavach::exchange

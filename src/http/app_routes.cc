@@ -61,13 +61,16 @@ Response session_answer(int status, json::object body) {
   return response;
 }
 
-Response signed_out(int status, std::string_view message) {
-  auto response = status == 204 ? Response{} : problem_response(status, "login", message);
-  if (status == 204) response.status = 204;
+// The answer with the browser's session cookie removed.
+Response clearing_session(Response response) {
   response.set_header("Set-Cookie", expired_session_cookie());
   response.set_header("Cache-Control", "no-store");
   add_page_headers(response);
   return response;
+}
+
+Response not_signed_in(std::string_view message) {
+  return clearing_session(problem_response(401, "login", message));
 }
 
 std::chrono::seconds seconds_until(std::int64_t at_ms) {
@@ -163,17 +166,17 @@ void add_session_routes(Router& router, const ApiServices& services) {
       "GET", "/app/api/session", Access::kPublic,
       [&services, &sessions](const Request& request, const RouteContext&) {
         const std::string token(cookie_value(request, kSessionCookie));
-        if (token.empty()) return signed_out(401, "not signed in");
+        if (token.empty()) return not_signed_in("not signed in");
         if (token.starts_with(kPatientTokenPrefix)) {
-          if (services.consent == nullptr) return signed_out(401, "not signed in");
+          if (services.consent == nullptr) return not_signed_in("not signed in");
           auto session = services.consent->accounts.authenticate(token);
-          if (!session) return signed_out(401, "the session has ended; sign in again");
+          if (!session) return not_signed_in("the session has ended; sign in again");
           return session_answer(200, patient_session_json(*session, sessions, token));
         }
         auto verified = services.tokens.verify(token);
-        if (!verified) return signed_out(401, "the session has ended; sign in again");
+        if (!verified) return not_signed_in("the session has ended; sign in again");
         auto client = services.clients.client(verified->client_id);
-        if (!client) return signed_out(401, "the session has ended; sign in again");
+        if (!client) return not_signed_in("the session has ended; sign in again");
         if (!needs_renewal(*verified)) {
           return session_answer(200, staff_session_json(*client, *verified, sessions, token));
         }
@@ -203,7 +206,9 @@ void add_session_routes(Router& router, const ApiServices& services) {
                    }
                  }
                }
-               auto response = signed_out(204, "");
+               Response ended;
+               ended.status = 204;
+               auto response = clearing_session(std::move(ended));
                response.set_header("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\"");
                return response;
              });

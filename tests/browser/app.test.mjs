@@ -475,6 +475,7 @@ describe('the web app', { concurrency: false }, () => {
     assert.match(await page.locator('[data-tile=storage]').textContent(), /free of .*key-encryption key/);
     const lock = page.locator(`[data-lock="${state.hmis.client_id}"]`);
     await lock.waitFor();
+    assert.match(await lock.textContent(), /^HMIS \(c-/, 'named as IT registered the client');
     assert.match(await page.locator('[data-tile=alerts]').textContent(), /canary/);
     await shot(page, '30-it');
     assert.deepEqual(await axeCritical(page), []);

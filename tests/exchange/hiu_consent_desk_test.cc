@@ -60,7 +60,8 @@ class HiuConsentDeskTest : public ConsentFixture {
       }
       return make_error(ErrorCode::kNotFound, "no such path");
     };
-    desk_ = std::make_unique<HiuConsentDesk>(*documents_, *consents_, cm, "apollo-chennai");
+    desk_ = std::make_unique<HiuConsentDesk>(*documents_, *consents_, cm, "apollo-chennai",
+                                             "https://apollo.example/abdm");
   }
 
   // The CM's notices to the HIU, applied as its notice endpoint would.
@@ -120,6 +121,7 @@ TEST_F(HiuConsentDeskTest, AsksInTheProfessionalsNameAndFollowsTheCmsNotices) {
   EXPECT_EQ(sent.at("hiu").at("id"), "apollo-chennai");
   EXPECT_EQ(sent.at("requester").at("identifier").at("value"), "MH1001");
   EXPECT_EQ(sent.at("requester").at("name"), "Dr. Manju");
+  EXPECT_EQ(sent.at("consentNotificationUrl"), "https://apollo.example/abdm");
   EXPECT_EQ(asked->status, "REQUESTED");
   EXPECT_EQ(asked->hi_types, (std::vector<std::string>{"Prescription", "DiagnosticReport"}));
 

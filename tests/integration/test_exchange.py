@@ -18,10 +18,10 @@ from test_consent import free_port, iso
 
 ABHA_ADDRESS = "https://healthid.ndhm.gov.in/abha-address"
 CONFORMANCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance")
-# Kavach's additions to the protocol, documented in docs/exchange.md: a HIP confirming a consent
-# after a restart, and the CM passing a HIP's final notice on to the HIU (shaped like ABDM's
+# Kavach's additions to the protocol, documented in docs/exchange.md and docs/consent.md: a HIP
+# confirming a consent after a restart, emergency access (break-glass), and the CM passing a HIP's final notice on to the HIU (shaped like ABDM's
 # health-information/notify, and checked as one).
-KAVACH_ONLY = {"/v0.5/consents/hip/status"}
+KAVACH_ONLY = {"/v0.5/consents/hip/status", "/v0.5/break-glass"}
 SHAPED_LIKE = {"/v0.5/health-information/hiu/notify": "/v0.5/health-information/notify"}
 
 
@@ -394,6 +394,66 @@ class ExchangeTest(NodeTestCase):
                             self.received(artefact_id).body)
             again = self.fetch(artefact_id)
             self.assertEqual(again.status, 403, again.body)
+
+    def test_a_doctor_finds_asks_and_breaks_the_glass_through_their_own_node(self):
+        """The desk the web app's clinician screens use: the doctor's node (not the hospital's
+        software) speaks to the CM for them, in signed ABDM messages that the recording proxy
+        checks against ABDM's schemas (patients/find, consent-requests/init)."""
+        token = self.hiu_token(self.doctor)
+        found = self.hiu.request("GET", "/hiu/v1/patients/asha.devi@sbx", token=token)
+        self.assertEqual(found.status, 200, found.body)
+        self.assertEqual(found.json(), {"id": "asha.devi@sbx", "name": "Asha Devi"})
+        unknown = self.hiu.request("GET", "/hiu/v1/patients/nobody@sbx", token=token)
+        self.assertEqual(unknown.status, 404, unknown.body)
+        now = datetime.now(timezone.utc)
+        asked = self.hiu.request("POST", "/hiu/v1/consent-requests", token=token,
+                                 headers={"Content-Type": "application/json"}, body={
+                                     "patient": {"id": "asha.devi@sbx"}, "purpose": {"code": "CAREMGT"},
+                                     "hiTypes": ["DiagnosticReport", "Prescription"],
+                                     "dateRange": {"from": iso(now - timedelta(days=365)), "to": iso(now)},
+                                     "dataEraseAt": iso(now + timedelta(days=7))})
+        self.assertEqual(asked.status, 201, asked.body)
+        request_id = asked.json()["id"]
+        self.assertEqual(asked.json()["status"], "REQUESTED")
+        # Asha sees it from Dr. Manju of Apollo and grants lab reports from AIIMS only.
+        inbox = self.patient_api("GET", "/consent-requests").json()["requests"]
+        mine = [r for r in inbox if r["id"] == request_id]
+        self.assertEqual(len(mine), 1)
+        self.assertIn("Dr. Manju of Apollo Chennai", mine[0]["summary"])
+        granted = self.patient_api("POST", f"/consent-requests/{request_id}/grant",
+                                   {"hiTypes": ["DiagnosticReport"], "hips": ["aiims-delhi"]})
+        self.assertEqual(granted.status, 200, granted.body)
+
+        def listed():
+            reply = self.hiu.request("GET", "/hiu/v1/consent-requests", token=token)
+            self.assertEqual(reply.status, 200, reply.body)
+            return {r["id"]: r for r in reply.json()["requests"]}
+        self.assertTrue(self.wait(lambda: listed()[request_id]["status"] == "GRANTED", 10), listed())
+        artefact_id = listed()[request_id]["consentArtefacts"][0]["id"]
+        self.assertEqual(self.fetch(artefact_id).status, 202)
+        received = self.wait_for_transfer(artefact_id)
+        self.assertIn(("Observation", self.records["aiims-delhi"]["lab"]), self.resources(received))
+        # Another doctor of the same hospital sees none of it, and a client that is no
+        # professional has no desk.
+        other = self.hiu.request("GET", "/hiu/v1/consent-requests", token=self.hiu_token(self.other_doctor))
+        self.assertEqual(other.json()["requests"], [])
+        it = self.hiu.request("GET", "/hiu/v1/consent-requests", token=self.hiu_token(self.hiu_it))
+        self.assertEqual(it.status, 403, it.body)
+
+        emergency = self.hiu.request("POST", "/hiu/v1/break-glass", token=token,
+                                     headers={"Content-Type": "application/json"}, body={
+                                         "patient": {"id": "asha.devi@sbx"}, "hip": {"id": "kem-mumbai"},
+                                         "reason": "Unconscious in casualty, no family present",
+                                         "durationMinutes": 30})
+        self.assertEqual(emergency.status, 201, emergency.body)
+        self.assertTrue(emergency.json()["breakGlass"])
+        self.assertEqual(emergency.json()["status"], "GRANTED")
+        artefact_id = emergency.json()["consentArtefacts"][0]["id"]
+        self.assertEqual(self.fetch(artefact_id).status, 202)
+        received = self.wait_for_transfer(artefact_id)
+        # Every record type: the prescription too.
+        self.assertIn(("MedicationRequest", self.records["kem-mumbai"]["prescription"]),
+                      self.resources(received))
 
     def test_the_copy_is_erased_at_data_erase_at(self):
         artefacts = self.ask_and_grant(erase_in=timedelta(seconds=8))

@@ -17,6 +17,9 @@ function bytes(count) {
   return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
+// A client by the name IT registered it under, with its id.
+const who = (item) => (item.principalName ? `${item.principalName} (${item.principal})` : item.principal);
+
 function Tile({ title, state, children, id }) {
   return html`<section class=${`tile tile-${state}`} aria-labelledby=${id} data-tile=${id}>
     <h2 id=${id}><span class="dot-state" aria-hidden="true"></span>${title}
@@ -65,10 +68,10 @@ export function ItHome({ onSignOut, nav }) {
       <//>
       <${Tile} id="alerts" title=${t('it.alerts')} state=${locks.length ? 'bad' : alerts.length ? 'warn' : 'ok'}>
         ${!alerts.length && html`<p>${t('it.noAlerts')}</p>`}
-        <ul class="plain">${alerts.slice(0, 20).map((alert) => html`<li><strong>${alert.rule}</strong> · ${alert.principal} · ${formatDateTime(alert.at)}<br /><span class="small">${alert.detail}</span></li>`)}</ul>
+        <ul class="plain">${alerts.slice(0, 20).map((alert) => html`<li><strong>${alert.rule}</strong> · ${who(alert)} · ${formatDateTime(alert.at)}<br /><span class="small">${alert.detail}</span></li>`)}</ul>
         <h3>${t('it.locks')}</h3>
         ${!locks.length && html`<p>${t('it.noLocks')}</p>`}
-        <ul class="plain">${locks.map((lock) => html`<li data-lock=${lock.principal}>${lock.principal} · ${formatDateTime(lock.locked_at)}
+        <ul class="plain">${locks.map((lock) => html`<li data-lock=${lock.principal}>${who(lock)} · ${formatDateTime(lock.locked_at)}
           <${Button} kind="secondary" busy=${busy} onClick=${() => release(lock.principal)}>${t('it.release')}<//></li>`)}</ul>
       <//>
       <${Tile} id="storage" title=${t('it.storage')} state=${freeShare < 0.05 ? 'bad' : freeShare < 0.15 ? 'warn' : 'ok'}>
