@@ -487,6 +487,53 @@ describe('the web app', { concurrency: false }, () => {
     await page.context().close();
   });
 
+  test('the patient downloads everything the CM holds as a FHIR Bundle, names a nominee, and locks their ID', async () => {
+    const page = state.patient;
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download as FHIR Bundle' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'kavach-asha.devi@sbx.json');
+    const bundle = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(bundle.resourceType, 'Bundle');
+    const types = bundle.entry.map((e) => e.resource.resourceType);
+    assert.equal(types[0], 'Patient');
+    assert.equal(bundle.entry[0].resource.identifier[0].value, state.abhaNumber);
+    const consents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Consent');
+    assert.ok(consents.some((c) => c.status === 'inactive'), 'the revoked consent, as a FHIR Consent');
+    assert.ok(types.includes('AuditEvent'));
+
+    // A nominee must hold a health ID of their own.
+    await page.getByLabel("Nominee's health ID").fill('nobody@sbx');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').waitFor();
+
+    await page.getByRole('button', { name: 'Lock my health ID' }).click();
+    await page.getByText('Your health ID is locked: no new requests can reach you.').waitFor();
+    await shot(page, '27-patient-locked');
+    assert.deepEqual(await axeCritical(page), []);
+    // A clinician's new request no longer reaches her.
+    const refused = await state.doctor.evaluate(async () => {
+      const { csrfToken } = await (await fetch('/app/api/session')).json();
+      const now = Date.now();
+      const reply = await fetch('/hiu/v1/consent-requests', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken },
+        body: JSON.stringify({
+          patient: { id: 'asha.devi@sbx' }, purpose: { code: 'CAREMGT' }, hiTypes: ['Prescription'],
+          dateRange: { from: new Date(now - 86400000).toISOString(), to: new Date(now).toISOString() },
+          dataEraseAt: new Date(now + 86400000).toISOString(),
+        }),
+      });
+      return { status: reply.status, body: await reply.text() };
+    });
+    assert.equal(refused.status, 403, refused.body);
+    assert.match(refused.body, /locked/);
+    await page.getByRole('button', { name: 'Unlock my health ID' }).click();
+    await page.getByText('While locked, no new consent request reaches you.').waitFor();
+  });
+
   test('a request without the CSRF token is refused, and sign-out leaves nothing behind', async () => {
     const page = state.patient;
     const forged = await page.evaluate(async () => (await fetch('/cm/v1/me/lock', { method: 'POST' })).status);
