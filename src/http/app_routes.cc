@@ -111,22 +111,28 @@ bool needs_renewal(const auth::AccessToken& token) {
   return seconds_until(token.expires_at_ms) < limits::kAccessTokenLifetime / 2;
 }
 
+// A sign-in form's two fields, from a page of this node (a sign-in that another site starts
+// would plant its own session here).
+Result<std::pair<std::string, std::string>> sign_in_form(const Request& request,
+                                                         std::string_view first,
+                                                         std::string_view second) {
+  RETURN_IF_ERROR(WebSessions::check_origin(request));
+  ASSIGN_OR_RETURN(const auto body, body_object(request));
+  ASSIGN_OR_RETURN(auto first_value, consent::required_string(body, first, ""));
+  ASSIGN_OR_RETURN(auto second_value, consent::required_string(body, second, ""));
+  return std::pair{std::move(first_value), std::move(second_value)};
+}
+
 void add_session_routes(Router& router, const ApiServices& services) {
   const WebSessions& sessions = *services.web_sessions;
   if (services.consent != nullptr) {
     auto& accounts = services.consent->accounts;
     router.add("POST", "/app/api/session/patient", Access::kPublic,
                [&accounts, &sessions](const Request& request, const RouteContext&) {
-                 if (auto same_site = sessions.check_origin(request); !same_site) {
-                   return problem_response(same_site.error());
-                 }
-                 auto body = body_object(request);
-                 if (!body) return problem_response(body.error());
-                 auto ticket = consent::required_string(*body, "ticket", "");
-                 auto code = consent::required_string(*body, "code", "");
-                 if (!ticket || !code)
-                   return problem_response(!ticket ? ticket.error() : code.error());
-                 auto created = accounts.confirm_sign_in(*ticket, *code, request.peer);
+                 auto form = sign_in_form(request, "ticket", "code");
+                 if (!form) return problem_response(form.error());
+                 const auto& [ticket, code] = *form;
+                 auto created = accounts.confirm_sign_in(ticket, code, request.peer);
                  if (!created) return problem_response(created.error());
                  auto response = session_answer(
                      201, patient_session_json(created->session, sessions, created->token));
@@ -139,16 +145,10 @@ void add_session_routes(Router& router, const ApiServices& services) {
   router.add(
       "POST", "/app/api/session/staff", Access::kPublic,
       [&services, &sessions](const Request& request, const RouteContext&) {
-        if (auto same_site = sessions.check_origin(request); !same_site) {
-          return problem_response(same_site.error());
-        }
-        auto body = body_object(request);
-        if (!body) return problem_response(body.error());
-        auto client_id = consent::required_string(*body, "clientId", "");
-        auto secret = consent::required_string(*body, "clientSecret", "");
-        if (!client_id || !secret)
-          return problem_response(!client_id ? client_id.error() : secret.error());
-        auto client = services.clients.authenticate(*client_id, *secret, request.peer);
+        auto form = sign_in_form(request, "clientId", "clientSecret");
+        if (!form) return problem_response(form.error());
+        const auto& [client_id, secret] = *form;
+        auto client = services.clients.authenticate(client_id, secret, request.peer);
         if (!client) return problem_response(client.error());
         if (staff_roles(client->scopes).empty()) {
           return problem_response(Error{ErrorCode::kPermissionDenied,

@@ -15,6 +15,7 @@
 #include "consent/abha.h"
 #include "consent/json_fields.h"
 #include "http/api.h"
+#include "http/name_cache.h"
 #include "http/problem.h"
 
 namespace kavach::http {
@@ -55,25 +56,15 @@ json::object session_json(const consent::PatientSession& session) {
           {"ended", session.ended}};
 }
 
-// A facility's display name, looked up once per response however many requests it made.
-class FacilityNames {
- public:
-  explicit FacilityNames(consent::FacilityRegistry& registry) : registry_(registry) {}
-  const std::string& operator()(const std::string& id) {
-    auto found = names_.find(id);
-    if (found == names_.end()) {
-      auto facility = registry_.facility(id);
-      found = names_.emplace(id, facility ? facility->name : id).first;
-    }
-    return found->second;
-  }
+// Facilities by their display names (the id when the registry has none).
+NameCache facility_names(consent::FacilityRegistry& registry) {
+  return NameCache([&registry](const std::string& id) {
+    auto facility = registry.facility(id);
+    return facility ? facility->name : id;
+  });
+}
 
- private:
-  consent::FacilityRegistry& registry_;
-  std::map<std::string, std::string> names_;
-};
-
-json::object request_json(const ConsentRequestRecord& record, FacilityNames& names) {
+json::object request_json(const ConsentRequestRecord& record, NameCache& names) {
   const std::string& hiu_name = names(record.terms.hiu_id);
   json::object body = consent_terms_to_json(record.terms);
   body["id"] = record.id;
@@ -90,7 +81,7 @@ json::object request_json(const ConsentRequestRecord& record, FacilityNames& nam
 }
 
 json::object request_json(const ConsentRequestRecord& record, consent::FacilityRegistry& registry) {
-  FacilityNames names(registry);
+  auto names = facility_names(registry);
   return request_json(record, names);
 }
 
@@ -395,7 +386,7 @@ void add_patient_consent_routes(Router& router, const ConsentApi& api) {
                auto requests = manager.requests(*context.patient, patient_subject(context));
                if (!requests) return problem_response(requests.error());
                json::array list;
-               FacilityNames names(registry);
+               auto names = facility_names(registry);
                for (const auto& record : *requests) list.push_back(request_json(record, names));
                return json_response(200, {{"requests", std::move(list)}});
              });

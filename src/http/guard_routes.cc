@@ -4,13 +4,13 @@
 // Each names its principal as hospital IT registered the client (principalName).
 //   POST /admin/locks/{principal}/release      release one; audited with the releasing client
 #include <charconv>
-#include <map>
 #include <string>
 
 #include <boost/json.hpp>
 
 #include "common/time_format.h"
 #include "http/api.h"
+#include "http/name_cache.h"
 #include "http/problem.h"
 
 namespace kavach::http {
@@ -25,24 +25,14 @@ Response forbidden_without_admin() {
   return problem_response(403, "forbidden", "the anomaly guard needs the kavach/admin scope");
 }
 
-// The name hospital IT registered a principal (a client) under, looked up once per response;
-// "" for a principal that is no client of this node.
-class PrincipalNames {
- public:
-  explicit PrincipalNames(auth::ClientRegistry& clients) : clients_(clients) {}
-  const std::string& operator()(const std::string& principal) {
-    auto found = names_.find(principal);
-    if (found == names_.end()) {
-      auto client = clients_.client(principal);
-      found = names_.emplace(principal, client ? client->name : std::string()).first;
-    }
-    return found->second;
-  }
-
- private:
-  auth::ClientRegistry& clients_;
-  std::map<std::string, std::string> names_;
-};
+// Principals by the name hospital IT registered the client under ("" for a principal that is no
+// client of this node).
+NameCache principal_names(auth::ClientRegistry& clients) {
+  return NameCache([&clients](const std::string& principal) {
+    auto client = clients.client(principal);
+    return client ? client->name : std::string();
+  });
+}
 
 }  // namespace
 
@@ -66,7 +56,7 @@ void add_guard_routes(Router& router, const ApiServices& services) {
         auto listed = alerts.alerts(count);
         if (!listed) return problem_response(listed.error());
         json::array items;
-        PrincipalNames names(clients);
+        auto names = principal_names(clients);
         for (const auto& alert : *listed) {
           items.push_back(json::object{{"id", alert.id},
                                        {"rule", guard::rule_name(alert.rule)},
@@ -86,7 +76,7 @@ void add_guard_routes(Router& router, const ApiServices& services) {
                auto locks = alerts.locks();
                if (!locks) return problem_response(locks.error());
                json::array items;
-               PrincipalNames names(clients);
+               auto names = principal_names(clients);
                for (const auto& lock : *locks) {
                  items.push_back(json::object{{"principal", lock.principal},
                                               {"principalName", names(lock.principal)},

@@ -435,6 +435,19 @@ describe('the web app', { concurrency: false }, () => {
     }, 'the emergency access in the patient\'s log', 20000, 1000);
     assert.match(await patient.locator('.log-btg').first().textContent(), /Emergency access/);
     await shot(patient, '25-patient-log-break-glass');
+    // She can end the emergency access like any consent, and the clinician's copy goes with it.
+    const emergency = patient.locator('article[data-consent]').filter({ hasText: 'Emergency access' });
+    await until(async () => {
+      await patient.getByRole('button', { name: 'My consents' }).click();
+      return (await emergency.count()) > 0;
+    }, 'the emergency access among her consents', 20000, 1000);
+    await emergency.getByRole('button', { name: 'Stop access' }).click();
+    await until(async () => (await emergency.count()) === 0, 'the emergency access to end');
+    const artefact = (await (await page.context().request.get(`${base}/hiu/v1/consent-requests`)).json())
+      .requests.find((r) => r.breakGlass).consentArtefacts[0].id;
+    await until(async () => [403, 410].includes(
+      (await page.context().request.get(`${base}/hiu/v1/consents/${artefact}/health-information`)).status()),
+    'the clinician to lose the emergency access');
   });
 
   test('Hindi at the switch, for every screen', async () => {

@@ -14,6 +14,18 @@ const dateInput = (iso) => (iso ? iso.slice(0, 10) : '');
 
 // ---- Sign-in and enrolment -----------------------------------------------------------------
 
+// The form that takes a one-time code from an SMS.
+function CodeForm({ intro, code, setCode, onSubmit, error, busy, submitLabel, name = 'code', children }) {
+  return html`<form onSubmit=${onSubmit}>
+    <p>${intro}</p>
+    <${Field} label=${t('patient.code')} value=${code} onInput=${setCode} required inputmode="numeric"
+      autocomplete="one-time-code" pattern="[0-9]{6}" name=${name} />
+    <${Notice} kind="error">${error}<//>
+    <${Button} type="submit" busy=${busy}>${submitLabel}<//>
+    ${children}
+  </form>`;
+}
+
 export function PatientSignIn({ onSignedIn, onBack, initialHealthId = '', initialTicket = '' }) {
   const [healthId, setHealthId] = useState(initialHealthId);
   const [ticket, setTicket] = useState(initialTicket);
@@ -44,14 +56,10 @@ export function PatientSignIn({ onSignedIn, onBack, initialHealthId = '', initia
           <${Notice} kind="error">${error}<//>
           <${Button} type="submit" busy=${busy}>${t('action.sendCode')}<//>
         </form>`
-      : html`<form onSubmit=${signIn}>
-          <p>${t('patient.codeSent')}</p>
-          <${Field} label=${t('patient.code')} value=${code} onInput=${setCode} required inputmode="numeric"
-            autocomplete="one-time-code" pattern="[0-9]{6}" name="code" />
-          <${Notice} kind="error">${error}<//>
-          <${Button} type="submit" busy=${busy}>${t('action.signIn')}<//>
+      : html`<${CodeForm} intro=${t('patient.codeSent')} code=${code} setCode=${setCode} onSubmit=${signIn}
+          error=${error} busy=${busy} submitLabel=${t('action.signIn')}>
           <button type="button" class="link" onClick=${() => setTicket('')}>${t('action.startAgain')}</button>
-        </form>`}
+        <//>`}
     <p class="aside">${t('patient.new')} <button type="button" class="link" onClick=${() => setEnrolling(true)}>${t('patient.enrol.link')}</button></p>
     <button type="button" class="link" onClick=${onBack}>${t('action.back')}</button>
   <//>`;
@@ -102,13 +110,8 @@ function Enrol({ onEnrolled, onBack }) {
           <${Notice} kind="error">${error}<//>
           <${Button} type="submit" busy=${busy}>${t('action.sendCode')}<//>
         </form>`
-      : html`<form onSubmit=${confirm}>
-          <p>${t('patient.codeSent')}</p>
-          <${Field} label=${t('patient.code')} value=${code} onInput=${setCode} required inputmode="numeric"
-            autocomplete="one-time-code" pattern="[0-9]{6}" name="code" />
-          <${Notice} kind="error">${error}<//>
-          <${Button} type="submit" busy=${busy}>${t('patient.enrol.confirm')}<//>
-        </form>`}
+      : html`<${CodeForm} intro=${t('patient.codeSent')} code=${code} setCode=${setCode} onSubmit=${confirm}
+          error=${error} busy=${busy} submitLabel=${t('patient.enrol.confirm')} />`}
     <button type="button" class="link" onClick=${onBack}>${t('action.back')}</button>
   <//>`;
 }
@@ -402,12 +405,8 @@ function Hospitals({ links, onChanged }) {
             <${Button} busy=${busy} disabled=${busy || !chosen.length} onClick=${link}>${t('hospitals.link')}<//>
           </div>`
         : search.status === 'AWAITING_CODE'
-          ? html`<form onSubmit=${confirm}>
-              <p>${t('hospitals.codeSent', { to: search.codeSentTo || '' })}</p>
-              <${Field} label=${t('patient.code')} value=${code} onInput=${setCode} required inputmode="numeric"
-                autocomplete="one-time-code" pattern="[0-9]{6}" name="linkCode" />
-              <${Button} type="submit" busy=${busy}>${t('hospitals.confirm')}<//>
-            </form>`
+          ? html`<${CodeForm} intro=${t('hospitals.codeSent', { to: search.codeSentTo || '' })} code=${code}
+              setCode=${setCode} onSubmit=${confirm} busy=${busy} submitLabel=${t('hospitals.confirm')} name="linkCode" />`
           : html`<p role="status">${t('app.loading')}</p>`}
   </section>`;
 }
