@@ -106,7 +106,7 @@ function FindAndAsk({ onAsked }) {
     ${patient && html`<form onSubmit=${ask} class="ask">
       <p class="found" data-patient=${patient.id}>${t('clinician.found', { name: patient.name, id: patient.id })}</p>
       <${Select} label=${t('clinician.purpose')} value=${purpose} onChange=${choosePurpose}
-        options=${Object.keys(PURPOSE_DEFAULTS).map((code) => ({ value: code, label: t(`purpose.${code}`) }))} />
+        options=${Object.keys(PURPOSE_DEFAULTS).map((code) => ({ value: code, label: t(`purposeName.${code}`) }))} />
       <${CheckList} legend=${t('clinician.whichRecords')} chosen=${types} onChange=${setTypes}
         options=${HI_TYPES.map((type) => ({ value: type, label: t(`hiType.${type}`) }))} />
       <${Field} type="date" label=${t('inbox.from.date')} value=${from} onInput=${setFrom} max=${to} />
@@ -146,7 +146,7 @@ function MyRequests({ onOpen }) {
   return html`<ul class="cards">${requests.map((request) => html`<li>
     <article class="request" data-request=${request.id} data-status=${request.status}>
       <h3>${request.patient.id}${request.breakGlass ? html` <span class="badge badge-danger">${t('log.breakGlass')}</span>` : ''}</h3>
-      <p>${t(`purpose.${request.purpose.code}`)} · ${request.hiTypes.map((type) => t(`hiType.${type}`)).join(', ') || t('btg.allRecords')}</p>
+      <p>${t(`purposeName.${request.purpose.code}`)} · ${request.hiTypes.map((type) => t(`hiType.${type}`)).join(', ') || t('btg.allRecords')}</p>
       <p class="small">${t('clinician.askedAt', { date: formatDateTime(request.askedAt) })}</p>
       <p class=${`status status-${request.status}`}>${t(`status.${request.status}`)}</p>
       ${request.breakGlass && request.status === 'GRANTED' && html`<${Countdown} until=${request.dataEraseAt} />`}
