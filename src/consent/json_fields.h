@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -38,6 +39,9 @@ Result<std::string> required_id_object(const boost::json::object& object, std::s
 // "" or 0.
 std::string string_member(const boost::json::object& object, std::string_view name);
 std::int64_t integer_member(const boost::json::object& object, std::string_view name);
+// The strings of an array member (others skipped); empty when absent.
+std::vector<std::string> string_array_member(const boost::json::object& object,
+                                             std::string_view name);
 // The member, or null when absent, for the strict readers above to report as missing.
 const boost::json::value& member_or_null(const boost::json::object& object, std::string_view name);
 

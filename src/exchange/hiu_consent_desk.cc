@@ -25,16 +25,6 @@ json::array strings_to_json(const std::vector<std::string>& values) {
   return array;
 }
 
-std::vector<std::string> strings_of(const json::object& object, std::string_view name) {
-  std::vector<std::string> values;
-  const auto* array = object.if_contains(name);
-  if (array == nullptr || !array->is_array()) return values;
-  for (const auto& value : array->as_array()) {
-    if (value.is_string()) values.emplace_back(value.as_string());
-  }
-  return values;
-}
-
 json::object asked_to_body(const AskedConsent& asked, std::string_view registration) {
   return {{"professional", registration},
           {"patient_id", asked.patient_id},
@@ -56,7 +46,7 @@ AskedConsent asked_from(const vault::Document& document) {
   asked.id = document.id;
   asked.patient_id = string_member(body, "patient_id");
   asked.purpose = string_member(body, "purpose");
-  asked.hi_types = strings_of(body, "hi_types");
+  asked.hi_types = consent::string_array_member(body, "hi_types");
   asked.hip_id = string_member(body, "hip_id");
   asked.from_ms = integer_member(body, "from_ms");
   asked.to_ms = integer_member(body, "to_ms");
@@ -65,7 +55,7 @@ AskedConsent asked_from(const vault::Document& document) {
   const auto* emergency = body.if_contains("break_glass");
   asked.break_glass = emergency != nullptr && emergency->is_bool() && emergency->as_bool();
   asked.reason = string_member(body, "reason");
-  asked.artefact_ids = strings_of(body, "artefact_ids");
+  asked.artefact_ids = consent::string_array_member(body, "artefact_ids");
   return asked;
 }
 

@@ -40,11 +40,7 @@ Discovery discovery_from(const vault::Document& document) {
   out.patient_reference = string_member(body, "patient_reference");
   out.display = string_member(body, "display");
   out.care_contexts = contexts_of(body);
-  if (const auto* matched = body.if_contains("matched_by"); matched && matched->is_array()) {
-    for (const auto& by : matched->as_array()) {
-      if (by.is_string()) out.matched_by.emplace_back(by.as_string());
-    }
-  }
+  out.matched_by = consent::string_array_member(body, "matched_by");
   out.code_hint = string_member(body, "code_hint");
   out.error = string_member(body, "error");
   return out;

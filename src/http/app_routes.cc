@@ -105,6 +105,18 @@ json::object staff_session_json(const auth::Client& client, const auth::AccessTo
           {"csrfToken", sessions.csrf_token(token_text)}};
 }
 
+// A staff session on a fresh access token for `client`, set as the cookie.
+Response new_staff_session(int status, const auth::Client& client, const auth::ScopeSet& scopes,
+                           const ApiServices& services, const WebSessions& sessions) {
+  const auto issued = services.tokens.issue(client.client_id, scopes);
+  auto token = services.tokens.verify(issued.token);
+  if (!token) return problem_response(token.error());
+  auto response =
+      session_answer(status, staff_session_json(client, *token, sessions, issued.token));
+  response.set_header("Set-Cookie", session_cookie(issued.token, issued.lifetime));
+  return response;
+}
+
 // A fresh access token for a staff session past half its life: the app asks every minute while
 // it is open, so a session lasts as long as the page does and ends a few minutes after it closes.
 bool needs_renewal(const auth::AccessToken& token) {
@@ -154,40 +166,28 @@ void add_session_routes(Router& router, const ApiServices& services) {
           return problem_response(Error{ErrorCode::kPermissionDenied,
                                         "this client is neither a clinician's nor hospital IT's"});
         }
-        const auto issued = services.tokens.issue(client->client_id, client->scopes);
-        auto token = services.tokens.verify(issued.token);
-        if (!token) return problem_response(token.error());
-        auto response =
-            session_answer(201, staff_session_json(*client, *token, sessions, issued.token));
-        response.set_header("Set-Cookie", session_cookie(issued.token, issued.lifetime));
-        return response;
+        return new_staff_session(201, *client, client->scopes, services, sessions);
       });
-  router.add(
-      "GET", "/app/api/session", Access::kPublic,
-      [&services, &sessions](const Request& request, const RouteContext&) {
-        const std::string token(cookie_value(request, kSessionCookie));
-        if (token.empty()) return not_signed_in("not signed in");
-        if (token.starts_with(kPatientTokenPrefix)) {
-          if (services.consent == nullptr) return not_signed_in("not signed in");
-          auto session = services.consent->accounts.authenticate(token);
-          if (!session) return not_signed_in("the session has ended; sign in again");
-          return session_answer(200, patient_session_json(*session, sessions, token));
-        }
-        auto verified = services.tokens.verify(token);
-        if (!verified) return not_signed_in("the session has ended; sign in again");
-        auto client = services.clients.client(verified->client_id);
-        if (!client) return not_signed_in("the session has ended; sign in again");
-        if (!needs_renewal(*verified)) {
-          return session_answer(200, staff_session_json(*client, *verified, sessions, token));
-        }
-        const auto issued = services.tokens.issue(client->client_id, verified->scopes);
-        auto renewed = services.tokens.verify(issued.token);
-        if (!renewed) return problem_response(renewed.error());
-        auto response =
-            session_answer(200, staff_session_json(*client, *renewed, sessions, issued.token));
-        response.set_header("Set-Cookie", session_cookie(issued.token, issued.lifetime));
-        return response;
-      });
+  router.add("GET", "/app/api/session", Access::kPublic,
+             [&services, &sessions](const Request& request, const RouteContext&) {
+               const std::string token(cookie_value(request, kSessionCookie));
+               if (token.empty()) return not_signed_in("not signed in");
+               if (token.starts_with(kPatientTokenPrefix)) {
+                 if (services.consent == nullptr) return not_signed_in("not signed in");
+                 auto session = services.consent->accounts.authenticate(token);
+                 if (!session) return not_signed_in("the session has ended; sign in again");
+                 return session_answer(200, patient_session_json(*session, sessions, token));
+               }
+               auto verified = services.tokens.verify(token);
+               if (!verified) return not_signed_in("the session has ended; sign in again");
+               auto client = services.clients.client(verified->client_id);
+               if (!client) return not_signed_in("the session has ended; sign in again");
+               if (!needs_renewal(*verified)) {
+                 return session_answer(200,
+                                       staff_session_json(*client, *verified, sessions, token));
+               }
+               return new_staff_session(200, *client, verified->scopes, services, sessions);
+             });
   // Signing out ends a patient's session at the CM; a staff token simply lapses within minutes.
   // Clear-Site-Data makes the browser drop anything the app may have left behind.
   router.add("DELETE", "/app/api/session", Access::kPublic,
