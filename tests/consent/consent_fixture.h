@@ -82,6 +82,13 @@ class ConsentFixture : public ::testing::Test {
         {"dr-manju", "Dr. Manju", "apollo-chennai", "REGNO", "MH1001", "", "", true}, admin));
   }
 
+  // The registry's parties, and Asha Devi enrolled and signed in: where most tests start.
+  void register_parties_and_asha() {
+    register_parties();
+    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
+    session_ = sign_in(asha_);
+  }
+
   ConsentTerms terms_for(const Account& patient) const {
     ConsentTerms terms;
     terms.purpose = Purpose::kCareManagement;
@@ -109,6 +116,8 @@ class ConsentFixture : public ::testing::Test {
   std::unique_ptr<FacilityRegistry> registry_;
   std::unique_ptr<ArtefactSigner> signer_;
   std::unique_ptr<ConsentManager> manager_;
+  Account asha_;
+  PatientSession session_;
 };
 
 }  // namespace kavach::consent

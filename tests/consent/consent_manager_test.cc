@@ -24,9 +24,7 @@ class ConsentManagerTest : public ConsentFixture {
  protected:
   void SetUp() override {
     ConsentFixture::SetUp();
-    register_parties();
-    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
-    session_ = sign_in(asha_);
+    register_parties_and_asha();
     dispatcher_ = std::make_unique<OutboxDispatcher>(
         *documents_, registry_destination(*registry_), *signer_,
         [this](const std::string& url, const std::string& body, const std::string& signature,
@@ -50,8 +48,6 @@ class ConsentManagerTest : public ConsentFixture {
     return *created;
   }
 
-  Account asha_;
-  PatientSession session_;
   bool reachable_ = true;
   std::vector<Delivery> deliveries_;
   std::unique_ptr<OutboxDispatcher> dispatcher_;

@@ -25,9 +25,7 @@ class ConsentRecordGateTest : public ConsentFixture {
  protected:
   void SetUp() override {
     ConsentFixture::SetUp();
-    register_parties();
-    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
-    session_ = sign_in(asha_);
+    register_parties_and_asha();
     hip_ = std::make_unique<HipConsents>(
         *documents_, ArtefactVerifier::from_public_key(signer_->public_key()), "aiims-delhi");
     resources_ = std::make_unique<fhir::ResourceService>(*store_, *sealer_, clock_);
@@ -124,8 +122,6 @@ class ConsentRecordGateTest : public ConsentFixture {
     return ids;
   }
 
-  Account asha_;
-  PatientSession session_;
   auth::AccessToken hospital_{"c-hmis", *auth::ScopeSet::parse("system/*.cruds"), 0};
   std::unique_ptr<HipConsents> hip_;
   std::unique_ptr<fhir::ResourceService> resources_;

@@ -32,9 +32,7 @@ class DataFlowTest : public consent::ConsentFixture {
  protected:
   void SetUp() override {
     ConsentFixture::SetUp();
-    register_parties();
-    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
-    session_ = sign_in(asha_);
+    register_parties_and_asha();
     const auto verifier = consent::ArtefactVerifier::from_public_key(signer_->public_key());
     hip_ = std::make_unique<consent::HipConsents>(*documents_, verifier, "aiims-delhi");
     resources_ = std::make_unique<fhir::ResourceService>(*store_, *sealer_, clock_);
@@ -225,8 +223,6 @@ class DataFlowTest : public consent::ConsentFixture {
     return count;
   }
 
-  consent::Account asha_;
-  consent::PatientSession session_;
   auth::AccessToken hospital_{"c-hmis", *auth::ScopeSet::parse("system/*.cruds"), 0};
   std::unique_ptr<consent::HipConsents> hip_;
   std::unique_ptr<fhir::ResourceService> resources_;

@@ -23,9 +23,7 @@ class HiuConsentDeskTest : public ConsentFixture {
  protected:
   void SetUp() override {
     ConsentFixture::SetUp();
-    register_parties();
-    asha_ = enrol("Asha Devi", "9876543210", "asha.devi");
-    session_ = sign_in(asha_);
+    register_parties_and_asha();
     consents_ = std::make_unique<consent::HiuConsents>(
         *documents_, consent::ArtefactVerifier::from_public_key(signer_->public_key()));
     // The CM as the HIU's signed call reaches it (facility apollo-chennai).
@@ -97,8 +95,6 @@ class HiuConsentDeskTest : public ConsentFixture {
   }
 
   const Professional manju_{"c-0123456789abcdef01234567", "MH1001", "Dr. Manju"};
-  consent::Account asha_;
-  consent::PatientSession session_;
   std::unique_ptr<consent::HiuConsents> consents_;
   std::unique_ptr<HiuConsentDesk> desk_;
   std::vector<std::pair<std::string, json::object>> calls_;
