@@ -147,6 +147,43 @@ std::unique_ptr<PeriodicTask> start_worker(std::chrono::milliseconds interval, s
   });
 }
 
+// This node's URL as other nodes reach it.
+std::string public_url(const config::ServeConfig& config) {
+  std::string url = config.consent.public_url;
+  if (url.empty()) {
+    const bool ipv6 = config.listen.host.find(':') != std::string::npos;
+    url = fmt::format("{}://{}{}{}:{}", config.tls_enabled() ? "https" : "http", ipv6 ? "[" : "",
+                      config.listen.host, ipv6 ? "]" : "", config.listen.port);
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// Where a facility node's messages to its CM go: the configured CM, or itself when it is the CM.
+std::string cm_base_url(const config::ServeConfig& config) {
+  std::string url = config.consent.cm_url.empty() ? public_url(config) : config.consent.cm_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// Fetches a page's `link` entry (a document too large for one message) from its HIP.
+Result<exchange::LinkFetch> link_fetch(const config::ServeConfig& config) {
+  // Link entries carry whole documents: a larger answer is allowed than for messages.
+  http::ClientOptions link_options = node_client_options(config);
+  link_options.max_response_bytes = exchange::kFideliusCiphertextMax / 3 * 4 + 4;
+  link_options.timeout = std::chrono::seconds(60);
+  ASSIGN_OR_RETURN(auto link_client, http::HttpClient::create(link_options));
+  return [link = std::shared_ptr<http::HttpClient>(std::move(link_client))](
+             const std::string& url) -> Result<std::string> {
+    ASSIGN_OR_RETURN(auto reply, link->get(url));
+    if (reply.status != 200) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("the provider answered {}", reply.status));
+    }
+    return std::move(reply.body);
+  };
+}
+
 // The consent manager with its outbox dispatcher, expiry sweeper and patient sign-in.
 Status wire_consent_manager(const config::ServeConfig& config, Node& node, http::Router& router,
                             ConsentWiring& wiring) {
@@ -182,6 +219,13 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
   };
   wiring.audit_gatherer = std::make_unique<exchange::PatientAuditGatherer>(
       *wiring.patient_links, *cm->manager, node.registry(), std::move(call));
+  // The patient's own records, relayed to their browser as ciphertext.
+  ASSIGN_OR_RETURN(auto fetch_link, link_fetch(config));
+  exchange::PatientLockerOptions locker_options;
+  locker_options.push_url = public_url(config) + std::string(exchange::kLockerTransferPath);
+  wiring.patient_locker = std::make_unique<exchange::PatientLocker>(
+      node.documents(), *cm->manager, *cm->accounts, node.registry(), *wiring.patient_links,
+      *wiring.relay, std::move(fetch_link), node.clock(), std::move(locker_options));
   // Facilities' nodes sign their messages to the CM with their registered keys.
   router.set_peer_authenticator([&registry = node.registry()](const http::Request& request) {
     return exchange::authenticate_peer_message(
@@ -189,25 +233,6 @@ Status wire_consent_manager(const config::ServeConfig& config, Node& node, http:
         request.header(http::kPeerSignatureHeader), unix_ms(std::chrono::system_clock::now()));
   });
   return {};
-}
-
-// This node's URL as other nodes reach it.
-std::string public_url(const config::ServeConfig& config) {
-  std::string url = config.consent.public_url;
-  if (url.empty()) {
-    const bool ipv6 = config.listen.host.find(':') != std::string::npos;
-    url = fmt::format("{}://{}{}{}:{}", config.tls_enabled() ? "https" : "http", ipv6 ? "[" : "",
-                      config.listen.host, ipv6 ? "]" : "", config.listen.port);
-  }
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-// Where a facility node's messages to its CM go: the configured CM, or itself when it is the CM.
-std::string cm_base_url(const config::ServeConfig& config) {
-  std::string url = config.consent.cm_url.empty() ? public_url(config) : config.consent.cm_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
 }
 
 // One dispatcher for every signed message the node sends: the CM's notices to facilities (by the
@@ -300,21 +325,7 @@ Status wire_hiu_data_flow(const config::ServeConfig& config, Node& node, Consent
   options.hiu_id = config.consent.facility_id;
   options.cm_id = config.consent.cm_id;
   options.push_url = public_url(config) + std::string(exchange::kTransferPath);
-  // Link entries carry whole documents: a larger answer is allowed than for messages.
-  http::ClientOptions link_options = client_options;
-  link_options.max_response_bytes = exchange::kFideliusCiphertextMax / 3 * 4 + 4;
-  link_options.timeout = std::chrono::seconds(60);
-  ASSIGN_OR_RETURN(auto link_client, http::HttpClient::create(link_options));
-  exchange::LinkFetch fetch_link = [link =
-                                        std::shared_ptr<http::HttpClient>(std::move(link_client))](
-                                       const std::string& url) -> Result<std::string> {
-    ASSIGN_OR_RETURN(auto reply, link->get(url));
-    if (reply.status != 200) {
-      return make_error(ErrorCode::kUnavailable,
-                        fmt::format("the provider answered {}", reply.status));
-    }
-    return std::move(reply.body);
-  };
+  ASSIGN_OR_RETURN(auto fetch_link, link_fetch(config));
   wiring.hiu_desk = std::make_unique<exchange::HiuConsentDesk>(
       node.documents(), *wiring.hiu_consents, cm, config.consent.facility_id, public_url(config));
   wiring.hiu_data_flow = std::make_unique<exchange::HiuDataFlow>(

@@ -21,6 +21,7 @@
 #include "exchange/hiu_data_flow.h"
 #include "exchange/patient_audit.h"
 #include "exchange/patient_links.h"
+#include "exchange/patient_locker.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "http/api.h"
@@ -45,6 +46,7 @@ struct ConsentWiring {
   std::unique_ptr<exchange::HiuDataFlow> hiu_data_flow;
   std::unique_ptr<exchange::HiuConsentDesk> hiu_desk;
   std::unique_ptr<exchange::PatientLinks> patient_links;
+  std::unique_ptr<exchange::PatientLocker> patient_locker;
   std::unique_ptr<consent::Notifier> hip_notifier;  // a HIP's link codes, when not the CM's
   std::unique_ptr<consent::OneTimeCodes> hip_codes;
   std::unique_ptr<exchange::HipLinks> hip_links;

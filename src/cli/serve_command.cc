@@ -192,7 +192,8 @@ Status serve(const config::ServeConfig& config) {
       consent->audit_gatherer.get(),
       &exports,
       &alerts,
-      consent->hiu_desk.get()};
+      consent->hiu_desk.get(),
+      consent->patient_locker.get()};
   const std::int64_t started_at_ms = unix_ms(node->clock().now());
   services.status_report = [&] {
     return node_status(NodeStatusSources{config, *node, *audit_log, collector.get(),

@@ -132,6 +132,8 @@ class ConsentManager {
   // Called after each commit that queued outbox messages (wakes the dispatcher).
   void on_messages_queued(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
   const ArtefactSigner& signer() const { return signer_; }
+  // The CM's own id: the HIU of the artefacts patients make for themselves (PATRQT).
+  const std::string& cm_id() const { return cm_id_; }
 
   // --- The HIU's side (`hiu_id` is the authenticated facility). ---
   // ABDM's patients/find: the address and name behind a health ID, so that a professional sees

@@ -27,6 +27,52 @@ Transaction transaction_from(const vault::Document& document) {
                      ""};
 }
 
+// The log entry of a data request under `found`, made by `actor_kind`/`actor_id`.
+audit::AuditEntry data_request_entry(const consent::ArtefactRecord& found,
+                                     audit::ActorKind actor_kind, std::string_view actor_id,
+                                     std::string_view facility_id, std::int64_t now_ms) {
+  const auto& detail = found.artefact.detail;
+  audit::AuditEntry entry;
+  entry.time_ms = now_ms;
+  entry.action = audit::Action::kDataRequest;
+  entry.basis = detail.purpose == consent::Purpose::kBreakTheGlass ? audit::Basis::kBreakGlass
+                                                                   : audit::Basis::kConsent;
+  entry.actor_kind = actor_kind;
+  entry.actor_id = std::string(actor_id);
+  entry.facility_id = std::string(facility_id);
+  entry.subject = found.account_id;
+  entry.purpose = std::string(consent::purpose_code(detail.purpose));
+  entry.consent_id = detail.consent_id;
+  return entry;
+}
+
+// The checks every data request passes, whoever makes it: the artefact stands, the dates lie
+// inside the granted ones, the key has not expired. A refusal is logged with `entry`.
+Status check_request(const consent::ArtefactRecord& found, const HiRequest& hi_request,
+                     audit::AuditEntry entry, store::Store& store) {
+  const auto refuse = [&](ErrorCode code, std::string message) -> Status {
+    entry.outcome = audit::Outcome::kDenied;
+    entry.reason = std::string(error_code_name(code));
+    RETURN_IF_ERROR(audit::record_entries(store, std::span(&entry, 1)));
+    return make_error(code, std::move(message));
+  };
+  const auto& artefact = found.artefact;
+  if (artefact.status != ConsentStatus::kGranted) {
+    return refuse(ErrorCode::kPermissionDenied,
+                  fmt::format("the consent is {}", consent::consent_status_code(artefact.status)));
+  }
+  const auto& granted = artefact.detail.permission.date_range;
+  if (hi_request.date_range.from_ms < granted.from_ms ||
+      hi_request.date_range.to_ms > granted.to_ms) {
+    return refuse(ErrorCode::kPermissionDenied,
+                  "hiRequest.dateRange must lie inside the consent's permission.dateRange");
+  }
+  if (hi_request.key_material.expiry_ms <= entry.time_ms) {
+    return refuse(ErrorCode::kInvalidArgument, "keyMaterial.dhPublicKey has expired");
+  }
+  return {};
+}
+
 }  // namespace
 
 Status HealthInformationRelay::commit(store::WriteBatch batch) {
@@ -48,61 +94,57 @@ Result<Transaction> HealthInformationRelay::request(std::string_view hiu_id,
     return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
   }
   if (!found) return tl::unexpected(found.error());
-  const auto& artefact = found->artefact;
-  if (artefact.detail.hiu_id != hiu.id) {
+  if (found->artefact.detail.hiu_id != hiu.id) {
     return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
   }
-
-  const std::int64_t now_ms = unix_ms(clock_.now());
-  audit::AuditEntry entry;
-  entry.time_ms = now_ms;
-  entry.action = audit::Action::kDataRequest;
-  entry.basis = artefact.detail.purpose == consent::Purpose::kBreakTheGlass
-                    ? audit::Basis::kBreakGlass
-                    : audit::Basis::kConsent;
-  entry.actor_kind = audit::ActorKind::kClient;
-  entry.actor_id = hiu.id;
-  entry.facility_id = hiu.id;
-  entry.subject = found->account_id;
-  entry.purpose = std::string(consent::purpose_code(artefact.detail.purpose));
-  entry.consent_id = hi_request.consent_id;
-
-  const auto refuse = [&](ErrorCode code, std::string message) -> Result<Transaction> {
-    entry.outcome = audit::Outcome::kDenied;
-    entry.reason = std::string(error_code_name(code));
-    RETURN_IF_ERROR(audit::record_entries(documents_.store(), std::span(&entry, 1)));
-    return make_error(code, std::move(message));
-  };
-  if (artefact.status != ConsentStatus::kGranted) {
-    return refuse(ErrorCode::kPermissionDenied,
-                  fmt::format("the consent is {}", consent::consent_status_code(artefact.status)));
-  }
-  const auto& granted = artefact.detail.permission.date_range;
-  if (hi_request.date_range.from_ms < granted.from_ms ||
-      hi_request.date_range.to_ms > granted.to_ms) {
-    return refuse(ErrorCode::kPermissionDenied,
-                  "hiRequest.dateRange must lie inside the consent's permission.dateRange");
-  }
-  if (hi_request.key_material.expiry_ms <= now_ms) {
-    return refuse(ErrorCode::kInvalidArgument, "keyMaterial.dhPublicKey has expired");
-  }
+  auto entry =
+      data_request_entry(*found, audit::ActorKind::kClient, hiu.id, hiu.id, unix_ms(clock_.now()));
+  RETURN_IF_ERROR(check_request(*found, hi_request, entry, documents_.store()));
   if (!is_under_registered_url(hi_request.data_push_url, hiu.callback_url)) {
-    return refuse(ErrorCode::kInvalidArgument,
-                  "dataPushUrl must be on the HIU's registered callback URL");
+    entry.outcome = audit::Outcome::kDenied;
+    entry.reason = std::string(error_code_name(ErrorCode::kInvalidArgument));
+    RETURN_IF_ERROR(audit::record_entries(documents_.store(), std::span(&entry, 1)));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "dataPushUrl must be on the HIU's registered callback URL");
   }
-  ASSIGN_OR_RETURN(const auto hip,
-                   registry_.participant(artefact.detail.hip_id, consent::FacilityRole::kHip));
+  return open(*found, hi_request, std::move(entry),
+              consent::optional_string(body, "requestId", "").value_or(std::string()));
+}
 
+Result<Transaction> HealthInformationRelay::request_for_patient(std::string_view actor,
+                                                                const HiRequest& hi_request) {
+  auto found = manager_.artefact(hi_request.consent_id);
+  if (!found && found.error().code == ErrorCode::kNotFound) {
+    return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
+  }
+  if (!found) return tl::unexpected(found.error());
+  const auto& detail = found->artefact.detail;
+  if (detail.hiu_id != manager_.cm_id() || detail.purpose != consent::Purpose::kSelfRequested) {
+    return make_error(ErrorCode::kNotFound, "no consent artefact has that id");
+  }
+  auto entry = data_request_entry(*found, audit::ActorKind::kPatient, actor, manager_.cm_id(),
+                                  unix_ms(clock_.now()));
+  RETURN_IF_ERROR(check_request(*found, hi_request, entry, documents_.store()));
+  return open(*found, hi_request, std::move(entry), std::nullopt);
+}
+
+Result<Transaction> HealthInformationRelay::open(const consent::ArtefactRecord& found,
+                                                 const HiRequest& hi_request,
+                                                 audit::AuditEntry entry,
+                                                 const std::optional<std::string>& hiu_request_id) {
+  const auto& detail = found.artefact.detail;
+  ASSIGN_OR_RETURN(const auto hip,
+                   registry_.participant(detail.hip_id, consent::FacilityRole::kHip));
   vault::Document document;
   document.type = std::string(kTransactionType);
   document.id = consent::random_uuid();
-  document.partition = found->account_id;
+  document.partition = found.account_id;
   document.body = {{"consent_id", hi_request.consent_id},
-                   {"hiu_id", hiu.id},
+                   {"hiu_id", detail.hiu_id},
                    {"hip_id", hip.id},
                    {"status", "REQUESTED"},
                    {"hiu_status", ""},
-                   {"created_at_ms", now_ms}};
+                   {"created_at_ms", entry.time_ms}};
   entry.resource_type = std::string(kTransactionType);
   entry.resource_id = document.id;
 
@@ -113,17 +155,17 @@ Result<Transaction> HealthInformationRelay::request(std::string_view hiu_id,
                    consent::prepare_outbox_message(documents_, hip.id, kHipRequestPath,
                                                    {{"transactionId", document.id},
                                                     {"hiRequest", hi_request_to_json(hi_request)},
-                                                    {"hiu", {{"id", hiu.id}}}}));
+                                                    {"hiu", {{"id", detail.hiu_id}}}}));
   batch.records.push_back(std::move(to_hip));
-  ASSIGN_OR_RETURN(
-      auto to_hiu,
-      consent::prepare_outbox_message(
-          documents_, hiu.id, kHiuOnRequestPath,
-          {{"hiRequest", {{"transactionId", document.id}, {"sessionStatus", "REQUESTED"}}},
-           {"resp",
-            {{"requestId",
-              consent::optional_string(body, "requestId", "").value_or(std::string())}}}}));
-  batch.records.push_back(std::move(to_hiu));
+  if (hiu_request_id) {
+    ASSIGN_OR_RETURN(
+        auto to_hiu,
+        consent::prepare_outbox_message(
+            documents_, detail.hiu_id, kHiuOnRequestPath,
+            {{"hiRequest", {{"transactionId", document.id}, {"sessionStatus", "REQUESTED"}}},
+             {"resp", {{"requestId", *hiu_request_id}}}}));
+    batch.records.push_back(std::move(to_hiu));
+  }
   RETURN_IF_ERROR(audit::append_entry(batch, entry));
   RETURN_IF_ERROR(commit(std::move(batch)));
   auto created = transaction_from(document);
@@ -196,7 +238,8 @@ Status HealthInformationRelay::notified(std::string_view facility_id, const json
     store::WriteBatch batch;
     ASSIGN_OR_RETURN(auto write, documents_.prepare(document, {}));
     batch.records.push_back(std::move(write));
-    if (from_hip) {
+    // The CM's own locker hears of the HIP's notice when the patient's browser asks.
+    if (from_hip && transaction.hiu_id != manager_.cm_id()) {
       ASSIGN_OR_RETURN(auto to_hiu, consent::prepare_outbox_message(
                                         documents_, transaction.hiu_id, kHiuNotifyPath,
                                         {{"notification", notification_to_json(notification)}}));

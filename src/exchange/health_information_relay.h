@@ -15,14 +15,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
 
+#include "audit/audit_entry.h"
 #include "common/clock.h"
 #include "consent/consent_manager.h"
 #include "consent/facility_registry.h"
+#include "exchange/health_information.h"
 #include "vault/sealed_documents.h"
 
 namespace kavach::exchange {
@@ -53,6 +56,11 @@ class HealthInformationRelay {
   // logged with the patient it concerned: kNotFound (no such artefact for this HIU),
   // kPermissionDenied (not GRANTED, expired, dates outside the grant), kInvalidArgument.
   Result<Transaction> request(std::string_view hiu_id, const boost::json::object& body);
+  // A patient's own request for their records (PATRQT), made at this CM for the patient's locker
+  // (patient_locker.h): the CM itself is the artefact's HIU, so there is no HIU to check or to
+  // answer, and the push goes to the locker's URL. `actor` is the account acting (the patient,
+  // or their nominee or guardian), for the log. Refused as request() refuses.
+  Result<Transaction> request_for_patient(std::string_view actor, const HiRequest& hi_request);
   // health-information/hip/on-request from `hip_id`.
   Status hip_acknowledged(std::string_view hip_id, const boost::json::object& body);
   // health-information/notify from `facility_id`, the transaction's HIP or HIU.
@@ -63,6 +71,12 @@ class HealthInformationRelay {
  private:
   Result<std::pair<vault::Document, Transaction>> load(std::string_view facility_id,
                                                        std::string_view id);
+  // Opens the transaction for an artefact whose checks passed and queues the request to its HIP,
+  // and, when `hiu_request_id` is set, the on-request answer to its HIU, in one commit with
+  // `entry`.
+  Result<Transaction> open(const consent::ArtefactRecord& found, const HiRequest& hi_request,
+                           audit::AuditEntry entry,
+                           const std::optional<std::string>& hiu_request_id);
   Status commit(store::WriteBatch batch);
 
   vault::SealedDocuments& documents_;

@@ -215,6 +215,14 @@ Status HipDataFlow::receive(const json::object& body, std::string_view signature
   if (existing) return {};  // the CM sent it again: already planned
 
   auto held = consents_.begin_data_request(hi_request.consent_id, hiu_id);
+  if (!held && held.error().code == ErrorCode::kNotFound) {
+    // The CM forwards a request only under an artefact it granted, and it queued the artefact's
+    // notice to this HIP first; a request that overtakes the notice (both leave the CM's outbox
+    // at once when a patient asks for their own records) is answered "try again", and the
+    // outbox's retry finds the consent here.
+    return make_error(ErrorCode::kUnavailable,
+                      "this HIP has not yet received that consent's notice; try again");
+  }
   if (!held) {
     if (held.error().code != ErrorCode::kPermissionDenied &&
         held.error().code != ErrorCode::kNotFound) {

@@ -26,6 +26,7 @@
 #include "exchange/hiu_data_flow.h"
 #include "exchange/patient_audit.h"
 #include "exchange/patient_links.h"
+#include "exchange/patient_locker.h"
 #include "exchange/request_guard.h"
 #include "exchange/session_tokens.h"
 #include "fhir/audit_event_service.h"
@@ -78,6 +79,7 @@ struct ApiServices {
   fhir::BulkExports* exports = nullptr;                      // $export jobs
   guard::AlertBook* alerts = nullptr;                        // the anomaly guard's alerts and locks
   exchange::HiuConsentDesk* hiu_desk = nullptr;              // an HIU's professionals' requests
+  exchange::PatientLocker* patient_locker = nullptr;         // the CM's relay of own records
   const WebAssets* web_assets = nullptr;                     // the web app's files, when built
   const WebSessions* web_sessions = nullptr;                 // browser sessions of the web app
   // The node's status for hospital IT (cli/node_status.h); unset in tests that need none.

@@ -5,6 +5,7 @@
 // API through which its professionals start a request and read what arrived. Handlers parse, call
 // one service and map the result; ABDM routes answer errors in ABDM's shape.
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "consent/consent_record_gate.h"
 #include "consent/json_fields.h"
 #include "exchange/health_information.h"
+#include "exchange/patient_locker.h"
 #include "exchange/peer_messages.h"
 #include "http/api.h"
 #include "http/problem.h"
@@ -539,6 +541,104 @@ Result<PeerMessage> peer_message(const Request& request, const RouteContext& con
   return message;
 }
 
+json::object locker_json(const exchange::LockerRequest& request) {
+  json::array transfers;
+  for (const auto& transfer : request.transfers) {
+    json::object out{{"hip", {{"id", transfer.hip_id}, {"name", transfer.hip_name}}},
+                     {"status", transfer.status},
+                     {"pageCount", transfer.page_count},
+                     {"pages", json::value_from(transfer.pages)}};
+    if (!transfer.transaction_id.empty()) out["transactionId"] = transfer.transaction_id;
+    if (!transfer.detail.empty()) out["detail"] = transfer.detail;
+    transfers.push_back(std::move(out));
+  }
+  return {{"id", request.id},
+          {"createdAt", format_instant_ms(request.created_at_ms)},
+          {"eraseAt", format_instant_ms(request.erase_at_ms)},
+          {"transfers", std::move(transfers)}};
+}
+
+// {keyMaterial, hiTypes?, hips?, dateRange?}: what the patient's browser asks for.
+Result<exchange::LockerAsk> parse_locker_ask(const json::object& body) {
+  exchange::LockerAsk ask;
+  const auto* key = body.if_contains("keyMaterial");
+  if (key == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "keyMaterial (the browser's public key) is required");
+  }
+  ASSIGN_OR_RETURN(ask.key_material, exchange::parse_key_material(*key));
+  if (const auto* types = body.if_contains("hiTypes")) {
+    ASSIGN_OR_RETURN(ask.hi_types, consent::parse_hi_types(*types));
+  }
+  if (const auto* hips = body.if_contains("hips")) {
+    const auto* array = hips->if_array();
+    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
+      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
+    }
+    for (const auto& hip : *array) {
+      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
+      ask.hip_ids.emplace_back(hip.as_string());
+    }
+  }
+  if (const auto* range = body.if_contains("dateRange")) {
+    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
+    consent::DateRange parsed;
+    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
+    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
+    ask.date_range = parsed;
+  }
+  return ask;
+}
+
+// The patient's own records through the CM (exchange/patient_locker.h): their browser asks with
+// its public key, the HIPs push ciphertext for it here, and the browser fetches the pages.
+void add_locker_routes(Router& router, exchange::PatientLocker& locker) {
+  const std::string base = "/cm/v1/patients/{patient}/records-requests";
+  router.add("POST", base, Access::kPatientSession,
+             [&locker](const Request& request, const RouteContext& context) {
+               auto body = body_object(request);
+               if (!body) return problem_response(body.error());
+               auto ask = parse_locker_ask(*body);
+               if (!ask) return problem_response(ask.error());
+               auto asked = locker.request(*context.patient, patient_subject(context), *ask);
+               if (!asked) return problem_response(asked.error());
+               return json_response(201, locker_json(*asked));
+             });
+  router.add("GET", base + "/{id}", Access::kPatientSession,
+             [&locker](const Request&, const RouteContext& context) {
+               auto found =
+                   locker.status(*context.patient, patient_subject(context), context.param("id"));
+               if (!found) return problem_response(found.error());
+               return json_response(200, locker_json(*found));
+             });
+  router.add("GET", base + "/{id}/transfers/{transaction}/pages/{page}", Access::kPatientSession,
+             [&locker](const Request&, const RouteContext& context) {
+               const std::string number = context.param("page");
+               std::int64_t page = 0;
+               const auto parsed =
+                   std::from_chars(number.data(), number.data() + number.size(), page);
+               if (parsed.ec != std::errc() || parsed.ptr != number.data() + number.size()) {
+                 return problem_response(Error{ErrorCode::kNotFound, "no such page is held"});
+               }
+               auto found = locker.page(*context.patient, patient_subject(context),
+                                        context.param("id"), context.param("transaction"), page);
+               if (!found) return problem_response(found.error());
+               Response response = json_response(200, *found);
+               response.set_header("Cache-Control", "no-store");
+               return response;
+             });
+  // Public: a page is kept only for a transaction the locker holds, and is ciphertext for the
+  // patient's browser.
+  router.add("POST", std::string(exchange::kLockerTransferPath), Access::kFromNode,
+             [&locker](const Request& request, const RouteContext&) {
+               auto body = body_object(request);
+               if (!body) return abdm_error(body.error());
+               auto received = locker.receive_page(*body);
+               if (!received) return abdm_error(received.error());
+               return json_response(202, {{"acknowledgement", {{"status", "OK"}}}});
+             });
+}
+
 void add_exchange_routes(Router& router, const ApiServices& services) {
   if (services.relay != nullptr && services.consent != nullptr) {
     add_cm_routes(router, *services.relay, services.consent->guard);
@@ -556,6 +656,7 @@ void add_exchange_routes(Router& router, const ApiServices& services) {
   if (services.hiu_data_flow != nullptr) add_hiu_routes(router, *services.hiu_data_flow);
   if (services.hiu_desk != nullptr)
     add_hiu_desk_routes(router, *services.hiu_desk, services.clients);
+  if (services.patient_locker != nullptr) add_locker_routes(router, *services.patient_locker);
 }
 
 }  // namespace kavach::http
