@@ -1,6 +1,7 @@
 // The exchange's messages arrive from other nodes: an HIU's hiRequest, a HIP's pushed page with
 // its key material, either side's notification, a HIP's discovery answer with its care contexts,
-// and the Patient records a HIP matches a discovery against. Any input is parsed or refused with
+// and the Patient records a HIP matches a discovery against; and from a patient's browser, the
+// ask for their own records. Any input is parsed or refused with
 // an error; none may crash or hang, and a page the fuzzer writes never decrypts.
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "exchange/health_information.h"
 #include "exchange/hip_links.h"
 #include "exchange/patient_links.h"
+#include "exchange/patient_locker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace kavach;
@@ -31,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto* object = value.if_object();
   if (object == nullptr) return 0;
+  (void)exchange::parse_locker_ask(*object);
   if (const auto* hi_request = object->if_contains("hiRequest")) {
     (void)exchange::parse_hi_request(*hi_request);
   }

@@ -359,11 +359,8 @@ Result<ConsentRequestRecord> ConsentManager::break_glass(std::string_view hiu_id
   terms.hiu_id = hiu.id;
   terms.requester = Requester{professional.name, professional.registration_type,
                               professional.registration_value, professional.registration_system};
-  // Every clinical HI type: all of ABDM v0.5's. Invoices (a v3 addition) are no help in an
-  // emergency, and a v0.5 HIP or HIU would refuse an artefact that names them.
-  for (const auto type : kAllHiTypes) {
-    if (type != HiType::kInvoice) terms.hi_types.push_back(type);
-  }
+  // Every clinical HI type (invoices are no help in an emergency).
+  terms.hi_types.assign(std::begin(kClinicalHiTypes), std::end(kClinicalHiTypes));
   terms.permission.access_mode = AccessMode::kView;
   terms.permission.date_range = {0, now_ms};
   terms.permission.data_erase_at_ms =

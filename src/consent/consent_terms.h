@@ -38,6 +38,12 @@ inline constexpr HiType kAllHiTypes[] = {HiType::kOpConsultation,     HiType::kP
                                          HiType::kDischargeSummary,   HiType::kDiagnosticReport,
                                          HiType::kImmunizationRecord, HiType::kHealthDocumentRecord,
                                          HiType::kWellnessRecord,     HiType::kInvoice};
+// ABDM v0.5's seven, every clinical type: what an artefact the CM makes on its own may name (a
+// v0.5 HIP or HIU refuses an artefact naming Invoice, a v3 addition).
+inline constexpr HiType kClinicalHiTypes[] = {
+    HiType::kOpConsultation,   HiType::kPrescription,       HiType::kDischargeSummary,
+    HiType::kDiagnosticReport, HiType::kImmunizationRecord, HiType::kHealthDocumentRecord,
+    HiType::kWellnessRecord};
 
 enum class AccessMode : std::uint8_t { kView, kStore, kQuery, kStream };
 enum class FrequencyUnit : std::uint8_t { kHour, kDay, kWeek, kMonth, kYear };

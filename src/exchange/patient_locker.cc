@@ -7,6 +7,7 @@
 
 #include "audit/audit_log.h"
 #include "common/time_format.h"
+#include "consent/json_fields.h"
 
 namespace kavach::exchange {
 namespace {
@@ -33,7 +34,8 @@ Result<LockerRequest> PatientLocker::request(const consent::PatientSession& call
   consent::SelfRequest self;
   self.hi_types = ask.hi_types;
   if (self.hi_types.empty()) {
-    self.hi_types.assign(std::begin(consent::kAllHiTypes), std::end(consent::kAllHiTypes));
+    self.hi_types.assign(std::begin(consent::kClinicalHiTypes),
+                         std::end(consent::kClinicalHiTypes));
   }
   self.date_range = ask.date_range.value_or(consent::DateRange{kAllDatesFromMs, now_ms});
   self.data_erase_at_ms =
@@ -41,42 +43,48 @@ Result<LockerRequest> PatientLocker::request(const consent::PatientSession& call
   self.hip_ids = std::move(hip_ids);
   ASSIGN_OR_RETURN(const auto granted, manager_.self_request(caller, abha_number, self));
 
-  Held held;
-  held.id = granted.id;
-  held.account_id = granted.account_id;
-  held.created_at_ms = now_ms;
-  held.erase_at_ms = self.data_erase_at_ms;
+  {
+    std::lock_guard lock(mutex_);
+    Held held;
+    held.id = granted.id;
+    held.account_id = granted.account_id;
+    held.sequence = ++sequence_;
+    held.created_at_ms = now_ms;
+    held.erase_at_ms = self.data_erase_at_ms;
+    held_[granted.id] = std::move(held);
+    drop_locked(now_ms, granted.account_id);  // the new request is the newest: never dropped
+  }
+  std::vector<LockerTransfer> transfers;
   for (const auto& consent_id : granted.artefact_ids) {
-    HiRequest hi_request{consent_id, self.date_range, options_.push_url, ask.key_material};
-    auto artefact = manager_.artefact(consent_id);
     LockerTransfer transfer;
-    if (artefact) transfer.hip_id = artefact->artefact.detail.hip_id;
+    if (auto artefact = manager_.artefact(consent_id)) {
+      transfer.hip_id = artefact->artefact.detail.hip_id;
+    }
     if (auto hip = registry_.facility(transfer.hip_id)) transfer.hip_name = hip->name;
+    // (A page that beat the lines below to the locker is answered 404, and the HIP pushes it
+    // again after its backoff.)
+    const HiRequest hi_request{consent_id, self.date_range, options_.push_url, ask.key_material};
     auto opened = relay_.request_for_patient(caller.account_id, hi_request);
     if (!opened) {
       // The other hospitals' records still come; this one says why it cannot.
       transfer.status = "FAILED";
       transfer.detail = opened.error().message;
-      held.transfers.insert(held.transfers.begin(), std::move(transfer));
-      continue;
+    } else {
+      transfer.transaction_id = opened->id;
+      transfer.status = opened->status;
     }
-    transfer.transaction_id = opened->id;
-    transfer.status = opened->status;
-    held.by_transaction[opened->id] =
-        HeldTransfer{opened->consent_id, opened->hip_id, opened->hip_url, 0, {}};
-    held.transfers.push_back(std::move(transfer));
+    std::lock_guard lock(mutex_);
+    const auto held = held_.find(granted.id);
+    if (held == held_.end()) break;  // already dropped for a newer request
+    if (opened) {
+      held->second.by_transaction[opened->id] =
+          HeldTransfer{opened->consent_id, opened->hip_id, opened->hip_url, 0, {}};
+      by_transaction_[opened->id] = granted.id;
+    }
+    held->second.transfers.push_back(transfer);
+    transfers.push_back(std::move(transfer));
   }
-
-  LockerRequest out{held.id, now_ms, held.erase_at_ms, held.transfers};
-  std::lock_guard lock(mutex_);
-  held.sequence = ++sequence_;
-  for (const auto& [transaction_id, transfer] : held.by_transaction) {
-    by_transaction_[transaction_id] = held.id;
-  }
-  const std::string account_id = held.account_id;
-  held_[held.id] = std::move(held);
-  drop_locked(now_ms, account_id);  // the new request is the newest: never the one dropped
-  return out;
+  return LockerRequest{granted.id, now_ms, self.data_erase_at_ms, std::move(transfers)};
 }
 
 void PatientLocker::forget_locked(std::map<std::string, Held>::iterator held) {
@@ -159,14 +167,22 @@ Result<json::object> PatientLocker::page(const consent::PatientSession& caller,
 
 Status PatientLocker::receive_page(const json::object& body) {
   ASSIGN_OR_RETURN(auto page, parse_data_page(body));
+  // The transfer the page belongs to, while its request is held and not past its erase time.
+  const auto transfer_of = [&](std::int64_t now_ms) -> Result<std::pair<Held*, HeldTransfer*>> {
+    const auto owner = by_transaction_.find(page.transaction_id);
+    if (owner != by_transaction_.end()) {
+      auto& held = held_.at(owner->second);
+      if (held.erase_at_ms > now_ms) {
+        return std::pair{&held, &held.by_transaction.at(page.transaction_id)};
+      }
+    }
+    return make_error(ErrorCode::kNotFound, "the locker holds no such transaction");
+  };
   std::string hip_url;
   {
     std::lock_guard lock(mutex_);
-    const auto request = by_transaction_.find(page.transaction_id);
-    if (request == by_transaction_.end()) {
-      return make_error(ErrorCode::kNotFound, "the locker holds no such transaction");
-    }
-    const auto& transfer = held_.at(request->second).by_transaction.at(page.transaction_id);
+    ASSIGN_OR_RETURN(const auto found, transfer_of(unix_ms(clock_.now())));
+    const auto& transfer = *found.second;
     if (transfer.pages.contains(page.page_number)) return {};  // the HIP did not hear our answer
     if (transfer.page_count != 0 && transfer.page_count != page.page_count) {
       return make_error(ErrorCode::kInvalidArgument, "pageCount changed during the transfer");
@@ -191,31 +207,40 @@ Status PatientLocker::receive_page(const json::object& body) {
   json::object kept = data_page_to_json(page);
   const std::string payload = json::serialize(kept);
 
+  // Taken under the lock, logged outside it (a commit), and given back if the log refuses.
+  audit::AuditEntry arrival;
   bool complete = false;
   std::string consent_id;
   std::string hip_id;
   {
     std::lock_guard lock(mutex_);
-    const auto request = by_transaction_.find(page.transaction_id);
-    if (request == by_transaction_.end()) {
-      return make_error(ErrorCode::kNotFound, "the locker holds no such transaction");
-    }
-    auto& held = held_.at(request->second);
-    auto& transfer = held.by_transaction.at(page.transaction_id);
-    if (transfer.pages.contains(page.page_number)) return {};
-    if (held.bytes + payload.size() > options_.request_bytes_max ||
+    ASSIGN_OR_RETURN(const auto found, transfer_of(unix_ms(clock_.now())));
+    auto& [held, transfer] = found;
+    if (transfer->pages.contains(page.page_number)) return {};
+    if (held->bytes + payload.size() > options_.request_bytes_max ||
         total_bytes_ + payload.size() > options_.total_bytes_max) {
       return make_error(ErrorCode::kResourceExhausted,
                         "the patient's records are more than the locker keeps at once");
     }
-    RETURN_IF_ERROR(log_arrival(held, transfer, page.transaction_id, payload));
-    held.bytes += payload.size();
+    held->bytes += payload.size();
     total_bytes_ += payload.size();
-    transfer.page_count = page.page_count;
-    transfer.pages.emplace(page.page_number, std::move(kept));
-    complete = static_cast<std::int64_t>(transfer.pages.size()) == transfer.page_count;
-    hip_id = transfer.hip_id;
-    consent_id = transfer.consent_id;
+    transfer->page_count = page.page_count;
+    transfer->pages.emplace(page.page_number, std::move(kept));
+    complete = static_cast<std::int64_t>(transfer->pages.size()) == transfer->page_count;
+    hip_id = transfer->hip_id;
+    consent_id = transfer->consent_id;
+    arrival = arrival_entry(*held, *transfer, page.transaction_id, payload);
+  }
+  if (auto logged = audit::record_entries(documents_.store(), std::span(&arrival, 1)); !logged) {
+    std::lock_guard lock(mutex_);
+    if (auto found = transfer_of(unix_ms(clock_.now())); found) {
+      auto& [held, transfer] = *found;
+      if (transfer->pages.erase(page.page_number) == 1) {
+        held->bytes -= payload.size();
+        total_bytes_ -= payload.size();
+      }
+    }
+    return logged;
   }
   if (!complete) return {};
   // Everything arrived: the CM, as this transfer's HIU, says so, as an HIU would (ABDM notify).
@@ -230,8 +255,9 @@ Status PatientLocker::receive_page(const json::object& body) {
   return relay_.notified(manager_.cm_id(), {{"notification", notification_to_json(notice)}});
 }
 
-Status PatientLocker::log_arrival(const Held& held, const HeldTransfer& transfer,
-                                  std::string_view transaction_id, std::string_view payload) {
+audit::AuditEntry PatientLocker::arrival_entry(const Held& held, const HeldTransfer& transfer,
+                                               std::string_view transaction_id,
+                                               std::string_view payload) const {
   audit::AuditEntry entry;
   entry.time_ms = unix_ms(clock_.now());
   entry.action = audit::Action::kDataTransfer;
@@ -247,7 +273,38 @@ Status PatientLocker::log_arrival(const Held& held, const HeldTransfer& transfer
   const auto hash = audit::sha256(
       std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
   entry.content_hash.assign(hash.begin(), hash.end());
-  return audit::record_entries(documents_.store(), std::span(&entry, 1));
+  return entry;
+}
+
+Result<LockerAsk> parse_locker_ask(const json::object& body) {
+  LockerAsk ask;
+  const auto* key = body.if_contains("keyMaterial");
+  if (key == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "keyMaterial (the browser's public key) is required");
+  }
+  ASSIGN_OR_RETURN(ask.key_material, parse_key_material(*key));
+  if (const auto* types = body.if_contains("hiTypes")) {
+    ASSIGN_OR_RETURN(ask.hi_types, consent::parse_hi_types(*types));
+  }
+  if (const auto* hips = body.if_contains("hips")) {
+    const auto* array = hips->if_array();
+    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
+      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
+    }
+    for (const auto& hip : *array) {
+      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
+      ask.hip_ids.emplace_back(hip.as_string());
+    }
+  }
+  if (const auto* range = body.if_contains("dateRange")) {
+    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
+    consent::DateRange parsed;
+    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
+    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
+    ask.date_range = parsed;
+  }
+  return ask;
 }
 
 }  // namespace kavach::exchange

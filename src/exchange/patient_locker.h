@@ -32,6 +32,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "audit/audit_entry.h"
 #include "common/clock.h"
 #include "consent/consent_manager.h"
 #include "exchange/health_information.h"
@@ -52,13 +53,17 @@ struct PatientLockerOptions {
   std::size_t requests_per_patient_max = 2;          // the oldest is dropped beyond
 };
 
-// What the patient asks for; empty means everything: every HI type, every linked HIP, all dates.
+// What the patient asks for; empty means everything: every clinical HI type (kClinicalHiTypes),
+// every linked HIP, all dates.
 struct LockerAsk {
   std::vector<consent::HiType> hi_types;
   std::vector<std::string> hip_ids;
   std::optional<consent::DateRange> date_range;
   KeyMaterial key_material;  // the browser's public key and nonce
 };
+
+// The browser's ask, {keyMaterial, hiTypes?, hips?, dateRange?}; kInvalidArgument names the field.
+Result<LockerAsk> parse_locker_ask(const boost::json::object& body);
 
 struct LockerTransfer {
   std::string transaction_id;  // empty when the request could not be made
@@ -126,7 +131,7 @@ class PatientLocker {
     std::int64_t created_at_ms = 0;
     std::int64_t erase_at_ms = 0;
     std::size_t bytes = 0;
-    std::vector<LockerTransfer> transfers;  // in the order asked, with the failures up front
+    std::vector<LockerTransfer> transfers;  // in the order asked
     std::map<std::string, HeldTransfer> by_transaction;
   };
 
@@ -135,8 +140,9 @@ class PatientLocker {
   void forget_locked(std::map<std::string, Held>::iterator held);
   Result<LockerRequest> view(const consent::PatientSession& caller, std::string_view abha_number,
                              std::string_view request_id);
-  Status log_arrival(const Held& held, const HeldTransfer& transfer,
-                     std::string_view transaction_id, std::string_view payload);
+  // The log entry of a page's arrival (data.transfer, with the page's SHA-256).
+  audit::AuditEntry arrival_entry(const Held& held, const HeldTransfer& transfer,
+                                  std::string_view transaction_id, std::string_view payload) const;
 
   vault::SealedDocuments& documents_;
   consent::ConsentManager& manager_;

@@ -558,38 +558,6 @@ json::object locker_json(const exchange::LockerRequest& request) {
           {"transfers", std::move(transfers)}};
 }
 
-// {keyMaterial, hiTypes?, hips?, dateRange?}: what the patient's browser asks for.
-Result<exchange::LockerAsk> parse_locker_ask(const json::object& body) {
-  exchange::LockerAsk ask;
-  const auto* key = body.if_contains("keyMaterial");
-  if (key == nullptr) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "keyMaterial (the browser's public key) is required");
-  }
-  ASSIGN_OR_RETURN(ask.key_material, exchange::parse_key_material(*key));
-  if (const auto* types = body.if_contains("hiTypes")) {
-    ASSIGN_OR_RETURN(ask.hi_types, consent::parse_hi_types(*types));
-  }
-  if (const auto* hips = body.if_contains("hips")) {
-    const auto* array = hips->if_array();
-    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
-      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
-    }
-    for (const auto& hip : *array) {
-      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
-      ask.hip_ids.emplace_back(hip.as_string());
-    }
-  }
-  if (const auto* range = body.if_contains("dateRange")) {
-    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
-    consent::DateRange parsed;
-    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
-    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
-    ask.date_range = parsed;
-  }
-  return ask;
-}
-
 // The patient's own records through the CM (exchange/patient_locker.h): their browser asks with
 // its public key, the HIPs push ciphertext for it here, and the browser fetches the pages.
 void add_locker_routes(Router& router, exchange::PatientLocker& locker) {
@@ -598,7 +566,7 @@ void add_locker_routes(Router& router, exchange::PatientLocker& locker) {
              [&locker](const Request& request, const RouteContext& context) {
                auto body = body_object(request);
                if (!body) return problem_response(body.error());
-               auto ask = parse_locker_ask(*body);
+               auto ask = exchange::parse_locker_ask(*body);
                if (!ask) return problem_response(ask.error());
                auto asked = locker.request(*context.patient, patient_subject(context), *ask);
                if (!asked) return problem_response(asked.error());

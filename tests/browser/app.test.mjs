@@ -1,7 +1,8 @@
 // The web app in a real browser: Debian's Chromium, headless, driven by playwright-core, against a
 // real `kavach` node (every role on one node, as the demo runs) on loopback.
 //
-// One story, step by step, as the issue's done-when tells it: a patient enrols; a clinician finds
+// One story, step by step, as the issue's done-when tells it: a patient enrols, links her hospital
+// and fetches her own records (decrypted only in the browser); a clinician finds
 // them and asks for consent; the patient grants a narrowed version; the clinician sees exactly
 // those records; the patient sees the access in their (verified) log and revokes; the clinician
 // loses access. Then break-the-glass with its countdown, the Hindi switch, the 360 px layout, an
@@ -299,9 +300,46 @@ describe('the web app', { concurrency: false }, () => {
     await shot(page, '08-patient-hospitals');
   });
 
+  test('the patient fetches their own records, opened only in the browser, by visit and type with lab tables and charts', async () => {
+    const page = state.patient;
+    const relayed = [];
+    const watch = (response) => {
+      if (/\/records-requests\/[^/]+\/transfers\/[^/]+\/pages\/\d+$/.test(response.url())) relayed.push(response.text());
+    };
+    page.on('response', watch);
+    await page.getByRole('button', { name: 'My records' }).click();
+    await page.getByText('Get your records from Demo Hospital.', { exact: false }).waitFor();
+    await page.getByRole('button', { name: 'Get my records' }).click();
+    const own = page.locator('.own-records');
+    await own.locator('table.lab').waitFor({ timeout: 30000 });
+    await until(async () => /parts received/.test(await own.locator('.transfers').textContent()), 'every part received', 30000);
+    await until(async () => (await own.locator('table.lab tbody tr').count()) === 2, 'both HbA1c results');
+    const text = await own.textContent();
+    assert.match(text, /Metformin 1000 mg/, 'her prescriptions');
+    const charts = await own.locator('figure.chart figcaption').allTextContents();
+    assert.ok(charts.some((c) => /HbA1c/.test(c)), 'the HbA1c trend');
+    assert.ok(charts.some((c) => /Systolic blood pressure/.test(c)), 'the blood pressure trend (a vital sign)');
+    assert.equal(await own.getByText(/^Visit on /).count(), 2, 'grouped by her two visits');
+    await shot(page, '09-patient-own-records');
+    assert.deepEqual(await axeCritical(page), []);
+    page.off('response', watch);
+    // What the consent manager relayed was ciphertext: no record, name or code in it.
+    const bodies = await Promise.all(relayed);
+    assert.ok(bodies.length >= 6, `${bodies.length} pages relayed`);
+    for (const body of bodies) {
+      assert.match(body, /"keyMaterial"/);
+      assert.doesNotMatch(body, /HbA1c|Metformin|Asha|4548-4|laboratory/);
+    }
+    // Her own request is listed among her consents, in her words.
+    await page.getByRole('button', { name: 'My consents' }).click();
+    await page.getByRole('heading', { name: 'Your own records requests' }).waitFor();
+    await page.getByText('Your own records request', { exact: true }).first().waitFor();
+    await page.getByText('No one can see your records now.').waitFor();
+  });
+
   test('the 360 px layout needs no sideways scrolling', async () => {
     const page = state.patient;
-    for (const tab of ['Requests', 'My consents', 'Access log', 'Hospitals', 'Health ID', 'Settings']) {
+    for (const tab of ['Requests', 'My consents', 'My records', 'Access log', 'Hospitals', 'Health ID', 'Settings']) {
       await page.getByRole('button', { name: tab, exact: true }).click();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${tab} is ${overflow} px wider than the screen`);
@@ -395,7 +433,8 @@ describe('the web app', { concurrency: false }, () => {
   test('the patient revokes and the clinician loses access', async () => {
     const page = state.patient;
     await page.getByRole('button', { name: 'My consents' }).click();
-    await page.getByRole('button', { name: 'Stop access' }).click();
+    const clinicians = page.locator('article[data-consent]').filter({ hasNotText: 'Your own records request' });
+    await clinicians.getByRole('button', { name: 'Stop access' }).click();
     await page.getByText('No one can see your records now.').waitFor();
     await shot(page, '24-patient-revoked');
     const doctor = state.doctor;
@@ -516,6 +555,8 @@ describe('the web app', { concurrency: false }, () => {
     const consents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Consent');
     assert.ok(consents.some((c) => c.status === 'inactive'), 'the revoked consent, as a FHIR Consent');
     assert.ok(types.includes('AuditEvent'));
+    const documents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Bundle');
+    assert.ok(documents.length >= 6 && documents.every((d) => d.type === 'document'), 'the records she fetched, as the hospital sent them');
 
     // A nominee must hold a health ID of their own.
     await page.getByLabel("Nominee's health ID").fill('nobody@sbx');

@@ -22,7 +22,10 @@ CONFORMANCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "co
 # confirming a consent after a restart, emergency access (break-glass), and the CM passing a HIP's final notice on to the HIU (shaped like ABDM's
 # health-information/notify, and checked as one).
 KAVACH_ONLY = {"/v0.5/consents/hip/status", "/v0.5/break-glass"}
-SHAPED_LIKE = {"/v0.5/health-information/hiu/notify": "/v0.5/health-information/notify"}
+# A HIP's pages for the CM's patient locker are ABDM's data push, to the locker's URL.
+SHAPED_LIKE = {"/v0.5/health-information/hiu/notify": "/v0.5/health-information/notify",
+               "/cm/v1/locker/transfer": "/v0.5/health-information/transfer"}
+FIDELIUS_TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fidelius_tool.mjs")
 
 
 class RecordingProxy(LoopbackServer):
@@ -90,8 +93,10 @@ class ExchangeTest(NodeTestCase):
         self.addCleanup(self.check_conformance)
         self.cm = self.make_node(config_text='roles = ["cm"]\n[consent]\ncm_id = "sbx"\n')
         self.cm_key = node_key(self.cm)
+        # Its public URL (where HIPs push a patient's own records) is its proxy's.
+        self.cm.config_text += f'public_url = "{self.proxy_for(self.cm).url()}"\n'
         self.cm.start()
-        self.proxy_for(self.cm).target_port = self.cm.port
+        self.cm.proxy.target_port = self.cm.port
         cm_url = self.cm.proxy.url()
         args = self.cm.node_args()
 
@@ -394,6 +399,51 @@ class ExchangeTest(NodeTestCase):
                             self.received(artefact_id).body)
             again = self.fetch(artefact_id)
             self.assertEqual(again.status, 403, again.body)
+
+    def test_a_patient_fetches_her_own_records_from_both_hospitals_encrypted_for_her_key_only(self):
+        # The test plays her browser, with the web app's own Fidelius (web/src/fidelius.js).
+        key = json.loads(subprocess.run(["node", FIDELIUS_TOOL, "generate"], capture_output=True,
+                                        text=True, check=True).stdout)
+        expiry = iso(datetime.now(timezone.utc) + timedelta(hours=1))
+        asked = self.patient_api("POST", "/records-requests", {"keyMaterial": {
+            "cryptoAlg": "ECDH", "curve": "Curve25519", "nonce": key["nonce"],
+            "dhPublicKey": {"expiry": expiry, "parameters": "Curve25519/32byte random key",
+                            "keyValue": key["publicKey"]}}})
+        self.assertEqual(asked.status, 201, asked.body)
+        request = asked.json()
+        self.assertEqual(sorted(t["hip"]["id"] for t in request["transfers"]), sorted(self.hips))
+
+        def status():
+            return self.patient_api("GET", f"/records-requests/{request['id']}").json()
+
+        def complete():
+            return all(t["status"] == "TRANSFERRED" and len(t["pages"]) == t["pageCount"] > 0
+                       for t in status()["transfers"])
+        self.assertTrue(self.wait(complete, 30), status())
+        pages = []
+        for transfer in status()["transfers"]:
+            for number in transfer["pages"]:
+                page = self.patient_api(
+                    "GET", f"/records-requests/{request['id']}/transfers/{transfer['transactionId']}"
+                           f"/pages/{number}")
+                self.assertEqual(page.status, 200, page.body)
+                # Ciphertext only, link entries (KEM sends every document as one) fetched inline.
+                self.assertNotRegex(page.body, "HbA1c|Metformin|Asha|4548-4")
+                self.assertTrue(all("content" in e and "link" not in e for e in page.json()["entries"]))
+                pages.append(page.json())
+        opened = subprocess.run(["node", FIDELIUS_TOOL, "open"], capture_output=True, text=True,
+                                input=json.dumps({"privateKey": key["privateKey"], "nonce": key["nonce"],
+                                                  "pages": pages}))
+        self.assertEqual(opened.returncode, 0, opened.stderr)
+        resources = {(entry["resource"]["resourceType"], entry["resource"]["id"])
+                     for text in json.loads(opened.stdout) for entry in json.loads(text)["entry"]}
+        for records in self.records.values():
+            self.assertIn(("Observation", records["lab"]), resources)
+            self.assertIn(("MedicationRequest", records["prescription"]), resources)
+        # Without her session, nothing.
+        stranger = self.cm.request("GET", f"/cm/v1/patients/me/records-requests/{request['id']}",
+                                   token=None)
+        self.assertEqual(stranger.status, 401)
 
     def test_a_doctor_finds_asks_and_breaks_the_glass_through_their_own_node(self):
         """The desk the web app's clinician screens use: the doctor's node (not the hospital's

@@ -1,9 +1,11 @@
 // The patient's screens: enrolment, sign-in with a one-time code, the health ID card, the consent
-// inbox (grant, narrowed or whole, or deny), active consents with revoke, the access log with its
-// "verified" marks, and settings (lock, nominee, download of everything the CM holds).
+// inbox (grant, narrowed or whole, or deny), active consents with revoke, their own records
+// (own-records.js), the access log with its "verified" marks, and settings (lock, nominee,
+// download of everything the CM holds and the records fetched).
 import { useEffect, useState } from 'preact/hooks';
 import { get, post, put } from './api.js';
 import { formatDate, formatDateTime, listInWords, t } from './i18n.js';
+import { OwnRecords, useOwnRecords } from './own-records.js';
 import { QrCode } from './qr.js';
 import { Button, CheckList, Field, Notice, Page, Select, Tabs, html, useAction } from './ui.js';
 import { CHECKPOINT, inclusionStatus, verifiedCheckpoint } from './verify.js';
@@ -123,6 +125,7 @@ export function PatientHome({ onSignOut }) {
   const [me, setMe] = useState(null);
   const [requests, setRequests] = useState([]);
   const [links, setLinks] = useState([]);
+  const records = useOwnRecords();
   const { error, run } = useAction();
   const refresh = () =>
     run(async () => {
@@ -144,6 +147,7 @@ export function PatientHome({ onSignOut }) {
   const tabs = [
     { id: 'requests', label: t('patient.tab.requests'), badge: pending.length || '' },
     { id: 'consents', label: t('patient.tab.consents') },
+    { id: 'records', label: t('patient.tab.records') },
     { id: 'log', label: t('patient.tab.log') },
     { id: 'hospitals', label: t('patient.tab.hospitals') },
     { id: 'card', label: t('patient.tab.card') },
@@ -156,10 +160,11 @@ export function PatientHome({ onSignOut }) {
     ${me?.locked && html`<${Notice} kind="warning">${t('settings.lockedNotice')}<//>`}
     ${tab === 'requests' && html`<${Inbox} requests=${pending} links=${links} onChanged=${refresh} />`}
     ${tab === 'consents' && html`<${Consents} requests=${requests} onChanged=${refresh} />`}
+    ${tab === 'records' && html`<${OwnRecords} links=${links} records=${records} />`}
     ${tab === 'log' && html`<${AccessLog} />`}
     ${tab === 'hospitals' && html`<${Hospitals} links=${links} onChanged=${refresh} />`}
     ${tab === 'card' && me && html`<${HealthCard} me=${me} />`}
-    ${tab === 'settings' && me && html`<${Settings} me=${me} requests=${requests} onChanged=${refresh} />`}
+    ${tab === 'settings' && me && html`<${Settings} me=${me} requests=${requests} documents=${records.documents} onChanged=${refresh} />`}
   <//>`;
 }
 
@@ -256,22 +261,31 @@ function RequestCard({ request, links, onChanged }) {
 }
 
 function Consents({ requests, onChanged }) {
-  const active = requests.filter((r) => r.status === 'GRANTED');
-  const past = requests.filter((r) => ['DENIED', 'REVOKED', 'EXPIRED'].includes(r.status));
+  // Her own records requests (PATRQT) are hers, not someone who can see her records: listed apart.
+  const isOwn = (r) => r.purpose?.code === 'PATRQT';
+  const active = requests.filter((r) => r.status === 'GRANTED' && !isOwn(r));
+  const own = requests.filter((r) => r.status === 'GRANTED' && isOwn(r));
+  const past = requests.filter((r) => ['DENIED', 'REVOKED', 'EXPIRED'].includes(r.status) && !isOwn(r));
   const { busy, error, run } = useAction();
   const revoke = (id) => run(async () => { await post(`/cm/v1/patients/me/consent-requests/${id}/revoke`); onChanged(); });
+  const card = (request) => {
+    const granted = request.granted || request;
+    const words = {
+      requester: request.requester?.name || '', types: hiTypeWords(granted.hiTypes || []), from: formatDate(granted.permission?.dateRange?.from),
+      to: formatDate(granted.permission?.dateRange?.to), until: formatDate(granted.permission?.dataEraseAt),
+    };
+    return html`<li><article class="request" data-consent=${request.id}>
+      <h3>${isOwn(request) ? t('consents.self') : request.hiu?.name || request.hiu?.id}${request.purpose?.code === 'BTG' ? html` <span class="badge badge-danger">${t('log.breakGlass')}</span>` : ''}</h3>
+      <p>${t(isOwn(request) ? 'consents.selfAllows' : 'consents.allows', words)}</p>
+      <${Button} kind="danger" busy=${busy} onClick=${() => revoke(request.id)}>${t('consents.revoke')}<//>
+    </article></li>`;
+  };
   return html`<section>
     <h2>${t('consents.active')}</h2>
     <${Notice} kind="error">${error}<//>
     ${!active.length && html`<p class="empty">${t('consents.none')}</p>`}
-    <ul class="cards">${active.map((request) => {
-      const granted = request.granted || request;
-      return html`<li><article class="request" data-consent=${request.id}>
-        <h3>${request.hiu?.name || request.hiu?.id}${request.purpose?.code === 'BTG' ? html` <span class="badge badge-danger">${t('log.breakGlass')}</span>` : ''}</h3>
-        <p>${t('consents.allows', { requester: request.requester?.name || '', types: hiTypeWords(granted.hiTypes || []), from: formatDate(granted.permission?.dateRange?.from), to: formatDate(granted.permission?.dateRange?.to), until: formatDate(granted.permission?.dataEraseAt) })}</p>
-        <${Button} kind="danger" busy=${busy} onClick=${() => revoke(request.id)}>${t('consents.revoke')}<//>
-      </article></li>`;
-    })}</ul>
+    <ul class="cards">${active.map(card)}</ul>
+    ${own.length > 0 && html`<h2>${t('consents.selfTitle')}</h2><ul class="cards">${own.map(card)}</ul>`}
     ${past.length > 0 && html`<h2>${t('consents.past')}</h2>
       <ul class="plain">${past.map((r) => html`<li>${r.hiu?.name || r.hiu?.id}: ${t(`status.${r.status}`)} (${formatDate(r.createdAt)})</li>`)}</ul>`}
   </section>`;
@@ -411,7 +425,7 @@ function Hospitals({ links, onChanged }) {
   </section>`;
 }
 
-function Settings({ me, requests, onChanged }) {
+function Settings({ me, requests, documents, onChanged }) {
   const [nominee, setNominee] = useState(me.nominee || '');
   const [done, setDone] = useState('');
   const { busy, error, run } = useAction();
@@ -420,8 +434,9 @@ function Settings({ me, requests, onChanged }) {
     event.preventDefault();
     run(async () => { await put('/cm/v1/me/nominee', { healthId: nominee.trim() }); setDone(t('settings.nomineeSaved')); onChanged(); });
   };
-  // Everything the consent manager holds about the patient, as one FHIR Bundle made here and
-  // handed to the browser's download (no copy stays behind).
+  // Everything the consent manager holds about the patient, and the hospitals' document Bundles
+  // fetched on the records screen, as one FHIR Bundle made here and handed to the browser's
+  // download (no copy stays behind).
   const download = () =>
     run(async () => {
       const log = await get('/cm/v1/patients/me/audit-events?_count=200');
@@ -441,7 +456,8 @@ function Settings({ me, requests, onChanged }) {
         provision: { period: { start: r.permission?.dateRange?.from, end: r.permission?.dateRange?.to },
           purpose: [{ system: 'https://kavach.health/fhir/CodeSystem/abdm-purpose', code: r.purpose?.code }] },
       }));
-      const entries = [patient, ...consents, ...(log.entry || []).map((e) => e.resource)].map((resource) => ({ resource }));
+      const records = documents.map((d) => d.bundle);
+      const entries = [patient, ...consents, ...(log.entry || []).map((e) => e.resource), ...records].map((resource) => ({ resource }));
       const bundle = { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry: entries };
       const url = URL.createObjectURL(new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' }));
       const link = document.createElement('a');
