@@ -372,9 +372,8 @@ Status HipDataFlow::push_next(vault::Document& transfer, PushCounts& counts) {
     return finish(transfer, false, fmt::format("page {} was not delivered: {}", next, error));
   }
   ++counts.retried;
-  log::info("exchange.push_retry", {{"transaction", transfer.id},
-                                    {"page", std::to_string(next)},
-                                    {"error", error}});
+  log::info("exchange.push_retry",
+            {{"transaction", transfer.id}, {"page", std::to_string(next)}, {"error", error}});
   // The page will be pushed again, so its link (if any) may be fetched again.
   if (const auto link_id = string_member(page->body, "link_id"); !link_id.empty()) {
     ASSIGN_OR_RETURN(auto state, documents_.read(kHipLinkTokenType, link_id));
