@@ -1,5 +1,6 @@
 #include "backup/restorer.h"
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -7,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "backup/backup_writer.h"
+#include "backup/row_digest.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "crypto/sodium.h"
 #include "vault/key_vault.h"
 
@@ -39,6 +42,23 @@ Result<Decoded> fetch_decoded(Repository& repository, const BackupKey& key, cons
   return decoded;
 }
 
+// Logs how long each step of a restore took (backup.restore_phase), for hospital IT watching a
+// long restore and for the benchmark's breakdown.
+class PhaseClock {
+ public:
+  void done(std::string_view phase) {
+    const auto now = std::chrono::steady_clock::now();
+    log::info(
+        "backup.restore_phase",
+        {{"phase", std::string(phase)},
+         {"seconds", fmt::format("{:.1f}", std::chrono::duration<double>(now - last_).count())}});
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 class Restorer {
  public:
   // `ring` may be null for an audit-only restore, which writes no key.
@@ -56,22 +76,24 @@ class Restorer {
     // Everything goes in through one bulk load (the fast path of an empty store); the records are
     // read back and compared once it is finished, when the index is queryable.
     ASSIGN_OR_RETURN(load_, target_.begin_bulk_load());
+    PhaseClock phases;
     if (!audit_only) {
       RETURN_IF_ERROR(find_last_versions(chain));
+      phases.done("last_versions");
       ASSIGN_OR_RETURN(const auto erasures, later_erasures(snapshot));
       RETURN_IF_ERROR(restore_keys(last, erasures));
       for (const auto& [id, manifest] : chain) {
         for (const auto& segment : manifest.record_segments) RETURN_IF_ERROR(load_records(segment));
       }
+      phases.done("load_records");
     }
     RETURN_IF_ERROR(restore_audit_parts(chain));
+    phases.done("load_audit_log");
     RETURN_IF_ERROR(load_->finish());
+    phases.done("finish_load");
     if (!audit_only) {
-      for (const auto& [id, manifest] : chain) {
-        for (const auto& segment : manifest.record_segments) {
-          RETURN_IF_ERROR(verify_records(segment));
-        }
-      }
+      RETURN_IF_ERROR(verify_records(chain));
+      phases.done("verify_records");
     }
     if ((!audit_only && report_.record_versions != last.record_versions) ||
         report_.audit_entries != last.audit_size) {
@@ -215,14 +237,61 @@ class Restorer {
             entry.record, store::kAnyVersion,
             is_last(entry.record) ? entry.index : std::vector<store::IndexEntry>{}});
       }
-      RETURN_IF_ERROR(load_->add(std::move(batch)));
+      ASSIGN_OR_RETURN(const auto receipt, load_->add(std::move(batch)));
+      // What the store must then hold: each version at the change-feed position it was given
+      // (in order, one after another), and the index rows of each record's last version.
+      if (receipt.last_sequence - receipt.first_sequence + 1 !=
+          static_cast<std::int64_t>(end - start)) {
+        return tl::unexpected(differs("the store numbered the versions with gaps"));
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        auto expected = entries[i].record;
+        expected.sequence = receipt.first_sequence + static_cast<std::int64_t>(i - start);
+        expected_records_.add(expected);
+        if (!is_last(expected) || expected.deleted) continue;
+        for (const auto& index_entry : sorted(entries[i].index)) {
+          expected_index_.add(
+              store::IndexRow{expected.partition, expected.type, expected.id, index_entry});
+        }
+      }
     }
     return {};
   }
 
+  // Reads the loaded records and index back in the store's own key order (sequential reads) and
+  // compares their digests with what was loaded. Only when they differ is each segment read back
+  // row by row, in change-feed order, to name what differs.
+  Status verify_records(const std::vector<std::pair<std::string, Manifest>>& chain) {
+    RowDigest records;
+    for (std::optional<store::RecordVersion> after;;) {
+      ASSIGN_OR_RETURN(auto page, target_.scan_records(after, limits::kPageSizeMax));
+      if (page.empty()) break;
+      for (const auto& record : page) records.add(record);
+      after = std::move(page.back());
+    }
+    RowDigest index;
+    for (std::optional<store::IndexRow> after;;) {
+      ASSIGN_OR_RETURN(auto page, target_.scan_index(after, limits::kPageSizeMax));
+      if (page.empty()) break;
+      for (const auto& row : page) index.add(row);
+      after = std::move(page.back());
+    }
+    report_.record_versions = expected_records_.rows();
+    if (records == expected_records_ && index == expected_index_) return {};
+    for (const auto& [id, manifest] : chain) {
+      for (const auto& segment : manifest.record_segments) {
+        RETURN_IF_ERROR(find_difference(segment));
+      }
+    }
+    return tl::unexpected(differs(fmt::format(
+        "read back in key order, {} record versions and {} index rows do not match the {} and {} "
+        "loaded",
+        records.rows(), index.rows(), expected_records_.rows(), expected_index_.rows())));
+  }
+
   // Reads back what was loaded, in change-feed order: every field and payload, and the index of
-  // each record's last version.
-  Status verify_records(const std::string& segment) {
+  // each record's last version; the first difference is the error.
+  Status find_difference(const std::string& segment) {
     ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
                                              repository_, key_, segment, decode_records));
     std::size_t next = 0;
@@ -248,7 +317,6 @@ class Restorer {
         }
       }
     }
-    report_.record_versions += static_cast<std::int64_t>(entries.size());
     return {};
   }
 
@@ -337,6 +405,8 @@ class Restorer {
   std::unordered_map<std::string, std::int64_t> last_version_;  // "type\nid" -> last version
   std::int64_t last_source_sequence_ = 0;
   std::int64_t verified_through_ = 0;  // the target's change-feed position read back so far
+  RowDigest expected_records_;         // every version loaded, at its target sequence
+  RowDigest expected_index_;           // the index rows of every record's last version
   RestoreReport report_;
 };
 

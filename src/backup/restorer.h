@@ -3,10 +3,13 @@
 // The target store must be empty. Keys come first, re-wrapped under the target key file's active
 // KEK (a restored node gets a new key file: the old one may be in the attacker's hands). Keys
 // erased in any later snapshot than the one restored stay erased: an older point in time must not
-// bring back data a patient had erased. Then the record versions in change-feed order, each
-// segment committed as one batch and read back at once: every field and payload, and the index of
-// each version that was current, must equal what the snapshot holds. Then audit entries, tiles
-// and checkpoints, also read back and compared. Any difference fails the restore (kDataLoss).
+// bring back data a patient had erased. Then the record versions, in change-feed order, through
+// the store's bulk load, with the index entries of each record's last version; audit entries,
+// tiles and checkpoints, each read back and compared. Last, the whole store is read back in its
+// own key order (sequential reads) and its digest (row_digest.h) compared with what was loaded:
+// every version with every field and payload at the change-feed position it was given, and every
+// index row. Only on a mismatch is it read row by row, to name what differs. Any difference fails
+// the restore (kDataLoss).
 // Thread-safety: one restore per target store.
 #pragma once
 

@@ -59,6 +59,14 @@ class InstrumentedStore final : public Store {
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override {
     return timed("changes_since", [&] { return inner_->changes_since(after, limit); });
   }
+  Result<std::vector<RecordVersion>> scan_records(const std::optional<RecordVersion>& after,
+                                                  std::size_t limit) override {
+    return timed("scan_records", [&] { return inner_->scan_records(after, limit); });
+  }
+  Result<std::vector<IndexRow>> scan_index(const std::optional<IndexRow>& after,
+                                           std::size_t limit) override {
+    return timed("scan_index", [&] { return inner_->scan_index(after, limit); });
+  }
   Result<std::optional<WrappedKey>> read_key(const std::string& name) override {
     return timed("read_key", [&] { return inner_->read_key(name); });
   }

@@ -57,6 +57,15 @@ struct IndexEntry {
   bool operator==(const IndexEntry&) const = default;
 };
 
+// One row of the index, with the record it belongs to (a whole-store scan's unit).
+struct IndexRow {
+  std::string partition;
+  std::string type;
+  std::string id;
+  IndexEntry entry;
+  bool operator==(const IndexRow&) const = default;
+};
+
 struct RecordWrite {
   RecordVersion record;  // sequence is ignored and assigned by the store
   std::int64_t expected_version = kNoVersion;
@@ -199,6 +208,15 @@ class Store {
   // Versions with sequence > after, in sequence order, at most `limit`.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> changes_since(std::int64_t after,
                                                                          std::size_t limit) = 0;
+
+  // Every stored record version, in the backend's own key order, after `after` (the last version
+  // of the previous page; none for the first page), at most `limit`: a sequential read of the
+  // whole store, which a restore checks itself with (backup/restorer.h).
+  [[nodiscard]] virtual Result<std::vector<RecordVersion>> scan_records(
+      const std::optional<RecordVersion>& after, std::size_t limit) = 0;
+  // Every index row, in the backend's own key order, paged the same way.
+  [[nodiscard]] virtual Result<std::vector<IndexRow>> scan_index(
+      const std::optional<IndexRow>& after, std::size_t limit) = 0;
 
   [[nodiscard]] virtual Result<std::optional<WrappedKey>> read_key(const std::string& name) = 0;
   // Keys with name > after, in name order, at most `limit` (erased ones included).

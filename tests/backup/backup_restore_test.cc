@@ -14,6 +14,7 @@
 #include "backup/restorer.h"
 #include "backup/verifier.h"
 #include "crypto/encoding.h"
+#include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/postgres_test_database.h"
 #include "support/temp_dir.h"
@@ -282,6 +283,52 @@ TEST_P(BackupRestoreTest, SmallSegmentsRestoreTheSame) {
   auto target = fresh_target();
   ASSERT_TRUE(restore_snapshot(*repository_, *key_, summary.id, *target, *target_ring_));
   EXPECT_EQ(dump(*target, *target_ring_), dump(*source_, *ring_));
+}
+
+// A target store that goes wrong beneath the restore, as a faulty disk or backend would: it
+// changes a payload or loses index rows as they are read back.
+class FaultyTarget final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  bool change_a_payload = false;
+  bool lose_index_rows = false;
+
+  Result<std::vector<store::RecordVersion>> scan_records(
+      const std::optional<store::RecordVersion>& after, std::size_t limit) override {
+    auto page = ForwardingStore::scan_records(after, limit);
+    if (page && change_a_payload && !after && !page->empty()) page->front().payload.push_back(0);
+    return page;
+  }
+  Result<std::vector<store::IndexRow>> scan_index(const std::optional<store::IndexRow>& after,
+                                                  std::size_t limit) override {
+    auto page = ForwardingStore::scan_index(after, limit);
+    if (page && lose_index_rows && !after && !page->empty()) page->erase(page->begin());
+    return page;
+  }
+  Result<std::vector<store::IndexEntry>> index_entries(const std::string& type,
+                                                       const std::string& id) override {
+    auto entries = ForwardingStore::index_entries(type, id);
+    if (entries && lose_index_rows && !entries->empty()) entries->erase(entries->begin());
+    return entries;
+  }
+};
+
+TEST_P(BackupRestoreTest, ATargetThatChangesOrLosesRowsFailsTheRestore) {
+  write_records(0, 30);
+  const auto summary = snapshot();
+  FaultyTarget changing(fresh_target("changing.db"));
+  changing.change_a_payload = true;
+  auto changed = restore_snapshot(*repository_, *key_, summary.id, changing, *target_ring_);
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().code, ErrorCode::kDataLoss);
+  EXPECT_THAT(changed.error().message, HasSubstr("do not match"));
+  // Where the row-by-row reading finds the difference, it names it.
+  FaultyTarget losing(fresh_target("losing.db"));
+  losing.lose_index_rows = true;
+  auto lost = restore_snapshot(*repository_, *key_, summary.id, losing, *target_ring_);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kDataLoss);
+  EXPECT_THAT(lost.error().message, HasSubstr("the index of Observation/"));
 }
 
 TEST_P(BackupRestoreTest, RefusesATargetThatIsNotEmpty) {

@@ -254,6 +254,55 @@ TEST_P(StoreContractTest, ABulkLoadEndsAsTheSameStoreCommitsWouldMake) {
   EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), ElementsAre("p1"));
 }
 
+TEST_P(StoreContractTest, ScansReadEveryVersionAndIndexRowOncePageByPage) {
+  // Three patients' records with two versions each and index rows on the current ones.
+  std::set<std::tuple<std::string, std::string, std::int64_t>> written;
+  std::set<std::tuple<std::string, std::string, std::string>> indexed;
+  for (int p = 0; p < 3; ++p) {
+    for (int r = 0; r < 4; ++r) {
+      const auto id = fmt::format("o{}{}", p, r);
+      const auto partition = fmt::format("p{}", p);
+      ASSERT_TRUE(commit({make_write("Observation", id, 1, "v1", partition)}));
+      auto second = make_write("Observation", id, 2, "v2", partition);
+      second.index = {entry("code", fmt::format("c{}", r)), entry("subject", partition)};
+      ASSERT_TRUE(commit({second}));
+      written.insert({"Observation", id, 1});
+      written.insert({"Observation", id, 2});
+      indexed.insert({id, "code", fmt::format("c{}", r)});
+      indexed.insert({id, "subject", partition});
+    }
+  }
+  std::set<std::tuple<std::string, std::string, std::int64_t>> scanned;
+  std::size_t pages = 0;
+  for (std::optional<RecordVersion> after;; ++pages) {
+    auto page = store_->scan_records(after, 5);
+    ASSERT_TRUE(page) << page.error().message;
+    if (page->empty()) break;
+    EXPECT_LE(page->size(), 5U);
+    for (const auto& record : *page) {
+      EXPECT_TRUE(scanned.insert({record.type, record.id, record.version}).second)
+          << "read twice: " << record.id;
+      EXPECT_EQ(text(record.payload), record.version == 1 ? "v1" : "v2");
+    }
+    after = page->back();
+  }
+  EXPECT_EQ(scanned, written);
+  EXPECT_EQ(pages, 5U);  // 24 versions, 5 a page
+  std::set<std::tuple<std::string, std::string, std::string>> rows;
+  for (std::optional<IndexRow> after;;) {
+    auto page = store_->scan_index(after, 7);
+    ASSERT_TRUE(page) << page.error().message;
+    if (page->empty()) break;
+    for (const auto& row : *page) {
+      EXPECT_EQ(row.type, "Observation");
+      EXPECT_EQ(row.partition, fmt::format("p{}", row.id[1] - '0'));
+      EXPECT_TRUE(rows.insert({row.id, row.entry.name, text(row.entry.value)}).second);
+    }
+    after = page->back();
+  }
+  EXPECT_EQ(rows, indexed);
+}
+
 TEST_P(StoreContractTest, ChangeFeedIsOrderedAndGapless) {
   auto receipt = commit({make_write("Patient", "a", 1), make_write("Patient", "b", 1)});
   ASSERT_TRUE(receipt);

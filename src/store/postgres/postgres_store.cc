@@ -544,6 +544,65 @@ Result<std::vector<RecordVersion>> PostgresStore::changes_since(std::int64_t aft
           static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax))));
 }
 
+Result<std::vector<RecordVersion>> PostgresStore::scan_records(
+    const std::optional<RecordVersion>& after, std::size_t limit) {
+  // The table's primary key order (partition first, as Citus distributes it).
+  const auto page = static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax));
+  if (!after) {
+    return query_records("scan_records_first",
+                         fmt::format("SELECT {} FROM kavach_records ORDER BY partition_key, type, "
+                                     "id, version LIMIT $1",
+                                     kRecordColumns),
+                         PgParams().int64(page));
+  }
+  return query_records(
+      "scan_records",
+      fmt::format("SELECT {} FROM kavach_records WHERE (partition_key, type, id, version) > "
+                  "($2, $3, $4, $5) ORDER BY partition_key, type, id, version LIMIT $1",
+                  kRecordColumns),
+      PgParams()
+          .int64(page)
+          .text(after->partition)
+          .text(after->type)
+          .text(after->id)
+          .int64(after->version));
+}
+
+Result<std::vector<IndexRow>> PostgresStore::scan_index(const std::optional<IndexRow>& after,
+                                                        std::size_t limit) {
+  const auto page = static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax));
+  ASSIGN_OR_RETURN(auto connection, lease());
+  constexpr std::string_view kColumns = "partition_key, type, id, name, value";
+  auto result =
+      after
+          ? connection->run(
+                "scan_index",
+                fmt::format("SELECT {} FROM kavach_record_index WHERE (partition_key, type, name, "
+                            "value, id) > ($2, $3, $4, $5, $6) ORDER BY partition_key, type, "
+                            "name, value, id LIMIT $1",
+                            kColumns),
+                PgParams()
+                    .int64(page)
+                    .text(after->partition)
+                    .text(after->type)
+                    .text(after->entry.name)
+                    .bytes(after->entry.value)
+                    .text(after->id))
+          : connection->run("scan_index_first",
+                            fmt::format("SELECT {} FROM kavach_record_index ORDER BY "
+                                        "partition_key, type, name, value, id LIMIT $1",
+                                        kColumns),
+                            PgParams().int64(page));
+  if (!result) return tl::unexpected(result.error());
+  std::vector<IndexRow> rows;
+  for (int row = 0; row < result->rows(); ++row) {
+    const auto value = result->bytes(row, 4);
+    rows.push_back(IndexRow{result->text(row, 0), result->text(row, 1), result->text(row, 2),
+                            IndexEntry{result->text(row, 3), Bytes(value.begin(), value.end())}});
+  }
+  return rows;
+}
+
 Result<std::optional<WrappedKey>> PostgresStore::read_key(const std::string& name) {
   ASSIGN_OR_RETURN(auto connection, lease());
   ASSIGN_OR_RETURN(

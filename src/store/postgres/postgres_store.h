@@ -45,6 +45,10 @@ class PostgresStore final : public Store {
                                                        const std::string& after_id,
                                                        std::size_t limit) override;
   Result<std::vector<RecordVersion>> changes_since(std::int64_t after, std::size_t limit) override;
+  Result<std::vector<RecordVersion>> scan_records(const std::optional<RecordVersion>& after,
+                                                  std::size_t limit) override;
+  Result<std::vector<IndexRow>> scan_index(const std::optional<IndexRow>& after,
+                                           std::size_t limit) override;
   Result<std::optional<WrappedKey>> read_key(const std::string& name) override;
   Result<std::vector<WrappedKey>> list_keys(const std::string& after, std::size_t limit) override;
   Result<std::vector<StoredAuditEntry>> read_audit_entries(std::int64_t begin,

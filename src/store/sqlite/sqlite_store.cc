@@ -764,6 +764,46 @@ Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after
   return collect_records(statement);
 }
 
+Result<std::vector<RecordVersion>> SqliteStore::scan_records(
+    const std::optional<RecordVersion>& after, std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  // The table's primary key order: a sequential read of the B-tree.
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT {} FROM records {} ORDER BY type, id, version "
+                       "LIMIT ?1",
+                       kRecordColumns, after ? "WHERE (type, id, version) > (?2, ?3, ?4)" : "")));
+  statement.bind(1, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  if (after) statement.bind(2, after->type).bind(3, after->id).bind(4, after->version);
+  return collect_records(statement);
+}
+
+Result<std::vector<IndexRow>> SqliteStore::scan_index(const std::optional<IndexRow>& after,
+                                                      std::size_t limit) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT partition_key, type, id, name, value FROM record_index {} "
+                       "ORDER BY type, name, value, id LIMIT ?1",
+                       after ? "WHERE (type, name, value, id) > (?2, ?3, ?4, ?5)" : "")));
+  statement.bind(1, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  if (after) {
+    statement.bind(2, after->type)
+        .bind(3, after->entry.name)
+        .bind(4, std::span<const std::uint8_t>(after->entry.value))
+        .bind(5, after->id);
+  }
+  std::vector<IndexRow> rows;
+  for (;;) {
+    ASSIGN_OR_RETURN(const auto step, statement.step());
+    if (step == Statement::Step::kDone) return rows;
+    const auto value = statement.column_blob(4);
+    rows.push_back(
+        IndexRow{statement.column_text(0), statement.column_text(1), statement.column_text(2),
+                 IndexEntry{statement.column_text(3), Bytes(value.begin(), value.end())}});
+  }
+}
+
 Result<std::optional<WrappedKey>> SqliteStore::read_key(const std::string& name) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
   ASSIGN_OR_RETURN(auto statement, reader->prepare("SELECT name, kek_id, wrapped, created_at_ms, "
