@@ -1,6 +1,7 @@
 #include "backup/restorer.h"
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -82,9 +83,9 @@ class Restorer {
       phases.done("last_versions");
       ASSIGN_OR_RETURN(const auto erasures, later_erasures(snapshot));
       RETURN_IF_ERROR(restore_keys(last, erasures));
-      for (const auto& [id, manifest] : chain) {
-        for (const auto& segment : manifest.record_segments) RETURN_IF_ERROR(load_records(segment));
-      }
+      RETURN_IF_ERROR(for_each_record_segment(
+          chain, /*with_hashes=*/true,
+          [this](const DecodedSegment& segment) { return load_records(segment); }));
       phases.done("load_records");
     }
     RETURN_IF_ERROR(restore_audit_parts(chain));
@@ -199,20 +200,57 @@ class Restorer {
     return record.type + '\n' + record.id;
   }
 
+  // A record segment decoded, with each version's content hash (row_digest.h) when asked for.
+  struct DecodedSegment {
+    std::vector<RecordEntry> entries;
+    std::vector<RowDigest::Hash> contents;
+  };
+
+  // Calls `use` with each record segment of the chain, in order, while the next one is decoded
+  // (fetched, decrypted, decompressed, parsed and hashed) on another thread, so that decoding
+  // overlaps the store's writes. One fetch at a time: the repository is never used concurrently.
+  template <typename Use>
+  Status for_each_record_segment(const std::vector<std::pair<std::string, Manifest>>& chain,
+                                 bool with_hashes, Use use) {
+    std::vector<std::string> segments;
+    for (const auto& [id, manifest] : chain) {
+      segments.insert(segments.end(), manifest.record_segments.begin(),
+                      manifest.record_segments.end());
+    }
+    const auto decode = [this, with_hashes](const std::string& segment) -> Result<DecodedSegment> {
+      DecodedSegment decoded;
+      ASSIGN_OR_RETURN(decoded.entries, fetch_decoded<std::vector<RecordEntry>>(
+                                            repository_, key_, segment, decode_records));
+      if (with_hashes) {
+        decoded.contents.reserve(decoded.entries.size());
+        for (const auto& entry : decoded.entries) {
+          decoded.contents.push_back(RowDigest::content_of(entry.record));
+        }
+      }
+      return decoded;
+    };
+    std::future<Result<DecodedSegment>> next;
+    if (!segments.empty()) next = std::async(std::launch::async, decode, segments.front());
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      auto current = next.get();
+      if (!current) return tl::unexpected(current.error());
+      if (i + 1 < segments.size()) next = std::async(std::launch::async, decode, segments[i + 1]);
+      RETURN_IF_ERROR(use(*current));  // on failure, `next` waits for its decode as it goes
+    }
+    return {};
+  }
+
   // The last version of every record in the chain: a bulk load takes a record's index entries
   // once, with that version.
   Status find_last_versions(const std::vector<std::pair<std::string, Manifest>>& chain) {
-    for (const auto& [id, manifest] : chain) {
-      for (const auto& segment : manifest.record_segments) {
-        ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
-                                                 repository_, key_, segment, decode_records));
-        for (const auto& entry : entries) {
-          auto& last = last_version_[record_key(entry.record)];
-          last = std::max(last, entry.record.version);
-        }
-      }
-    }
-    return {};
+    return for_each_record_segment(chain, /*with_hashes=*/false,
+                                   [this](const DecodedSegment& segment) -> Status {
+                                     for (const auto& entry : segment.entries) {
+                                       auto& last = last_version_[record_key(entry.record)];
+                                       last = std::max(last, entry.record.version);
+                                     }
+                                     return {};
+                                   });
   }
 
   bool is_last(const store::RecordVersion& record) const {
@@ -220,9 +258,8 @@ class Restorer {
     return found != last_version_.end() && found->second == record.version;
   }
 
-  Status load_records(const std::string& segment) {
-    ASSIGN_OR_RETURN(const auto entries, fetch_decoded<std::vector<RecordEntry>>(
-                                             repository_, key_, segment, decode_records));
+  Status load_records(const DecodedSegment& segment) {
+    const auto& entries = segment.entries;
     // As few batches as the store allows: each commit writes every page it touched.
     for (std::size_t start = 0; start < entries.size(); start += kRecordsPerCommit) {
       const std::size_t end = std::min(entries.size(), start + kRecordsPerCommit);
@@ -245,13 +282,13 @@ class Restorer {
         return tl::unexpected(differs("the store numbered the versions with gaps"));
       }
       for (std::size_t i = start; i < end; ++i) {
-        auto expected = entries[i].record;
-        expected.sequence = receipt.first_sequence + static_cast<std::int64_t>(i - start);
-        expected_records_.add(expected);
-        if (!is_last(expected) || expected.deleted) continue;
+        const auto& record = entries[i].record;
+        expected_records_.add_record(segment.contents[i],
+                                     receipt.first_sequence + static_cast<std::int64_t>(i - start));
+        if (!is_last(record) || record.deleted) continue;
         for (const auto& index_entry : sorted(entries[i].index)) {
           expected_index_.add(
-              store::IndexRow{expected.partition, expected.type, expected.id, index_entry});
+              store::IndexRow{record.partition, record.type, record.id, index_entry});
         }
       }
     }

@@ -34,8 +34,8 @@ class RowHasher {
     crypto_hash_sha256_update(&state_, little.data(), little.size());
     return *this;
   }
-  std::array<std::uint8_t, 32> finish() {
-    std::array<std::uint8_t, 32> out{};
+  RowDigest::Hash finish() {
+    RowDigest::Hash out{};
     crypto_hash_sha256_final(&state_, out.data());
     return out;
   }
@@ -46,17 +46,20 @@ class RowHasher {
 
 }  // namespace
 
-void RowDigest::add(const store::RecordVersion& record) {
-  add_hash(RowHasher("record")
-               .bytes(record.partition)
-               .bytes(record.type)
-               .bytes(record.id)
-               .integer(record.version)
-               .integer(record.sequence)
-               .integer(record.recorded_at_ms)
-               .integer(record.deleted ? 1 : 0)
-               .bytes(std::span<const std::uint8_t>(record.payload))
-               .finish());
+RowDigest::Hash RowDigest::content_of(const store::RecordVersion& record) {
+  return RowHasher("record")
+      .bytes(record.partition)
+      .bytes(record.type)
+      .bytes(record.id)
+      .integer(record.version)
+      .integer(record.recorded_at_ms)
+      .integer(record.deleted ? 1 : 0)
+      .bytes(std::span<const std::uint8_t>(record.payload))
+      .finish();
+}
+
+void RowDigest::add_record(const Hash& content, std::int64_t sequence) {
+  add_hash(RowHasher("record-at").bytes(content).integer(sequence).finish());
 }
 
 void RowDigest::add(const store::IndexRow& row) {
@@ -69,7 +72,7 @@ void RowDigest::add(const store::IndexRow& row) {
                .finish());
 }
 
-void RowDigest::add_hash(const std::array<std::uint8_t, 32>& hash) {
+void RowDigest::add_hash(const Hash& hash) {
   std::uint64_t carry = 0;
   for (std::size_t limb = 0; limb < sum_.size(); ++limb) {
     std::uint64_t part = 0;

@@ -21,14 +21,23 @@ namespace kavach::backup {
 
 class RowDigest {
  public:
-  void add(const store::RecordVersion& record);
+  using Hash = std::array<std::uint8_t, 32>;
+
+  // The hash of a record version's content: every field but its change-feed position, which a
+  // restore learns only when the store has taken the version. (The expensive part, over the
+  // payload, so a restore can compute it on another thread beforehand.)
+  static Hash content_of(const store::RecordVersion& record);
+
+  void add(const store::RecordVersion& record) { add_record(content_of(record), record.sequence); }
+  // A record version by its content hash and the change-feed position the store gave it.
+  void add_record(const Hash& content, std::int64_t sequence);
   void add(const store::IndexRow& row);
 
   std::int64_t rows() const { return rows_; }
   bool operator==(const RowDigest&) const = default;
 
  private:
-  void add_hash(const std::array<std::uint8_t, 32>& hash);
+  void add_hash(const Hash& hash);
 
   std::array<std::uint64_t, 4> sum_{};  // little-endian limbs of a 256-bit number
   std::int64_t rows_ = 0;

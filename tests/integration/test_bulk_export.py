@@ -88,9 +88,12 @@ class BulkExport(NodeTestCase):
         self.assertEqual(len(records["Observation"]), 4)
 
     def test_since_exports_what_changed_after_it(self):
-        time.sleep(0.01)
-        marker = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
-        time.sleep(1.1)
+        # _since has whole seconds here: the marker is the next second boundary, after every
+        # earlier write (the current second, truncated, could be before some of them), and the
+        # change comes after it.
+        boundary = int(time.time()) + 1
+        marker = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(boundary)) + "Z"
+        time.sleep(boundary - time.time() + 0.1)
         changed = self.node.request("GET", f"/fhir/R4/Patient/{self.patients[2]}").json()
         changed["active"] = True
         self.assertEqual(self.node.request("PUT", f"/fhir/R4/Patient/{self.patients[2]}", body=changed).status, 200)
