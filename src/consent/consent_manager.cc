@@ -186,6 +186,19 @@ audit::AuditEntry ConsentManager::patient_entry(audit::Action action, const Pati
   return entry;
 }
 
+Result<std::vector<std::string>> parse_hip_ids(const boost::json::value& value) {
+  const auto* array = value.if_array();
+  if (array == nullptr || array->size() > kGrantHipsMax) {
+    return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
+  }
+  std::vector<std::string> ids;
+  for (const auto& hip : *array) {
+    if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
+    ids.emplace_back(hip.as_string());
+  }
+  return ids;
+}
+
 Result<FoundPatient> ConsentManager::find_patient(std::string_view hiu_id,
                                                   std::string_view health_id) {
   ASSIGN_OR_RETURN(const Facility hiu, registry_.participant(hiu_id, FacilityRole::kHiu));

@@ -43,6 +43,8 @@ inline constexpr std::string_view kOnInitPath = "/v0.5/consent-requests/on-init"
 inline constexpr std::string_view kOnStatusPath = "/v0.5/consent-requests/on-status";
 inline constexpr std::string_view kOnFetchPath = "/v0.5/consents/on-fetch";
 inline constexpr std::size_t kGrantHipsMax = 20;
+// A list of up to kGrantHipsMax HIP ids (a grant's or a patient's own request's `hips`).
+Result<std::vector<std::string>> parse_hip_ids(const boost::json::value& value);
 inline constexpr std::size_t kRequestsListedMax = 200;
 
 inline constexpr std::size_t kBreakGlassReasonMin = 10;

@@ -140,6 +140,14 @@ Result<Purpose> parse_purpose_object(const boost::json::value& value) {
   return *purpose;
 }
 
+Result<DateRange> parse_date_range(const boost::json::value& value, std::string_view path) {
+  ASSIGN_OR_RETURN(const boost::json::object& range, json_object(value, path));
+  DateRange parsed;
+  ASSIGN_OR_RETURN(parsed.from_ms, required_instant(range, "from", path));
+  ASSIGN_OR_RETURN(parsed.to_ms, required_instant(range, "to", path));
+  return parsed;
+}
+
 Result<std::vector<HiType>> parse_hi_types(const boost::json::value& value) {
   const auto* array = value.if_array();
   if (array == nullptr || array->empty() || array->size() > kHiTypesMax) {
@@ -240,12 +248,7 @@ Result<Permission> parse_permission(const boost::json::value& value) {
   if (range_value == nullptr) {
     return make_error(ErrorCode::kInvalidArgument, "permission.dateRange is required");
   }
-  ASSIGN_OR_RETURN(const boost::json::object& range,
-                   json_object(*range_value, "permission.dateRange"));
-  ASSIGN_OR_RETURN(permission.date_range.from_ms,
-                   required_instant(range, "from", "permission.dateRange"));
-  ASSIGN_OR_RETURN(permission.date_range.to_ms,
-                   required_instant(range, "to", "permission.dateRange"));
+  ASSIGN_OR_RETURN(permission.date_range, parse_date_range(*range_value, "permission.dateRange"));
   if (permission.date_range.from_ms > permission.date_range.to_ms) {
     return make_error(ErrorCode::kInvalidArgument, "permission.dateRange.from is after its to");
   }

@@ -132,6 +132,8 @@ boost::json::object permission_to_json(const Permission& permission);
 boost::json::object purpose_to_json(Purpose purpose);
 Result<Purpose> parse_purpose_object(const boost::json::value& value);
 Result<std::vector<HiType>> parse_hi_types(const boost::json::value& value);
+// {"from", "to"}, two instants; errors name `path`.
+Result<DateRange> parse_date_range(const boost::json::value& value, std::string_view path);
 boost::json::array hi_types_to_json(const std::vector<HiType>& types);
 Result<std::vector<CareContext>> parse_care_contexts(const boost::json::value* value);
 boost::json::array care_contexts_to_json(const std::vector<CareContext>& contexts);

@@ -43,6 +43,20 @@ HiuTransfer transfer_from(const vault::Document& document) {
 
 }  // namespace
 
+Result<std::string> fetch_link_entry(const LinkFetch& fetch, std::string_view link,
+                                     std::string_view hip_url) {
+  if (!is_under_registered_url(link, hip_url)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a link entry must point under the HIP's registered URL");
+  }
+  auto fetched = fetch(std::string(link));
+  if (!fetched) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the link entry could not be fetched: " + fetched.error().message);
+  }
+  return fetched;
+}
+
 std::string received_data_partition(std::string_view consent_id) {
   return fmt::format("hiu.{}", consent_id);
 }
@@ -183,16 +197,8 @@ Status HiuDataFlow::receive_page(const json::object& body) {
     for (const auto& entry : page.entries) {
       std::string linked;
       if (entry.content.empty()) {
-        if (!is_under_registered_url(entry.link, string_member(fields, "hip_url"))) {
-          return make_error(ErrorCode::kInvalidArgument,
-                            "a link entry must point under the HIP's registered URL");
-        }
-        auto fetched = fetch_link_(entry.link);
-        if (!fetched) {
-          return make_error(ErrorCode::kUnavailable,
-                            "the link entry could not be fetched: " + fetched.error().message);
-        }
-        linked = std::move(*fetched);
+        ASSIGN_OR_RETURN(
+            linked, fetch_link_entry(fetch_link_, entry.link, string_member(fields, "hip_url")));
       }
       auto plaintext =
           decrypt(private_key, page.key_material.public_key, own_nonce, page.key_material.nonce,

@@ -44,6 +44,11 @@ inline constexpr std::size_t kHiuBundlesListedMax = 1000;
 
 // Fetches the ciphertext behind a link entry (an HTTP GET); kUnavailable when it cannot.
 using LinkFetch = std::function<Result<std::string>(const std::string& url)>;
+// The ciphertext behind a page's `link` entry, fetched only from under the HIP's registered URL
+// (`hip_url`), so a page cannot make a node fetch anything else; kInvalidArgument for a link
+// elsewhere, kUnavailable when the fetch fails.
+Result<std::string> fetch_link_entry(const LinkFetch& fetch, std::string_view link,
+                                     std::string_view hip_url);
 
 struct HiuDataFlowOptions {
   std::string hiu_id;

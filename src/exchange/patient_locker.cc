@@ -7,7 +7,6 @@
 
 #include "audit/audit_log.h"
 #include "common/time_format.h"
-#include "consent/json_fields.h"
 
 namespace kavach::exchange {
 namespace {
@@ -192,16 +191,7 @@ Status PatientLocker::receive_page(const json::object& body) {
   // Link entries are fetched outside the lock: the browser gets every page whole from here.
   for (auto& entry : page.entries) {
     if (!entry.content.empty()) continue;
-    if (!is_under_registered_url(entry.link, hip_url)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "a link entry must point under the HIP's registered URL");
-    }
-    auto fetched = fetch_link_(entry.link);
-    if (!fetched) {
-      return make_error(ErrorCode::kUnavailable,
-                        "the link entry could not be fetched: " + fetched.error().message);
-    }
-    entry.content = std::move(*fetched);
+    ASSIGN_OR_RETURN(entry.content, fetch_link_entry(fetch_link_, entry.link, hip_url));
     entry.link.clear();
   }
   json::object kept = data_page_to_json(page);
@@ -288,21 +278,10 @@ Result<LockerAsk> parse_locker_ask(const json::object& body) {
     ASSIGN_OR_RETURN(ask.hi_types, consent::parse_hi_types(*types));
   }
   if (const auto* hips = body.if_contains("hips")) {
-    const auto* array = hips->if_array();
-    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
-      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
-    }
-    for (const auto& hip : *array) {
-      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
-      ask.hip_ids.emplace_back(hip.as_string());
-    }
+    ASSIGN_OR_RETURN(ask.hip_ids, consent::parse_hip_ids(*hips));
   }
   if (const auto* range = body.if_contains("dateRange")) {
-    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
-    consent::DateRange parsed;
-    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
-    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
-    ask.date_range = parsed;
+    ASSIGN_OR_RETURN(ask.date_range, consent::parse_date_range(*range, "dateRange"));
   }
   return ask;
 }

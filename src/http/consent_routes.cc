@@ -91,11 +91,7 @@ Result<consent::GrantChoice> parse_grant(const json::object& body) {
     ASSIGN_OR_RETURN(choice.hi_types, consent::parse_hi_types(*types));
   }
   if (const auto* range = body.if_contains("dateRange")) {
-    ASSIGN_OR_RETURN(const json::object& fields, consent::json_object(*range, "dateRange"));
-    consent::DateRange parsed;
-    ASSIGN_OR_RETURN(parsed.from_ms, consent::required_instant(fields, "from", "dateRange"));
-    ASSIGN_OR_RETURN(parsed.to_ms, consent::required_instant(fields, "to", "dateRange"));
-    choice.date_range = parsed;
+    ASSIGN_OR_RETURN(choice.date_range, consent::parse_date_range(*range, "dateRange"));
   }
   if (body.contains("dataEraseAt")) {
     ASSIGN_OR_RETURN(choice.data_erase_at_ms, consent::required_instant(body, "dataEraseAt", ""));
@@ -119,14 +115,7 @@ Result<consent::GrantChoice> parse_grant(const json::object& body) {
     ASSIGN_OR_RETURN(choice.care_contexts, consent::parse_care_contexts(contexts));
   }
   if (const auto* hips = body.if_contains("hips")) {
-    const auto* array = hips->if_array();
-    if (array == nullptr || array->size() > consent::kGrantHipsMax) {
-      return make_error(ErrorCode::kInvalidArgument, "hips is a list of up to 20 HIP ids");
-    }
-    for (const auto& hip : *array) {
-      if (!hip.is_string()) return make_error(ErrorCode::kInvalidArgument, "hips holds HIP ids");
-      choice.hip_ids.emplace_back(hip.as_string());
-    }
+    ASSIGN_OR_RETURN(choice.hip_ids, consent::parse_hip_ids(*hips));
   }
   return choice;
 }
