@@ -3,22 +3,13 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "common/json_members.h"
 #include "common/private_file.h"
 
 namespace kavach::backup {
 namespace {
 
 namespace json = boost::json;
-
-std::string text_of(const json::object& object, std::string_view name) {
-  const auto* value = object.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-std::int64_t integer_of(const json::object& object, std::string_view name) {
-  const auto* value = object.if_contains(name);
-  return value != nullptr && value->is_int64() ? value->as_int64() : 0;
-}
 
 }  // namespace
 
@@ -47,15 +38,14 @@ Result<std::optional<BackupStatus>> read_backup_status(const std::filesystem::pa
   }
   const auto& body = parsed.as_object();
   BackupStatus status;
-  status.repository = text_of(body, "repository");
-  status.last_snapshot_id = text_of(body, "last_snapshot_id");
-  status.last_snapshot_at_ms = integer_of(body, "last_snapshot_at_ms");
-  status.last_error = text_of(body, "last_error");
-  status.last_error_at_ms = integer_of(body, "last_error_at_ms");
-  status.last_verification_at_ms = integer_of(body, "last_verification_at_ms");
-  const auto* ok = body.if_contains("last_verification_ok");
-  status.last_verification_ok = ok != nullptr && ok->is_bool() && ok->as_bool();
-  status.last_verification_detail = text_of(body, "last_verification_detail");
+  status.repository = string_member(body, "repository");
+  status.last_snapshot_id = string_member(body, "last_snapshot_id");
+  status.last_snapshot_at_ms = integer_member(body, "last_snapshot_at_ms");
+  status.last_error = string_member(body, "last_error");
+  status.last_error_at_ms = integer_member(body, "last_error_at_ms");
+  status.last_verification_at_ms = integer_member(body, "last_verification_at_ms");
+  status.last_verification_ok = bool_member(body, "last_verification_ok");
+  status.last_verification_detail = string_member(body, "last_verification_detail");
   return status;
 }
 

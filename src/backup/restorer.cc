@@ -295,24 +295,31 @@ class Restorer {
     return {};
   }
 
+  // The digest of every row a paged store scan returns (`scan(after, limit)`, after the last row
+  // of the previous page).
+  template <typename Row, typename Scan>
+  static Result<RowDigest> digest_of_scan(Scan scan) {
+    RowDigest digest;
+    for (std::optional<Row> after;;) {
+      ASSIGN_OR_RETURN(auto page, scan(after, limits::kPageSizeMax));
+      if (page.empty()) return digest;
+      for (const auto& row : page) digest.add(row);
+      after = std::move(page.back());
+    }
+  }
+
   // Reads the loaded records and index back in the store's own key order (sequential reads) and
   // compares their digests with what was loaded. Only when they differ is each segment read back
   // row by row, in change-feed order, to name what differs.
   Status verify_records(const std::vector<std::pair<std::string, Manifest>>& chain) {
-    RowDigest records;
-    for (std::optional<store::RecordVersion> after;;) {
-      ASSIGN_OR_RETURN(auto page, target_.scan_records(after, limits::kPageSizeMax));
-      if (page.empty()) break;
-      for (const auto& record : page) records.add(record);
-      after = std::move(page.back());
-    }
-    RowDigest index;
-    for (std::optional<store::IndexRow> after;;) {
-      ASSIGN_OR_RETURN(auto page, target_.scan_index(after, limits::kPageSizeMax));
-      if (page.empty()) break;
-      for (const auto& row : page) index.add(row);
-      after = std::move(page.back());
-    }
+    ASSIGN_OR_RETURN(const auto records, digest_of_scan<store::RecordVersion>(
+                                             [this](const auto& after, std::size_t limit) {
+                                               return target_.scan_records(after, limit);
+                                             }));
+    ASSIGN_OR_RETURN(const auto index,
+                     digest_of_scan<store::IndexRow>([this](const auto& after, std::size_t limit) {
+                       return target_.scan_index(after, limit);
+                     }));
     report_.record_versions = expected_records_.rows();
     if (records == expected_records_ && index == expected_index_) return {};
     for (const auto& [id, manifest] : chain) {

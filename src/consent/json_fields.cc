@@ -80,27 +80,6 @@ Result<std::string> required_id_object(const boost::json::object& object, std::s
   return required_string(inner, "id", name);
 }
 
-std::string string_member(const boost::json::object& object, std::string_view name) {
-  const auto* value = object.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-std::int64_t integer_member(const boost::json::object& object, std::string_view name) {
-  const auto* value = object.if_contains(name);
-  return value != nullptr && value->is_number() ? value->to_number<std::int64_t>() : 0;
-}
-
-std::vector<std::string> string_array_member(const boost::json::object& object,
-                                             std::string_view name) {
-  std::vector<std::string> values;
-  const auto* array = object.if_contains(name);
-  if (array == nullptr || !array->is_array()) return values;
-  for (const auto& value : array->as_array()) {
-    if (value.is_string()) values.emplace_back(value.as_string());
-  }
-  return values;
-}
-
 const boost::json::value& member_or_null(const boost::json::object& object, std::string_view name) {
   static const boost::json::value kNull;
   const auto* value = object.if_contains(name);

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/error.h"
+#include "common/json_members.h"
 
 namespace kavach::consent {
 
@@ -35,13 +36,11 @@ Result<std::int64_t> required_integer(const boost::json::object& object, std::st
 // The `id` of the object under `name` ({"patient": {"id": "..."}}).
 Result<std::string> required_id_object(const boost::json::object& object, std::string_view name);
 
-// Tolerant readers, for documents this node wrote itself: a missing or mistyped member reads as
-// "" or 0.
-std::string string_member(const boost::json::object& object, std::string_view name);
-std::int64_t integer_member(const boost::json::object& object, std::string_view name);
-// The strings of an array member (others skipped); empty when absent.
-std::vector<std::string> string_array_member(const boost::json::object& object,
-                                             std::string_view name);
+// Tolerant readers, for documents this node wrote itself (common/json_members.h).
+using kavach::bool_member;
+using kavach::integer_member;
+using kavach::string_array_member;
+using kavach::string_member;
 // The member, or null when absent, for the strict readers above to report as missing.
 const boost::json::value& member_or_null(const boost::json::object& object, std::string_view name);
 

@@ -52,8 +52,7 @@ AskedConsent asked_from(const vault::Document& document) {
   asked.to_ms = integer_member(body, "to_ms");
   asked.erase_at_ms = integer_member(body, "erase_at_ms");
   asked.asked_at_ms = integer_member(body, "asked_at_ms");
-  const auto* emergency = body.if_contains("break_glass");
-  asked.break_glass = emergency != nullptr && emergency->is_bool() && emergency->as_bool();
+  asked.break_glass = consent::bool_member(body, "break_glass");
   asked.reason = string_member(body, "reason");
   asked.artefact_ids = consent::string_array_member(body, "artefact_ids");
   return asked;

@@ -21,6 +21,10 @@ constexpr std::int64_t kAllDatesFromMs = -2208988800000;  // 1900-01-01T00:00:00
 Result<LockerRequest> PatientLocker::request(const consent::PatientSession& caller,
                                              std::string_view abha_number, const LockerAsk& ask) {
   const std::int64_t now_ms = unix_ms(clock_.now());
+  // Checked before a consent is made for it: every hospital would refuse an expired key.
+  if (ask.key_material.expiry_ms <= now_ms) {
+    return make_error(ErrorCode::kInvalidArgument, "keyMaterial.dhPublicKey has expired");
+  }
   std::vector<std::string> hip_ids = ask.hip_ids;
   if (hip_ids.empty()) {
     ASSIGN_OR_RETURN(const auto linked, links_.links(caller, abha_number));

@@ -11,6 +11,7 @@
 #include "audit/audit_log.h"
 #include "audit/merkle_tree.h"
 #include "common/file_descriptor.h"
+#include "common/json_members.h"
 #include "common/log.h"
 #include "common/time_format.h"
 #include "crypto/encoding.h"
@@ -57,11 +58,6 @@ std::optional<Rule> rule_from_name(std::string_view name) {
     if (rule_name(rule) == name) return rule;
   }
   return std::nullopt;
-}
-
-std::string text_field(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
 audit::AuditEntry guard_entry(audit::Action action, std::string_view principal,
@@ -154,7 +150,7 @@ Status AlertBook::lock(const Alert& alert) {
 
 Status AlertBook::release(std::string_view principal, std::string_view released_by) {
   ASSIGN_OR_RETURN(auto existing, documents_.read(kLockType, lock_id(principal)));
-  if (!existing || text_field(existing->body, "state") != "locked") {
+  if (!existing || string_member(existing->body, "state") != "locked") {
     return make_error(ErrorCode::kNotFound, fmt::format("{} is not locked", principal));
   }
   const std::int64_t now = unix_ms(clock_.now());
@@ -185,13 +181,12 @@ Result<std::vector<Alert>> AlertBook::alerts(std::size_t limit) {
     for (const auto& document : page) {
       Alert alert;
       alert.id = document.id;
-      alert.rule = rule_from_name(text_field(document.body, "rule")).value_or(Rule::kScrub);
-      alert.principal = text_field(document.body, "principal");
-      alert.subject = text_field(document.body, "subject");
-      alert.detail = text_field(document.body, "detail");
-      alert.at_ms = parse_instant_ms(text_field(document.body, "at")).value_or(0);
-      const auto* locked = document.body.if_contains("locked");
-      alert.locked = locked != nullptr && locked->is_bool() && locked->as_bool();
+      alert.rule = rule_from_name(string_member(document.body, "rule")).value_or(Rule::kScrub);
+      alert.principal = string_member(document.body, "principal");
+      alert.subject = string_member(document.body, "subject");
+      alert.detail = string_member(document.body, "detail");
+      alert.at_ms = parse_instant_ms(string_member(document.body, "at")).value_or(0);
+      alert.locked = bool_member(document.body, "locked");
       all.push_back(std::move(alert));
     }
     after = page.back().id;
@@ -209,10 +204,9 @@ Result<std::vector<Lock>> AlertBook::locks() {
                      documents_.find_documents(kLockType, kLocked, kListMax, after));
     if (page.empty()) break;
     for (const auto& document : page) {
-      const auto* at = document.body.if_contains("locked_at_ms");
-      locks.push_back(Lock{text_field(document.body, "principal"),
-                           text_field(document.body, "alert"),
-                           at != nullptr && at->is_int64() ? at->as_int64() : 0});
+      locks.push_back(Lock{string_member(document.body, "principal"),
+                           string_member(document.body, "alert"),
+                           integer_member(document.body, "locked_at_ms")});
     }
     after = page.back().id;
   }

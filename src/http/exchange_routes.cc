@@ -30,8 +30,7 @@ namespace json = boost::json;
 constexpr std::string_view kProfessionalScopePrefix = "professional:";
 
 std::string request_id_of(const json::object& body) {
-  const auto* value = body.if_contains("requestId");
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+  return consent::string_member(body, "requestId");
 }
 
 Response acknowledged(const json::object& body) {
@@ -534,10 +533,8 @@ Result<PeerMessage> peer_message(const Request& request, const RouteContext& con
   PeerMessage message;
   message.facility_id = std::string(facility);
   ASSIGN_OR_RETURN(message.body, body_object(request));
-  RETURN_IF_ERROR(guard.admit(request_id_of(message.body), [&] {
-    const auto* value = message.body.if_contains("timestamp");
-    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-  }()));
+  RETURN_IF_ERROR(
+      guard.admit(request_id_of(message.body), consent::string_member(message.body, "timestamp")));
   return message;
 }
 

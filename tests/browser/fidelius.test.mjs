@@ -5,8 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FideliusError, decrypt, generateKeyMaterial, parsePrivateKey, parsePublicKey, publicKeyOf, sharedSecret, toBase64,
+  FideliusError, decrypt, generateKeyMaterial, parsePrivateKey, parsePublicKey, publicKeyOf, sharedSecret,
 } from '../../web/src/fidelius.js';
+import { toBase64 } from '../../web/src/base64.js';
 
 const vector1 = {
   requesterPrivate: 'DMxHPri8d7IT23KgLk281zZenMfVHSdeamq0RhwlIBk=',

@@ -157,7 +157,16 @@ TEST_F(PatientLockerTest, WithNoHospitalLinkedThereIsNothingToAsk) {
   EXPECT_EQ(asked.error().code, ErrorCode::kFailedPrecondition);
 }
 
-TEST_F(PatientLockerTest, PagesOfUnknownTransactionsAndBeyondTheBoundsAreRefused) {
+TEST_F(PatientLockerTest, AnExpiredKeyIsRefusedBeforeAnyConsentIsMade) {
+  auto ask = ask_for(browser_);
+  ask.key_material.expiry_ms = now_ms();
+  auto asked = locker_->request(session_, asha_.abha_number, ask);
+  ASSERT_FALSE(asked.has_value());
+  EXPECT_EQ(asked.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(manager_->artefacts(session_, asha_.abha_number)->empty());
+}
+
+TEST_F(PatientLockerTest, PagesOfUnknownTransactionsAndMalformedPagesAreRefused) {
   DataPage stray;
   stray.transaction_id = consent::random_uuid();
   stray.page_number = 1;

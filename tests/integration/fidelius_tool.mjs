@@ -1,7 +1,8 @@
 // The web app's Fidelius (web/src/fidelius.js) for the integration tests, which play the
 // patient's browser: `generate` prints a fresh key pair and nonce as JSON; `open` reads
 // {privateKey, nonce, pages} as JSON on stdin and prints the decrypted text of every entry.
-import { decrypt, generateKeyMaterial, parsePrivateKey, toBase64 } from '../../web/src/fidelius.js';
+import { toBase64 } from '../../web/src/base64.js';
+import { decrypt, generateKeyMaterial, parsePrivateKey } from '../../web/src/fidelius.js';
 
 const command = process.argv[2];
 if (command === 'generate') {

@@ -11,6 +11,8 @@
 // device while the page decrypts. Peer keys are checked to be points of the curve's prime-order
 // subgroup, as the server does, so a crafted key cannot leak bits of ours.
 
+import { fromBase64, toBase64 } from './base64.js';
+
 const HEX = {
   p: '7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed',
   a: '2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa984914a144',
@@ -37,19 +39,6 @@ function hexBytes(hex) {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i += 1) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
-}
-
-export function fromBase64(text) {
-  const raw = atob(text);
-  const bytes = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
-  return bytes;
-}
-
-export function toBase64(bytes) {
-  let raw = '';
-  for (const byte of bytes) raw += String.fromCharCode(byte);
-  return btoa(raw);
 }
 
 const toBigInt = (bytes) => bytes.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);

@@ -4,14 +4,9 @@
 // checkpoint's root. An entry that passes cannot have been changed or dropped from the log
 // without the signed checkpoint, which witnesses also hold, showing it.
 
-const encoder = new TextEncoder();
+import { fromBase64 } from './base64.js';
 
-function fromBase64(text) {
-  const raw = atob(text);
-  const bytes = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
-  return bytes;
-}
+const encoder = new TextEncoder();
 
 function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
