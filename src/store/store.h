@@ -251,7 +251,4 @@ class Store {
   virtual std::string_view backend_name() const = 0;
 };
 
-// The schema version this binary writes; a database with a newer one is refused at open.
-inline constexpr int kSchemaVersion = 3;
-
 }  // namespace kavach::store

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "store/postgres/postgres_store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store_factory.h"
 #include "support/postgres_test_database.h"
 #include "support/temp_dir.h"
@@ -398,7 +400,9 @@ TEST_P(StoreContractTest, DataSurvivesReopen) {
   auto current = store_->read_current("Patient", "a");
   ASSERT_TRUE(current && *current);
   EXPECT_EQ(text((*current)->payload), "kept");
-  EXPECT_EQ(store_->schema_version(), kSchemaVersion);
+  EXPECT_EQ(store_->schema_version(), GetParam() == "postgresql"
+                                          ? postgres::PostgresStore::kSchemaVersion
+                                          : sqlite::SqliteStore::kSchemaVersion);
 }
 
 bool StoreContractTest::execute_sql(const std::string& sql, std::string* error) {

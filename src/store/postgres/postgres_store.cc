@@ -11,7 +11,7 @@ namespace kavach::store::postgres {
 namespace {
 
 // Migration i brings the schema from version i to i + 1. Append only; never edit a shipped one.
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+constexpr auto kMigrations = std::to_array<std::string_view>({
     R"sql(
 CREATE TABLE kavach_records (
   partition_key text NOT NULL,
@@ -91,7 +91,8 @@ FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
     R"sql(
 CREATE INDEX kavach_records_by_type_sequence ON kavach_records (type, sequence);
 )sql",
-};
+});
+static_assert(kMigrations.size() == PostgresStore::kSchemaVersion);
 
 // Any 64-bit number, fixed for Kavach, so concurrent migrators take the same advisory lock.
 constexpr std::int64_t kMigrationLock = 0x6b61766163680001;
@@ -139,20 +140,20 @@ Status migrate(PgConnection& connection, int& schema_version) {
                        "schema_version",
                        "SELECT coalesce(max(version), 0)::bigint FROM kavach_schema", PgParams{})));
   const auto version = static_cast<int>(found.int64(0, 0));
-  if (version > kSchemaVersion) {
+  if (version > PostgresStore::kSchemaVersion) {
     (void)connection.execute("ROLLBACK");
     return make_error(ErrorCode::kFailedPrecondition,
                       fmt::format("the database schema is version {}, newer than this binary's {}; "
                                   "run a newer kavach",
-                                  version, kSchemaVersion));
+                                  version, PostgresStore::kSchemaVersion));
   }
-  for (int next = version; next < kSchemaVersion; ++next) {
+  for (int next = version; next < PostgresStore::kSchemaVersion; ++next) {
     RETURN_IF_ERROR(rollback_on_error(connection.execute(std::string(kMigrations[next]))));
     RETURN_IF_ERROR(rollback_on_error(connection.execute(
         fmt::format("INSERT INTO kavach_schema (version) VALUES ({})", next + 1))));
   }
   RETURN_IF_ERROR(rollback_on_error(connection.execute("COMMIT")));
-  schema_version = kSchemaVersion;
+  schema_version = PostgresStore::kSchemaVersion;
   return {};
 }
 

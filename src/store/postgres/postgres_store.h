@@ -22,6 +22,9 @@ namespace kavach::store::postgres {
 
 class PostgresStore final : public Store {
  public:
+  // The schema version this binary writes; a database with a newer one is refused at open.
+  static constexpr int kSchemaVersion = 3;
+
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& url, std::size_t pool_size);
 
   Result<CommitReceipt> commit(WriteBatch batch) override;

@@ -27,8 +27,13 @@ namespace kavach::store::sqlite {
 
 class SqliteStore final : public Store {
  public:
-  // Opens (creating if needed) the database at `path` and migrates its schema forward.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path);
+  // The schema version this binary writes; a database with a newer one is refused at open.
+  static constexpr int kSchemaVersion = 4;
+
+  // Opens (creating if needed) the database at `path` and migrates its schema forward, to
+  // `schema_version` (tests open a database at an earlier version to check its migration).
+  static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& path,
+                                                   int schema_version = kSchemaVersion);
   ~SqliteStore() override;
 
   Result<CommitReceipt> commit(WriteBatch batch) override;
@@ -91,7 +96,7 @@ class SqliteStore final : public Store {
   class ReaderLease;
 
   explicit SqliteStore(std::filesystem::path path) : path_(std::move(path)) {}
-  Status start();
+  Status start(int schema_version);
   void writer_loop();
   void apply_group(std::vector<std::unique_ptr<PendingCommit>>& group);
   // The next record sequence and audit index to assign within a group commit.
