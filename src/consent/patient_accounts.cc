@@ -177,13 +177,13 @@ Result<std::string> parse_mobile(std::string_view text) {
 }
 
 Result<std::string> PatientAccounts::claim_id(std::string_view claim) {
-  ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(vault::kNodeBlindIndexKey)));
-  return crypto::to_hex(crypto::blind_index(key, "claim", claim));
+  ASSIGN_OR_RETURN(const auto key, keys_.node_key(vault::kNodeBlindIndexKey));
+  return crypto::to_hex(crypto::blind_index(*key, "claim", claim));
 }
 
 Result<std::string> PatientAccounts::account_id_for(std::string_view abha_number) {
-  ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(vault::kNodeBlindIndexKey)));
-  return crypto::to_hex(crypto::blind_index(key, "account-id", abha_number)).substr(0, 32);
+  ASSIGN_OR_RETURN(const auto key, keys_.node_key(vault::kNodeBlindIndexKey));
+  return crypto::to_hex(crypto::blind_index(*key, "account-id", abha_number)).substr(0, 32);
 }
 
 Result<std::optional<std::string>> PatientAccounts::claimed_by(std::string_view claim) {

@@ -53,16 +53,23 @@ Result<crypto::SecretBytes> KeyVault::existing_key(const std::string& name) {
 
 Result<crypto::SecretBytes> KeyVault::key(const std::string& name) {
   if (!name.starts_with("node/")) return load_or_create(name);
+  ASSIGN_OR_RETURN(const auto shared, node_key(name));
+  return shared->clone();
+}
+
+Result<std::shared_ptr<const crypto::SecretBytes>> KeyVault::node_key(std::string_view name) {
+  if (!name.starts_with("node/")) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("{} is not a node key", name));
+  }
   {
     std::lock_guard lock(node_keys_mutex_);
-    if (const auto found = node_keys_.find(name); found != node_keys_.end()) {
-      return found->second.clone();
-    }
+    if (const auto found = node_keys_.find(name); found != node_keys_.end()) return found->second;
   }
-  ASSIGN_OR_RETURN(auto loaded, load_or_create(name));
+  ASSIGN_OR_RETURN(auto loaded, load_or_create(std::string(name)));
+  auto shared = std::make_shared<const crypto::SecretBytes>(std::move(loaded));
   std::lock_guard lock(node_keys_mutex_);
-  node_keys_.emplace(name, loaded.clone());
-  return loaded;
+  // Two first uses converge on the stored key, so whichever is cached first is the same key.
+  return node_keys_.emplace(std::string(name), std::move(shared)).first->second;
 }
 
 Result<crypto::SecretBytes> KeyVault::load_or_create(const std::string& name) {

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -56,6 +57,9 @@ class KeyVault {
   Result<crypto::SecretBytes> key(const std::string& name);
   // The key under `name` without creating it: kNotFound if absent, kGone if erased.
   Result<crypto::SecretBytes> existing_key(const std::string& name);
+  // A node-wide key ("node/..."), created on first use and shared from the cache rather than
+  // copied: a blind-index term or a token check costs no allocation and no mlock.
+  Result<std::shared_ptr<const crypto::SecretBytes>> node_key(std::string_view name);
 
   // Destroys the key under `name`; everything sealed with it becomes unreadable for good. `also`
   // commits in the same batch (the audit entry that records the erasure).
@@ -71,7 +75,7 @@ class KeyVault {
   const crypto::KeyRing& ring_;
   const Clock& clock_;
   std::mutex node_keys_mutex_;
-  std::map<std::string, crypto::SecretBytes, std::less<>>
+  std::map<std::string, std::shared_ptr<const crypto::SecretBytes>, std::less<>>
       node_keys_;  // GUARDED_BY(node_keys_mutex_)
 };
 

@@ -29,8 +29,8 @@ Result<std::string> RecordSealer::open(const store::RecordVersion& record) {
 
 Result<store::IndexEntry> RecordSealer::blind_index(std::string_view type, std::string_view name,
                                                     std::string_view value) {
-  ASSIGN_OR_RETURN(const auto key, keys_.key(std::string(kNodeBlindIndexKey)));
-  const auto tag = crypto::blind_index(key, fmt::format("{}.{}", type, name), value);
+  ASSIGN_OR_RETURN(const auto key, keys_.node_key(kNodeBlindIndexKey));
+  const auto tag = crypto::blind_index(*key, fmt::format("{}.{}", type, name), value);
   return store::IndexEntry{std::string(name), store::Bytes(tag.begin(), tag.end())};
 }
 

@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "crypto/encoding.h"
 #include "crypto/key_ring.h"
 #include "store/store_factory.h"
@@ -129,6 +131,26 @@ TEST_F(VaultTest, BlindIndexIsStableAndTypeScoped) {
   EXPECT_EQ(first->value, sealer_->blind_index("Patient", "family", "sharma")->value);
   EXPECT_NE(first->value, sealer_->blind_index("Practitioner", "family", "sharma")->value);
   EXPECT_EQ(first->value.size(), 32u);
+}
+
+TEST_F(VaultTest, NodeKeysAreSharedFromTheCacheAndSurviveARestartUnchanged) {
+  auto shared = keys_->node_key(kNodeBlindIndexKey);
+  ASSERT_TRUE(shared) << shared.error().message;
+  auto again = keys_->node_key(kNodeBlindIndexKey);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(shared->get(), again->get());  // one unwrapped copy, not one per use
+  auto copied = keys_->key(std::string(kNodeBlindIndexKey));
+  ASSERT_TRUE(copied);
+  EXPECT_TRUE(std::ranges::equal(copied->view(), (*shared)->view()));
+
+  rebuild();  // a new vault over the same store loads the stored key, not a new one
+  auto reloaded = keys_->node_key(kNodeBlindIndexKey);
+  ASSERT_TRUE(reloaded);
+  EXPECT_TRUE(std::ranges::equal((*reloaded)->view(), (*shared)->view()));
+
+  auto patient = keys_->node_key("patient/p1");
+  ASSERT_FALSE(patient);
+  EXPECT_EQ(patient.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
