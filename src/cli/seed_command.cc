@@ -1,5 +1,15 @@
 // kavach seed
+//
+// Each patient is written as one FHIR transaction (the Patient and every record, linked by urn:uuid
+// fullUrls), as a hospital system would send them: one durable commit a patient rather than one a
+// record. Several patients are written at once so the store's group commit can merge them. The
+// generator still runs in order, so the same seed writes the same patients and records.
+#include <atomic>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -11,10 +21,41 @@
 namespace kavach::cli {
 namespace {
 
+// Patients written at once: enough to fill the store's group commits, few enough for a small node.
+constexpr std::size_t kSeedWriters = 8;
+
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
     text.replace(at, from.size(), to);
   }
+}
+
+std::string entry_json(std::string_view full_url, std::string_view type, std::string_view json) {
+  return fmt::format(R"({{"fullUrl":"{}","resource":{},"request":{{"method":"POST","url":"{}"}}}})",
+                     full_url, json, type);
+}
+
+// The patient and their records as one transaction Bundle. A record names the patient, and the
+// last encounter before it, by the fullUrl of that entry.
+std::string patient_transaction(synthetic::SyntheticPatient& person) {
+  std::size_t next_entry = 0;
+  const auto full_url = [&] {
+    return fmt::format("urn:uuid:00000000-0000-4000-8000-{:012x}", next_entry++);
+  };
+  const std::string patient_url = full_url();
+  std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+  bundle += entry_json(patient_url, "Patient", person.patient_json);
+  std::string encounter_url;
+  for (auto& record : person.records) {
+    replace_all(record.json, "Patient/{patient}", patient_url);
+    replace_all(record.json, "Encounter/{encounter}", encounter_url);
+    const std::string url = full_url();
+    if (record.type == "Encounter") encounter_url = url;
+    bundle += ',';
+    bundle += entry_json(url, record.type, record.json);
+  }
+  bundle += "]}";
+  return bundle;
 }
 
 }  // namespace
@@ -40,23 +81,40 @@ void add_seed_command(CLI::App& app, CommandOutcome& outcome) {
       ASSIGN_OR_RETURN(auto scopes, auth::ScopeSet::parse("system/*.cruds"));
       const auth::AccessToken seeder{"kavach-seed", std::move(scopes), 0};
       synthetic::PopulationGenerator generator(flags->seed);
-      std::size_t records = 0;
-      for (std::size_t i = 0; i < flags->patients; ++i) {
-        auto person = generator.next_patient();
-        ASSIGN_OR_RETURN(const auto patient,
-                         node->resources().create(seeder, "Patient", person.patient_json));
-        std::string encounter;
-        for (auto& record : person.records) {
-          replace_all(record.json, "{patient}", patient.id);
-          replace_all(record.json, "{encounter}", encounter);
-          ASSIGN_OR_RETURN(const auto created,
-                           node->resources().create(seeder, record.type, record.json));
-          if (record.type == "Encounter") encounter = created.id;
-          ++records;
+      std::mutex mutex;  // guards the generator, `written` and `failure`
+      std::size_t written = 0;
+      std::optional<Error> failure;
+      std::atomic<std::size_t> records = 0;
+      const auto write_patients = [&] {
+        for (;;) {
+          std::string bundle;
+          std::size_t in_bundle = 0;
+          {
+            std::lock_guard lock(mutex);
+            if (failure || written == flags->patients) return;
+            ++written;
+            auto person = generator.next_patient();
+            in_bundle = person.records.size();
+            bundle = patient_transaction(person);
+          }
+          auto committed = node->resources().process_bundle(seeder, bundle);
+          if (!committed) {
+            std::lock_guard lock(mutex);
+            if (!failure) failure = committed.error();
+            return;
+          }
+          records += in_bundle;
+        }
+      };
+      {
+        std::vector<std::jthread> writers;
+        for (std::size_t i = 0; i < std::min(kSeedWriters, flags->patients); ++i) {
+          writers.emplace_back(write_patients);
         }
       }
+      if (failure) return tl::unexpected(*failure);
       std::cout << fmt::format("seeded {} patients with {} records (seed {})\n", flags->patients,
-                               records, flags->seed);
+                               records.load(), flags->seed);
       return {};
     }();
   });

@@ -1,6 +1,7 @@
 """The command-line contract operators' scripts rely on: help, exit codes, one-line errors."""
 import json
 import os
+import re
 import stat
 import tempfile
 import unittest
@@ -86,6 +87,32 @@ class CommandLine(NodeTestCase):
             self.assertRegex(abha, r"^\d{2}-\d{4}-\d{4}-\d{4}$")
             node.stop()
         self.assertEqual(families[0], families[1])
+
+    def test_seed_links_every_record_to_its_patient_and_encounter(self):
+        node = self.make_node()
+        seeded = run_cli("seed", *node.node_args(), "--patients", "12", "--seed", "3")
+        match = re.search(r"seeded 12 patients with (\d+) records", seeded.stdout)
+        self.assertIsNotNone(match, seeded.stdout)
+        node.start()
+        patients = node.request("GET", "/fhir/R4/Patient?_count=50").json().get("entry", [])
+        self.assertEqual(len(patients), 12)
+        records = 0
+        for patient in patients:
+            patient_id = patient["resource"]["id"]
+            everything = node.request("GET", f"/fhir/R4/Patient/{patient_id}/$everything?_count=1000").json()
+            resources = {(e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
+                         for e in everything.get("entry", [])}
+            self.assertIn(("Patient", patient_id), resources)
+            for (kind, _), resource in resources.items():
+                if kind == "Patient":
+                    continue
+                records += 1
+                subject = (resource.get("subject") or resource.get("patient") or {}).get("reference")
+                self.assertEqual(subject, f"Patient/{patient_id}", resource)
+                encounter = (resource.get("encounter") or {}).get("reference")
+                if encounter:
+                    self.assertIn(tuple(encounter.split("/")), resources, encounter)
+        self.assertEqual(records, int(match.group(1)))
 
 
 if __name__ == "__main__":
