@@ -696,6 +696,8 @@ Status SqliteStore::start_bulk_load() {
 
 Status SqliteStore::finish_bulk_load() {
   if (!bulk_loading_) return make_error(ErrorCode::kFailedPrecondition, "no bulk load is running");
+  // The sorts below (the staged index rows, each secondary index) may use a second core.
+  RETURN_IF_ERROR(writer_->execute("PRAGMA threads=2"));
   RETURN_IF_ERROR(writer_->execute(
       "BEGIN IMMEDIATE; INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) "
       "SELECT type, name, value, id, partition_key FROM temp.staged_index "
@@ -704,7 +706,8 @@ Status SqliteStore::finish_bulk_load() {
   dropped_indexes_.clear();
   bulk_loading_ = false;
   // Durable from here: the checkpoint writes everything into the database file and syncs it.
-  return writer_->execute("PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE)");
+  return writer_->execute(
+      "PRAGMA threads=0; PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& type,
