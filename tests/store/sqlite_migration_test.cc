@@ -38,9 +38,17 @@ RecordWrite write_of(const std::string& id, std::int64_t version) {
   return write;
 }
 
-std::int64_t count(Connection& connection, const std::string& sql) {
-  auto statement = connection.prepare(sql);
-  EXPECT_TRUE(statement) << sql;
+Result<CommitReceipt> commit_one(Store& store, RecordWrite write) {
+  WriteBatch batch;
+  batch.records.push_back(std::move(write));
+  return store.commit(std::move(batch));
+}
+
+// Pages the records table spilled rows into: one for each payload too large for the table's page.
+std::int64_t overflow_pages(Connection& connection) {
+  auto statement = connection.prepare(
+      "SELECT count(*) FROM dbstat WHERE name = 'records' AND pagetype = 'overflow'");
+  EXPECT_TRUE(statement);
   if (!statement) return -1;
   EXPECT_TRUE(statement->step());
   return statement->column_int(0);
@@ -55,17 +63,12 @@ TEST(SqliteMigrationTest, RecordsWrittenAtVersionThreeReadTheSameAfterTheMoveToS
     ASSERT_EQ((*old)->schema_version(), 3);
     for (const std::string id : {"c", "a", "b"}) {
       for (std::int64_t version = 1; version <= 2; ++version) {
-        WriteBatch batch;
-        batch.records.push_back(write_of(id, version));
-        ASSERT_TRUE((*old)->commit(std::move(batch)));
+        ASSERT_TRUE(commit_one(**old, write_of(id, version)));
       }
     }
     auto raw = Connection::open(path);
     ASSERT_TRUE(raw);
-    ASSERT_GT(count(*raw,
-                    "SELECT count(*) FROM dbstat WHERE name = 'records' AND "
-                    "pagetype = 'overflow'"),
-              0);
+    ASSERT_GT(overflow_pages(*raw), 0);
   }
 
   auto store = SqliteStore::open(path);
@@ -94,27 +97,19 @@ TEST(SqliteMigrationTest, RecordsWrittenAtVersionThreeReadTheSameAfterTheMoveToS
 
   // New versions continue the sequence, a stale version is still refused, and history is still
   // append-only.
-  WriteBatch next;
-  next.records.push_back(write_of("a", 3));
-  auto receipt = (*store)->commit(std::move(next));
+  auto receipt = commit_one(**store, write_of("a", 3));
   ASSERT_TRUE(receipt) << receipt.error().message;
   EXPECT_EQ(receipt->first_sequence, 7);
-  WriteBatch stale;
-  stale.records.push_back(write_of("a", 3));
-  auto refused = (*store)->commit(std::move(stale));
+  auto refused = commit_one(**store, write_of("a", 3));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
-  WriteBatch duplicate;
-  duplicate.records.push_back(write_of("a", 3));
-  duplicate.records.back().expected_version = kAnyVersion;
-  EXPECT_FALSE((*store)->commit(std::move(duplicate)));
+  auto duplicate = write_of("a", 3);
+  duplicate.expected_version = kAnyVersion;  // only the unique index stands in its way
+  EXPECT_FALSE(commit_one(**store, std::move(duplicate)));
 
   auto raw = Connection::open(path);
   ASSERT_TRUE(raw);
-  EXPECT_EQ(count(*raw,
-                  "SELECT count(*) FROM dbstat WHERE name = 'records' AND "
-                  "pagetype = 'overflow'"),
-            0);
+  EXPECT_EQ(overflow_pages(*raw), 0);
   auto update = raw->execute("UPDATE records SET payload = x'00' WHERE id = 'a'");
   ASSERT_FALSE(update);
   EXPECT_THAT(update.error().message, HasSubstr("append-only"));
