@@ -58,7 +58,7 @@ TEST(SqliteMigrationTest, RecordsWrittenAtVersionThreeReadTheSameAfterTheMoveToS
   kavach::testing::TempDir dir;
   const auto path = dir.path() / "store.db";
   {
-    auto old = SqliteStore::open(path, 3);
+    auto old = SqliteStore::open(path, {.schema_version = 3});
     ASSERT_TRUE(old) << old.error().message;
     ASSERT_EQ((*old)->schema_version(), 3);
     for (const std::string id : {"c", "a", "b"}) {

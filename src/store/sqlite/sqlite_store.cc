@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <limits>
+#include <map>
 
 #include "common/check.h"
 #include "common/limits.h"
@@ -116,6 +118,20 @@ BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 CREATE TRIGGER records_are_append_only_delete BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'records are append-only'); END;
 )sql",
+    // The index journal (index_journal.h): each record write's index entries, appended in
+    // change-feed order, until the writer merges them into record_index. merged_through is the last
+    // sequence merged.
+    R"sql(
+CREATE TABLE index_journal (
+  sequence INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  partition_key TEXT NOT NULL,
+  entries BLOB NOT NULL
+);
+CREATE TABLE index_journal_state (merged_through INTEGER NOT NULL);
+INSERT INTO index_journal_state (merged_through) VALUES (0);
+)sql",
 });
 static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 
@@ -177,6 +193,29 @@ Result<std::vector<StoredCheckpoint>> collect_checkpoints(Statement& statement) 
   }
 }
 
+// The union of two id lists, each in id order, in id order, each id once, at most `limit`.
+std::vector<std::string> merge_ids(std::vector<std::string> a, std::vector<std::string> b,
+                                   std::size_t limit) {
+  if (b.empty()) return a;
+  std::vector<std::string> merged;
+  merged.reserve(a.size() + b.size());
+  std::set_union(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()),
+                 std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()),
+                 std::back_inserter(merged));
+  if (merged.size() > limit) merged.resize(limit);
+  return merged;
+}
+
+// The span of sequences the index journal holds: an upper bound on its rows, read without
+// counting them.
+Result<std::int64_t> journal_span(Connection& connection) {
+  ASSIGN_OR_RETURN(auto statement,
+                   connection.prepare("SELECT coalesce((SELECT max(sequence) FROM index_journal) - "
+                                      "(SELECT min(sequence) FROM index_journal) + 1, 0)"));
+  RETURN_IF_ERROR(statement.step());
+  return statement.column_int(0);
+}
+
 std::int64_t clamp_limit(std::size_t limit) {
   return static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax));
 }
@@ -229,6 +268,7 @@ class SqliteStore::ReaderLease {
     if (store_ != nullptr) store_->return_reader(std::move(connection_));
   }
   Connection* operator->() { return &connection_; }
+  Connection& operator*() { return connection_; }
 
  private:
   SqliteStore* store_;
@@ -236,9 +276,9 @@ class SqliteStore::ReaderLease {
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
-                                                       int schema_version) {
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path));
-  RETURN_IF_ERROR(store->start(schema_version));
+                                                       Options options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, options));
+  RETURN_IF_ERROR(store->start(options.schema_version));
   return store;
 }
 
@@ -283,11 +323,15 @@ Status SqliteStore::start(int schema_version) {
   RETURN_IF_ERROR(migrate(writer, schema_version, schema_version_));
   // The writer touches index pages all over the file (blind-index tags are random), so SQLite's
   // default 2 MiB page cache sends most inserts back to the disk for pages it just had; 64 MiB
-  // keeps the hot part of the indexes in memory. A larger WAL between checkpoints lets a page
-  // written by many commits be copied back to the database once.
-  RETURN_IF_ERROR(writer.execute("PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=4000;"));
+  // keeps the hot part of the indexes in memory.
+  RETURN_IF_ERROR(writer.execute("PRAGMA cache_size=-65536"));
+  // Checkpoints run on a thread of their own (see on_wal_commit) rather than inside a commit.
+  ASSIGN_OR_RETURN(Connection checkpointer, open_connection());
+  sqlite3_wal_hook(writer.get(), &SqliteStore::on_wal_commit, this);
   writer_ = std::make_unique<Connection>(std::move(writer));
   writer_thread_ = std::thread([this] { writer_loop(); });
+  checkpointer_thread_ = std::thread(
+      [this, connection = std::move(checkpointer)]() mutable { checkpointer_loop(connection); });
   return {};
 }
 
@@ -298,6 +342,45 @@ SqliteStore::~SqliteStore() {
   }
   queue_changed_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_wanted_.notify_all();
+  if (checkpointer_thread_.joinable()) checkpointer_thread_.join();
+}
+
+int SqliteStore::on_wal_commit(void* context, sqlite3* db, const char* schema, int pages) {
+  // SQLite's own automatic checkpoint runs here, on the committing writer, and commits wait for
+  // it: copying thousands of pages and syncing the database file took a large part of a create's
+  // time. A passive checkpoint on another connection copies pages while the writer goes on. Should
+  // it fall far behind, the writer checkpoints itself, so the WAL file stays bounded.
+  auto* store = static_cast<SqliteStore*>(context);
+  if (pages >= kWalPagesCheckpointOnWriter) {
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kWalPagesCheckpointInBackground) {
+    {
+      std::lock_guard lock(store->checkpoint_mutex_);
+      store->checkpoint_requested_ = true;
+    }
+    store->checkpoint_wanted_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::checkpointer_loop(Connection& connection) {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_wanted_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_requested_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_requested_ = false;
+    }
+    // A failure (another process checkpointing, say) is retried at the next request; the WAL
+    // keeps every committed page meanwhile.
+    std::lock_guard running(checkpoint_running_mutex_);
+    (void)connection.execute("PRAGMA wal_checkpoint(PASSIVE)");
+  }
 }
 
 Result<CommitReceipt> SqliteStore::commit(WriteBatch batch) {
@@ -325,7 +408,12 @@ void SqliteStore::writer_loop() {
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (!queue_changed_.wait_for(lock, options_.journal_idle_merge_after,
+                                   [&] { return stopping_ || !queue_.empty(); })) {
+        lock.unlock();
+        merge_journal_while_idle();
+        continue;
+      }
       if (queue_.empty()) return;  // stopping, and every queued commit has been answered
       while (!queue_.empty() && group.size() < limits::kGroupCommitBatchesMax &&
              !(queue_.front()->control && !group.empty())) {
@@ -340,6 +428,7 @@ void SqliteStore::writer_loop() {
                                         : Result<CommitReceipt>(tl::unexpected(ran.error())));
     } else {
       apply_group(group);
+      merge_journal_after_commit();
     }
     group.clear();
   }
@@ -377,7 +466,10 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
     return fail_all(committed.error());
   }
   if (erased_keys) {
-    // Fold the WAL into the main file so the old wrapped key bytes do not survive in the log.
+    // Fold the WAL into the main file so the old wrapped key bytes do not survive in the log. A
+    // checkpoint running on the checkpointer thread would make this one fail at once (SQLite
+    // does not wait for another checkpoint), so it waits for that one to end.
+    std::lock_guard running(checkpoint_running_mutex_);
     (void)writer_->execute("PRAGMA wal_checkpoint(TRUNCATE)");
   }
   for (std::size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(results[i]));
@@ -441,7 +533,23 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
     if (receipt.first_sequence == 0) receipt.first_sequence = sequence;
     receipt.last_sequence = sequence;
 
+    if (!bulk_loading_ && journaled()) {
+      // The version's whole index (none for a tombstone) replaces the record's rows when merged.
+      const Bytes entries =
+          encode_index_entries(record.deleted ? std::vector<IndexEntry>{} : write.index);
+      ASSIGN_OR_RETURN(auto journal,
+                       writer_->prepare("INSERT INTO index_journal (sequence, type, id, "
+                                        "partition_key, entries) VALUES (?1, ?2, ?3, ?4, ?5)"));
+      journal.bind(1, sequence)
+          .bind(2, record.type)
+          .bind(3, record.id)
+          .bind(4, record.partition)
+          .bind(5, entries);
+      RETURN_IF_ERROR(journal.run());
+      continue;
+    }
     if (!bulk_loading_) {
+      // A schema from before the journal (a migration test writing an old database).
       ASSIGN_OR_RETURN(auto clear,
                        writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
       clear.bind(1, record.type).bind(2, record.id);
@@ -451,13 +559,13 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
     for (const auto& entry : write.index) {
       // A bulk load stages the rows (given once per record, with its last version) and inserts
       // them in key order at the end.
-      ASSIGN_OR_RETURN(
-          auto add,
-          writer_->prepare(bulk_loading_ ? "INSERT INTO temp.staged_index (type, name, value, "
-                                           "id, partition_key) VALUES (?1, ?2, ?3, ?4, ?5)"
-                                         : "INSERT OR IGNORE INTO record_index (type, name, "
-                                           "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
-                                           "?5)"));
+      ASSIGN_OR_RETURN(auto add,
+                       writer_->prepare(bulk_loading_ ? "INSERT INTO temp.staged_index (type, "
+                                                        "name, value, id, partition_key) VALUES "
+                                                        "(?1, ?2, ?3, ?4, ?5)"
+                                                      : "INSERT OR IGNORE INTO record_index "
+                                                        "(type, name, value, id, partition_key) "
+                                                        "VALUES (?1, ?2, ?3, ?4, ?5)"));
       add.bind(1, record.type)
           .bind(2, entry.name)
           .bind(3, entry.value)
@@ -611,22 +719,211 @@ Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
 }
 
 Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(
-      auto statement,
-      reader->prepare(
-          "SELECT id FROM record_index WHERE type = ?1 AND name = ?2 AND value = ?3 AND id > ?4 "
-          "ORDER BY id LIMIT ?5"));
-  statement.bind(1, query.type)
-      .bind(2, query.entry.name)
-      .bind(3, query.entry.value)
-      .bind(4, query.after_id)
-      .bind(5, static_cast<std::int64_t>(std::min(query.limit, limits::kPageSizeMax)));
+  const std::size_t limit = std::min(query.limit, limits::kPageSizeMax);
   std::vector<std::string> ids;
+  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+    ASSIGN_OR_RETURN(
+        auto indexed,
+        indexed_ids(
+            reader, journal, query.type,
+            "SELECT id FROM record_index WHERE type = ?1 AND name = ?4 AND value = ?5 AND "
+            "id > ?2 ORDER BY id LIMIT ?3",
+            [&](Statement& statement) {
+              statement.bind(4, query.entry.name).bind(5, query.entry.value);
+            },
+            query.after_id, limit));
+    ids = merge_ids(
+        std::move(indexed),
+        journal.find(query.type, query.entry.name, query.entry.value, query.after_id, limit),
+        limit);
+    return {};
+  }));
+  return ids;
+}
+
+Result<JournalState> SqliteStore::read_journal_state(Connection& connection) {
+  ASSIGN_OR_RETURN(auto statement,
+                   connection.prepare("SELECT merged_through, coalesce((SELECT max(sequence) FROM "
+                                      "index_journal), merged_through) FROM index_journal_state"));
+  ASSIGN_OR_RETURN(const auto step, statement.step());
+  if (step != Statement::Step::kRow) {
+    return make_error(ErrorCode::kDataLoss, "the index journal's state row is missing");
+  }
+  return JournalState{statement.column_int(0), statement.column_int(1)};
+}
+
+Status SqliteStore::read_index(const IndexRead& query) {
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  if (!journaled()) return query(*reader, IndexJournal{});
+  // A snapshot older than the copy's last merge cannot be answered from it (the rows merged are
+  // gone from the copy and not yet in that snapshot's index table); a new snapshot is newer than
+  // any merge the copy has seen, so the second try succeeds unless merges keep racing it.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    RETURN_IF_ERROR(reader->execute("BEGIN"));
+    auto finish = [&](Status status) {
+      (void)reader->execute("COMMIT");
+      return status;
+    };
+    auto snapshot = read_journal_state(*reader);
+    if (!snapshot) return finish(tl::unexpected(snapshot.error()));
+    {
+      std::shared_lock lock(journal_mutex_);
+      const auto fit = journal_.fit(*snapshot);
+      if (fit == IndexJournal::Fit::kCurrent) return finish(query(*reader, journal_));
+      if (fit == IndexJournal::Fit::kAhead) {
+        (void)finish({});
+        continue;
+      }
+    }
+    std::unique_lock lock(journal_mutex_);
+    switch (journal_.fit(*snapshot)) {
+      case IndexJournal::Fit::kAhead:
+        (void)finish({});
+        continue;
+      case IndexJournal::Fit::kBehind:
+        if (auto caught_up = catch_up_journal(*reader, *snapshot); !caught_up) {
+          return finish(caught_up);
+        }
+        [[fallthrough]];
+      case IndexJournal::Fit::kCurrent:
+        return finish(query(*reader, journal_));
+    }
+  }
+  return make_error(ErrorCode::kUnavailable, "the index kept changing under the query; retry");
+}
+
+Status SqliteStore::catch_up_journal(Connection& reader, const JournalState& snapshot) {
+  journal_.drop_merged(snapshot.merged_through);
+  if (snapshot.last_sequence > journal_.loaded_through()) {
+    ASSIGN_OR_RETURN(auto statement,
+                     reader.prepare("SELECT sequence, type, id, partition_key, entries FROM "
+                                    "index_journal WHERE sequence > ?1 ORDER BY sequence"));
+    statement.bind(1, journal_.loaded_through());
+    for (;;) {
+      ASSIGN_OR_RETURN(const auto step, statement.step());
+      if (step == Statement::Step::kDone) break;
+      ASSIGN_OR_RETURN(auto entries, decode_index_entries(statement.column_blob(4)));
+      journal_.add(JournalRow{statement.column_int(0), statement.column_text(1),
+                              statement.column_text(2), statement.column_text(3),
+                              std::move(entries)});
+    }
+  }
+  journal_.caught_up_to(snapshot);
+  return {};
+}
+
+Result<std::vector<std::string>> SqliteStore::indexed_ids(
+    Connection& reader, const IndexJournal& journal, const std::string& type,
+    const std::string& sql, const std::function<void(Statement&)>& bind, std::string after_id,
+    std::size_t limit) {
+  std::vector<std::string> ids;
+  // Rows of records the journal holds are skipped, so a page may need more than one query.
+  while (ids.size() < limit) {
+    ASSIGN_OR_RETURN(auto statement, reader.prepare(sql));
+    statement.bind(1, type).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
+    bind(statement);
+    std::size_t fetched = 0;
+    std::string last;
+    for (;;) {
+      ASSIGN_OR_RETURN(const auto step, statement.step());
+      if (step == Statement::Step::kDone) break;
+      ++fetched;
+      last = statement.column_text(0);
+      if (!journal.holds(type, last) && ids.size() < limit) ids.push_back(last);
+    }
+    if (fetched < limit) break;
+    after_id = std::move(last);
+  }
+  return ids;
+}
+
+Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
+  RETURN_IF_ERROR(writer_->execute("BEGIN IMMEDIATE"));
+  auto rollback_on_error = [&](auto result) {
+    if (!result) (void)writer_->execute("ROLLBACK");
+    return result;
+  };
+  auto merged = [&]() -> Result<std::int64_t> {
+    // The last write of each record among the oldest `records` replaces its rows.
+    std::map<std::pair<std::string, std::string>, JournalRow> latest;
+    std::int64_t through = 0;
+    {
+      ASSIGN_OR_RETURN(auto statement,
+                       writer_->prepare("SELECT sequence, type, id, partition_key, entries FROM "
+                                        "index_journal ORDER BY sequence LIMIT ?1"));
+      statement.bind(1, records);
+      for (;;) {
+        ASSIGN_OR_RETURN(const auto step, statement.step());
+        if (step == Statement::Step::kDone) break;
+        ASSIGN_OR_RETURN(auto entries, decode_index_entries(statement.column_blob(4)));
+        JournalRow row{statement.column_int(0), statement.column_text(1), statement.column_text(2),
+                       statement.column_text(3), std::move(entries)};
+        through = row.sequence;
+        latest[{row.type, row.id}] = std::move(row);
+      }
+    }
+    if (latest.empty()) return std::int64_t{0};
+    std::vector<IndexRow> rows;
+    for (auto& [key, row] : latest) {
+      ASSIGN_OR_RETURN(auto clear,
+                       writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
+      clear.bind(1, key.first).bind(2, key.second);
+      RETURN_IF_ERROR(clear.run());
+      for (auto& entry : row.entries) {
+        rows.push_back(IndexRow{row.partition, row.type, row.id, std::move(entry)});
+      }
+    }
+    // In key order, consecutive rows mostly share a page: each page is written once per merge.
+    std::sort(rows.begin(), rows.end(), index_key_less);
+    for (const auto& row : rows) {
+      ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
+                                                  "value, id, partition_key) VALUES (?1, ?2, ?3, "
+                                                  "?4, ?5)"));
+      add.bind(1, row.type)
+          .bind(2, row.entry.name)
+          .bind(3, row.entry.value)
+          .bind(4, row.id)
+          .bind(5, row.partition);
+      RETURN_IF_ERROR(add.run());
+    }
+    ASSIGN_OR_RETURN(auto remove,
+                     writer_->prepare("DELETE FROM index_journal WHERE sequence <= ?1"));
+    remove.bind(1, through);
+    RETURN_IF_ERROR(remove.run());
+    ASSIGN_OR_RETURN(auto state,
+                     writer_->prepare("UPDATE index_journal_state SET merged_through = ?1"));
+    state.bind(1, through);
+    RETURN_IF_ERROR(state.run());
+    return static_cast<std::int64_t>(latest.size());
+  }();
+  if (!merged) return rollback_on_error(std::move(merged));
+  RETURN_IF_ERROR(rollback_on_error(writer_->execute("COMMIT")));
+  return merged;
+}
+
+void SqliteStore::merge_journal_after_commit() {
+  if (bulk_loading_ || !journaled()) return;
+  // One merge per group commit, so commits keep flowing while the journal drains; only a journal
+  // past twice its bound (merges not keeping up) is merged down before the next commit.
+  for (bool first = true;; first = false) {
+    const auto span = journal_span(*writer_);
+    if (!span || *span <= options_.journal_records_max) return;
+    if (!first && *span <= 2 * options_.journal_records_max) return;
+    // A failed merge (a full disk, say) leaves the rows in the journal, still answered from it.
+    auto merged = merge_index_journal(options_.journal_merge_records);
+    if (!merged || *merged == 0) return;
+  }
+}
+
+void SqliteStore::merge_journal_while_idle() {
+  if (bulk_loading_ || !journaled()) return;
   for (;;) {
-    ASSIGN_OR_RETURN(const auto step, statement.step());
-    if (step == Statement::Step::kDone) return ids;
-    ids.push_back(statement.column_text(0));
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_ || !queue_.empty()) return;
+    }
+    auto merged = merge_index_journal(options_.journal_merge_records);
+    if (!merged || *merged == 0) return;
   }
 }
 
@@ -712,19 +1009,25 @@ Status SqliteStore::finish_bulk_load() {
 
 Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& type,
                                                            const std::string& id) {
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(
-      auto statement,
-      reader->prepare("SELECT name, value FROM record_index WHERE type = ?1 AND id = ?2 "
-                      "ORDER BY name, value"));
-  statement.bind(1, type).bind(2, id);
   std::vector<IndexEntry> entries;
-  for (;;) {
-    ASSIGN_OR_RETURN(const auto step, statement.step());
-    if (step == Statement::Step::kDone) return entries;
-    const auto value = statement.column_blob(1);
-    entries.push_back(IndexEntry{statement.column_text(0), Bytes(value.begin(), value.end())});
-  }
+  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+    if (const auto* held = journal.entries(type, id)) {
+      entries = *held;  // encoded in (name, value) order
+      return {};
+    }
+    ASSIGN_OR_RETURN(
+        auto statement,
+        reader.prepare("SELECT name, value FROM record_index WHERE type = ?1 AND id = ?2 "
+                       "ORDER BY name, value"));
+    statement.bind(1, type).bind(2, id);
+    for (;;) {
+      ASSIGN_OR_RETURN(const auto step, statement.step());
+      if (step == Statement::Step::kDone) return {};
+      const auto value = statement.column_blob(1);
+      entries.push_back(IndexEntry{statement.column_text(0), Bytes(value.begin(), value.end())});
+    }
+  }));
+  return entries;
 }
 
 Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
@@ -733,29 +1036,32 @@ Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
                                                        const std::string& after_id,
                                                        std::size_t limit) {
   if (values.empty()) return std::vector<std::string>{};
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  limit = std::min(limit, limits::kPageSizeMax);
   std::string placeholders;
   for (std::size_t i = 0; i < values.size(); ++i) {
     placeholders += fmt::format("{}?{}", i == 0 ? "" : ",", i + 5);
   }
-  ASSIGN_OR_RETURN(auto statement,
-                   reader->prepare(fmt::format(
-                       "SELECT DISTINCT id FROM record_index WHERE type = ?1 AND name = ?2 AND "
-                       "id > ?3 AND value IN ({}) ORDER BY id LIMIT ?4",
-                       placeholders)));
-  statement.bind(1, type)
-      .bind(2, name)
-      .bind(3, after_id)
-      .bind(4, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    statement.bind(static_cast<int>(i + 5), values[i]);
-  }
+  const std::string sql = fmt::format(
+      "SELECT DISTINCT id FROM record_index WHERE type = ?1 AND name = ?4 AND id > ?2 AND "
+      "value IN ({}) ORDER BY id LIMIT ?3",
+      placeholders);
   std::vector<std::string> ids;
-  for (;;) {
-    ASSIGN_OR_RETURN(const auto step, statement.step());
-    if (step == Statement::Step::kDone) return ids;
-    ids.push_back(statement.column_text(0));
-  }
+  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+    ASSIGN_OR_RETURN(ids, indexed_ids(
+                              reader, journal, type, sql,
+                              [&](Statement& statement) {
+                                statement.bind(4, name);
+                                for (std::size_t i = 0; i < values.size(); ++i) {
+                                  statement.bind(static_cast<int>(i + 5), values[i]);
+                                }
+                              },
+                              after_id, limit));
+    for (const auto& value : values) {
+      ids = merge_ids(std::move(ids), journal.find(type, name, value, after_id, limit), limit);
+    }
+    return {};
+  }));
+  return ids;
 }
 
 Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& type,
@@ -809,28 +1115,48 @@ Result<std::vector<RecordVersion>> SqliteStore::scan_records(
 
 Result<std::vector<IndexRow>> SqliteStore::scan_index(const std::optional<IndexRow>& after,
                                                       std::size_t limit) {
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement,
-                   reader->prepare(fmt::format(
-                       "SELECT partition_key, type, id, name, value FROM record_index {} "
-                       "ORDER BY type, name, value, id LIMIT ?1",
-                       after ? "WHERE (type, name, value, id) > (?2, ?3, ?4, ?5)" : "")));
-  statement.bind(1, static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
-  if (after) {
-    statement.bind(2, after->type)
-        .bind(3, after->entry.name)
-        .bind(4, std::span<const std::uint8_t>(after->entry.value))
-        .bind(5, after->id);
-  }
+  limit = std::min(limit, limits::kPageSizeMax);
   std::vector<IndexRow> rows;
-  for (;;) {
-    ASSIGN_OR_RETURN(const auto step, statement.step());
-    if (step == Statement::Step::kDone) return rows;
-    const auto value = statement.column_blob(4);
-    rows.push_back(
-        IndexRow{statement.column_text(0), statement.column_text(1), statement.column_text(2),
-                 IndexEntry{statement.column_text(3), Bytes(value.begin(), value.end())}});
-  }
+  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+    // The index table's rows, leaving out those of records the journal holds, then the journal's.
+    std::vector<IndexRow> indexed;
+    for (std::optional<IndexRow> cursor = after; indexed.size() < limit;) {
+      ASSIGN_OR_RETURN(auto statement,
+                       reader.prepare(fmt::format(
+                           "SELECT partition_key, type, id, name, value FROM record_index {} "
+                           "ORDER BY type, name, value, id LIMIT ?1",
+                           cursor ? "WHERE (type, name, value, id) > (?2, ?3, ?4, ?5)" : "")));
+      statement.bind(1, static_cast<std::int64_t>(limit));
+      if (cursor) {
+        statement.bind(2, cursor->type)
+            .bind(3, cursor->entry.name)
+            .bind(4, std::span<const std::uint8_t>(cursor->entry.value))
+            .bind(5, cursor->id);
+      }
+      std::size_t fetched = 0;
+      std::optional<IndexRow> last;
+      for (;;) {
+        ASSIGN_OR_RETURN(const auto step, statement.step());
+        if (step == Statement::Step::kDone) break;
+        ++fetched;
+        const auto value = statement.column_blob(4);
+        IndexRow row{statement.column_text(0), statement.column_text(1), statement.column_text(2),
+                     IndexEntry{statement.column_text(3), Bytes(value.begin(), value.end())}};
+        if (!journal.holds(row.type, row.id) && indexed.size() < limit) indexed.push_back(row);
+        last = std::move(row);
+      }
+      if (fetched < limit) break;
+      cursor = std::move(last);
+    }
+    auto held = journal.scan(after, limit);
+    rows.reserve(indexed.size() + held.size());
+    std::merge(std::make_move_iterator(indexed.begin()), std::make_move_iterator(indexed.end()),
+               std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()),
+               std::back_inserter(rows), index_key_less);
+    if (rows.size() > limit) rows.resize(limit);
+    return {};
+  }));
+  return rows;
 }
 
 Result<std::optional<WrappedKey>> SqliteStore::read_key(const std::string& name) {

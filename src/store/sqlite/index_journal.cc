@@ -1,0 +1,152 @@
+#include "store/sqlite/index_journal.h"
+
+#include <algorithm>
+
+namespace kavach::store::sqlite {
+namespace {
+
+void put_length(Bytes& out, std::size_t length) {
+  const auto value = static_cast<std::uint32_t>(length);
+  for (int shift = 0; shift < 32; shift += 8)
+    out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+
+// Reads a length-prefixed field at `offset`, advancing it; nullopt if the bytes end too soon.
+std::optional<std::span<const std::uint8_t>> take_field(std::span<const std::uint8_t> bytes,
+                                                        std::size_t& offset) {
+  if (bytes.size() - offset < 4) return std::nullopt;
+  std::uint32_t length = 0;
+  for (int i = 0; i < 4; ++i) length |= std::uint32_t{bytes[offset + i]} << (8 * i);
+  offset += 4;
+  if (bytes.size() - offset < length) return std::nullopt;
+  const auto field = bytes.subspan(offset, length);
+  offset += length;
+  return field;
+}
+
+bool entry_less(const IndexEntry& a, const IndexEntry& b) {
+  return std::tie(a.name, a.value) < std::tie(b.name, b.value);
+}
+
+}  // namespace
+
+Bytes encode_index_entries(std::vector<IndexEntry> entries) {
+  // record_index keeps a repeated entry once; so does the journal.
+  std::sort(entries.begin(), entries.end(), entry_less);
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  Bytes out;
+  for (const auto& entry : entries) {
+    put_length(out, entry.name.size());
+    out.insert(out.end(), entry.name.begin(), entry.name.end());
+    put_length(out, entry.value.size());
+    out.insert(out.end(), entry.value.begin(), entry.value.end());
+  }
+  return out;
+}
+
+Result<std::vector<IndexEntry>> decode_index_entries(std::span<const std::uint8_t> bytes) {
+  std::vector<IndexEntry> entries;
+  for (std::size_t offset = 0; offset < bytes.size();) {
+    const auto name = take_field(bytes, offset);
+    const auto value = name ? take_field(bytes, offset) : std::nullopt;
+    if (!value) return make_error(ErrorCode::kDataLoss, "an index journal row is truncated");
+    entries.push_back(
+        IndexEntry{std::string(name->begin(), name->end()), Bytes(value->begin(), value->end())});
+  }
+  return entries;
+}
+
+bool index_key_less(const IndexRow& a, const IndexRow& b) {
+  return std::tie(a.type, a.entry.name, a.entry.value, a.id) <
+         std::tie(b.type, b.entry.name, b.entry.value, b.id);
+}
+
+IndexJournal::Fit IndexJournal::fit(const JournalState& snapshot) const {
+  if (merged_through_ > snapshot.merged_through) return Fit::kAhead;
+  if (merged_through_ < snapshot.merged_through || loaded_through_ < snapshot.last_sequence) {
+    return Fit::kBehind;
+  }
+  // A copy loaded past the snapshot holds writes committed after it began: newer, never wrong.
+  return Fit::kCurrent;
+}
+
+void IndexJournal::forget(std::map<RecordKey, Held>::iterator held) {
+  for (const auto& entry : held->second.entries) {
+    const auto ids = by_value_.find(ValueKey{held->first.first, entry.name, entry.value});
+    if (ids == by_value_.end()) continue;
+    ids->second.erase(held->first.second);
+    if (ids->second.empty()) by_value_.erase(ids);
+  }
+  by_sequence_.erase(held->second.sequence);
+  records_.erase(held);
+}
+
+void IndexJournal::drop_merged(std::int64_t merged_through) {
+  while (!by_sequence_.empty() && by_sequence_.begin()->first <= merged_through) {
+    forget(records_.find(by_sequence_.begin()->second));
+  }
+}
+
+void IndexJournal::add(JournalRow row) {
+  RecordKey key{std::move(row.type), std::move(row.id)};
+  if (const auto held = records_.find(key); held != records_.end()) {
+    if (held->second.sequence >= row.sequence) return;  // already has this write or a later one
+    forget(held);
+  }
+  for (const auto& entry : row.entries) {
+    by_value_[ValueKey{key.first, entry.name, entry.value}].insert(key.second);
+  }
+  by_sequence_.emplace(row.sequence, key);
+  loaded_through_ = std::max(loaded_through_, row.sequence);
+  records_.emplace(std::move(key),
+                   Held{row.sequence, std::move(row.partition), std::move(row.entries)});
+}
+
+void IndexJournal::caught_up_to(const JournalState& snapshot) {
+  merged_through_ = snapshot.merged_through;
+  loaded_through_ = std::max({loaded_through_, snapshot.last_sequence, snapshot.merged_through});
+}
+
+bool IndexJournal::holds(const std::string& type, const std::string& id) const {
+  return records_.contains(RecordKey{type, id});
+}
+
+const std::vector<IndexEntry>* IndexJournal::entries(const std::string& type,
+                                                     const std::string& id) const {
+  const auto held = records_.find(RecordKey{type, id});
+  return held == records_.end() ? nullptr : &held->second.entries;
+}
+
+std::vector<std::string> IndexJournal::find(const std::string& type, const std::string& name,
+                                            const Bytes& value, const std::string& after_id,
+                                            std::size_t limit) const {
+  std::vector<std::string> ids;
+  const auto found = by_value_.find(ValueKey{type, name, value});
+  if (found == by_value_.end()) return ids;
+  for (auto id = found->second.upper_bound(after_id);
+       id != found->second.end() && ids.size() < limit; ++id) {
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+std::vector<IndexRow> IndexJournal::scan(const std::optional<IndexRow>& after,
+                                         std::size_t limit) const {
+  std::vector<IndexRow> rows;
+  auto key =
+      after ? by_value_.lower_bound(ValueKey{after->type, after->entry.name, after->entry.value})
+            : by_value_.begin();
+  for (; key != by_value_.end() && rows.size() < limit; ++key) {
+    const auto& [type, name, value] = key->first;
+    const bool resumes =
+        after && type == after->type && name == after->entry.name && value == after->entry.value;
+    for (auto id = resumes ? key->second.upper_bound(after->id) : key->second.begin();
+         id != key->second.end() && rows.size() < limit; ++id) {
+      const auto& held = records_.at(RecordKey{type, *id});
+      rows.push_back(IndexRow{held.partition, type, *id, IndexEntry{name, value}});
+    }
+  }
+  return rows;
+}
+
+}  // namespace kavach::store::sqlite

@@ -1,0 +1,103 @@
+// The index journal: blind-index rows of recent record writes, kept out of the sorted
+// record_index table until many can be merged into it at once.
+//
+// Why: blind-index values are random, so each of a record's 15 to 30 index rows lands on a random
+// page of the record_index B-tree, and every page a commit touches is written whole to the WAL and
+// again at the checkpoint. That was about 85% of a create's cost (bench/RESULTS.md, session 10).
+// Instead a commit appends one index_journal row per record write (the table is keyed by the
+// record's sequence, so appends fill its last page), durable with the record itself; the writer
+// later merges the oldest journal rows into record_index in key order, many rows per page.
+//
+// Queries answer from record_index plus the journal: a record the journal holds is answered from
+// the journal alone, since its index was replaced after record_index last saw it. IndexJournal is
+// the in-memory copy of the journal table that queries consult. It is a cache of the table, caught
+// up from the snapshot each query reads, so rows written by another process (the CLI while the
+// server runs) and merges made by another process are seen too.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+#include "store/store.h"
+
+namespace kavach::store::sqlite {
+
+// The journal table's state in one snapshot: rows up to merged_through are in record_index, and
+// the journal holds the writes after it, up to last_sequence.
+struct JournalState {
+  std::int64_t merged_through = 0;
+  std::int64_t last_sequence = 0;
+};
+
+// One journal row: the index entries a record write left (none for a tombstone).
+struct JournalRow {
+  std::int64_t sequence = 0;
+  std::string type;
+  std::string id;
+  std::string partition;
+  std::vector<IndexEntry> entries;
+};
+
+// The stored form of a record's entries: sorted by (name, value), each once, length-prefixed.
+Bytes encode_index_entries(std::vector<IndexEntry> entries);
+// Refuses (kDataLoss) bytes that are not a whole encoding.
+Result<std::vector<IndexEntry>> decode_index_entries(std::span<const std::uint8_t> bytes);
+
+// Not thread-safe: SqliteStore guards it with a shared mutex.
+class IndexJournal {
+ public:
+  // Where this copy stands against a snapshot's state: current enough to answer from, behind it
+  // (catch up from the snapshot), or ahead of it (a merge the snapshot does not yet show; take a
+  // newer snapshot).
+  enum class Fit { kCurrent, kBehind, kAhead };
+  Fit fit(const JournalState& snapshot) const;
+
+  // Catching up: forget the writes merged through `merged_through`, then add the rows after
+  // loaded_through() in sequence order, then record the state reached.
+  void drop_merged(std::int64_t merged_through);
+  void add(JournalRow row);
+  void caught_up_to(const JournalState& snapshot);
+  std::int64_t loaded_through() const { return loaded_through_; }
+
+  // Whether the journal holds a write of (type, id): record_index's rows for it are then stale.
+  bool holds(const std::string& type, const std::string& id) const;
+  // The entries of the write held for (type, id), or nullptr if none is held.
+  const std::vector<IndexEntry>* entries(const std::string& type, const std::string& id) const;
+  // Ids of held records whose entries include (name, value), after `after_id`, in id order, at
+  // most `limit`.
+  std::vector<std::string> find(const std::string& type, const std::string& name,
+                                const Bytes& value, const std::string& after_id,
+                                std::size_t limit) const;
+  // The held index rows after `after`, in (type, name, value, id) order, at most `limit`.
+  std::vector<IndexRow> scan(const std::optional<IndexRow>& after, std::size_t limit) const;
+  std::size_t records() const { return records_.size(); }
+
+ private:
+  using RecordKey = std::pair<std::string, std::string>;         // type, id
+  using ValueKey = std::tuple<std::string, std::string, Bytes>;  // type, name, value
+  struct Held {
+    std::int64_t sequence = 0;
+    std::string partition;
+    std::vector<IndexEntry> entries;
+  };
+  void forget(std::map<RecordKey, Held>::iterator held);
+
+  std::int64_t merged_through_ = 0;
+  std::int64_t loaded_through_ = 0;
+  std::map<RecordKey, Held> records_;
+  std::map<std::int64_t, RecordKey> by_sequence_;
+  std::map<ValueKey, std::set<std::string>> by_value_;
+};
+
+// Whether a precedes b in record_index's key order (type, name, value, id).
+bool index_key_less(const IndexRow& a, const IndexRow& b);
+
+}  // namespace kavach::store::sqlite

@@ -1,0 +1,225 @@
+// The SQLite index journal (store/sqlite/index_journal.h): its stored form, its in-memory copy,
+// and two stores on one file (a server and a CLI process) each seeing the other's writes and
+// merges.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "store/sqlite/index_journal.h"
+#include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/sqlite_store.h"
+#include "support/temp_dir.h"
+
+namespace kavach::store::sqlite {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+IndexEntry entry(std::string name, std::string value) {
+  return IndexEntry{std::move(name), Bytes(value.begin(), value.end())};
+}
+
+Bytes bytes(std::string text) { return Bytes(text.begin(), text.end()); }
+
+RecordWrite patient(const std::string& id, std::int64_t version, std::vector<IndexEntry> index) {
+  RecordWrite write;
+  write.record.partition = id;
+  write.record.type = "Patient";
+  write.record.id = id;
+  write.record.version = version;
+  write.record.payload = {1};
+  write.expected_version = version - 1;
+  write.index = std::move(index);
+  return write;
+}
+
+Status commit_one(Store& store, RecordWrite write) {
+  WriteBatch batch;
+  batch.records.push_back(std::move(write));
+  return store.commit(std::move(batch)).map([](const CommitReceipt&) {});
+}
+
+std::vector<std::string> family(Store& store, const std::string& name) {
+  auto found = store.find({"Patient", entry("family", name), "", 10});
+  EXPECT_TRUE(found) << found.error().message;
+  return found ? *found : std::vector<std::string>{};
+}
+
+std::int64_t count_rows(const std::filesystem::path& path, const std::string& table) {
+  auto connection = Connection::open(path);
+  EXPECT_TRUE(connection);
+  auto statement = connection->prepare("SELECT count(*) FROM " + table);
+  EXPECT_TRUE(statement);
+  EXPECT_TRUE(statement->step());
+  return statement->column_int(0);
+}
+
+// Merges run on the writer thread after the commit that triggers them has been answered.
+bool journal_empties(const std::filesystem::path& path) {
+  // Up to ten seconds on a loaded machine.
+  for (int wait = 0; wait < 500 && count_rows(path, "index_journal") > 0; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return count_rows(path, "index_journal") == 0;
+}
+
+TEST(IndexJournalEncodingTest, EntriesComeBackSortedAndOnce) {
+  const auto encoded = encode_index_entries(
+      {entry("given", "asha"), entry("family", "sharma"), entry("given", "asha"), entry("a", "")});
+  const auto decoded = decode_index_entries(encoded);
+  ASSERT_TRUE(decoded);
+  EXPECT_THAT(*decoded,
+              ElementsAre(entry("a", ""), entry("family", "sharma"), entry("given", "asha")));
+  EXPECT_THAT(*decode_index_entries(encode_index_entries({})), IsEmpty());
+}
+
+TEST(IndexJournalEncodingTest, TruncatedBytesAreDataLoss) {
+  const auto encoded = encode_index_entries({entry("family", "sharma")});
+  for (std::size_t size = 1; size < encoded.size(); ++size) {
+    const auto decoded = decode_index_entries(std::span(encoded).first(size));
+    ASSERT_FALSE(decoded) << size;
+    EXPECT_EQ(decoded.error().code, ErrorCode::kDataLoss);
+  }
+}
+
+TEST(IndexJournalTest, TheLatestWriteOfARecordReplacesItsEntries) {
+  IndexJournal journal;
+  journal.add({1, "Patient", "a", "a", {entry("family", "sharma")}});
+  journal.add({2, "Patient", "b", "b", {entry("family", "sharma")}});
+  journal.add({3, "Patient", "a", "a", {entry("family", "verma")}});
+  journal.add({1, "Patient", "a", "a", {entry("family", "stale")}});  // older: ignored
+  EXPECT_THAT(journal.find("Patient", "family", bytes("sharma"), "", 10), ElementsAre("b"));
+  EXPECT_THAT(journal.find("Patient", "family", bytes("verma"), "", 10), ElementsAre("a"));
+  EXPECT_THAT(journal.find("Patient", "family", bytes("stale"), "", 10), IsEmpty());
+  EXPECT_THAT(journal.find("Patient", "family", bytes("sharma"), "b", 10), IsEmpty());
+  EXPECT_THAT(journal.find("Practitioner", "family", bytes("verma"), "", 10), IsEmpty());
+  // A tombstone is held with no entries: the record matches nothing, and still hides older rows.
+  journal.add({4, "Patient", "b", "b", {}});
+  EXPECT_TRUE(journal.holds("Patient", "b"));
+  EXPECT_THAT(*journal.entries("Patient", "b"), IsEmpty());
+  EXPECT_EQ(journal.entries("Patient", "c"), nullptr);
+  // Merged through 3: a's write (3) is in the index table now; b's tombstone (4) is not.
+  journal.drop_merged(3);
+  EXPECT_FALSE(journal.holds("Patient", "a"));
+  EXPECT_TRUE(journal.holds("Patient", "b"));
+  EXPECT_EQ(journal.records(), 1U);
+}
+
+TEST(IndexJournalTest, ScanIsInIndexKeyOrderAndResumesAfterARow) {
+  IndexJournal journal;
+  journal.add({1, "Patient", "b", "pb", {entry("family", "x"), entry("given", "y")}});
+  journal.add({2, "Patient", "a", "pa", {entry("family", "x")}});
+  journal.add({3, "Observation", "o", "pa", {entry("code", "c")}});
+  const auto rows = journal.scan(std::nullopt, 10);
+  ASSERT_EQ(rows.size(), 4U);
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_TRUE(index_key_less(rows[i - 1], rows[i]));
+  EXPECT_EQ(rows[0].id, "o");
+  EXPECT_EQ(rows[1].id, "a");
+  EXPECT_EQ(rows[1].partition, "pa");
+  const auto rest = journal.scan(rows[1], 10);
+  EXPECT_EQ(rest, std::vector<IndexRow>(rows.begin() + 2, rows.end()));
+  EXPECT_EQ(journal.scan(rows[0], 1), std::vector<IndexRow>{rows[1]});
+}
+
+TEST(IndexJournalTest, FitsASnapshotItHasCaughtUpTo) {
+  IndexJournal journal;
+  EXPECT_EQ(journal.fit({0, 0}), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({0, 5}), IndexJournal::Fit::kBehind);
+  journal.caught_up_to({3, 5});
+  EXPECT_EQ(journal.fit({3, 5}), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({3, 4}), IndexJournal::Fit::kCurrent);  // newer than the snapshot
+  EXPECT_EQ(journal.fit({4, 5}), IndexJournal::Fit::kBehind);   // another merge since
+  EXPECT_EQ(journal.fit({2, 5}), IndexJournal::Fit::kAhead);    // a snapshot before our merge
+}
+
+TEST(SqliteIndexJournalTest, TwoStoresOnOneFileSeeEachOthersWritesAndMerges) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  // The server keeps its writes in the journal; the "CLI" merges everything after each commit.
+  auto server = SqliteStore::open(path);
+  ASSERT_TRUE(server) << server.error().message;
+  auto cli = SqliteStore::open(path, {.journal_records_max = 0, .journal_merge_records = 100});
+  ASSERT_TRUE(cli) << cli.error().message;
+
+  ASSERT_TRUE(commit_one(**server, patient("a", 1, {entry("family", "sharma")})));
+  EXPECT_THAT(family(**cli, "sharma"), ElementsAre("a"));
+  EXPECT_THAT(family(**server, "sharma"), ElementsAre("a"));
+
+  // The CLI renames a and merges: the server's copy still holds a's first write, which the
+  // merge made stale, and must drop it.
+  ASSERT_TRUE(commit_one(**cli, patient("a", 2, {entry("family", "verma")})));
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_THAT(family(**server, "sharma"), IsEmpty());
+  EXPECT_THAT(family(**server, "verma"), ElementsAre("a"));
+
+  // The server renames it again; its journal row hides the merged row from both.
+  ASSERT_TRUE(commit_one(**server, patient("a", 3, {entry("family", "gupta")})));
+  ASSERT_TRUE(commit_one(**server, patient("b", 1, {entry("family", "verma")})));
+  for (auto* store : {server->get(), cli->get()}) {
+    EXPECT_THAT(family(*store, "verma"), ElementsAre("b"));
+    EXPECT_THAT(family(*store, "gupta"), ElementsAre("a"));
+    EXPECT_EQ(store->index_entries("Patient", "a")->size(), 1U);
+  }
+  // A tombstone written by the CLI, merged at once, removes b's rows for the server too.
+  auto tombstone = patient("b", 2, {});
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit_one(**cli, tombstone));
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_THAT(family(**server, "verma"), IsEmpty());
+  EXPECT_THAT(*(*server)->index_entries("Patient", "b"), IsEmpty());
+  EXPECT_THAT(family(**server, "gupta"), ElementsAre("a"));
+}
+
+TEST(SqliteIndexJournalTest, AnIdleWriterMergesTheJournalDown) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds(20)});
+  ASSERT_TRUE(store) << store.error().message;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(commit_one(**store, patient("p" + std::to_string(i), 1,
+                                            {entry("family", "sharma"), entry("given", "asha")})));
+  }
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_EQ(count_rows(path, "record_index"), 10);
+  EXPECT_THAT(family(**store, "sharma"), ElementsAre("p0", "p1", "p2", "p3", "p4"));
+}
+
+TEST(SqliteIndexJournalTest, TheJournalSurvivesAReopenUnmerged) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(commit_one(**store, patient("a", 1, {entry("family", "sharma")})));
+  }
+  EXPECT_EQ(count_rows(path, "index_journal"), 1);
+  EXPECT_EQ(count_rows(path, "record_index"), 0);
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store);
+  EXPECT_THAT(family(**store, "sharma"), ElementsAre("a"));
+}
+
+TEST(SqliteIndexJournalTest, ACorruptJournalRowIsReportedNotGuessedAt) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(commit_one(**store, patient("a", 1, {entry("family", "sharma")})));
+  {
+    auto connection = Connection::open(path);
+    ASSERT_TRUE(connection);
+    ASSERT_TRUE(connection->execute("UPDATE index_journal SET entries = X'0500'"));
+  }
+  auto reopened = SqliteStore::open(path);
+  ASSERT_TRUE(reopened);
+  const auto found = (*reopened)->find({"Patient", entry("family", "sharma"), "", 10});
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, ErrorCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace kavach::store::sqlite
