@@ -901,6 +901,26 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
   return merged;
 }
 
+Result<std::int64_t> SqliteStore::merge_index_journal_timed() {
+  if (merge_records_ == 0) merge_records_ = options_.journal_merge_records;
+  const auto started = std::chrono::steady_clock::now();
+  auto merged = merge_index_journal(merge_records_);
+  const auto took = std::chrono::steady_clock::now() - started;
+  // A small store's index takes many merged rows per page written, a large one's about one per
+  // row; sizing merges by their time keeps commits' waits alike on both and merges as large as
+  // that allows.
+  if (merged && *merged == merge_records_) {
+    const std::int64_t largest =
+        std::max(options_.journal_merge_records, options_.journal_records_max / 2);
+    if (took < options_.journal_merge_time / 2) {
+      merge_records_ = std::min(merge_records_ * 2, largest);
+    } else if (took > options_.journal_merge_time * 2) {
+      merge_records_ = std::max<std::int64_t>(merge_records_ / 2, 1);
+    }
+  }
+  return merged;
+}
+
 void SqliteStore::merge_journal_after_commit() {
   if (bulk_loading_ || !journaled()) return;
   // One merge per group commit, so commits keep flowing while the journal drains; only a journal
@@ -910,7 +930,7 @@ void SqliteStore::merge_journal_after_commit() {
     if (!span || *span <= options_.journal_records_max) return;
     if (!first && *span <= 2 * options_.journal_records_max) return;
     // A failed merge (a full disk, say) leaves the rows in the journal, still answered from it.
-    auto merged = merge_index_journal(options_.journal_merge_records);
+    auto merged = merge_index_journal_timed();
     if (!merged || *merged == 0) return;
   }
 }
@@ -922,7 +942,7 @@ void SqliteStore::merge_journal_while_idle() {
       std::lock_guard lock(queue_mutex_);
       if (stopping_ || !queue_.empty()) return;
     }
-    auto merged = merge_index_journal(options_.journal_merge_records);
+    auto merged = merge_index_journal_timed();
     if (!merged || *merged == 0) return;
   }
 }

@@ -44,10 +44,13 @@ class SqliteStore final : public Store {
     // table. Each costs memory in every process reading the store (about 7 KB for a Patient with
     // 29 index rows), and a larger merge takes more rows per index page.
     std::int64_t journal_records_max = 6000;
-    // Record writes merged in one transaction. Commits wait while it runs: on a store of a million
-    // records, 300 Patients took about 0.2 s to merge, 1,000 about 0.7 s and 3,000 about 1.5 s,
-    // for 1,390, 1,420 and 1,640 creates/s.
+    // Record writes merged in the first merge; later merges double or halve it to take about
+    // journal_merge_time, up to half of journal_records_max. Commits wait while a merge runs: on
+    // a store of a million records, 300 Patients took about 0.2 s to merge, 1,000 about 0.7 s and
+    // 3,000 about 1.5 s (1,390, 1,420 and 1,640 creates/s); on the benchmark's small store 3,000
+    // took 0.5 s.
     std::int64_t journal_merge_records = 300;
+    std::chrono::milliseconds journal_merge_time{150};
     // With no commit for this long, the writer merges the whole journal down.
     std::chrono::milliseconds journal_idle_merge_after{500};
   };
@@ -143,6 +146,8 @@ class SqliteStore final : public Store {
   // Moves the oldest journal rows (at most `records` writes) into the index table, in key order,
   // in one transaction. Returns how many it moved.
   Result<std::int64_t> merge_index_journal(std::int64_t records);
+  // A merge of merge_records_ writes, which it then adapts to the merge's time.
+  Result<std::int64_t> merge_index_journal_timed();
   Result<JournalState> read_journal_state(Connection& connection);
   // After a group commit: merges once when the journal holds more than its bound (until it is
   // back under the bound if it holds more than twice as much); when idle, merges it all down
@@ -170,9 +175,10 @@ class SqliteStore final : public Store {
   const Options options_;
   int schema_version_ = 0;
 
-  // Only the writer thread touches writer_, bulk_loading_ and dropped_indexes_.
+  // Only the writer thread touches writer_, bulk_loading_, merge_records_ and dropped_indexes_.
   std::unique_ptr<Connection> writer_;
   bool bulk_loading_ = false;
+  std::int64_t merge_records_ = 0;            // 0 until the first merge
   std::vector<std::string> dropped_indexes_;  // their CREATE statements
   std::thread writer_thread_;
 
