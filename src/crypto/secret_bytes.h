@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 namespace kavach::crypto {
 
@@ -28,14 +27,17 @@ class SecretBytes {
 
   static SecretBytes random(std::size_t size);
 
-  std::span<const std::uint8_t> view() const { return {bytes_.data(), bytes_.size()}; }
-  std::span<std::uint8_t> mutable_view() { return {bytes_.data(), bytes_.size()}; }
-  std::size_t size() const { return bytes_.size(); }
-  bool empty() const { return bytes_.empty(); }
+  std::span<const std::uint8_t> view() const { return {data_, size_}; }
+  std::span<std::uint8_t> mutable_view() { return {data_, size_}; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
 
  private:
   void wipe();
-  std::vector<std::uint8_t> bytes_;
+  // Up to kSlotBytes, a slot of a memory region locked once for the process (locked_slots in
+  // secret_bytes.cc); larger, a heap buffer locked on its own.
+  std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 }  // namespace kavach::crypto

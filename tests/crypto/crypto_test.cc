@@ -2,17 +2,64 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "crypto/aead.h"
 #include "crypto/encoding.h"
 #include "crypto/key_ring.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/password_hash.h"
+#include "crypto/secret_bytes.h"
 #include "support/temp_dir.h"
 
 namespace kavach::crypto {
 namespace {
+
+TEST(SecretBytes, KeepsItsBytesAtEverySizeAndMovesOut) {
+  for (const std::size_t size : {0UL, 1UL, 32UL, 64UL, 65UL, 1000UL}) {
+    std::vector<std::uint8_t> bytes(size);
+    for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    SecretBytes secret(bytes);
+    EXPECT_EQ(secret.size(), size);
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), secret.view().begin(), secret.view().end()));
+    const SecretBytes copy = secret.clone();
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), copy.view().begin(), copy.view().end()));
+    SecretBytes moved = std::move(secret);
+    EXPECT_TRUE(secret.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(moved.size(), size);
+    moved = SecretBytes(32);
+    EXPECT_EQ(moved.size(), 32U);
+    EXPECT_TRUE(std::all_of(moved.view().begin(), moved.view().end(),
+                            [](std::uint8_t byte) { return byte == 0; }));
+  }
+}
+
+TEST(SecretBytes, ManyAliveAtOnceEachKeepTheirOwn) {
+  // More small secrets than one locked region holds, from two threads.
+  std::vector<SecretBytes> first;
+  std::vector<SecretBytes> second;
+  std::thread other([&] {
+    for (int i = 0; i < 1500; ++i) second.push_back(SecretBytes::random(32));
+  });
+  for (int i = 0; i < 1500; ++i) {
+    const std::vector<std::uint8_t> bytes(32, static_cast<std::uint8_t>(i));
+    first.emplace_back(bytes);
+  }
+  other.join();
+  std::set<const std::uint8_t*> slots;
+  for (int i = 0; i < 1500; ++i) {
+    EXPECT_TRUE(std::all_of(first[i].view().begin(), first[i].view().end(), [&](std::uint8_t byte) {
+      return byte == static_cast<std::uint8_t>(i);
+    }));
+    slots.insert(first[i].view().data());
+    slots.insert(second[i].view().data());
+  }
+  EXPECT_EQ(slots.size(), 3000U);
+}
 
 TEST(Aead, SealedValueOpensOnlyWithTheSameKeyAndContext) {
   const auto key = SecretBytes::random(kAeadKeyBytes);
