@@ -46,6 +46,12 @@ class Statement {
   enum class Step { kRow, kDone };
   Result<Step> step();
   Status run();  // steps to the end, ignoring rows
+  // Makes the statement ready to run again (bindings stay until rebound), for a loop that runs
+  // one statement many times.
+  Statement& reset() {
+    sqlite3_reset(statement_);
+    return *this;
+  }
 
   std::int64_t column_int(int index) const { return sqlite3_column_int64(statement_, index); }
   std::string column_text(int index) const;

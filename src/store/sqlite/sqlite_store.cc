@@ -864,26 +864,31 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
     }
     if (latest.empty()) return std::int64_t{0};
     std::vector<IndexRow> rows;
+    ASSIGN_OR_RETURN(auto clear,
+                     writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
     for (auto& [key, row] : latest) {
-      ASSIGN_OR_RETURN(auto clear,
-                       writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
-      clear.bind(1, key.first).bind(2, key.second);
+      clear.reset().bind(1, key.first).bind(2, key.second);
       RETURN_IF_ERROR(clear.run());
       for (auto& entry : row.entries) {
         rows.push_back(IndexRow{row.partition, row.type, row.id, std::move(entry)});
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
-    std::sort(rows.begin(), rows.end(), index_key_less);
-    for (const auto& row : rows) {
-      ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
-                                                  "value, id, partition_key) VALUES (?1, ?2, ?3, "
-                                                  "?4, ?5)"));
-      add.bind(1, row.type)
-          .bind(2, row.entry.name)
-          .bind(3, row.entry.value)
-          .bind(4, row.id)
-          .bind(5, row.partition);
+    std::vector<const IndexRow*> in_key_order;
+    in_key_order.reserve(rows.size());
+    for (const auto& row : rows) in_key_order.push_back(&row);
+    std::sort(in_key_order.begin(), in_key_order.end(),
+              [](const IndexRow* a, const IndexRow* b) { return index_key_less(*a, *b); });
+    ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
+                                                "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
+                                                "?5)"));
+    for (const IndexRow* row : in_key_order) {
+      add.reset()
+          .bind(1, row->type)
+          .bind(2, row->entry.name)
+          .bind(3, row->entry.value)
+          .bind(4, row->id)
+          .bind(5, row->partition);
       RETURN_IF_ERROR(add.run());
     }
     ASSIGN_OR_RETURN(auto remove,
@@ -912,7 +917,7 @@ Result<std::int64_t> SqliteStore::merge_index_journal_timed() {
   if (merged && *merged == merge_records_) {
     const std::int64_t largest =
         std::max(options_.journal_merge_records, options_.journal_records_max / 2);
-    if (took < options_.journal_merge_time / 2) {
+    if (took < options_.journal_merge_time) {
       merge_records_ = std::min(merge_records_ * 2, largest);
     } else if (took > options_.journal_merge_time * 2) {
       merge_records_ = std::max<std::int64_t>(merge_records_ / 2, 1);

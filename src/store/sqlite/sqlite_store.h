@@ -44,11 +44,10 @@ class SqliteStore final : public Store {
     // table. Each costs memory in every process reading the store (about 7 KB for a Patient with
     // 29 index rows), and a larger merge takes more rows per index page.
     std::int64_t journal_records_max = 6000;
-    // Record writes merged in the first merge; later merges double or halve it to take about
-    // journal_merge_time, up to half of journal_records_max. Commits wait while a merge runs: on
-    // a store of a million records, 300 Patients took about 0.2 s to merge, 1,000 about 0.7 s and
-    // 3,000 about 1.5 s (1,390, 1,420 and 1,640 creates/s); on the benchmark's small store 3,000
-    // took 0.5 s.
+    // Record writes merged in the first merge. The next is twice as large after a merge quicker
+    // than journal_merge_time, half as large after one slower than twice that (up to half of
+    // journal_records_max). Commits wait while a merge runs: on a store of a million records a
+    // merge of 150 to 300 Patients takes 0.1 to 0.3 s, on the benchmark's small store 300 to 600.
     std::int64_t journal_merge_records = 300;
     std::chrono::milliseconds journal_merge_time{150};
     // With no commit for this long, the writer merges the whole journal down.
