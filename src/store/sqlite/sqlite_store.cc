@@ -1027,7 +1027,9 @@ Status SqliteStore::finish_bulk_load() {
   for (const auto& sql : dropped_indexes_) RETURN_IF_ERROR(writer_->execute(sql));
   dropped_indexes_.clear();
   bulk_loading_ = false;
-  // Durable from here: the checkpoint writes everything into the database file and syncs it.
+  // Durable from here: the checkpoint writes everything into the database file and syncs it. It
+  // waits for one running on the checkpointer thread, which would make it fail at once.
+  std::lock_guard running(checkpoint_running_mutex_);
   return writer_->execute(
       "PRAGMA threads=0; PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE)");
 }
