@@ -947,6 +947,10 @@ void SqliteStore::merge_journal_while_idle() {
       std::lock_guard lock(queue_mutex_);
       if (stopping_ || !queue_.empty()) return;
     }
+    // Read first, so an idle node with nothing to merge does not take the database's write lock
+    // every half second (which a CLI process writing meanwhile would wait for).
+    const auto span = journal_span(*writer_);
+    if (!span || *span == 0) return;
     auto merged = merge_index_journal_timed();
     if (!merged || *merged == 0) return;
   }
