@@ -70,7 +70,7 @@ IndexJournal::Fit IndexJournal::fit(const JournalState& snapshot) const {
   return Fit::kCurrent;
 }
 
-void IndexJournal::forget(std::map<RecordKey, Held>::iterator held) {
+void IndexJournal::forget(std::map<RecordKey, Held, RecordKeyLess>::iterator held) {
   for (const auto& entry : held->second.entries) {
     const auto ids = by_value_.find(ValueKey{held->first.first, entry.name, entry.value});
     if (ids == by_value_.end()) continue;
@@ -108,12 +108,12 @@ void IndexJournal::caught_up_to(const JournalState& snapshot) {
 }
 
 bool IndexJournal::holds(const std::string& type, const std::string& id) const {
-  return records_.contains(RecordKey{type, id});
+  return records_.contains(std::pair<std::string_view, std::string_view>(type, id));
 }
 
 const std::vector<IndexEntry>* IndexJournal::entries(const std::string& type,
                                                      const std::string& id) const {
-  const auto held = records_.find(RecordKey{type, id});
+  const auto held = records_.find(std::pair<std::string_view, std::string_view>(type, id));
   return held == records_.end() ? nullptr : &held->second.entries;
 }
 

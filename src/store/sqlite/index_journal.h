@@ -21,6 +21,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -81,18 +82,28 @@ class IndexJournal {
   std::size_t records() const { return records_.size(); }
 
  private:
-  using RecordKey = std::pair<std::string, std::string>;         // type, id
+  using RecordKey = std::pair<std::string, std::string>;  // type, id
+  // Looks a record up by views of its type and id, without copying them: holds() runs for every
+  // row an index-table query returns.
+  struct RecordKeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::pair<std::string_view, std::string_view>(a.first, a.second) <
+             std::pair<std::string_view, std::string_view>(b.first, b.second);
+    }
+  };
   using ValueKey = std::tuple<std::string, std::string, Bytes>;  // type, name, value
   struct Held {
     std::int64_t sequence = 0;
     std::string partition;
     std::vector<IndexEntry> entries;
   };
-  void forget(std::map<RecordKey, Held>::iterator held);
+  void forget(std::map<RecordKey, Held, RecordKeyLess>::iterator held);
 
   std::int64_t merged_through_ = 0;
   std::int64_t loaded_through_ = 0;
-  std::map<RecordKey, Held> records_;
+  std::map<RecordKey, Held, RecordKeyLess> records_;
   std::map<std::int64_t, RecordKey> by_sequence_;
   std::map<ValueKey, std::set<std::string>> by_value_;
 };

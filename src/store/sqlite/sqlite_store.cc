@@ -837,21 +837,22 @@ Result<std::vector<std::string>> SqliteStore::indexed_ids(
   return ids;
 }
 
-Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
+Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
   RETURN_IF_ERROR(writer_->execute("BEGIN IMMEDIATE"));
   auto rollback_on_error = [&](auto result) {
     if (!result) (void)writer_->execute("ROLLBACK");
     return result;
   };
   auto merged = [&]() -> Result<std::int64_t> {
-    // The last write of each record among the oldest `records` replaces its rows.
+    // The last write of each record among the oldest `rows` replaces its index rows.
     std::map<std::pair<std::string, std::string>, JournalRow> latest;
     std::int64_t through = 0;
+    std::int64_t read = 0;
     {
       ASSIGN_OR_RETURN(auto statement,
                        writer_->prepare("SELECT sequence, type, id, partition_key, entries FROM "
                                         "index_journal ORDER BY sequence LIMIT ?1"));
-      statement.bind(1, records);
+      statement.bind(1, rows);
       for (;;) {
         ASSIGN_OR_RETURN(const auto step, statement.step());
         if (step == Statement::Step::kDone) break;
@@ -859,24 +860,25 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
         JournalRow row{statement.column_int(0), statement.column_text(1), statement.column_text(2),
                        statement.column_text(3), std::move(entries)};
         through = row.sequence;
+        ++read;
         latest[{row.type, row.id}] = std::move(row);
       }
     }
     if (latest.empty()) return std::int64_t{0};
-    std::vector<IndexRow> rows;
+    std::vector<IndexRow> index_rows;
     ASSIGN_OR_RETURN(auto clear,
                      writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND id = ?2"));
     for (auto& [key, row] : latest) {
       clear.reset().bind(1, key.first).bind(2, key.second);
       RETURN_IF_ERROR(clear.run());
       for (auto& entry : row.entries) {
-        rows.push_back(IndexRow{row.partition, row.type, row.id, std::move(entry)});
+        index_rows.push_back(IndexRow{row.partition, row.type, row.id, std::move(entry)});
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
     std::vector<const IndexRow*> in_key_order;
-    in_key_order.reserve(rows.size());
-    for (const auto& row : rows) in_key_order.push_back(&row);
+    in_key_order.reserve(index_rows.size());
+    for (const auto& row : index_rows) in_key_order.push_back(&row);
     std::sort(in_key_order.begin(), in_key_order.end(),
               [](const IndexRow* a, const IndexRow* b) { return index_key_less(*a, *b); });
     ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
@@ -899,7 +901,9 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t records) {
                      writer_->prepare("UPDATE index_journal_state SET merged_through = ?1"));
     state.bind(1, through);
     RETURN_IF_ERROR(state.run());
-    return static_cast<std::int64_t>(latest.size());
+    // Journal rows, not records: a full merge (as many as asked) is what sizing the next one
+    // looks at, and a record written twice in the chunk is two rows.
+    return read;
   }();
   if (!merged) return rollback_on_error(std::move(merged));
   RETURN_IF_ERROR(rollback_on_error(writer_->execute("COMMIT")));

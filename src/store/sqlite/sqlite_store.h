@@ -143,15 +143,15 @@ class SqliteStore final : public Store {
   Status apply_records(const WriteBatch& batch, Counters& counters, CommitReceipt& receipt);
   Status apply_keys(const WriteBatch& batch);
   Status apply_audit(const WriteBatch& batch, Counters& counters, CommitReceipt& receipt);
-  // Moves the oldest journal rows (at most `records` writes) into the index table, in key order,
-  // in one transaction. Returns how many it moved.
-  Result<std::int64_t> merge_index_journal(std::int64_t records);
+  // Moves the oldest journal rows (at most `rows`) into the index table, in key order, in one
+  // transaction. Returns how many it moved.
+  Result<std::int64_t> merge_index_journal(std::int64_t rows);
   // A merge of merge_records_ writes, which it then adapts to the merge's time.
   Result<std::int64_t> merge_index_journal_timed();
   Result<JournalState> read_journal_state(Connection& connection);
-  // After a group commit: merges once when the journal holds more than its bound (until it is
-  // back under the bound if it holds more than twice as much); when idle, merges it all down
-  // while no commit is waiting.
+  // After a group commit: merges once when the journal holds more than its bound (and on until
+  // it holds at most twice the bound, should it hold more); when idle, merges it all down while
+  // no commit is waiting.
   void merge_journal_after_commit();
   void merge_journal_while_idle();
   // Runs `query` inside one read snapshot, with the journal's copy caught up to that snapshot.
