@@ -283,6 +283,15 @@ Result<ResourceService::PlannedEntry> ResourceService::plan_transaction_entry(
 
 Result<BundleOutcome> ResourceService::run_transaction(
     const auth::AccessToken& caller, const std::vector<BundleEntryRequest>& requests) {
+  for (int attempt = 1;; ++attempt) {
+    auto outcome = try_transaction(caller, requests);
+    if (!outcome && lost_key_race(outcome.error(), attempt)) continue;
+    return outcome;
+  }
+}
+
+Result<BundleOutcome> ResourceService::try_transaction(
+    const auth::AccessToken& caller, const std::vector<BundleEntryRequest>& requests) {
   using Kind = BundleEntryOutcome::Kind;
   std::vector<PlannedEntry> plan;
   plan.reserve(requests.size());
@@ -309,8 +318,10 @@ Result<BundleOutcome> ResourceService::run_transaction(
     }
     return resolve_conditional_reference(caller, reference);
   };
-  // 3. Every version, sealed and indexed, into one batch.
+  // 3. Every version, sealed and indexed, into one batch, with the data keys of partitions
+  // written for the first time.
   store::WriteBatch batch;
+  vault::KeysToCreate batch_keys;
   std::vector<BundleEntryOutcome> outcomes(requests.size());
   for (std::size_t i = 0; i < plan.size(); ++i) {
     PlannedEntry& planned = plan[i];
@@ -318,12 +329,13 @@ Result<BundleOutcome> ResourceService::run_transaction(
     if (planned.kind == Kind::kCreated || planned.kind == Kind::kUpdated) {
       RETURN_IF_ERROR(rewrite_references(planned.resource, resolve));
       const std::int64_t version = planned.current ? planned.current->version + 1 : 1;
-      ASSIGN_OR_RETURN(auto prepared, prepare_version(caller,
-                                                      planned.kind == Kind::kCreated
-                                                          ? audit::Action::kRecordCreate
-                                                          : audit::Action::kRecordUpdate,
-                                                      planned.type, planned.id, version,
-                                                      std::move(planned.resource.as_object())));
+      ASSIGN_OR_RETURN(
+          auto prepared,
+          prepare_version(caller,
+                          planned.kind == Kind::kCreated ? audit::Action::kRecordCreate
+                                                         : audit::Action::kRecordUpdate,
+                          planned.type, planned.id, version,
+                          std::move(planned.resource.as_object()), batch_keys));
       RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
       batch.records.push_back(std::move(prepared.write));
       outcomes[i].resource = std::move(prepared.resource);
@@ -336,6 +348,7 @@ Result<BundleOutcome> ResourceService::run_transaction(
       outcomes[i].resource = StoredResource{planned.type, planned.id, 0, 0, false, ""};
     }
   }
+  batch_keys.add_to(batch);
   auto committed = store_.commit(std::move(batch));
   if (!committed) {
     if (committed.error().code == ErrorCode::kConflict) {

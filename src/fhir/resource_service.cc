@@ -208,7 +208,8 @@ Result<StoredResource> ResourceService::open_logged(const auth::AccessToken& cal
 Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& caller,
                                                        audit::Action action, std::string_view type,
                                                        std::string_view id, std::int64_t version,
-                                                       json::object resource) {
+                                                       json::object resource,
+                                                       vault::KeysToCreate& batch_keys) {
   // Every write (create, update, patch, transaction entry) passes here: a resource that does not
   // conform to R4 is refused whole, before anything is sealed or indexed.
   RETURN_IF_ERROR(validate_resource(type, resource));
@@ -244,7 +245,7 @@ Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& 
   if (version > 1 && rewrite_inspector_) {
     RETURN_IF_ERROR(rewrite_inspector_(caller.client_id, type, text));
   }
-  RETURN_IF_ERROR(sealer_.seal(write.record, text));
+  RETURN_IF_ERROR(sealer_.seal(write.record, text, batch_keys));
   prepared.audit = entry_for(caller, action);
   describe_record(prepared.audit, write.record);
   prepared.resource =
@@ -256,14 +257,18 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
                                                       audit::Action action, std::string_view type,
                                                       std::string_view id, std::int64_t version,
                                                       std::string_view body) {
-  ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
-  ASSIGN_OR_RETURN(auto prepared,
-                   prepare_version(caller, action, type, id, version, std::move(resource)));
-  store::WriteBatch batch;
-  RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
-  batch.records.push_back(std::move(prepared.write));
-  auto committed = store_.commit(std::move(batch));
-  if (!committed) {
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
+    vault::KeysToCreate batch_keys;
+    ASSIGN_OR_RETURN(auto prepared, prepare_version(caller, action, type, id, version,
+                                                    std::move(resource), batch_keys));
+    store::WriteBatch batch;
+    batch_keys.add_to(batch);
+    RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
+    batch.records.push_back(std::move(prepared.write));
+    auto committed = store_.commit(std::move(batch));
+    if (committed) return std::move(prepared.resource);
+    if (lost_key_race(committed.error(), attempt)) continue;
     if (committed.error().code == ErrorCode::kConflict) {
       return make_error(
           ErrorCode::kConflict,
@@ -271,7 +276,6 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
     }
     return tl::unexpected(committed.error());
   }
-  return std::move(prepared.resource);
 }
 
 Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,

@@ -244,13 +244,23 @@ class ResourceService {
                                   const std::vector<BundleEntryRequest>& requests);
   Result<BundleOutcome> run_transaction(const auth::AccessToken& caller,
                                         const std::vector<BundleEntryRequest>& requests);
+  // Whether a write that failed with `error` at its `attempt`-th try lost a race to store a
+  // partition's first data key (vault::KeysToCreate): it is then prepared once more, under the
+  // stored key. A commit reports kAlreadyExists for nothing else.
+  static bool lost_key_race(const Error& error, int attempt) {
+    return error.code == ErrorCode::kAlreadyExists && attempt == 1;
+  }
+  Result<BundleOutcome> try_transaction(const auth::AccessToken& caller,
+                                        const std::vector<BundleEntryRequest>& requests);
   struct PlannedEntry;
   Result<PlannedEntry> plan_transaction_entry(const auth::AccessToken& caller,
                                               const BundleEntryRequest& request, std::size_t index);
   // Stamps id and meta on `resource`, seals and indexes it as `version`; commits nothing.
+  // A partition without a data key yet gets one in `batch_keys`, to commit with the version.
   Result<PreparedWrite> prepare_version(const auth::AccessToken& caller, audit::Action action,
                                         std::string_view type, std::string_view id,
-                                        std::int64_t version, boost::json::object resource);
+                                        std::int64_t version, boost::json::object resource,
+                                        vault::KeysToCreate& batch_keys);
   // Opens `record` for the caller and logs the access durably before returning it. Under a
   // consent, a record outside the grant is refused as not found (nothing is hinted at) and the
   // refusal is logged with the patient it concerned.

@@ -85,6 +85,9 @@ struct WrappedKey {
 struct KeyWrite {
   enum class Kind {
     kCreateIfAbsent,  // insert; a key already present under the name is left as it is
+    // insert; fails (kAlreadyExists) if a key is present under the name: the batch carries
+    // records sealed under this key, which must then be the stored one
+    kCreate,
     kRewrap,  // replace wrapped and kek_id; fails (kConflict) if kek_id is not expected_kek_id
     kErase,   // destroy the wrapped bytes for good and stamp erased_at_ms
   };

@@ -45,6 +45,30 @@ store::WrappedKey wrap_key(const crypto::KeyRing& ring, std::string name,
   return wrapped;
 }
 
+void KeysToCreate::add_to(store::WriteBatch& batch) {
+  for (auto& write : writes_) batch.keys.push_back(std::move(write));
+  writes_.clear();
+  keys_.clear();
+}
+
+Result<crypto::SecretBytes> KeyVault::key_for_batch(const std::string& name,
+                                                    KeysToCreate& batch_keys) {
+  if (name.starts_with("node/")) return key(name);
+  if (const auto made = batch_keys.keys_.find(name); made != batch_keys.keys_.end()) {
+    return made->second.clone();
+  }
+  ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
+  if (wrapped) return unwrap_key(ring_, *wrapped);
+  auto fresh = crypto::SecretBytes::random(crypto::kAeadKeyBytes);
+  store::KeyWrite write;
+  write.kind = store::KeyWrite::Kind::kCreate;
+  write.key = wrap_key(ring_, name, fresh, unix_ms(clock_.now()));
+  batch_keys.writes_.push_back(std::move(write));
+  auto copy = fresh.clone();
+  batch_keys.keys_.emplace(name, std::move(fresh));
+  return copy;
+}
+
 Result<crypto::SecretBytes> KeyVault::existing_key(const std::string& name) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
   if (!wrapped) return make_error(ErrorCode::kNotFound, "no such data key");

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -42,6 +43,24 @@ Result<crypto::SecretBytes> unwrap_key(const crypto::KeyRing& ring,
 store::WrappedKey wrap_key(const crypto::KeyRing& ring, std::string name,
                            const crypto::SecretBytes& key, std::int64_t created_at_ms);
 
+// Data keys made for one batch and not yet stored. A first write to a partition (a new patient's
+// record) is sealed under a fresh key whose creation commits in the same batch as the record: one
+// durable commit rather than two, and no key is ever stored without the record that needed it.
+// Every record of the batch in that partition shares the key. If another writer stores a key
+// under the same name first, the commit fails with kAlreadyExists and the write is to be prepared
+// again (the stored key is then found).
+class KeysToCreate {
+ public:
+  bool empty() const { return writes_.empty(); }
+  // Moves the key creations into `batch`.
+  void add_to(store::WriteBatch& batch);
+
+ private:
+  friend class KeyVault;
+  std::map<std::string, crypto::SecretBytes, std::less<>> keys_;
+  std::vector<store::KeyWrite> writes_;
+};
+
 struct RotationReport {
   std::size_t rewrapped = 0;
   std::size_t already_current = 0;
@@ -55,6 +74,10 @@ class KeyVault {
 
   // The key under `name`, created if it does not exist; kGone if it was erased.
   Result<crypto::SecretBytes> key(const std::string& name);
+  // The key under `name` for sealing a record of a batch not yet committed: the stored key, or the
+  // one `batch_keys` made earlier for the name, or a new one that `batch_keys` then holds until
+  // the batch commits it. kGone if erased.
+  Result<crypto::SecretBytes> key_for_batch(const std::string& name, KeysToCreate& batch_keys);
   // The key under `name` without creating it: kNotFound if absent, kGone if erased.
   Result<crypto::SecretBytes> existing_key(const std::string& name);
   // A node-wide key ("node/..."), created on first use and shared from the cache rather than

@@ -13,11 +13,24 @@ std::string record_context(const store::RecordVersion& record) {
                      record.version);
 }
 
+void seal_under(const crypto::SecretBytes& key, store::RecordVersion& record,
+                std::string_view plaintext) {
+  record.payload = crypto::seal(key, crypto::as_bytes(plaintext), record_context(record));
+}
+
 }  // namespace
 
 Status RecordSealer::seal(store::RecordVersion& record, std::string_view plaintext) {
   ASSIGN_OR_RETURN(const auto key, keys_.key(key_name_for_partition(record.partition)));
-  record.payload = crypto::seal(key, crypto::as_bytes(plaintext), record_context(record));
+  seal_under(key, record, plaintext);
+  return {};
+}
+
+Status RecordSealer::seal(store::RecordVersion& record, std::string_view plaintext,
+                          KeysToCreate& batch_keys) {
+  ASSIGN_OR_RETURN(const auto key,
+                   keys_.key_for_batch(key_name_for_partition(record.partition), batch_keys));
+  seal_under(key, record, plaintext);
   return {};
 }
 

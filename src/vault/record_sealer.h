@@ -22,6 +22,9 @@ class RecordSealer {
 
   // Fills record.payload with the sealed plaintext; partition, type, id and version must be set.
   Status seal(store::RecordVersion& record, std::string_view plaintext);
+  // The same for a record committed in a batch with `batch_keys` (KeysToCreate): a partition
+  // without a key yet gets one created in that batch rather than in a commit of its own.
+  Status seal(store::RecordVersion& record, std::string_view plaintext, KeysToCreate& batch_keys);
   // Opens record.payload; kGone if the partition was erased, kDataLoss if it fails authentication.
   Result<std::string> open(const store::RecordVersion& record);
 

@@ -1,6 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <utility>
+
 #include <boost/json.hpp>
 
 #include "audit/audit_entry.h"
@@ -12,6 +15,7 @@
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "fhir/search_index.h"
+#include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/temp_dir.h"
 
@@ -561,6 +565,78 @@ TEST_F(AuditEventServiceTest, PagesAndNeedsTheAuditorScope) {
   auto refused = events_->search(all_, {"", -1, 10});  // system/*.cruds is not enough
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+}
+
+// Counts commits and the data keys they create. When armed, it lets another writer store the key
+// a commit is about to create, just before that commit: the race KeysToCreate must survive.
+class KeyRaceStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<store::CommitReceipt> commit(store::WriteBatch batch) override {
+    ++commits;
+    for (const auto& write : batch.keys) {
+      if (write.kind != store::KeyWrite::Kind::kCreate) continue;
+      ++keys_created;
+      if (auto race = std::exchange(before_key_creation, nullptr)) race(write.key.name);
+    }
+    return ForwardingStore::commit(std::move(batch));
+  }
+  int commits = 0;
+  int keys_created = 0;
+  std::function<void(const std::string&)> before_key_creation;
+};
+
+TEST(ResourceServiceKeys, AFirstWriteIsOneCommitAndALostKeyRaceIsPreparedAgain) {
+  testing::TempDir dir;
+  const auto ring = *crypto::KeyRing::create(dir.path() / "k");
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  KeyRaceStore store(*store::open_store("sqlite:" + (dir.path() / "db").string()));
+  vault::KeyVault keys(store, ring, clock);
+  vault::RecordSealer sealer(keys);
+  ResourceService service(store, sealer, clock);
+  const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+  ASSERT_TRUE(keys.node_key(vault::kNodeBlindIndexKey));
+
+  // A new patient: the record, its audit entry and its data key in one commit.
+  int commits = store.commits;
+  auto patient = service.create(all, "Patient", R"({"resourceType":"Patient","gender":"female"})");
+  ASSERT_TRUE(patient) << patient.error().message;
+  EXPECT_EQ(store.commits - commits, 1);
+  EXPECT_EQ(store.keys_created, 1);
+
+  // A transaction for another new patient: one key for all its entries, one commit.
+  commits = store.commits;
+  const std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","gender":"male"},
+     "request":{"method":"POST","url":"Patient"}},
+    {"resource":{"resourceType":"Observation","status":"final","subject":{"reference":"urn:uuid:1"},
+      "code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]}},
+     "request":{"method":"POST","url":"Observation"}},
+    {"resource":{"resourceType":"Condition","subject":{"reference":"urn:uuid:1"}},
+     "request":{"method":"POST","url":"Condition"}}]})";
+  auto outcome = service.process_bundle(all, bundle);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(store.commits - commits, 1);
+  EXPECT_EQ(store.keys_created, 2);
+  EXPECT_TRUE(service.read(all, "Observation", outcome->entries[1].resource->id));
+
+  // Another writer stores the new patient's key between this write's sealing and its commit:
+  // the commit is refused whole, and the write is sealed again under the stored key.
+  bool raced = false;
+  store.before_key_creation = [&](const std::string& name) { raced = keys.key(name).has_value(); };
+  auto raced_patient =
+      service.create(all, "Patient", R"({"resourceType":"Patient","gender":"other"})");
+  ASSERT_TRUE(raced_patient) << raced_patient.error().message;
+  EXPECT_TRUE(raced);
+  EXPECT_THAT(service.read(all, "Patient", raced_patient->id)->json, ::testing::HasSubstr("other"));
+
+  store.before_key_creation = [&](const std::string& name) { raced = keys.key(name).has_value(); };
+  raced = false;
+  auto raced_bundle = service.process_bundle(all, bundle);
+  ASSERT_TRUE(raced_bundle) << raced_bundle.error().message;
+  EXPECT_TRUE(raced);
+  EXPECT_THAT(service.read(all, "Observation", raced_bundle->entries[1].resource->id)->json,
+              ::testing::HasSubstr("4548-4"));
 }
 
 }  // namespace

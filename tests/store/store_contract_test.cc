@@ -357,6 +357,28 @@ TEST_P(StoreContractTest, ConcurrentWritersEachVersionHasOneWinner) {
             static_cast<std::int64_t>(changes->size()));
 }
 
+// A record sealed under a new key commits with the key's creation; should a key already be stored
+// under the name, the record was sealed under the wrong key and the whole batch is refused.
+TEST_P(StoreContractTest, StrictKeyCreationRefusesTheBatchWhenTheKeyExists) {
+  WriteBatch first;
+  first.keys.push_back(
+      {KeyWrite::Kind::kCreate, WrappedKey{"patient/k", "kek1", Bytes{1}, 5, 0}, ""});
+  first.records.push_back(make_write("Patient", "k", 1));
+  ASSERT_TRUE(store_->commit(first));
+
+  WriteBatch racing;
+  racing.keys.push_back(
+      {KeyWrite::Kind::kCreate, WrappedKey{"patient/k", "kek1", Bytes{2}, 6, 0}, ""});
+  racing.records.push_back(make_write("Observation", "o-k", 1));
+  racing.audit.push_back(AuditAppend{"k", {7}});
+  const auto refused = store_->commit(racing);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ((*store_->read_key("patient/k"))->wrapped, Bytes{1});
+  EXPECT_FALSE(*store_->read_current("Observation", "o-k"));
+  EXPECT_EQ(*store_->audit_size(), 0);
+}
+
 TEST_P(StoreContractTest, DataKeysCreateRewrapAndErase) {
   WrappedKey key{"patient/a", "kek1", Bytes{1, 2, 3}, 5, 0};
   WriteBatch create;

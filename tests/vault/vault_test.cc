@@ -33,6 +33,12 @@ class VaultTest : public ::testing::Test {
     return r;
   }
 
+  static store::RecordWrite new_record(store::RecordVersion record) {
+    store::RecordWrite write;
+    write.record = std::move(record);
+    return write;
+  }
+
   testing::TempDir dir_;
   std::filesystem::path key_path_ = dir_.path() / "node.key";
   ManualClock clock_{TimePoint{std::chrono::seconds{1'700'000'000}}};
@@ -48,6 +54,50 @@ TEST_F(VaultTest, SealedRecordOpensWhereItBelongs) {
   const std::string stored(sealed.payload.begin(), sealed.payload.end());
   EXPECT_EQ(stored.find("value"), std::string::npos);
   EXPECT_EQ(*sealer_->open(sealed), R"({"value":120})");
+}
+
+TEST_F(VaultTest, AFirstWriteCarriesItsNewKeyInTheSameBatch) {
+  KeysToCreate batch_keys;
+  auto patient = record("patient-9", "p-9");
+  patient.type = "Patient";
+  auto observation = record("patient-9", "obs-9");
+  ASSERT_TRUE(sealer_->seal(patient, "patient", batch_keys));
+  ASSERT_TRUE(sealer_->seal(observation, "observation", batch_keys));
+  EXPECT_FALSE(*store_->read_key("patient/patient-9")) << "nothing is stored before the commit";
+  ASSERT_FALSE(batch_keys.empty());
+
+  store::WriteBatch batch;
+  batch_keys.add_to(batch);
+  ASSERT_EQ(batch.keys.size(), 1u) << "both records share the one new key";
+  EXPECT_EQ(batch.keys[0].kind, store::KeyWrite::Kind::kCreate);
+  EXPECT_TRUE(batch_keys.empty());
+  batch.records.push_back(new_record(patient));
+  batch.records.push_back(new_record(observation));
+  ASSERT_TRUE(store_->commit(std::move(batch)));
+  EXPECT_EQ(*sealer_->open(patient), "patient");
+  EXPECT_EQ(*sealer_->open(observation), "observation");
+
+  // Once stored, the key is found: a later batch creates nothing.
+  KeysToCreate later;
+  auto second = record("patient-9", "obs-10");
+  ASSERT_TRUE(sealer_->seal(second, "second", later));
+  EXPECT_TRUE(later.empty());
+  EXPECT_EQ(*sealer_->open(second), "second");
+}
+
+TEST_F(VaultTest, AKeyStoredFirstByAnotherWriterRefusesTheBatchSealedUnderItsOwn) {
+  KeysToCreate mine;
+  auto observation = record("patient-7", "obs-7");
+  ASSERT_TRUE(sealer_->seal(observation, "mine", mine));
+  auto theirs = record("patient-7", "obs-8");
+  ASSERT_TRUE(sealer_->seal(theirs, "theirs"));  // stores the key first
+  store::WriteBatch batch;
+  mine.add_to(batch);
+  batch.records.push_back(new_record(observation));
+  const auto refused = store_->commit(std::move(batch));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_FALSE(*store_->read_current("Observation", "obs-7"));
 }
 
 TEST_F(VaultTest, PayloadCopiedToAnotherRowFailsToOpen) {

@@ -309,7 +309,9 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
     const WrappedKey& key = write.key;
     switch (write.kind) {
       case KeyWrite::Kind::kCreateIfAbsent:
-        RETURN_IF_ERROR(
+      case KeyWrite::Kind::kCreate: {
+        ASSIGN_OR_RETURN(
+            const auto created,
             connection.run("create_key",
                            "INSERT INTO kavach_data_keys (name, kek_id, wrapped, created_at_ms) "
                            "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
@@ -318,7 +320,12 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
                                .text(key.kek_id)
                                .bytes(key.wrapped)
                                .int64(key.created_at_ms)));
+        if (write.kind == KeyWrite::Kind::kCreate && created.affected_rows() != 1) {
+          return make_error(ErrorCode::kAlreadyExists,
+                            fmt::format("key {} was created meanwhile", key.name));
+        }
         break;
+      }
       case KeyWrite::Kind::kRewrap: {
         ASSIGN_OR_RETURN(const auto updated,
                          connection.run("rewrap_key",

@@ -581,7 +581,8 @@ Status SqliteStore::apply_keys(const WriteBatch& batch) {
   for (const auto& write : batch.keys) {
     const WrappedKey& key = write.key;
     switch (write.kind) {
-      case KeyWrite::Kind::kCreateIfAbsent: {
+      case KeyWrite::Kind::kCreateIfAbsent:
+      case KeyWrite::Kind::kCreate: {
         ASSIGN_OR_RETURN(
             auto insert,
             writer_->prepare(
@@ -592,6 +593,10 @@ Status SqliteStore::apply_keys(const WriteBatch& batch) {
             .bind(3, key.wrapped)
             .bind(4, key.created_at_ms);
         RETURN_IF_ERROR(insert.run());
+        if (write.kind == KeyWrite::Kind::kCreate && sqlite3_changes(writer_->get()) != 1) {
+          return make_error(ErrorCode::kAlreadyExists,
+                            fmt::format("key {} was created meanwhile", key.name));
+        }
         break;
       }
       case KeyWrite::Kind::kRewrap: {
