@@ -1,7 +1,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
+#include <set>
+#include <thread>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -585,6 +588,22 @@ class KeyRaceStore final : public store::ForwardingStore {
   int keys_created = 0;
   std::function<void(const std::string&)> before_key_creation;
 };
+
+TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
+  std::set<std::string> ids;
+  std::string previous;
+  for (int i = 0; i < 200; ++i) {
+    const auto id = new_resource_id();
+    ASSERT_EQ(id.size(), 32U);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    if (i % 50 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const auto later = new_resource_id();
+      EXPECT_LT(id, later) << "an id made later sorts after";
+    }
+    EXPECT_TRUE(ids.insert(id.substr(12)).second) << "the random part repeats: " << id;
+  }
+}
 
 TEST(ResourceServiceKeys, AFirstWriteIsOneCommitAndALostKeyRaceIsPreparedAgain) {
   testing::TempDir dir;
