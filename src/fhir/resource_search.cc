@@ -115,7 +115,7 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
   }
   // With nothing selective (no parameters, or only :missing, :not, ne), every record of the type
   // is a candidate.
-  source.name = best != nullptr ? std::string(best->parameter->name) : "_type";
+  source.name = best != nullptr ? std::string(index_name(*best->parameter)) : "_type";
   if (best == nullptr) best_values = {std::string(type)};
   for (const auto& value : best_values) {
     ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, source.name, value));
@@ -332,8 +332,8 @@ Status ResourceService::add_includes(const auth::AccessToken& caller, const Sear
     }
     for (const auto& match : page) {
       const auto reference = fmt::format("{}/{}", query.type, match.record.id);
-      ASSIGN_OR_RETURN(
-          auto entry, sealer_.blind_index(include.source_type, include.parameter->name, reference));
+      ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(include.source_type,
+                                                       index_name(*include.parameter), reference));
       ASSIGN_OR_RETURN(
           const auto ids,
           store_.find(store::IndexQuery{include.source_type, std::move(entry), "", kIncludedMax}));

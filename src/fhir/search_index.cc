@@ -55,7 +55,9 @@ IndexTerms extract_index_terms(std::string_view type, const json::object& resour
   IndexTerms terms;
   terms.emplace_back("_type", std::string(type));
   add_terms(terms, kLastUpdatedParameter, resource);
-  for (const auto& parameter : parameters_of(type)) add_terms(terms, parameter, resource);
+  for (const auto& parameter : parameters_of(type)) {
+    if (parameter.indexed_as.empty()) add_terms(terms, parameter, resource);
+  }
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
   return terms;

@@ -13,8 +13,8 @@ using Kind = ParameterKind;
 constexpr std::array kPatient = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"name", Kind::kString, "name"},
-    ParameterDefinition{"family", Kind::kString, "name.family"},
-    ParameterDefinition{"given", Kind::kString, "name.given"},
+    ParameterDefinition{"family", Kind::kString, "name.family", "", false, "name"},
+    ParameterDefinition{"given", Kind::kString, "name.given", "", false, "name"},
     ParameterDefinition{"birthdate", Kind::kDate, "birthDate"},
     ParameterDefinition{"gender", Kind::kToken, "gender"},
     ParameterDefinition{"phone", Kind::kPhone, "telecom"},
@@ -26,8 +26,8 @@ constexpr std::array kPatient = {
 constexpr std::array kPractitioner = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"name", Kind::kString, "name"},
-    ParameterDefinition{"family", Kind::kString, "name.family"},
-    ParameterDefinition{"given", Kind::kString, "name.given"},
+    ParameterDefinition{"family", Kind::kString, "name.family", "", false, "name"},
+    ParameterDefinition{"given", Kind::kString, "name.given", "", false, "name"},
     ParameterDefinition{"gender", Kind::kToken, "gender"},
     ParameterDefinition{"phone", Kind::kPhone, "telecom"},
 };
@@ -40,7 +40,7 @@ constexpr std::array kOrganization = {
 constexpr std::array kEncounter = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"status", Kind::kToken, "status"},
     ParameterDefinition{"class", Kind::kToken, "class"},
     ParameterDefinition{"type", Kind::kToken, "type"},
@@ -52,7 +52,7 @@ constexpr std::array kEncounter = {
 constexpr std::array kCondition = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "code"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"clinical-status", Kind::kToken, "clinicalStatus"},
@@ -64,7 +64,7 @@ constexpr std::array kCondition = {
 constexpr std::array kObservation = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "code"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -75,7 +75,7 @@ constexpr std::array kObservation = {
 constexpr std::array kDiagnosticReport = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "code"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -88,7 +88,7 @@ constexpr std::array kDiagnosticReport = {
 constexpr std::array kMedicationRequest = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "medication[x]"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -118,7 +118,7 @@ constexpr std::array kAllergyIntolerance = {
 constexpr std::array kProcedure = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "code"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -128,7 +128,7 @@ constexpr std::array kProcedure = {
 constexpr std::array kDocumentReference = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"type", Kind::kToken, "type"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -138,7 +138,7 @@ constexpr std::array kDocumentReference = {
 constexpr std::array kComposition = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"type", Kind::kToken, "type"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"status", Kind::kToken, "status"},
@@ -155,7 +155,7 @@ constexpr std::array kBundle = {
 constexpr std::array kCarePlan = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"status", Kind::kToken, "status"},
     ParameterDefinition{"intent", Kind::kToken, "intent"},
     ParameterDefinition{"category", Kind::kToken, "category"},
@@ -165,7 +165,7 @@ constexpr std::array kCarePlan = {
 constexpr std::array kCareTeam = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"status", Kind::kToken, "status"},
     ParameterDefinition{"category", Kind::kToken, "category"},
     ParameterDefinition{"date", Kind::kDate, "period"},
@@ -205,7 +205,7 @@ constexpr std::array kGroup = {
 constexpr std::array kImagingStudy = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"status", Kind::kToken, "status"},
     ParameterDefinition{"started", Kind::kDate, "started"},
     ParameterDefinition{"modality", Kind::kToken, "series.modality"},
@@ -229,7 +229,7 @@ constexpr std::array kMedication = {
 constexpr std::array kMedicationAdministration = {
     ParameterDefinition{"identifier", Kind::kToken, "identifier"},
     ParameterDefinition{"subject", Kind::kReference, "subject", "Patient"},
-    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true},
+    ParameterDefinition{"patient", Kind::kReference, "subject", "Patient", true, "subject"},
     ParameterDefinition{"code", Kind::kToken, "medication[x]"},
     ParameterDefinition{"status", Kind::kToken, "status"},
     ParameterDefinition{"effective-time", Kind::kDate, "effective[x]"},

@@ -17,7 +17,9 @@
 #include "crypto/key_ring.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
+#include "fhir/resource_types.h"
 #include "fhir/search_index.h"
+#include "fhir/search_parameters.h"
 #include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/temp_dir.h"
@@ -26,6 +28,8 @@ namespace kavach::fhir {
 namespace {
 
 using ::testing::Contains;
+using ::testing::Key;
+using ::testing::Not;
 using ::testing::Pair;
 
 boost::json::object parse(const char* text) { return boost::json::parse(text).as_object(); }
@@ -36,12 +40,14 @@ TEST(SearchIndex, PatientTermsAreNormalised) {
     "telecom":[{"system":"phone","value":"+91 98765-43210"},{"system":"email","value":"a@b"}],
     "identifier":[{"system":"https://healthid.ndhm.gov.in","value":"91-1111"}],
     "gender":"female","birthDate":"1990-02-03"})"));
-  // Strings by their case-folded prefixes.
-  EXPECT_THAT(terms, Contains(Pair("family", "sharma")));
-  EXPECT_THAT(terms, Contains(Pair("family", "sh")));
-  EXPECT_THAT(terms, Contains(Pair("given", "devi")));
+  // Strings by their case-folded prefixes; family and given are looked up under name.
+  EXPECT_THAT(terms, Contains(Pair("name", "sharma")));
+  EXPECT_THAT(terms, Contains(Pair("name", "sh")));
+  EXPECT_THAT(terms, Contains(Pair("name", "devi")));
   EXPECT_THAT(terms, Contains(Pair("name", "asha")));
   EXPECT_THAT(terms, Contains(Pair("name", "s")));
+  EXPECT_THAT(terms, Not(Contains(Key("family"))));
+  EXPECT_THAT(terms, Not(Contains(Key("given"))));
   EXPECT_THAT(terms, Contains(Pair("_type", "Patient")));
   EXPECT_THAT(terms, Contains(Pair("phone", "919876543210")));
   EXPECT_THAT(terms, Contains(Pair("phone", "9876543210")));
@@ -54,6 +60,28 @@ TEST(SearchIndex, PatientTermsAreNormalised) {
   EXPECT_EQ(string_index_value("SHARMA-VERMA"), "sharma-v");
 }
 
+// A parameter looked up under another's rows must find every record it matches there: the other
+// parameter is of the same type and kind, has rows of its own, and reads a path that holds the
+// first one's values.
+TEST(SearchIndex, AParameterIndexedAsAnotherIsCoveredByIt) {
+  int covered = 0;
+  for (const auto type : supported_types()) {
+    for (const auto& parameter : parameters_of(type)) {
+      if (parameter.indexed_as.empty()) continue;
+      ++covered;
+      const auto* under = find_parameter(type, parameter.indexed_as);
+      ASSERT_NE(under, nullptr) << type << "." << parameter.name;
+      EXPECT_EQ(under->kind, parameter.kind) << type << "." << parameter.name;
+      EXPECT_TRUE(under->indexed_as.empty()) << type << "." << parameter.name;
+      EXPECT_EQ(under->target, parameter.target) << type << "." << parameter.name;
+      EXPECT_TRUE(parameter.path == under->path ||
+                  parameter.path.starts_with(std::string(under->path) + "."))
+          << type << "." << parameter.name;
+    }
+  }
+  EXPECT_GE(covered, 14);
+}
+
 TEST(SearchIndex, ClinicalTermsAndPartition) {
   const auto observation =
       parse(R"({"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},
@@ -61,7 +89,7 @@ TEST(SearchIndex, ClinicalTermsAndPartition) {
   const auto terms = extract_index_terms("Observation", observation);
   EXPECT_THAT(terms, Contains(Pair("code", "http://loinc.org|4548-4")));
   EXPECT_THAT(terms, Contains(Pair("subject", "Patient/p1")));
-  EXPECT_THAT(terms, Contains(Pair("patient", "Patient/p1")));
+  EXPECT_THAT(terms, Not(Contains(Key("patient"))));  // looked up under subject
   EXPECT_THAT(terms, Contains(Pair("status", "final")));
   EXPECT_EQ(partition_of("Observation", "o1", observation), "p1");
   EXPECT_EQ(partition_of("Patient", "p9", observation), "p9");
