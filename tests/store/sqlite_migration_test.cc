@@ -2,7 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -116,6 +118,89 @@ TEST(SqliteMigrationTest, RecordsWrittenAtVersionThreeReadTheSameAfterTheMoveToS
   auto remove = raw->execute("DELETE FROM records WHERE id = 'a'");
   ASSERT_FALSE(remove);
   EXPECT_THAT(remove.error().message, HasSubstr("append-only"));
+}
+
+std::int64_t count_of(Connection& connection, const std::string& sql) {
+  auto statement = connection.prepare(sql);
+  EXPECT_TRUE(statement);
+  if (!statement) return -1;
+  EXPECT_TRUE(statement->step());
+  return statement->column_int(0);
+}
+
+IndexEntry entry_of(const std::string& name, const std::string& value) {
+  return IndexEntry{name, Bytes(value.begin(), value.end())};
+}
+
+// Schema 6 keeps each record's entries in one row of record_index_entries instead of indexing
+// record_index by record: the migration fills it from the rows already there, and merges after it
+// replace a record's rows from it.
+TEST(SqliteMigrationTest, IndexRowsWrittenAtVersionFiveAreReplacedThroughTheirEntriesRow) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  {
+    auto old = SqliteStore::open(path, {.schema_version = 5});
+    ASSERT_TRUE(old) << old.error().message;
+    for (const std::string id : {"a", "b"}) {
+      auto first = write_of(id, 1);
+      first.index.push_back(entry_of("status", "preliminary"));
+      ASSERT_TRUE(commit_one(**old, std::move(first)));
+      auto second = write_of(id, 2);
+      second.index.push_back(entry_of("status", "final"));
+      ASSERT_TRUE(commit_one(**old, std::move(second)));
+    }
+  }
+
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds{5}});
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), SqliteStore::kSchemaVersion);
+  {
+    auto raw = Connection::open(path);
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(count_of(*raw,
+                       "SELECT count(*) FROM sqlite_master WHERE name = "
+                       "'record_index_by_record'"),
+              0);
+    EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries"), 2);
+  }
+  EXPECT_THAT(*(*store)->index_entries("Observation", "a"),
+              ElementsAre(entry_of("code", "code-of-a"), entry_of("status", "final")));
+
+  // A new version through the journal and a merge: the rows it no longer has are gone, its new
+  // and kept ones are found, and the other record is untouched.
+  auto third = write_of("a", 3);
+  third.index = {entry_of("status", "amended")};
+  ASSERT_TRUE(commit_one(**store, std::move(third)));
+  auto raw = Connection::open(path);
+  ASSERT_TRUE(raw);
+  // The idle writer merges the journal down; the queries below then read record_index alone.
+  const auto merged = [&] {
+    for (int wait = 0; wait < 500; ++wait) {
+      if (count_of(*raw, "SELECT count(*) FROM index_journal") == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return false;
+  };
+  ASSERT_TRUE(merged());
+  const auto find = [&](const std::string& name, const std::string& value) {
+    return *(*store)->find(IndexQuery{"Observation", entry_of(name, value), "", 10});
+  };
+  EXPECT_THAT(find("status", "amended"), ElementsAre("a"));
+  EXPECT_THAT(find("status", "final"), ElementsAre("b"));
+  EXPECT_THAT(find("code", "code-of-a"), ::testing::IsEmpty());
+  EXPECT_THAT(find("code", "code-of-b"), ElementsAre("b"));
+  EXPECT_THAT(*(*store)->index_entries("Observation", "a"),
+              ElementsAre(entry_of("status", "amended")));
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index WHERE id = 'a'"), 1);
+
+  // A tombstone removes the record's rows and its entries row.
+  auto tombstone = write_of("b", 3);
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit_one(**store, std::move(tombstone)));
+  ASSERT_TRUE(merged());
+  EXPECT_THAT(find("status", "final"), ::testing::IsEmpty());
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index WHERE id = 'b'"), 0);
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries WHERE id = 'b'"), 0);
 }
 
 }  // namespace

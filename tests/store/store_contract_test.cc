@@ -251,6 +251,8 @@ TEST_P(StoreContractTest, ABulkLoadEndsAsTheSameStoreCommitsWouldMake) {
   EXPECT_THAT(*store_->find({"Observation", entry("subject", "Patient/p1"), "", 10}),
               ElementsAre("o1"));
   EXPECT_EQ(store_->index_entries("Observation", "o1")->size(), 1U);
+  EXPECT_THAT(*store_->index_entries("Patient", "p1"),
+              ElementsAre(entry("family", "sh"), entry("family", "sharma")));
   EXPECT_EQ((*store_->read_current("Observation", "o1"))->version, 2);
   EXPECT_EQ(store_->changes_since(0, 10)->size(), 3U);
   EXPECT_EQ(store_->partition_records("p1", "", "", 10)->size(), 2U);
@@ -262,6 +264,13 @@ TEST_P(StoreContractTest, ABulkLoadEndsAsTheSameStoreCommitsWouldMake) {
   EXPECT_EQ(store_->begin_bulk_load().error().code, ErrorCode::kFailedPrecondition);
   reopen();
   EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), ElementsAre("p1"));
+  // A loaded record's new version replaces its loaded index rows.
+  auto renamed = make_write("Patient", "p1", 2);
+  renamed.index = {entry("family", "verma")};
+  ASSERT_TRUE(commit({renamed}));
+  ASSERT_TRUE(commit({make_write("Observation", "o3", 1)}));
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "sharma"), "", 10}), IsEmpty());
+  EXPECT_THAT(*store_->find({"Patient", entry("family", "verma"), "", 10}), ElementsAre("p1"));
 }
 
 TEST_P(StoreContractTest, ScansReadEveryVersionAndIndexRowOncePageByPage) {

@@ -24,15 +24,15 @@ std::optional<std::span<const std::uint8_t>> take_field(std::span<const std::uin
   return field;
 }
 
-bool entry_less(const IndexEntry& a, const IndexEntry& b) {
+}  // namespace
+
+bool index_entry_less(const IndexEntry& a, const IndexEntry& b) {
   return std::tie(a.name, a.value) < std::tie(b.name, b.value);
 }
 
-}  // namespace
-
 Bytes encode_index_entries(std::vector<IndexEntry> entries) {
   // record_index keeps a repeated entry once; so does the journal.
-  std::sort(entries.begin(), entries.end(), entry_less);
+  std::sort(entries.begin(), entries.end(), index_entry_less);
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   Bytes out;
   for (const auto& entry : entries) {

@@ -47,6 +47,8 @@ struct JournalRow {
   std::vector<IndexEntry> entries;
 };
 
+// The order of a record's encoded entries: by name, then value.
+bool index_entry_less(const IndexEntry& a, const IndexEntry& b);
 // The stored form of a record's entries: sorted by (name, value), each once, length-prefixed.
 Bytes encode_index_entries(std::vector<IndexEntry> entries);
 // Refuses (kDataLoss) bytes that are not a whole encoding.

@@ -34,7 +34,7 @@ namespace kavach::store::sqlite {
 class SqliteStore final : public Store {
  public:
   // The schema version this binary writes; a database with a newer one is refused at open.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   struct Options {
     // The schema version to migrate to (tests open a database at an earlier one to check its
@@ -157,9 +157,10 @@ class SqliteStore final : public Store {
   // Runs `query` inside one read snapshot, with the journal's copy caught up to that snapshot.
   using IndexRead = std::function<Status(Connection&, const IndexJournal&)>;
   Status read_index(const IndexRead& query);
-  // Whether the open database has the index journal (schema 5 on); without it, as in a test that
-  // writes an older schema, index rows go straight into the index table.
-  bool journaled() const { return schema_version_ >= 5; }
+  // Whether the open database has the index journal (schema 5) and the per-record entries its
+  // merges read (schema 6); without them, as in a test that writes an older schema, index rows go
+  // straight into the index table.
+  bool journaled() const { return schema_version_ >= 6; }
   Status catch_up_journal(Connection& reader, const JournalState& snapshot);
   // Ids from the index table after `after_id` in id order, at most `limit`, skipping records the
   // journal holds. `sql` selects id with ?1 type, ?2 after id, ?3 limit; `bind` binds the rest.
