@@ -14,6 +14,7 @@
 #include "fhir/date_range.h"
 #include "fhir/search_index.h"
 #include "fhir/search_match.h"
+#include "fhir/search_parameters.h"
 #include "fhir/search_query.h"
 
 namespace {
@@ -62,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& predicate : query->predicates) {
     const auto candidates = kavach::fhir::candidate_index_values(predicate);
     if (!kavach::fhir::matches(predicate, resource) || !candidates) continue;
-    const std::string name(predicate.parameter->name);
+    const std::string name(kavach::fhir::index_name(*predicate.parameter));
     bool found = false;
     for (const auto& value : *candidates) found = found || indexed.contains({name, value});
     if (!found) __builtin_trap();  // the index would hide this match
