@@ -138,9 +138,9 @@ Result<std::vector<std::string>> ResourceService::next_candidates(const Candidat
 
 Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candidate(
     const store::RecordVersion& record, const std::vector<SearchPredicate>& predicates,
-    const RecordGrant* grant) {
+    const RecordGrant* grant, vault::OpenedKeys& opened) {
   if (record.deleted) return std::nullopt;
-  ASSIGN_OR_RETURN(auto resource, open(record));
+  ASSIGN_OR_RETURN(auto resource, open(record, opened));
   boost::system::error_code error;
   auto parsed = json::parse(resource.json, error);
   if (error || !parsed.is_object()) {
@@ -163,13 +163,14 @@ Status ResourceService::scan_matches(std::string_view type,
                                      const RecordGrant* grant, std::string after,
                                      const std::function<bool(SearchMatch&&)>& visit) {
   ASSIGN_OR_RETURN(const auto source, candidate_source(type, predicates));
+  vault::OpenedKeys opened;
   for (;;) {
     ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, limits::kPageSizeMax));
     for (const auto& id : ids) {
       after = id;
       ASSIGN_OR_RETURN(const auto record, store_.read_current(source.type, id));
       if (!record) continue;
-      ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant));
+      ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant, opened));
       if (match && !visit(std::move(*match))) return {};
     }
     if (ids.size() < limits::kPageSizeMax) return {};
@@ -281,11 +282,12 @@ Status ResourceService::page_sorted(const SearchQuery& query,
   auto it = after ? std::upper_bound(positions.begin(), positions.end(), *after, before)
                   : positions.begin();
   const std::size_t count = std::max<std::size_t>(query.count, 1);
+  vault::OpenedKeys opened;
   for (; it != positions.end() && page.size() < count; ++it) {
     // Read again: only the ids were kept while sorting. A record changed since is checked again.
     ASSIGN_OR_RETURN(const auto record, store_.read_current(query.type, it->id));
     if (!record) continue;
-    ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant));
+    ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant, opened));
     if (match) page.push_back(std::move(*match));
   }
   if (it != positions.end() && it != positions.begin()) {
@@ -300,6 +302,7 @@ Status ResourceService::add_includes(const auth::AccessToken& caller, const Sear
                                      std::vector<audit::AuditEntry>& accesses) {
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& match : page) seen.emplace(match.record.type, match.record.id);
+  vault::OpenedKeys opened;
   // A record joins the page once, when the caller may read it: by scope, or under a consent by
   // the gate. Records the caller may not read are left out without a word.
   const auto add = [&](const store::RecordVersion& record) -> Status {
@@ -307,7 +310,7 @@ Status ResourceService::add_includes(const auth::AccessToken& caller, const Sear
       return {};
     }
     if (grant == nullptr && !caller.scopes.allows(record.type, auth::Interaction::kRead)) return {};
-    ASSIGN_OR_RETURN(auto match, check_candidate(record, {}, grant));
+    ASSIGN_OR_RETURN(auto match, check_candidate(record, {}, grant, opened));
     if (!match) return {};
     accesses.push_back(access_entry(caller, audit::Action::kRecordSearch, grant, record));
     result.included.push_back(std::move(match->resource));

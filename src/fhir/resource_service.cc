@@ -95,10 +95,16 @@ std::string new_resource_id() {
 }
 
 Result<StoredResource> ResourceService::open(const store::RecordVersion& record) {
+  vault::OpenedKeys opened;
+  return open(record, opened);
+}
+
+Result<StoredResource> ResourceService::open(const store::RecordVersion& record,
+                                             vault::OpenedKeys& opened) {
   StoredResource resource{record.type,           record.id,      record.version,
                           record.recorded_at_ms, record.deleted, ""};
   if (record.deleted) return resource;
-  ASSIGN_OR_RETURN(resource.json, sealer_.open(record));
+  ASSIGN_OR_RETURN(resource.json, sealer_.open(record, opened));
   return resource;
 }
 

@@ -230,6 +230,8 @@ class ResourceService {
                                        std::string_view type, std::string_view id,
                                        std::int64_t version, std::string_view body);
   Result<StoredResource> open(const store::RecordVersion& record);
+  // The same within a request that opens many records (vault::OpenedKeys).
+  Result<StoredResource> open(const store::RecordVersion& record, vault::OpenedKeys& opened);
   // The current version of (type, id): kNotFound when it never existed, kGone when deleted.
   Result<store::RecordVersion> read_live(std::string_view type, std::string_view id);
   // A tombstone version after `current`; commits nothing.
@@ -317,7 +319,8 @@ class ResourceService {
   // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
   Result<std::optional<SearchMatch>> check_candidate(const store::RecordVersion& record,
                                                      const std::vector<SearchPredicate>& predicates,
-                                                     const RecordGrant* grant);
+                                                     const RecordGrant* grant,
+                                                     vault::OpenedKeys& opened);
   // Calls `visit` with each match after `after` in id order, until it returns false.
   Status scan_matches(std::string_view type, const std::vector<SearchPredicate>& predicates,
                       const RecordGrant* grant, std::string after,

@@ -8,7 +8,8 @@
 // under a new KEK without touching records.
 //
 // Node keys are never erased, so they are cached once unwrapped; patient keys are read from the
-// store on every use, so an erasure by another process (the CLI) takes effect at once.
+// store on every use (or once per request, see OpenedKeys), so an erasure by another process (the
+// CLI) takes effect at once, or from a request's end.
 // Thread-safety: safe from any thread; concurrent first uses of one key converge on one key.
 #pragma once
 
@@ -59,6 +60,16 @@ class KeysToCreate {
   friend class KeyVault;
   std::map<std::string, crypto::SecretBytes, std::less<>> keys_;
   std::vector<store::KeyWrite> writes_;
+};
+
+// Partition keys opened during one request, each read from the store and unwrapped once: a search
+// opens up to hundreds of records, most of them one patient's. Keep it for one request only: an
+// erasure committed meanwhile takes effect at the caller's next request, as if this one had read
+// the records a moment earlier.
+class OpenedKeys {
+ private:
+  friend class RecordSealer;
+  std::map<std::string, crypto::SecretBytes, std::less<>> keys_;
 };
 
 struct RotationReport {

@@ -18,6 +18,11 @@ void seal_under(const crypto::SecretBytes& key, store::RecordVersion& record,
   record.payload = crypto::seal(key, crypto::as_bytes(plaintext), record_context(record));
 }
 
+Result<std::string> open_under(const crypto::SecretBytes& key, const store::RecordVersion& record) {
+  ASSIGN_OR_RETURN(const auto plain, crypto::open(key, record.payload, record_context(record)));
+  return std::string(crypto::as_text(plain));
+}
+
 }  // namespace
 
 Status RecordSealer::seal(store::RecordVersion& record, std::string_view plaintext) {
@@ -36,8 +41,17 @@ Status RecordSealer::seal(store::RecordVersion& record, std::string_view plainte
 
 Result<std::string> RecordSealer::open(const store::RecordVersion& record) {
   ASSIGN_OR_RETURN(const auto key, keys_.existing_key(key_name_for_partition(record.partition)));
-  ASSIGN_OR_RETURN(const auto plain, crypto::open(key, record.payload, record_context(record)));
-  return std::string(crypto::as_text(plain));
+  return open_under(key, record);
+}
+
+Result<std::string> RecordSealer::open(const store::RecordVersion& record, OpenedKeys& opened) {
+  auto name = key_name_for_partition(record.partition);
+  auto found = opened.keys_.find(name);
+  if (found == opened.keys_.end()) {
+    ASSIGN_OR_RETURN(auto key, keys_.existing_key(name));
+    found = opened.keys_.emplace(std::move(name), std::move(key)).first;
+  }
+  return open_under(found->second, record);
 }
 
 Result<store::IndexEntry> RecordSealer::blind_index(std::string_view type, std::string_view name,

@@ -27,6 +27,9 @@ class RecordSealer {
   Status seal(store::RecordVersion& record, std::string_view plaintext, KeysToCreate& batch_keys);
   // Opens record.payload; kGone if the partition was erased, kDataLoss if it fails authentication.
   Result<std::string> open(const store::RecordVersion& record);
+  // The same, taking the partition's key from `opened` when an earlier record of the request
+  // opened it.
+  Result<std::string> open(const store::RecordVersion& record, OpenedKeys& opened);
 
   // The index entry for `value` under `name` on resource `type` (a keyed hash of the value).
   Result<store::IndexEntry> blind_index(std::string_view type, std::string_view name,

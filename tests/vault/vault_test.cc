@@ -127,6 +127,29 @@ TEST_F(VaultTest, PatientsHaveDistinctKeys) {
             stored->wrapped.end());
 }
 
+// Within one request a patient's key is read and unwrapped once; an erasure committed meanwhile
+// holds from the next request on.
+TEST_F(VaultTest, ARequestOpensAPatientsRecordsUnderTheKeyItOpenedFirst) {
+  auto first = record("patient-3", "obs-1");
+  auto second = record("patient-3", "obs-2");
+  auto other = record("patient-4", "obs-3");
+  ASSERT_TRUE(sealer_->seal(first, "one"));
+  ASSERT_TRUE(sealer_->seal(second, "two"));
+  ASSERT_TRUE(sealer_->seal(other, "three"));
+  OpenedKeys opened;
+  EXPECT_EQ(*sealer_->open(first, opened), "one");
+  ASSERT_TRUE(keys_->erase("patient/patient-3"));
+  EXPECT_EQ(*sealer_->open(second, opened), "two");
+  EXPECT_EQ(*sealer_->open(other, opened), "three") << "each partition under its own key";
+  OpenedKeys next_request;
+  EXPECT_EQ(sealer_->open(second, next_request).error().code, ErrorCode::kGone);
+  EXPECT_EQ(sealer_->open(second).error().code, ErrorCode::kGone);
+  // A payload moved to another patient's row still fails under the cached keys.
+  auto moved = record("patient-4", "obs-2");
+  moved.payload = second.payload;
+  EXPECT_EQ(sealer_->open(moved, opened).error().code, ErrorCode::kDataLoss);
+}
+
 TEST_F(VaultTest, ErasedPatientCanNeverBeReadAgain) {
   auto sealed = record("patient-1", "obs-1");
   ASSERT_TRUE(sealer_->seal(sealed, "secret"));
