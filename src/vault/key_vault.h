@@ -65,8 +65,12 @@ class KeysToCreate {
 // Partition keys opened during one request, each read from the store and unwrapped once: a search
 // opens up to hundreds of records, most of them one patient's. Keep it for one request only: an
 // erasure committed meanwhile takes effect at the caller's next request, as if this one had read
-// the records a moment earlier.
+// the records a moment earlier. It holds at most kKeysMax keys (a scan over many patients starts
+// over when full), so a request never holds thousands of keys in locked memory at once.
 class OpenedKeys {
+ public:
+  static constexpr std::size_t kKeysMax = 64;
+
  private:
   friend class RecordSealer;
   std::map<std::string, crypto::SecretBytes, std::less<>> keys_;

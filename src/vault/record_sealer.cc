@@ -49,6 +49,7 @@ Result<std::string> RecordSealer::open(const store::RecordVersion& record, Opene
   auto found = opened.keys_.find(name);
   if (found == opened.keys_.end()) {
     ASSIGN_OR_RETURN(auto key, keys_.existing_key(name));
+    if (opened.keys_.size() == OpenedKeys::kKeysMax) opened.keys_.clear();
     found = opened.keys_.emplace(std::move(name), std::move(key)).first;
   }
   return open_under(found->second, record);

@@ -144,6 +144,15 @@ TEST_F(VaultTest, ARequestOpensAPatientsRecordsUnderTheKeyItOpenedFirst) {
   OpenedKeys next_request;
   EXPECT_EQ(sealer_->open(second, next_request).error().code, ErrorCode::kGone);
   EXPECT_EQ(sealer_->open(second).error().code, ErrorCode::kGone);
+  // Past its bound the cache starts over; every record still opens under its own key.
+  std::vector<store::RecordVersion> many;
+  for (std::size_t i = 0; i <= OpenedKeys::kKeysMax + 1; ++i) {
+    many.push_back(record("patient-many-" + std::to_string(i), "obs"));
+    ASSERT_TRUE(sealer_->seal(many.back(), std::to_string(i)));
+  }
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    EXPECT_EQ(*sealer_->open(many[i], opened), std::to_string(i));
+  }
   // A payload moved to another patient's row still fails under the cached keys.
   auto moved = record("patient-4", "obs-2");
   moved.payload = second.payload;
