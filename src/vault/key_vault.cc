@@ -57,15 +57,19 @@ Result<crypto::SecretBytes> KeyVault::key_for_batch(const std::string& name,
   if (const auto made = batch_keys.keys_.find(name); made != batch_keys.keys_.end()) {
     return made->second.clone();
   }
+  return stored_or_new(name, batch_keys);
+}
+
+Result<crypto::SecretBytes> KeyVault::stored_or_new(const std::string& name, KeysToCreate& made) {
   ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
   if (wrapped) return unwrap_key(ring_, *wrapped);
   auto fresh = crypto::SecretBytes::random(crypto::kAeadKeyBytes);
   store::KeyWrite write;
   write.kind = store::KeyWrite::Kind::kCreate;
   write.key = wrap_key(ring_, name, fresh, unix_ms(clock_.now()));
-  batch_keys.writes_.push_back(std::move(write));
+  made.writes_.push_back(std::move(write));
   auto copy = fresh.clone();
-  batch_keys.keys_.emplace(name, std::move(fresh));
+  made.keys_.emplace(name, std::move(fresh));
   return copy;
 }
 
@@ -97,17 +101,15 @@ Result<std::shared_ptr<const crypto::SecretBytes>> KeyVault::node_key(std::strin
 }
 
 Result<crypto::SecretBytes> KeyVault::load_or_create(const std::string& name) {
-  ASSIGN_OR_RETURN(const auto wrapped, store_.read_key(name));
-  if (wrapped) return unwrap_key(ring_, *wrapped);
-
-  const auto fresh = crypto::SecretBytes::random(crypto::kAeadKeyBytes);
-  store::KeyWrite write;
-  write.kind = store::KeyWrite::Kind::kCreateIfAbsent;
-  write.key = wrap_key(ring_, name, fresh, unix_ms(clock_.now()));
+  KeysToCreate made;
+  ASSIGN_OR_RETURN(auto key, stored_or_new(name, made));
+  if (made.empty()) return key;
+  // Committed on its own, nothing sealed under it yet: should another writer have created the
+  // key first, whichever is stored is the key.
+  for (auto& write : made.writes_) write.kind = store::KeyWrite::Kind::kCreateIfAbsent;
   store::WriteBatch batch;
-  batch.keys.push_back(std::move(write));
+  made.add_to(batch);
   RETURN_IF_ERROR(store_.commit(std::move(batch)));
-  // Another writer may have created the key first; whichever is stored is the key.
   return existing_key(name);
 }
 

@@ -108,6 +108,8 @@ class KeyVault {
 
  private:
   Result<crypto::SecretBytes> load_or_create(const std::string& name);
+  // The stored key under `name`, or a fresh one whose creation (strict) `made` then holds.
+  Result<crypto::SecretBytes> stored_or_new(const std::string& name, KeysToCreate& made);
 
   store::Store& store_;
   const crypto::KeyRing& ring_;
