@@ -897,7 +897,12 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
   };
   auto merged = [&]() -> Result<std::int64_t> {
     // The last write of each record among the oldest `rows` replaces its index rows.
-    std::map<std::pair<std::string, std::string>, JournalRow> latest;
+    // The journal's encoding is also what record_index_entries stores, so it is kept as read.
+    struct Latest {
+      JournalRow row;
+      Bytes encoded;
+    };
+    std::map<std::pair<std::string, std::string>, Latest> latest;
     std::int64_t through = 0;
     std::int64_t read = 0;
     {
@@ -908,12 +913,14 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
       for (;;) {
         ASSIGN_OR_RETURN(const auto step, statement.step());
         if (step == Statement::Step::kDone) break;
-        ASSIGN_OR_RETURN(auto entries, decode_index_entries(statement.column_blob(4)));
+        const auto encoded = statement.column_blob(4);
+        ASSIGN_OR_RETURN(auto entries, decode_index_entries(encoded));
         JournalRow row{statement.column_int(0), statement.column_text(1), statement.column_text(2),
                        statement.column_text(3), std::move(entries)};
         through = row.sequence;
         ++read;
-        latest[{row.type, row.id}] = std::move(row);
+        std::pair<std::string, std::string> key{row.type, row.id};
+        latest[std::move(key)] = Latest{std::move(row), Bytes(encoded.begin(), encoded.end())};
       }
     }
     if (latest.empty()) return std::int64_t{0};
@@ -930,7 +937,8 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
     ASSIGN_OR_RETURN(auto remove_entries, writer_->prepare("DELETE FROM record_index_entries "
                                                            "WHERE type = ?1 AND id = ?2"));
     std::vector<IndexRow> index_rows;
-    for (auto& [key, row] : latest) {
+    for (auto& [key, held] : latest) {
+      auto& [row, encoded] = held;
       current.reset().bind(1, key.first).bind(2, key.second);
       ASSIGN_OR_RETURN(const auto found, current.step());
       if (found == Statement::Step::kRow) {
@@ -953,7 +961,6 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
         remove_entries.reset().bind(1, key.first).bind(2, key.second);
         RETURN_IF_ERROR(remove_entries.run());
       } else {
-        const Bytes encoded = encode_index_entries(row.entries);  // bound without a copy
         replace_entries.reset().bind(1, key.first).bind(2, key.second).bind(3, encoded);
         RETURN_IF_ERROR(replace_entries.run());
       }
