@@ -1,11 +1,9 @@
 #include "audit/merkle_tree.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <bit>
 
-#include "crypto/sodium.h"
+#include "crypto/sha256.h"
 
 namespace kavach::audit {
 namespace {
@@ -99,35 +97,20 @@ SubtreeHashReader reader_over(std::span<const Hash> leaves) {
 }  // namespace
 
 Hash leaf_hash(std::span<const std::uint8_t> entry) {
-  crypto::ensure_sodium();
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
   const std::uint8_t prefix = 0x00;
-  crypto_hash_sha256_update(&state, &prefix, 1);
-  crypto_hash_sha256_update(&state, entry.data(), entry.size());
-  Hash out{};
-  crypto_hash_sha256_final(&state, out.data());
-  return out;
+  return crypto::Sha256().update(std::span(&prefix, 1)).update(entry).finish();
 }
 
 Hash node_hash(const Hash& left, const Hash& right) {
-  crypto::ensure_sodium();
   std::array<std::uint8_t, 1 + 2 * kHashBytes> input{};
   input[0] = 0x01;
   std::copy(left.begin(), left.end(), input.begin() + 1);
   std::copy(right.begin(), right.end(), input.begin() + 1 + kHashBytes);
-  Hash out{};
-  crypto_hash_sha256(out.data(), input.data(), input.size());
-  return out;
+  return crypto::sha256(input);
 }
 
 Hash root_of(std::span<const Hash> leaves) {
-  if (leaves.empty()) {
-    crypto::ensure_sodium();
-    Hash out{};
-    crypto_hash_sha256(out.data(), nullptr, 0);
-    return out;
-  }
+  if (leaves.empty()) return crypto::sha256({});
   if (leaves.size() == 1) return leaves.front();
   const auto k = split_point(leaves.size());
   return node_hash(root_of(leaves.first(k)), root_of(leaves.subspan(k)));
@@ -154,12 +137,7 @@ Hash CompactRange::root() const {
   return root;
 }
 
-Hash sha256(std::span<const std::uint8_t> bytes) {
-  crypto::ensure_sodium();
-  Hash out{};
-  crypto_hash_sha256(out.data(), bytes.data(), bytes.size());
-  return out;
-}
+Hash sha256(std::span<const std::uint8_t> bytes) { return crypto::sha256(bytes); }
 
 Result<Hash> tree_root(std::uint64_t size, const SubtreeHashReader& read) {
   if (size == 0) return root_of({});

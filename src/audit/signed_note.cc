@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "crypto/encoding.h"
+#include "crypto/sha256.h"
 #include "crypto/sodium.h"
 
 namespace kavach::audit {
@@ -28,15 +29,8 @@ std::uint32_t read_be32(const std::uint8_t* bytes) {
 
 std::uint32_t key_hash(std::string_view name, NoteKeyType type,
                        std::span<const std::uint8_t, 32> public_key) {
-  crypto::ensure_sodium();
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  crypto_hash_sha256_update(&state, crypto::as_bytes(name).data(), name.size());
   const std::uint8_t separator[2] = {'\n', static_cast<std::uint8_t>(type)};
-  crypto_hash_sha256_update(&state, separator, sizeof separator);
-  crypto_hash_sha256_update(&state, public_key.data(), public_key.size());
-  std::array<std::uint8_t, 32> digest{};
-  crypto_hash_sha256_final(&state, digest.data());
+  const auto digest = crypto::Sha256().update(name).update(separator).update(public_key).finish();
   return read_be32(digest.data());
 }
 

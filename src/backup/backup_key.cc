@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_file.h"
+#include "crypto/sha256.h"
 #include "crypto/sodium.h"
 
 namespace kavach::backup {
@@ -67,14 +68,11 @@ Result<Bytes> BackupKey::open_object(std::span<const std::uint8_t> object) const
 }
 
 std::string object_id(std::span<const std::uint8_t> object) {
-  crypto::ensure_sodium();
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), object.data(), object.size());
-  return crypto::to_hex(digest);
+  return crypto::to_hex(crypto::sha256(object));
 }
 
 bool is_object_id(std::string_view text) {
-  return text.size() == 2 * crypto_hash_sha256_BYTES &&
+  return text.size() == 2 * crypto::kSha256Bytes &&
          text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 

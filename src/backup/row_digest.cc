@@ -1,11 +1,9 @@
 #include "backup/row_digest.h"
 
-#include <sodium.h>
-
 #include <span>
 #include <string_view>
 
-#include "crypto/sodium.h"
+#include "crypto/sha256.h"
 
 namespace kavach::backup {
 namespace {
@@ -13,14 +11,10 @@ namespace {
 // Feeds fields to SHA-256, each with its length first, so that no two rows encode alike.
 class RowHasher {
  public:
-  explicit RowHasher(std::string_view tag) {
-    crypto::ensure_sodium();
-    crypto_hash_sha256_init(&state_);
-    bytes(tag);
-  }
+  explicit RowHasher(std::string_view tag) { bytes(tag); }
   RowHasher& bytes(std::span<const std::uint8_t> value) {
     integer(static_cast<std::int64_t>(value.size()));
-    crypto_hash_sha256_update(&state_, value.data(), value.size());
+    hash_.update(value);
     return *this;
   }
   RowHasher& bytes(std::string_view value) {
@@ -31,17 +25,13 @@ class RowHasher {
     for (std::size_t i = 0; i < little.size(); ++i) {
       little[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value) >> (8 * i));
     }
-    crypto_hash_sha256_update(&state_, little.data(), little.size());
+    hash_.update(little);
     return *this;
   }
-  RowDigest::Hash finish() {
-    RowDigest::Hash out{};
-    crypto_hash_sha256_final(&state_, out.data());
-    return out;
-  }
+  RowDigest::Hash finish() { return hash_.finish(); }
 
  private:
-  crypto_hash_sha256_state state_{};
+  crypto::Sha256 hash_;
 };
 
 }  // namespace

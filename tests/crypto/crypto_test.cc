@@ -14,6 +14,7 @@
 #include "crypto/keyed_hash.h"
 #include "crypto/password_hash.h"
 #include "crypto/secret_bytes.h"
+#include "crypto/sha256.h"
 #include "support/temp_dir.h"
 
 namespace kavach::crypto {
@@ -162,6 +163,27 @@ TEST(KeyRing, RefusesMalformedFiles) {
   std::ofstream(path) << "something else\n";
   EXPECT_FALSE(KeyRing::load(path));
   EXPECT_FALSE(KeyRing::load(dir.path() / "missing.key"));
+}
+
+TEST(Sha256, MatchesTheFips180Vectors) {
+  // FIPS 180-2 appendix B: "abc", the 448-bit message, and (below) the empty message.
+  EXPECT_EQ(to_hex(sha256(as_bytes("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(to_hex(sha256(as_bytes("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(to_hex(sha256({})), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(Sha256, PiecesHashAsTheWhole) {
+  std::string message;
+  for (int i = 0; i < 1000; ++i) message += static_cast<char>('a' + i % 26);
+  Sha256 pieces;
+  // Pieces across the 64-byte block boundary, and an empty one.
+  pieces.update(std::string_view(message).substr(0, 63))
+      .update(std::string_view())
+      .update(std::string_view(message).substr(63, 2))
+      .update(std::string_view(message).substr(65));
+  EXPECT_EQ(pieces.finish(), sha256(as_bytes(message)));
 }
 
 TEST(KeyRing, AddAndRetireKeepTheActiveKey) {
