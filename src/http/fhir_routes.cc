@@ -9,6 +9,7 @@
 #include "fhir/resource_types.h"
 #include "fhir/search_parameters.h"
 #include "http/api.h"
+#include "http/bundle_text.h"
 #include "http/problem.h"
 
 namespace kavach::http {
@@ -112,25 +113,29 @@ std::optional<Response> refuse_body(const Request& request) {
   return std::nullopt;
 }
 
-boost::json::object bundle(std::string_view type,
-                           const std::vector<fhir::StoredResource>& resources,
-                           std::string_view base) {
-  boost::json::array entries;
-  for (const auto& resource : resources) {
-    boost::json::object entry{
-        {"fullUrl", fmt::format("{}/{}/{}", base, resource.type, resource.id)}};
-    if (!resource.deleted) entry["resource"] = boost::json::parse(resource.json);
-    entries.push_back(std::move(entry));
-  }
-  return boost::json::object{
-      {"resourceType", "Bundle"}, {"type", type}, {"entry", std::move(entries)}};
-}
-
-Response bundle_response(boost::json::object bundle_object) {
+Response bundle_response(std::string body) {
   Response response;
-  response.body = boost::json::serialize(bundle_object);
+  response.body = std::move(body);
   response.set_header("Content-Type", std::string(kFhirJson));
   return response;
+}
+
+Response bundle_response(const boost::json::object& bundle_object) {
+  return bundle_response(boost::json::serialize(bundle_object));
+}
+
+// A Bundle of `type` holding `resources` (a deleted version without its resource), with the
+// members of `head` (links) before the entries.
+Response bundle_response(std::string_view type, const std::vector<fhir::StoredResource>& resources,
+                         std::string_view base, boost::json::object head = {}) {
+  boost::json::object bundle_head{{"resourceType", "Bundle"}, {"type", type}};
+  for (auto& [key, value] : head) bundle_head[key] = std::move(value);
+  BundleText bundle(bundle_head);
+  for (const auto& resource : resources) {
+    bundle.add(fmt::format("{}/{}/{}", base, resource.type, resource.id),
+               resource.deleted ? std::string_view() : std::string_view(resource.json));
+  }
+  return bundle_response(std::move(bundle).finish());
 }
 
 // Keeps only the elements a client asked for (_elements), plus those every resource must have,
@@ -171,19 +176,6 @@ Response search_response(fhir::ResourceService& resources, const auth::AccessTok
   auto result = resources.search(caller, *query);
   if (!result) return problem_response(result.error());
 
-  boost::json::array entries;
-  const auto add = [&entries, base](const fhir::StoredResource& resource, std::string json,
-                                    std::string_view mode) {
-    entries.push_back(
-        boost::json::object{{"fullUrl", fmt::format("{}/{}/{}", base, resource.type, resource.id)},
-                            {"resource", boost::json::parse(json)},
-                            {"search", boost::json::object{{"mode", mode}}}});
-  };
-  for (const auto& match : result->matches) {
-    add(match, query->elements.empty() ? match.json : subset_of(match.json, query->elements),
-        "match");
-  }
-  for (const auto& included : result->included) add(included, included.json, "include");
   boost::json::object bundle_object{{"resourceType", "Bundle"}, {"type", "searchset"}};
   if (result->total) bundle_object["total"] = *result->total;
 
@@ -203,8 +195,21 @@ Response search_response(fhir::ResourceService& resources, const auth::AccessTok
                             percent_encode(result->next_cursor))}});
   }
   bundle_object["link"] = std::move(links);
-  bundle_object["entry"] = std::move(entries);
-  return bundle_response(std::move(bundle_object));
+  BundleText bundle(bundle_object);
+  const auto full_url = [base](const fhir::StoredResource& resource) {
+    return fmt::format("{}/{}/{}", base, resource.type, resource.id);
+  };
+  for (const auto& match : result->matches) {
+    if (query->elements.empty()) {
+      bundle.add(full_url(match), match.json, "match");
+    } else {
+      bundle.add(full_url(match), subset_of(match.json, query->elements), "match");
+    }
+  }
+  for (const auto& included : result->included) {
+    bundle.add(full_url(included), included.json, "include");
+  }
+  return bundle_response(std::move(bundle).finish());
 }
 
 // A bulk export kick-off (Bulk Data Access 2.0): 202 with the status URL in Content-Location.
@@ -560,14 +565,15 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                const auto& type = context.param("type");
                auto page = resources.type_history(*context.caller, type, before, count);
                if (!page) return problem_response(page.error());
-               auto result = bundle("history", page->versions, service_base(request));
+               boost::json::object links;
                if (page->next_before != 0) {
-                 result["link"] = boost::json::array{boost::json::object{
+                 links["link"] = boost::json::array{boost::json::object{
                      {"relation", "next"},
                      {"url", fmt::format("{}/{}/_history?_count={}&_cursor={}",
                                          service_base(request), type, count, page->next_before)}}};
                }
-               return bundle_response(std::move(result));
+               return bundle_response("history", page->versions, service_base(request),
+                                      std::move(links));
              });
 
   router.add("GET", base + "/Patient/{id}/$everything", Access::kBearerToken,
@@ -584,15 +590,16 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                const auto& id = context.param("id");
                auto page = resources.everything(*context.caller, id, after, count);
                if (!page) return problem_response(page.error());
-               auto result = bundle("searchset", page->resources, service_base(request));
+               boost::json::object links;
                if (!page->next_after_id.empty()) {
-                 result["link"] = boost::json::array{boost::json::object{
+                 links["link"] = boost::json::array{boost::json::object{
                      {"relation", "next"},
                      {"url", fmt::format("{}/Patient/{}/$everything?_count={}&_cursor={}",
                                          service_base(request), id, count,
                                          percent_encode(page->next_after_id))}}};
                }
-               return bundle_response(std::move(result));
+               return bundle_response("searchset", page->resources, service_base(request),
+                                      std::move(links));
              });
 
   router.add("GET", base + "/{type}/{id}", Access::kBearerToken,
@@ -653,7 +660,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                auto versions = resources.history(*context.caller, context.param("type"),
                                                  context.param("id"), 100);
                if (!versions) return problem_response(versions.error());
-               return bundle_response(bundle("history", *versions, service_base(request)));
+               return bundle_response("history", *versions, service_base(request));
              });
 
   router.add("GET", base + "/{type}/{id}/_history/{version}", Access::kBearerToken,

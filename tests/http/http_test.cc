@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "http/bundle_text.h"
 #include "http/client.h"
 #include "http/message.h"
 #include "http/problem.h"
@@ -13,6 +14,34 @@ namespace kavach::http {
 namespace {
 
 using ::testing::HasSubstr;
+
+TEST(BundleText, SplicesResourcesIntoTheBundleAsParsedJsonWouldBe) {
+  const std::string patient = R"({"resourceType":"Patient","id":"p1","name":[{"family":"Rao"}]})";
+  BundleText bundle(
+      boost::json::object{{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", 2}});
+  bundle.add("http://h/fhir/R4/Patient/p1", patient, "match");
+  bundle.add("http://h/fhir/R4/Patient/\"odd\"", "", "include");
+  bundle.add("http://h/fhir/R4/Observation/o1", R"({"resourceType":"Observation"})");
+  const auto parsed = boost::json::parse(std::move(bundle).finish());
+  const boost::json::value expected = {
+      {"resourceType", "Bundle"},
+      {"type", "searchset"},
+      {"total", 2},
+      {"entry",
+       {{{"fullUrl", "http://h/fhir/R4/Patient/p1"},
+         {"resource", boost::json::parse(patient)},
+         {"search", {{"mode", "match"}}}},
+        {{"fullUrl", "http://h/fhir/R4/Patient/\"odd\""}, {"search", {{"mode", "include"}}}},
+        {{"fullUrl", "http://h/fhir/R4/Observation/o1"},
+         {"resource", {{"resourceType", "Observation"}}}}}}};
+  EXPECT_EQ(parsed, expected);
+}
+
+TEST(BundleText, ABundleWithNoEntriesHasNoEntryArray) {
+  // FHIR's JSON forbids empty arrays.
+  EXPECT_EQ(BundleText(boost::json::object{{"type", "history"}}).finish(), R"({"type":"history"})");
+  EXPECT_EQ(BundleText(boost::json::object{}).finish(), "{}");
+}
 
 class RouterTest : public ::testing::Test {
  protected:
