@@ -26,6 +26,10 @@ constexpr std::size_t kSortedMatchesMax = 10'000;
 constexpr std::size_t kCountedMatchesMax = 100'000;
 // Records added by _include and _revinclude to one page.
 constexpr std::size_t kIncludedMax = 1000;
+// Candidates read from the store at once: a default page of 20 and the match after it.
+constexpr std::size_t kCandidatesPerRead = 32;
+// About what a parsed resource takes in memory for each byte of its JSON.
+constexpr std::size_t kParsedBytesPerJsonByte = 4;
 
 // Candidate sources by preference: a reference (one patient's records) is usually the most
 // selective, then tokens, strings, and date buckets last.
@@ -141,8 +145,13 @@ Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candi
     const RecordGrant* grant, vault::OpenedKeys& opened) {
   if (record.deleted) return std::nullopt;
   ASSIGN_OR_RETURN(auto resource, open(record, opened));
+  // The tree lives in a few blocks of its own, freed together with the match, rather than in an
+  // allocation per value: a search opens and drops many candidates, and per-value malloc and free
+  // took about a sixth of its time.
+  const json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(
+      kParsedBytesPerJsonByte * resource.json.size());
   boost::system::error_code error;
-  auto parsed = json::parse(resource.json, error);
+  auto parsed = json::parse(resource.json, error, storage);
   if (error || !parsed.is_object()) {
     return make_error(ErrorCode::kDataLoss, "a stored resource is not a JSON object");
   }
@@ -166,12 +175,20 @@ Status ResourceService::scan_matches(std::string_view type,
   vault::OpenedKeys opened;
   for (;;) {
     ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, limits::kPageSizeMax));
-    for (const auto& id : ids) {
-      after = id;
-      ASSIGN_OR_RETURN(const auto record, store_.read_current(source.type, id));
-      if (!record) continue;
-      ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant, opened));
-      if (match && !visit(std::move(*match))) return {};
+    if (ids.empty()) return {};
+    after = ids.back();
+    // Read a few candidates at a time: enough for a page in one read, while a visit that stops
+    // early leaves most of a long candidate list unread.
+    for (std::size_t begin = 0; begin < ids.size(); begin += kCandidatesPerRead) {
+      const std::vector<std::string> chunk(
+          ids.begin() + static_cast<std::ptrdiff_t>(begin),
+          ids.begin() +
+              static_cast<std::ptrdiff_t>(std::min(ids.size(), begin + kCandidatesPerRead)));
+      ASSIGN_OR_RETURN(const auto records, store_.read_current_many(source.type, chunk));
+      for (const auto& record : records) {
+        ASSIGN_OR_RETURN(auto match, check_candidate(record, predicates, grant, opened));
+        if (match && !visit(std::move(*match))) return {};
+      }
     }
     if (ids.size() < limits::kPageSizeMax) return {};
   }
@@ -283,12 +300,15 @@ Status ResourceService::page_sorted(const SearchQuery& query,
                   : positions.begin();
   const std::size_t count = std::max<std::size_t>(query.count, 1);
   vault::OpenedKeys opened;
-  for (; it != positions.end() && page.size() < count; ++it) {
+  while (it != positions.end() && page.size() < count) {
     // Read again: only the ids were kept while sorting. A record changed since is checked again.
-    ASSIGN_OR_RETURN(const auto record, store_.read_current(query.type, it->id));
-    if (!record) continue;
-    ASSIGN_OR_RETURN(auto match, check_candidate(*record, predicates, grant, opened));
-    if (match) page.push_back(std::move(*match));
+    std::vector<std::string> ids;
+    for (; it != positions.end() && ids.size() < count - page.size(); ++it) ids.push_back(it->id);
+    ASSIGN_OR_RETURN(const auto records, store_.read_current_many(query.type, ids));
+    for (const auto& record : records) {
+      ASSIGN_OR_RETURN(auto match, check_candidate(record, predicates, grant, opened));
+      if (match) page.push_back(std::move(*match));
+    }
   }
   if (it != positions.end() && it != positions.begin()) {
     result.next_cursor = format_sort_cursor(*std::prev(it));

@@ -24,6 +24,10 @@ class InstrumentedStore final : public Store {
                                                     const std::string& id) override {
     return timed("read_current", [&] { return inner_->read_current(type, id); });
   }
+  Result<std::vector<RecordVersion>> read_current_many(
+      const std::string& type, const std::vector<std::string>& ids) override {
+    return timed("read_current_many", [&] { return inner_->read_current_many(type, ids); });
+  }
   Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
                                                     std::int64_t version) override {
     return timed("read_version", [&] { return inner_->read_version(type, id, version); });

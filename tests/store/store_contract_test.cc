@@ -98,6 +98,34 @@ TEST_P(StoreContractTest, CommitsVersionsAndReadsThemBack) {
   EXPECT_FALSE(*store_->read_current("Patient", "missing"));
 }
 
+TEST_P(StoreContractTest, ReadCurrentManyGivesEachCurrentVersionInTheOrderAsked) {
+  ASSERT_TRUE(commit({make_write("Observation", "b", 1, "b one")}));
+  ASSERT_TRUE(commit({make_write("Observation", "b", 2, "b two")}));
+  ASSERT_TRUE(commit({make_write("Observation", "a", 1, "a one")}));
+  ASSERT_TRUE(commit({make_write("Patient", "c", 1, "a patient")}));
+  auto tombstone = make_write("Observation", "gone", 2, "");
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit({make_write("Observation", "gone", 1)}));
+  ASSERT_TRUE(commit({tombstone}));
+  // An id with a quote and a backslash must not break the backend's list of ids.
+  ASSERT_TRUE(commit({make_write("Observation", "q\"\\", 1, "odd id")}));
+
+  // Unknown ids and other types' records are left out; the order is the caller's, not the ids'.
+  auto records =
+      store_->read_current_many("Observation", {"gone", "b", "missing", "c", "q\"\\", "a"});
+  ASSERT_TRUE(records) << records.error().message;
+  std::vector<std::tuple<std::string, std::int64_t, bool, std::string>> got;
+  for (const auto& record : *records) {
+    got.emplace_back(record.id, record.version, record.deleted, text(record.payload));
+  }
+  EXPECT_THAT(got, ElementsAre(std::tuple("gone", 2, true, ""), std::tuple("b", 2, false, "b two"),
+                               std::tuple("q\"\\", 1, false, "odd id"),
+                               std::tuple("a", 1, false, "a one")));
+  auto none = store_->read_current_many("Observation", {});
+  ASSERT_TRUE(none);
+  EXPECT_THAT(*none, IsEmpty());
+}
+
 TEST_P(StoreContractTest, HistoryIsNewestFirstAndKeepsTombstones) {
   ASSERT_TRUE(commit({make_write("Observation", "o", 1)}));
   ASSERT_TRUE(commit({make_write("Observation", "o", 2)}));

@@ -34,6 +34,11 @@ class FaultInjectingStore final : public store::ForwardingStore {
     if (next()) return injected();
     return ForwardingStore::read_current(type, id);
   }
+  Result<std::vector<store::RecordVersion>> read_current_many(
+      const std::string& type, const std::vector<std::string>& ids) override {
+    if (next()) return injected();
+    return ForwardingStore::read_current_many(type, ids);
+  }
   Result<std::optional<store::RecordVersion>> read_version(const std::string& type,
                                                            const std::string& id,
                                                            std::int64_t version) override {

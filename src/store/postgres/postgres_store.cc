@@ -1,7 +1,10 @@
 #include "store/postgres/postgres_store.h"
 
+#include <algorithm>
 #include <array>
 #include <limits>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -416,6 +419,37 @@ Result<std::optional<RecordVersion>> PostgresStore::read_current(const std::stri
                     PgParams().text(type).text(id)));
   if (records.empty()) return std::nullopt;
   return std::move(records.front());
+}
+
+Result<std::vector<RecordVersion>> PostgresStore::read_current_many(
+    const std::string& type, const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::vector<RecordVersion>{};
+  // The ids as a text array literal, each element quoted.
+  std::string array = "{";
+  for (const auto& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (const char c : id) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += '}';
+  ASSIGN_OR_RETURN(auto found,
+                   query_records("read_current_many",
+                                 fmt::format("SELECT DISTINCT ON (id) {} FROM kavach_records "
+                                             "WHERE type = $1 AND id = ANY($2::text[]) "
+                                             "ORDER BY id, version DESC",
+                                             kRecordColumns),
+                                 PgParams().text(type).text(array)));
+  // In the order asked for (the server's collation need not be the ids' byte order).
+  std::unordered_map<std::string_view, std::size_t> position;
+  for (std::size_t i = 0; i < ids.size(); ++i) position.emplace(ids[i], i);
+  std::sort(found.begin(), found.end(), [&](const RecordVersion& a, const RecordVersion& b) {
+    return position.at(a.id) < position.at(b.id);
+  });
+  return found;
 }
 
 Result<std::optional<RecordVersion>> PostgresStore::read_version(const std::string& type,

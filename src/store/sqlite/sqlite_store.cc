@@ -743,6 +743,34 @@ Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string
   return std::move(records.front());
 }
 
+Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
+    const std::string& type, const std::vector<std::string>& ids) {
+  std::vector<RecordVersion> records;
+  if (ids.empty()) return records;
+  ASSIGN_OR_RETURN(auto reader, lease_reader());
+  // One read transaction for the lot: SQLite drops a connection's page cache when a transaction
+  // begins on a WAL that changed since the last one (every commit changes it), so reading record
+  // by record read the same upper B-tree pages again for each.
+  RETURN_IF_ERROR(reader->execute("BEGIN"));
+  auto read = [&]() -> Status {
+    ASSIGN_OR_RETURN(
+        auto statement,
+        reader->prepare(fmt::format(
+            "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+            kRecordColumns)));
+    records.reserve(ids.size());
+    for (const auto& id : ids) {
+      statement.reset().bind(1, type).bind(2, id);
+      ASSIGN_OR_RETURN(const auto step, statement.step());
+      if (step == Statement::Step::kRow) records.push_back(read_record(statement));
+    }
+    return {};
+  }();
+  (void)reader->execute("COMMIT");
+  RETURN_IF_ERROR(read);
+  return records;
+}
+
 Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string& type,
                                                                const std::string& id,
                                                                std::int64_t version) {

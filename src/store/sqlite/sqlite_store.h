@@ -66,6 +66,8 @@ class SqliteStore final : public Store {
   Result<CommitReceipt> commit(WriteBatch batch) override;
   Result<std::optional<RecordVersion>> read_current(const std::string& type,
                                                     const std::string& id) override;
+  Result<std::vector<RecordVersion>> read_current_many(const std::string& type,
+                                                       const std::vector<std::string>& ids) override;
   Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
                                                     std::int64_t version) override;
   Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,
