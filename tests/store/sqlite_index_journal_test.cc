@@ -4,9 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "store/sqlite/index_journal.h"
 #include "store/sqlite/sqlite_connection.h"
@@ -107,6 +111,28 @@ TEST(IndexJournalTest, TheLatestWriteOfARecordReplacesItsEntries) {
   EXPECT_FALSE(journal.holds("Patient", "a"));
   EXPECT_TRUE(journal.holds("Patient", "b"));
   EXPECT_EQ(journal.records(), 1U);
+}
+
+TEST(IndexJournalTest, InKeyOrderSortsAsIndexKeyLess) {
+  // Values sharing their first 8 bytes, values shorter than 8 bytes (one a prefix of another, one
+  // ending in zero bytes), several types and names, and rows equal but for the id.
+  const std::vector<std::string> values = {"",          "a",        std::string("a\0", 2),
+                                           "ab",        "abcdefgh", "abcdefghA",
+                                           "abcdefghB", "\xff\x01", "zzzzzzzzzzzz"};
+  std::vector<IndexRow> rows;
+  std::mt19937 random(7);
+  for (int i = 0; i < 500; ++i) {
+    const auto& value = values[random() % values.size()];
+    rows.push_back(
+        IndexRow{"p", random() % 2 ? "Patient" : "Observation", fmt::format("id{}", random() % 5),
+                 IndexEntry{random() % 2 ? "name" : "code", Bytes(value.begin(), value.end())}});
+  }
+  std::vector<IndexRow> expected = rows;
+  std::sort(expected.begin(), expected.end(), index_key_less);
+  std::vector<IndexRow> got;
+  for (const IndexRow* row : in_key_order(rows)) got.push_back(*row);
+  EXPECT_EQ(got, expected);
+  EXPECT_THAT(in_key_order({}), IsEmpty());
 }
 
 TEST(IndexJournalTest, ScanIsInIndexKeyOrderAndResumesAfterARow) {

@@ -113,4 +113,7 @@ class IndexJournal {
 // Whether a precedes b in record_index's key order (type, name, value, id).
 bool index_key_less(const IndexRow& a, const IndexRow& b);
 
+// `rows` in index_key_less order, as pointers into `rows` (a merge inserts them in this order).
+std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows);
+
 }  // namespace kavach::store::sqlite

@@ -997,15 +997,10 @@ Result<std::int64_t> SqliteStore::merge_index_journal(std::int64_t rows) {
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
-    std::vector<const IndexRow*> in_key_order;
-    in_key_order.reserve(index_rows.size());
-    for (const auto& row : index_rows) in_key_order.push_back(&row);
-    std::sort(in_key_order.begin(), in_key_order.end(),
-              [](const IndexRow* a, const IndexRow* b) { return index_key_less(*a, *b); });
     ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
                                                 "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
                                                 "?5)"));
-    for (const IndexRow* row : in_key_order) {
+    for (const IndexRow* row : in_key_order(index_rows)) {
       add.reset()
           .bind(1, row->type)
           .bind(2, row->entry.name)
