@@ -176,8 +176,8 @@ class Store {
 
   [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_current(
       const std::string& type, const std::string& id) = 0;
-  // The current version of each of `ids` (records of `type`) that exists, tombstones included,
-  // in the order of `ids`: a page of search candidates in one read.
+  // The current version of each of `ids` (distinct records of `type`) that exists, tombstones
+  // included, in the order of `ids`: a page of search candidates in one read.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> read_current_many(
       const std::string& type, const std::vector<std::string>& ids) = 0;
   [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_version(const std::string& type,
