@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -180,10 +181,8 @@ Status ResourceService::scan_matches(std::string_view type,
     // Read a few candidates at a time: enough for a page in one read, while a visit that stops
     // early leaves most of a long candidate list unread.
     for (std::size_t begin = 0; begin < ids.size(); begin += kCandidatesPerRead) {
-      const std::vector<std::string> chunk(
-          ids.begin() + static_cast<std::ptrdiff_t>(begin),
-          ids.begin() +
-              static_cast<std::ptrdiff_t>(std::min(ids.size(), begin + kCandidatesPerRead)));
+      const auto chunk =
+          std::span(ids).subspan(begin, std::min(kCandidatesPerRead, ids.size() - begin));
       ASSIGN_OR_RETURN(const auto records, store_.read_current_many(source.type, chunk));
       for (const auto& record : records) {
         ASSIGN_OR_RETURN(auto match, check_candidate(record, predicates, grant, opened));

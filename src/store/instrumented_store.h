@@ -24,8 +24,8 @@ class InstrumentedStore final : public Store {
                                                     const std::string& id) override {
     return timed("read_current", [&] { return inner_->read_current(type, id); });
   }
-  Result<std::vector<RecordVersion>> read_current_many(
-      const std::string& type, const std::vector<std::string>& ids) override {
+  Result<std::vector<RecordVersion>> read_current_many(const std::string& type,
+                                                       std::span<const std::string> ids) override {
     return timed("read_current_many", [&] { return inner_->read_current_many(type, ids); });
   }
   Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,

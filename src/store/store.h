@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -179,7 +180,7 @@ class Store {
   // The current version of each of `ids` (distinct records of `type`) that exists, tombstones
   // included, in the order of `ids`: a page of search candidates in one read.
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> read_current_many(
-      const std::string& type, const std::vector<std::string>& ids) = 0;
+      const std::string& type, std::span<const std::string> ids) = 0;
   [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_version(const std::string& type,
                                                                           const std::string& id,
                                                                           std::int64_t version) = 0;

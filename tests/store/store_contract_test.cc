@@ -111,8 +111,8 @@ TEST_P(StoreContractTest, ReadCurrentManyGivesEachCurrentVersionInTheOrderAsked)
   ASSERT_TRUE(commit({make_write("Observation", "q\"\\", 1, "odd id")}));
 
   // Unknown ids and other types' records are left out; the order is the caller's, not the ids'.
-  auto records =
-      store_->read_current_many("Observation", {"gone", "b", "missing", "c", "q\"\\", "a"});
+  auto records = store_->read_current_many(
+      "Observation", std::vector<std::string>{"gone", "b", "missing", "c", "q\"\\", "a"});
   ASSERT_TRUE(records) << records.error().message;
   std::vector<std::tuple<std::string, std::int64_t, bool, std::string>> got;
   for (const auto& record : *records) {
@@ -121,7 +121,7 @@ TEST_P(StoreContractTest, ReadCurrentManyGivesEachCurrentVersionInTheOrderAsked)
   EXPECT_THAT(got, ElementsAre(std::tuple("gone", 2, true, ""), std::tuple("b", 2, false, "b two"),
                                std::tuple("q\"\\", 1, false, "odd id"),
                                std::tuple("a", 1, false, "a one")));
-  auto none = store_->read_current_many("Observation", {});
+  auto none = store_->read_current_many("Observation", std::vector<std::string>{});
   ASSERT_TRUE(none);
   EXPECT_THAT(*none, IsEmpty());
 }

@@ -35,7 +35,7 @@ class FaultInjectingStore final : public store::ForwardingStore {
     return ForwardingStore::read_current(type, id);
   }
   Result<std::vector<store::RecordVersion>> read_current_many(
-      const std::string& type, const std::vector<std::string>& ids) override {
+      const std::string& type, std::span<const std::string> ids) override {
     if (next()) return injected();
     return ForwardingStore::read_current_many(type, ids);
   }

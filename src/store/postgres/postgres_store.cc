@@ -422,7 +422,7 @@ Result<std::optional<RecordVersion>> PostgresStore::read_current(const std::stri
 }
 
 Result<std::vector<RecordVersion>> PostgresStore::read_current_many(
-    const std::string& type, const std::vector<std::string>& ids) {
+    const std::string& type, std::span<const std::string> ids) {
   if (ids.empty()) return std::vector<RecordVersion>{};
   // The ids as a text array literal, each element quoted.
   std::string array = "{";

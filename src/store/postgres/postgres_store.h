@@ -31,7 +31,7 @@ class PostgresStore final : public Store {
   Result<std::optional<RecordVersion>> read_current(const std::string& type,
                                                     const std::string& id) override;
   Result<std::vector<RecordVersion>> read_current_many(const std::string& type,
-                                                       const std::vector<std::string>& ids) override;
+                                                       std::span<const std::string> ids) override;
   Result<std::optional<RecordVersion>> read_version(const std::string& type, const std::string& id,
                                                     std::int64_t version) override;
   Result<std::vector<RecordVersion>> history(const std::string& type, const std::string& id,

@@ -744,7 +744,7 @@ Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string
 }
 
 Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
-    const std::string& type, const std::vector<std::string>& ids) {
+    const std::string& type, std::span<const std::string> ids) {
   std::vector<RecordVersion> records;
   if (ids.empty()) return records;
   ASSIGN_OR_RETURN(auto reader, lease_reader());
