@@ -86,10 +86,11 @@ Result<std::string> ResourceService::export_ndjson(const auth::AccessToken& call
   RETURN_IF_ERROR(export_allowed(caller, selection.type));
   std::string lines;
   std::vector<audit::AuditEntry> accesses;
+  vault::OpenedKeys opened;
   for (const auto& id : ids) {
     ASSIGN_OR_RETURN(const auto record, version_as_of(selection.type, id, selection.as_of_ms));
     if (!record) continue;  // erased or gone since the ids were chosen
-    auto resource = open(*record);
+    auto resource = open(*record, opened);
     if (!resource && resource.error().code == ErrorCode::kGone) continue;  // patient erased
     if (!resource) return tl::unexpected(resource.error());
     lines += resource->json;

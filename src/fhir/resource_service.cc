@@ -429,8 +429,9 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
   ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
   std::vector<StoredResource> resources;
   const store::RecordVersion* newest = nullptr;
+  vault::OpenedKeys opened;  // one patient's key, read and unwrapped once
   for (const auto& version : versions) {
-    ASSIGN_OR_RETURN(auto resource, open(version));
+    ASSIGN_OR_RETURN(auto resource, open(version, opened));
     ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), version, resource));
     if (!allowed) continue;  // under a consent: only versions within it, tombstones never
     if (newest == nullptr) newest = &version;
@@ -592,8 +593,9 @@ Result<HistoryPage> ResourceService::type_history(const auth::AccessToken& calle
     page.next_before = versions.back().sequence;
   }
   std::vector<audit::AuditEntry> accesses;
+  vault::OpenedKeys opened;
   for (const auto& version : versions) {
-    ASSIGN_OR_RETURN(auto resource, open(version));
+    ASSIGN_OR_RETURN(auto resource, open(version, opened));
     page.versions.push_back(std::move(resource));
     accesses.push_back(entry_for(caller, audit::Action::kRecordHistory));
     describe_record(accesses.back(), version);
@@ -637,6 +639,7 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
   count = std::clamp<std::size_t>(count, 1, limits::kPageSizeMax - 1);
   SearchPage page;
   std::vector<audit::AuditEntry> accesses;
+  vault::OpenedKeys opened;  // the one patient's key, read and unwrapped once
   // Records of types outside the caller's scopes are skipped, so a page may take several reads.
   while (page.resources.size() < count) {
     ASSIGN_OR_RETURN(const auto records, store_.partition_records(std::string(patient_id),
@@ -648,7 +651,7 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
           (!grant && !caller.scopes.allows(record.type, auth::Interaction::kRead))) {
         continue;
       }
-      ASSIGN_OR_RETURN(auto resource, open(record));
+      ASSIGN_OR_RETURN(auto resource, open(record, opened));
       ASSIGN_OR_RETURN(const bool allowed, released(grant.get(), record, resource));
       if (!allowed) continue;
       page.resources.push_back(std::move(resource));
