@@ -18,11 +18,6 @@ void seal_under(const crypto::SecretBytes& key, store::RecordVersion& record,
   record.payload = crypto::seal(key, crypto::as_bytes(plaintext), record_context(record));
 }
 
-Result<std::string> open_under(const crypto::SecretBytes& key, const store::RecordVersion& record) {
-  ASSIGN_OR_RETURN(const auto plain, crypto::open(key, record.payload, record_context(record)));
-  return std::string(crypto::as_text(plain));
-}
-
 }  // namespace
 
 Status RecordSealer::seal(store::RecordVersion& record, std::string_view plaintext) {
@@ -40,8 +35,8 @@ Status RecordSealer::seal(store::RecordVersion& record, std::string_view plainte
 }
 
 Result<std::string> RecordSealer::open(const store::RecordVersion& record) {
-  ASSIGN_OR_RETURN(const auto key, keys_.existing_key(key_name_for_partition(record.partition)));
-  return open_under(key, record);
+  OpenedKeys opened;
+  return open(record, opened);
 }
 
 Result<std::string> RecordSealer::open(const store::RecordVersion& record, OpenedKeys& opened) {
@@ -52,7 +47,9 @@ Result<std::string> RecordSealer::open(const store::RecordVersion& record, Opene
     if (opened.keys_.size() == OpenedKeys::kKeysMax) opened.keys_.clear();
     found = opened.keys_.emplace(std::move(name), std::move(key)).first;
   }
-  return open_under(found->second, record);
+  ASSIGN_OR_RETURN(const auto plain,
+                   crypto::open(found->second, record.payload, record_context(record)));
+  return std::string(crypto::as_text(plain));
 }
 
 Result<store::IndexEntry> RecordSealer::blind_index(std::string_view type, std::string_view name,

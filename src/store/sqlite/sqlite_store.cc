@@ -153,6 +153,14 @@ static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 constexpr std::string_view kRecordColumns =
     "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
 
+// The current version of (type ?1, id ?2); formatted once, as every read of a record uses it.
+const std::string& current_version_sql() {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+      kRecordColumns);
+  return sql;
+}
+
 RecordVersion read_record(const Statement& row) {
   RecordVersion record;
   record.partition = row.column_text(0);
@@ -732,11 +740,7 @@ void SqliteStore::return_reader(Connection connection) {
 Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string& type,
                                                                const std::string& id) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(
-      auto statement,
-      reader->prepare(fmt::format(
-          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-          kRecordColumns)));
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql()));
   statement.bind(1, type).bind(2, id);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -753,11 +757,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
   // by record read the same upper B-tree pages again for each.
   RETURN_IF_ERROR(reader->execute("BEGIN"));
   auto read = [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        auto statement,
-        reader->prepare(fmt::format(
-            "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-            kRecordColumns)));
+    ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql()));
     records.reserve(ids.size());
     for (const auto& id : ids) {
       statement.reset().bind(1, type).bind(2, id);
