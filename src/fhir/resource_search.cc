@@ -100,7 +100,7 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
   source.type = std::string(type);
   for (const auto& predicate : predicates) {
     if (predicate.parameter == &kIdParameter && predicate.modifier == SearchModifier::kNone) {
-      source.fixed = true;
+      source.kind = CandidateSource::Kind::kIds;
       for (const auto& value : predicate.values) source.ids.push_back(value.text);
       std::sort(source.ids.begin(), source.ids.end());
       source.ids.erase(std::unique(source.ids.begin(), source.ids.end()), source.ids.end());
@@ -110,6 +110,14 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
   const SearchPredicate* best = nullptr;
   std::vector<std::string> best_values;
   for (const auto& predicate : predicates) {
+    // The record's own time, not an index entry (Store::find_recorded).
+    if (predicate.parameter == &kLastUpdatedParameter) {
+      if (const auto range = recorded_range(predicate)) {
+        source.recorded.from_ms = std::max(source.recorded.from_ms, range->from_ms);
+        source.recorded.to_ms = std::min(source.recorded.to_ms, range->to_ms);
+      }
+      continue;
+    }
     auto values = candidate_index_values(predicate);
     if (!values) continue;
     if (best == nullptr ||
@@ -118,10 +126,11 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
       best_values = std::move(*values);
     }
   }
-  // With nothing selective (no parameters, or only :missing, :not, ne), every record of the type
-  // is a candidate.
-  source.name = best != nullptr ? std::string(index_name(*best->parameter)) : "_type";
-  if (best == nullptr) best_values = {std::string(type)};
+  // With no indexed parameter (none at all, or only _lastUpdated, :missing, :not, ne), the
+  // records of the type written within the _lastUpdated range, or ever, are the candidates.
+  if (best == nullptr) return source;
+  source.kind = CandidateSource::Kind::kIndex;
+  source.name = std::string(index_name(*best->parameter));
   for (const auto& value : best_values) {
     ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, source.name, value));
     source.values.push_back(std::move(entry.value));
@@ -132,7 +141,15 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
 Result<std::vector<std::string>> ResourceService::next_candidates(const CandidateSource& source,
                                                                   const std::string& after,
                                                                   std::size_t limit) {
-  if (!source.fixed) return store_.find_any(source.type, source.name, source.values, after, limit);
+  switch (source.kind) {
+    case CandidateSource::Kind::kIndex:
+      return store_.find_any(source.type, source.name, source.values, after, limit);
+    case CandidateSource::Kind::kRecorded:
+      if (source.recorded.from_ms >= source.recorded.to_ms) return std::vector<std::string>{};
+      return store_.find_recorded(source.type, source.recorded, after, limit);
+    case CandidateSource::Kind::kIds:
+      break;
+  }
   std::vector<std::string> ids;
   for (auto it = std::upper_bound(source.ids.begin(), source.ids.end(), after);
        it != source.ids.end() && ids.size() < limit; ++it) {

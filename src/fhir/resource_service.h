@@ -296,14 +296,17 @@ class ResourceService {
                                                             std::int64_t as_of_ms);
 
   // Search (resource_search.cc).
-  // Where candidate ids come from: a fixed list (from _id) or the records carrying any of a set
-  // of index values under one name.
+  // Where candidate ids come from: a fixed list (from _id), the records carrying any of a set of
+  // index values under one name, or the records last written within a span of time (from
+  // _lastUpdated, or all of time when nothing else selects).
   struct CandidateSource {
+    enum class Kind { kIds, kIndex, kRecorded };
+    Kind kind = Kind::kRecorded;
     std::string type;
-    bool fixed = false;
-    std::vector<std::string> ids;  // when fixed: sorted, without repeats
-    std::string name;
-    std::vector<store::Bytes> values;
+    std::vector<std::string> ids;      // kIds: sorted, without repeats
+    std::string name;                  // kIndex
+    std::vector<store::Bytes> values;  // kIndex
+    store::RecordedRange recorded;     // kRecorded
   };
   // A record that passed every predicate (and the grant), opened.
   struct SearchMatch {

@@ -53,8 +53,6 @@ void add_terms(IndexTerms& terms, const ParameterDefinition& parameter,
 
 IndexTerms extract_index_terms(std::string_view type, const json::object& resource) {
   IndexTerms terms;
-  terms.emplace_back("_type", std::string(type));
-  add_terms(terms, kLastUpdatedParameter, resource);
   for (const auto& parameter : parameters_of(type)) {
     if (parameter.indexed_as.empty()) add_terms(terms, parameter, resource);
   }

@@ -7,8 +7,8 @@
 //  - strings: case-folded prefixes of 1 to kStringPrefixBytesMax bytes, so "sha" finds "Sharma";
 //  - references: "Type/id";
 //  - dates: calendar buckets (date_range.h);
-//  - every record: its type under "_type" (a search with no selective parameter scans by it), and
-//    the buckets of meta.lastUpdated under "_lastUpdated".
+// A record's type and meta.lastUpdated are not indexed: the records table keeps both, and a
+// search by neither or by _lastUpdated reads its candidates from there (Store::find_recorded).
 // The index proposes candidates; the search checks each opened record exactly, so a tag shared
 // by different values (a prefix, a bucket) never shows in results.
 #pragma once

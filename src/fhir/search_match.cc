@@ -141,6 +141,50 @@ std::optional<std::vector<std::string>> candidate_index_values(const SearchPredi
   return out;
 }
 
+std::optional<store::RecordedRange> recorded_range(const SearchPredicate& predicate) {
+  if (!predicate.chain.empty() || predicate.modifier != SearchModifier::kNone ||
+      predicate.values.empty()) {
+    return std::nullopt;
+  }
+  // A record's meta.lastUpdated is its recorded_at_ms, written to the millisecond, so a stored
+  // instant t is the range [t, t + 1) that date_matches compares: each comparator below is
+  // date_matches solved for t. Alternatives (a comma) join into the span that covers them all.
+  std::optional<store::RecordedRange> covered;
+  for (const auto& value : predicate.values) {
+    const std::int64_t low = value.range.low_ms;
+    const std::int64_t high = value.range.high_ms;
+    store::RecordedRange range;
+    switch (value.comparator) {
+      case DateComparator::kEq:
+        range = {low, high};
+        break;
+      case DateComparator::kGt:
+      case DateComparator::kSa:
+        range = {high, kUnboundedAfter};
+        break;
+      case DateComparator::kGe:
+        range = {low, kUnboundedAfter};
+        break;
+      case DateComparator::kLt:
+      case DateComparator::kEb:
+        range = {kUnboundedBefore, low};
+        break;
+      case DateComparator::kLe:
+        range = {kUnboundedBefore, high};
+        break;
+      case DateComparator::kNe:
+        return std::nullopt;
+    }
+    if (!covered) {
+      covered = range;
+    } else {
+      covered->from_ms = std::min(covered->from_ms, range.from_ms);
+      covered->to_ms = std::max(covered->to_ms, range.to_ms);
+    }
+  }
+  return covered;
+}
+
 std::optional<std::int64_t> sort_key(const SearchSort& sort, const json::object& resource) {
   std::optional<std::int64_t> key;
   for (const auto& range : dates_of(*sort.parameter, resource)) {

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include "fhir/search_query.h"
+#include "store/store.h"
 
 namespace kavach::fhir {
 
@@ -20,6 +21,10 @@ bool matches(const SearchPredicate& predicate, const boost::json::object& resour
 // parameter name (at least one of them); nullopt when there is no such bounded set (:missing,
 // :not, ne, "system|", _id) and candidates must come from elsewhere.
 std::optional<std::vector<std::string>> candidate_index_values(const SearchPredicate& predicate);
+
+// The span of times within which every record matching `predicate`, a _lastUpdated predicate, was
+// last written; nullopt when there is no such span (:missing, :not, ne).
+std::optional<store::RecordedRange> recorded_range(const SearchPredicate& predicate);
 
 // The value a resource sorts by under `sort`: the earliest start ascending, the latest end
 // descending; nullopt when it has none (it sorts last either way).

@@ -49,6 +49,13 @@ class InstrumentedStore final : public Store {
                                             std::size_t limit) override {
     return timed("find_any", [&] { return inner_->find_any(type, name, values, after_id, limit); });
   }
+  Result<std::vector<std::string>> find_recorded(const std::string& type,
+                                                 const RecordedRange& range,
+                                                 const std::string& after_id,
+                                                 std::size_t limit) override {
+    return timed("find_recorded",
+                 [&] { return inner_->find_recorded(type, range, after_id, limit); });
+  }
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
                                                   std::size_t limit) override {
     return timed("type_history", [&] { return inner_->type_history(type, before, limit); });

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -148,6 +149,16 @@ struct CommitReceipt {
   std::int64_t first_audit_index = -1;  // -1 when the batch appended no audit entry
 };
 
+// A span of record times, [from_ms, to_ms): by default all of time.
+struct RecordedRange {
+  std::int64_t from_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t to_ms = std::numeric_limits<std::int64_t>::max();
+  bool all_time() const {
+    return from_ms == std::numeric_limits<std::int64_t>::min() &&
+           to_ms == std::numeric_limits<std::int64_t>::max();
+  }
+};
+
 struct IndexQuery {
   std::string type;
   IndexEntry entry;
@@ -202,6 +213,14 @@ class Store {
                                                                   const std::vector<Bytes>& values,
                                                                   const std::string& after_id,
                                                                   std::size_t limit) = 0;
+  // Ids of live records of `type` whose current version was recorded within `range`, after
+  // `after_id`, in id order, at most `limit`. The candidates of a search with no selective
+  // parameter (all of time) or by _lastUpdated, read from the records themselves: their times are
+  // stored in plaintext there already, so the index need not repeat them for every record.
+  [[nodiscard]] virtual Result<std::vector<std::string>> find_recorded(const std::string& type,
+                                                                       const RecordedRange& range,
+                                                                       const std::string& after_id,
+                                                                       std::size_t limit) = 0;
   // Versions of every record of `type` with sequence < before (0: no bound), newest first, at
   // most `limit` (FHIR type-level history).
   [[nodiscard]] virtual Result<std::vector<RecordVersion>> type_history(const std::string& type,

@@ -782,6 +782,41 @@ TEST_P(SearchTest, DeletedAndChangedRecordsLeaveTheResults) {
   EXPECT_THAT(ids("Patient", "birthdate:missing=true"), ElementsAre("meena"));
 }
 
+// _lastUpdated and searches with nothing indexed read the records' own times: a record counts
+// at its current version's time, and a deleted one not at all.
+TEST_P(SearchTest, LastUpdatedSelectsByTheCurrentVersionsTime) {
+  clock_.advance(std::chrono::hours(24));  // 2023-11-15T22:13:20Z
+  put("Patient", "ravi",
+      R"({"resourceType":"Patient","id":"ravi","name":[{"family":"Verma"}],"gender":"male"})");
+  clock_.advance(std::chrono::hours(24));
+  ASSERT_TRUE(service_->remove(all_, "Patient", "meena"));
+
+  EXPECT_THAT(ids("Patient", ""), ElementsAre("asha", "ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-14"), ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-15"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-16"), ElementsAre());
+  EXPECT_THAT(ids("Patient", "_lastUpdated=gt2023-11-14"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=sa2023-11-14"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=ge2023-11-15"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=lt2023-11-15"), ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=eb2023-11-15"), ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=le2023-11-15"), ElementsAre("asha", "ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=ne2023-11-14"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-14,2023-11-15"), ElementsAre("asha", "ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=ge2023-11-14&_lastUpdated=lt2023-11-15"),
+              ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=ge2023-11-15&_lastUpdated=lt2023-11-15"), ElementsAre());
+  EXPECT_THAT(ids("Patient", "gender=female&_lastUpdated=2023-11-14"), ElementsAre("asha"));
+  // To the millisecond at the edges: ravi's version was written at 22:13:20.000 exactly.
+  EXPECT_THAT(ids("Patient", "_lastUpdated=ge2023-11-15T22:13:20.000Z"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=gt2023-11-15T22:13:20.000Z"), ElementsAre());
+  EXPECT_THAT(ids("Patient", "_lastUpdated=lt2023-11-15T22:13:20.000Z"), ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=le2023-11-15T22:13:20.000Z"),
+              ElementsAre("asha", "ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-15T22:13:20.000Z"), ElementsAre("ravi"));
+  EXPECT_THAT(ids("Patient", "_lastUpdated=2023-11-15T22:13:19.999Z"), ElementsAre());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SearchTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& backend) { return backend.param; });
 

@@ -203,5 +203,60 @@ TEST(SqliteMigrationTest, IndexRowsWrittenAtVersionFiveAreReplacedThroughTheirEn
   EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries WHERE id = 'b'"), 0);
 }
 
+// Schema 7 drops the _type and _lastUpdated entries (searches read the records' own type and time
+// instead): from the index, the entries rows and the journal alike.
+TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  const auto with_metadata = [](const std::string& id) {
+    auto write = write_of(id, 1);
+    write.index.push_back(entry_of("_type", "Observation"));
+    write.index.push_back(entry_of("_lastUpdated", "sD1970-01-01"));
+    return write;
+  };
+  {
+    // Merged after every commit: a's entries are in record_index.
+    auto old = SqliteStore::open(
+        path, {.schema_version = 6, .journal_records_max = 1, .journal_merge_records = 1});
+    ASSERT_TRUE(old) << old.error().message;
+    ASSERT_TRUE(commit_one(**old, with_metadata("a")));
+    ASSERT_TRUE(commit_one(**old, write_of("z", 1)));
+  }
+  {
+    // Closed before an idle merge: b's entries are still in the journal.
+    auto old = SqliteStore::open(
+        path, {.schema_version = 6, .journal_idle_merge_after = std::chrono::hours{1}});
+    ASSERT_TRUE(old) << old.error().message;
+    ASSERT_TRUE(commit_one(**old, with_metadata("b")));
+  }
+  {
+    auto raw = Connection::open(path);
+    ASSERT_TRUE(raw);
+    ASSERT_GT(count_of(*raw, "SELECT count(*) FROM record_index WHERE name = '_type'"), 0);
+    ASSERT_EQ(count_of(*raw, "SELECT count(*) FROM index_journal WHERE id = 'b'"), 1);
+  }
+
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::hours{1}});
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), SqliteStore::kSchemaVersion);
+  auto raw = Connection::open(path);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(
+      count_of(*raw, "SELECT count(*) FROM record_index WHERE name IN ('_type', '_lastUpdated')"),
+      0);
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM index_journal WHERE id = 'b'"), 1);
+  for (const std::string id : {"a", "b"}) {
+    EXPECT_THAT(*(*store)->index_entries("Observation", id),
+                ElementsAre(entry_of("code", "code-of-" + id)))
+        << id;
+  }
+  EXPECT_THAT(*(*store)->find(IndexQuery{"Observation", entry_of("code", "code-of-b"), "", 10}),
+              ElementsAre("b"));
+  EXPECT_THAT(*(*store)->find(IndexQuery{"Observation", entry_of("_type", "Observation"), "", 10}),
+              ::testing::IsEmpty());
+  EXPECT_THAT(*(*store)->find_recorded("Observation", RecordedRange{}, "", 10),
+              ElementsAre("a", "b", "z"));
+}
+
 }  // namespace
 }  // namespace kavach::store::sqlite

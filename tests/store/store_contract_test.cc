@@ -525,6 +525,47 @@ TEST_P(StoreContractTest, TypeHistoryIsNewestFirstAcrossRecords) {
   EXPECT_EQ(rest->front().version, 1);
 }
 
+TEST_P(StoreContractTest, FindRecordedSelectsLiveRecordsByTheirCurrentVersionsTime) {
+  const auto at = [](RecordWrite write, std::int64_t recorded_at_ms) {
+    write.record.recorded_at_ms = recorded_at_ms;
+    return write;
+  };
+  ASSERT_TRUE(commit({at(make_write("Observation", "a", 1), 1000)}));
+  ASSERT_TRUE(commit(
+      {at(make_write("Observation", "b", 1), 2000), at(make_write("Patient", "p", 1), 2000)}));
+  ASSERT_TRUE(commit(
+      {at(make_write("Observation", "c", 1), 3000), at(make_write("Observation", "d", 1), 3000)}));
+  auto tombstone = at(make_write("Observation", "c", 2, ""), 4000);
+  tombstone.record.deleted = true;
+  ASSERT_TRUE(commit({tombstone}));
+  ASSERT_TRUE(commit({at(make_write("Observation", "a", 2), 5000)}));
+  ASSERT_TRUE(commit({at(make_write("Observation", "q\"\\", 1), 6000)}));
+
+  const auto find = [&](std::int64_t from_ms, std::int64_t to_ms, const std::string& after = "",
+                        std::size_t limit = 10) {
+    auto ids = store_->find_recorded("Observation", RecordedRange{from_ms, to_ms}, after, limit);
+    EXPECT_TRUE(ids) << ids.error().message;
+    return ids.value_or(std::vector<std::string>{});
+  };
+  const RecordedRange all_time;
+  EXPECT_THAT(*store_->find_recorded("Observation", all_time, "", 10),
+              ElementsAre("a", "b", "d", "q\"\\"));
+  EXPECT_THAT(*store_->find_recorded("Observation", all_time, "a", 2), ElementsAre("b", "d"));
+  EXPECT_THAT(*store_->find_recorded("Patient", all_time, "", 10), ElementsAre("p"));
+  EXPECT_THAT(*store_->find_recorded("Condition", all_time, "", 10), IsEmpty());
+  // From inclusive, to exclusive; only the current version's time counts (a was written at 1000
+  // and again at 5000), and a deleted record (c) never.
+  EXPECT_THAT(find(2000, 3001), ElementsAre("b", "d"));
+  EXPECT_THAT(find(2000, 3000), ElementsAre("b"));
+  EXPECT_THAT(find(1000, 2000), IsEmpty());
+  EXPECT_THAT(find(4000, 4001), IsEmpty());
+  EXPECT_THAT(find(5000, 5001), ElementsAre("a"));
+  EXPECT_THAT(find(0, 10'000, "b"), ElementsAre("d", "q\"\\"));
+  EXPECT_THAT(find(0, 10'000, "", 2), ElementsAre("a", "b"));
+  EXPECT_THAT(find(all_time.from_ms, 3000), ElementsAre("b"));
+  EXPECT_THAT(find(3000, all_time.to_ms), ElementsAre("a", "d", "q\"\\"));
+}
+
 TEST_P(StoreContractTest, PartitionRecordsAreTheCurrentLiveVersionsInThePartition) {
   ASSERT_TRUE(commit({make_write("Patient", "p1", 1, "me", "p1")}));
   ASSERT_TRUE(commit({make_write("Observation", "o1", 1, "v1", "p1")}));

@@ -61,6 +61,13 @@ class FaultInjectingStore final : public store::ForwardingStore {
     if (next()) return injected();
     return ForwardingStore::find_any(type, name, values, after_id, limit);
   }
+  Result<std::vector<std::string>> find_recorded(const std::string& type,
+                                                 const store::RecordedRange& range,
+                                                 const std::string& after_id,
+                                                 std::size_t limit) override {
+    if (next()) return injected();
+    return ForwardingStore::find_recorded(type, range, after_id, limit);
+  }
   Result<std::optional<store::WrappedKey>> read_key(const std::string& name) override {
     if (next()) return injected();
     return ForwardingStore::read_key(name);

@@ -94,6 +94,12 @@ FOR EACH ROW EXECUTE FUNCTION kavach_refuse_audit_change();
     R"sql(
 CREATE INDEX kavach_records_by_type_sequence ON kavach_records (type, sequence);
 )sql",
+    // A record's type and last-updated time are no longer repeated in the index: searches by
+    // neither or by _lastUpdated take their candidates from the records (find_recorded).
+    R"sql(
+CREATE INDEX kavach_records_by_type_time ON kavach_records (type, recorded_at_ms);
+DELETE FROM kavach_record_index WHERE name IN ('_type', '_lastUpdated');
+)sql",
 });
 static_assert(kMigrations.size() == PostgresStore::kSchemaVersion);
 
@@ -537,6 +543,41 @@ Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type
                       params));
   std::vector<std::string> ids;
   for (int row = 0; row < result.rows(); ++row) ids.push_back(result.text(row, 0));
+  return ids;
+}
+
+Result<std::vector<std::string>> PostgresStore::find_recorded(const std::string& type,
+                                                              const RecordedRange& range,
+                                                              const std::string& after_id,
+                                                              std::size_t limit) {
+  // The current version is the newest; an earlier version recorded within the range does not
+  // make its record a match. All of time reads kavach_records_by_id in id order up to the limit;
+  // a range reads kavach_records_by_type_time and sorts, so each has a plan of its own.
+  constexpr std::string_view kCurrentAndLive =
+      "NOT deleted AND version = (SELECT max(version) FROM kavach_records AS v WHERE v.type = "
+      "r.type AND v.id = r.id)";
+  ASSIGN_OR_RETURN(auto connection, lease());
+  PgParams params;
+  params.text(type).text(after_id).int64(
+      static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
+  Result<PgResult> result =
+      range.all_time()
+          ? connection->run(
+                "find_recorded_all",
+                fmt::format("SELECT id FROM kavach_records AS r WHERE type = $1 AND id > "
+                            "$2 AND {} ORDER BY id LIMIT $3",
+                            kCurrentAndLive),
+                params)
+          : connection->run(
+                "find_recorded_range",
+                fmt::format("SELECT id FROM kavach_records AS r WHERE type = $1 AND id > "
+                            "$2 AND recorded_at_ms >= $4 AND recorded_at_ms < $5 AND {} "
+                            "ORDER BY id LIMIT $3",
+                            kCurrentAndLive),
+                params.int64(range.from_ms).int64(range.to_ms));
+  if (!result) return tl::unexpected(result.error());
+  std::vector<std::string> ids;
+  for (int row = 0; row < result->rows(); ++row) ids.push_back(result->text(row, 0));
   return ids;
 }
 

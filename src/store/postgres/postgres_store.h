@@ -23,7 +23,7 @@ namespace kavach::store::postgres {
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes; a database with a newer one is refused at open.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& url, std::size_t pool_size);
 
@@ -43,6 +43,10 @@ class PostgresStore final : public Store {
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,
                                             std::size_t limit) override;
+  Result<std::vector<std::string>> find_recorded(const std::string& type,
+                                                 const RecordedRange& range,
+                                                 const std::string& after_id,
+                                                 std::size_t limit) override;
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
                                                   std::size_t limit) override;
   Result<std::vector<RecordVersion>> partition_records(const std::string& partition,

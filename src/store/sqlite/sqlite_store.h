@@ -34,7 +34,7 @@ namespace kavach::store::sqlite {
 class SqliteStore final : public Store {
  public:
   // The schema version this binary writes; a database with a newer one is refused at open.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   struct Options {
     // The schema version to migrate to (tests open a database at an earlier one to check its
@@ -79,6 +79,10 @@ class SqliteStore final : public Store {
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,
                                             std::size_t limit) override;
+  Result<std::vector<std::string>> find_recorded(const std::string& type,
+                                                 const RecordedRange& range,
+                                                 const std::string& after_id,
+                                                 std::size_t limit) override;
   Result<std::vector<RecordVersion>> type_history(const std::string& type, std::int64_t before,
                                                   std::size_t limit) override;
   Result<std::vector<RecordVersion>> partition_records(const std::string& partition,
