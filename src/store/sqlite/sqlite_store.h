@@ -150,8 +150,11 @@ class SqliteStore final : public Store {
   Status apply_keys(const WriteBatch& batch);
   Status apply_audit(const WriteBatch& batch, Counters& counters, CommitReceipt& receipt);
   // Moves the oldest journal rows (at most `rows`) into the index table, in key order, in one
-  // transaction. Returns how many it moved.
+  // transaction committed without an fsync of its own. Returns how many it moved.
   Result<std::int64_t> merge_index_journal(std::int64_t rows);
+  Result<std::int64_t> merge_journal_rows(std::int64_t rows);
+  // Sets the writer back to synchronous=FULL after a merge, if it is not already.
+  Status restore_synchronous_full();
   // A merge of merge_records_ writes, which it then adapts to the merge's time.
   Result<std::int64_t> merge_index_journal_timed();
   Result<JournalState> read_journal_state(Connection& connection);
@@ -182,9 +185,11 @@ class SqliteStore final : public Store {
   const Options options_;
   int schema_version_ = 0;
 
-  // Only the writer thread touches writer_, bulk_loading_, merge_records_ and dropped_indexes_.
+  // Only the writer thread touches writer_, bulk_loading_, merge_records_, dropped_indexes_ and
+  // writer_synchronous_full_.
   std::unique_ptr<Connection> writer_;
   bool bulk_loading_ = false;
+  bool writer_synchronous_full_ = true;       // false from a merge's start until it is set back
   std::int64_t merge_records_ = 0;            // 0 until the first merge
   std::vector<std::string> dropped_indexes_;  // their CREATE statements
   std::thread writer_thread_;
