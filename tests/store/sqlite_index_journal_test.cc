@@ -153,13 +153,48 @@ TEST(IndexJournalTest, ScanIsInIndexKeyOrderAndResumesAfterARow) {
 
 TEST(IndexJournalTest, FitsASnapshotItHasCaughtUpTo) {
   IndexJournal journal;
-  EXPECT_EQ(journal.fit({0, 0}), IndexJournal::Fit::kCurrent);
-  EXPECT_EQ(journal.fit({0, 5}), IndexJournal::Fit::kBehind);
-  journal.caught_up_to({3, 5});
-  EXPECT_EQ(journal.fit({3, 5}), IndexJournal::Fit::kCurrent);
-  EXPECT_EQ(journal.fit({3, 4}), IndexJournal::Fit::kCurrent);  // newer than the snapshot
-  EXPECT_EQ(journal.fit({4, 5}), IndexJournal::Fit::kBehind);   // another merge since
-  EXPECT_EQ(journal.fit({2, 5}), IndexJournal::Fit::kAhead);    // a snapshot before our merge
+  const JournalScope every_type;
+  EXPECT_EQ(journal.fit({0, 0}, every_type), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({0, 5}, every_type), IndexJournal::Fit::kBehind);
+  journal.caught_up_to({3, 5}, every_type);
+  EXPECT_EQ(journal.fit({3, 5}, every_type), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({3, 4}, every_type), IndexJournal::Fit::kCurrent);  // newer
+  EXPECT_EQ(journal.fit({4, 5}, every_type), IndexJournal::Fit::kBehind);   // a merge since
+  EXPECT_EQ(journal.fit({2, 5}, every_type), IndexJournal::Fit::kAhead);    // before our merge
+  EXPECT_EQ(journal.fit({3, 5}, "Patient"), IndexJournal::Fit::kCurrent);
+}
+
+TEST(IndexJournalTest, EachTypeIsCaughtUpOnItsOwn) {
+  IndexJournal journal;
+  journal.add({1, "Patient", "a", "a", {entry("family", "sharma")}});
+  journal.caught_up_to({0, 4}, "Patient");
+  EXPECT_EQ(journal.loaded_through("Patient"), 4);
+  EXPECT_EQ(journal.fit({0, 4}, "Patient"), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({0, 4}, "Observation"), IndexJournal::Fit::kBehind);
+  EXPECT_EQ(journal.fit({0, 4}, JournalScope{}), IndexJournal::Fit::kBehind);
+  EXPECT_EQ(journal.fit({0, 5}, "Patient"), IndexJournal::Fit::kBehind);
+  // A type with nothing journaled is still caught up, so its next catch-up starts there.
+  journal.caught_up_to({0, 4}, "Condition");
+  EXPECT_EQ(journal.loaded_through("Condition"), 4);
+  EXPECT_EQ(journal.fit({0, 4}, "Condition"), IndexJournal::Fit::kCurrent);
+
+  journal.add({2, "Observation", "o", "a", {entry("code", "c")}});
+  journal.add({3, "Observation", "p", "a", {entry("code", "c")}});
+  journal.caught_up_to({0, 6}, JournalScope{});
+  EXPECT_EQ(journal.fit({0, 6}, "Observation"), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({0, 6}, "Patient"), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.loaded_through("Patient"), 6);
+  EXPECT_THAT(journal.find("Observation", "code", bytes("c"), "", 10), ElementsAre("o", "p"));
+  EXPECT_THAT(journal.find("Patient", "code", bytes("c"), "", 10), IsEmpty());
+  EXPECT_EQ(journal.records(), 3U);
+  // A merge drops the rows it took from every type, whichever type's catch-up sees it.
+  journal.drop_merged(2);
+  journal.caught_up_to({2, 6}, "Condition");
+  EXPECT_FALSE(journal.holds("Patient", "a"));
+  EXPECT_FALSE(journal.holds("Observation", "o"));
+  EXPECT_TRUE(journal.holds("Observation", "p"));
+  EXPECT_EQ(journal.fit({2, 6}, "Observation"), IndexJournal::Fit::kCurrent);
+  EXPECT_EQ(journal.fit({1, 6}, "Observation"), IndexJournal::Fit::kAhead);
 }
 
 TEST(SqliteIndexJournalTest, TwoStoresOnOneFileSeeEachOthersWritesAndMerges) {
@@ -198,6 +233,46 @@ TEST(SqliteIndexJournalTest, TwoStoresOnOneFileSeeEachOthersWritesAndMerges) {
   EXPECT_THAT(family(**server, "verma"), IsEmpty());
   EXPECT_THAT(*(*server)->index_entries("Patient", "b"), IsEmpty());
   EXPECT_THAT(family(**server, "gupta"), ElementsAre("a"));
+}
+
+// A query of one type catches the copy up on that type alone; the others' rows written
+// meanwhile are found by their own queries, before a merge and after it.
+TEST(SqliteIndexJournalTest, QueriesOfOneTypeLeaveTheOthersToTheirOwnCatchUp) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::hours(1)});
+  ASSERT_TRUE(store) << store.error().message;
+  auto observation = [](const std::string& id, std::int64_t version, const std::string& code) {
+    auto write = patient(id, version, {entry("code", code)});
+    write.record.type = "Observation";
+    write.record.partition = "a";
+    return write;
+  };
+  const auto codes = [&](const std::string& code) {
+    return *(*store)->find({"Observation", entry("code", code), "", 10});
+  };
+  ASSERT_TRUE(commit_one(**store, patient("a", 1, {entry("family", "sharma")})));
+  ASSERT_TRUE(commit_one(**store, observation("o1", 1, "glucose")));
+  EXPECT_THAT(family(**store, "sharma"), ElementsAre("a"));
+  ASSERT_TRUE(commit_one(**store, observation("o2", 1, "glucose")));
+  ASSERT_TRUE(commit_one(**store, patient("a", 2, {entry("family", "verma")})));
+  EXPECT_THAT(codes("glucose"), ElementsAre("o1", "o2"));
+  ASSERT_TRUE(commit_one(**store, observation("o1", 2, "hba1c")));
+  EXPECT_THAT(family(**store, "sharma"), IsEmpty());
+  EXPECT_THAT(family(**store, "verma"), ElementsAre("a"));
+  EXPECT_THAT(codes("glucose"), ElementsAre("o2"));
+  EXPECT_THAT(codes("hba1c"), ElementsAre("o1"));
+  EXPECT_EQ((*store)->scan_index(std::nullopt, 10)->size(), 3U);
+
+  // Merged by another store on the file: each type's next query drops what it held.
+  auto merging = SqliteStore::open(path, {.journal_records_max = 0, .journal_merge_records = 100});
+  ASSERT_TRUE(merging) << merging.error().message;
+  ASSERT_TRUE(commit_one(**merging, observation("o3", 1, "glucose")));
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_THAT(codes("glucose"), ElementsAre("o2", "o3"));
+  EXPECT_THAT(codes("hba1c"), ElementsAre("o1"));
+  EXPECT_THAT(family(**store, "verma"), ElementsAre("a"));
+  EXPECT_EQ((*store)->scan_index(std::nullopt, 10)->size(), 4U);
 }
 
 TEST(SqliteIndexJournalTest, AnIdleWriterMergesTheJournalDown) {

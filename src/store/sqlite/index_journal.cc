@@ -136,68 +136,95 @@ std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows) {
   return ordered;
 }
 
-IndexJournal::Fit IndexJournal::fit(const JournalState& snapshot) const {
+const IndexJournal::TypeCopy* IndexJournal::copy_of(std::string_view type) const {
+  const auto found = types_.find(type);
+  return found == types_.end() ? nullptr : &found->second;
+}
+
+std::int64_t IndexJournal::loaded_through(const JournalScope& scope) const {
+  if (!scope) return all_loaded_through_;
+  const auto* copy = copy_of(*scope);
+  return std::max(all_loaded_through_, copy ? copy->loaded_through : 0);
+}
+
+IndexJournal::Fit IndexJournal::fit(const JournalState& snapshot, const JournalScope& scope) const {
   if (merged_through_ > snapshot.merged_through) return Fit::kAhead;
-  if (merged_through_ < snapshot.merged_through || loaded_through_ < snapshot.last_sequence) {
+  if (merged_through_ < snapshot.merged_through || loaded_through(scope) < snapshot.last_sequence) {
     return Fit::kBehind;
   }
   // A copy loaded past the snapshot holds writes committed after it began: newer, never wrong.
   return Fit::kCurrent;
 }
 
-void IndexJournal::forget(std::map<RecordKey, Held, RecordKeyLess>::iterator held) {
+void IndexJournal::TypeCopy::forget(std::map<std::string, Held, std::less<>>::iterator held) {
   for (const auto& entry : held->second.entries) {
-    const auto ids = by_value_.find(ValueKey{held->first.first, entry.name, entry.value});
-    if (ids == by_value_.end()) continue;
-    ids->second.erase(held->first.second);
-    if (ids->second.empty()) by_value_.erase(ids);
+    const auto ids = by_value.find(ValueKey{entry.name, entry.value});
+    if (ids == by_value.end()) continue;
+    ids->second.erase(held->first);
+    if (ids->second.empty()) by_value.erase(ids);
   }
-  by_sequence_.erase(held->second.sequence);
-  records_.erase(held);
+  by_sequence.erase(held->second.sequence);
+  records.erase(held);
 }
 
 void IndexJournal::drop_merged(std::int64_t merged_through) {
-  while (!by_sequence_.empty() && by_sequence_.begin()->first <= merged_through) {
-    forget(records_.find(by_sequence_.begin()->second));
+  for (auto& [type, copy] : types_) {
+    while (!copy.by_sequence.empty() && copy.by_sequence.begin()->first <= merged_through) {
+      copy.forget(copy.records.find(copy.by_sequence.begin()->second));
+    }
   }
 }
 
 void IndexJournal::add(JournalRow row) {
-  RecordKey key{std::move(row.type), std::move(row.id)};
-  if (const auto held = records_.find(key); held != records_.end()) {
+  auto copy = types_.find(row.type);
+  if (copy == types_.end()) copy = types_.emplace(std::move(row.type), TypeCopy{}).first;
+  auto& [type, held_of_type] = *copy;
+  if (const auto held = held_of_type.records.find(row.id); held != held_of_type.records.end()) {
     if (held->second.sequence >= row.sequence) return;  // already has this write or a later one
-    forget(held);
+    held_of_type.forget(held);
   }
   for (const auto& entry : row.entries) {
-    by_value_[ValueKey{key.first, entry.name, entry.value}].insert(key.second);
+    held_of_type.by_value[ValueKey{entry.name, entry.value}].insert(row.id);
   }
-  by_sequence_.emplace(row.sequence, key);
-  loaded_through_ = std::max(loaded_through_, row.sequence);
-  records_.emplace(std::move(key),
-                   Held{row.sequence, std::move(row.partition), std::move(row.entries)});
+  held_of_type.by_sequence.emplace(row.sequence, row.id);
+  held_of_type.loaded_through = std::max(held_of_type.loaded_through, row.sequence);
+  held_of_type.records.emplace(
+      std::move(row.id), Held{row.sequence, std::move(row.partition), std::move(row.entries)});
 }
 
-void IndexJournal::caught_up_to(const JournalState& snapshot) {
+void IndexJournal::caught_up_to(const JournalState& snapshot, const JournalScope& scope) {
   merged_through_ = snapshot.merged_through;
-  loaded_through_ = std::max({loaded_through_, snapshot.last_sequence, snapshot.merged_through});
+  const auto reached =
+      std::max({loaded_through(scope), snapshot.last_sequence, snapshot.merged_through});
+  if (scope) {
+    // Kept even with nothing held, so the next catch-up of the type starts from here.
+    types_[*scope].loaded_through = reached;
+  } else {
+    all_loaded_through_ = reached;
+  }
 }
 
 bool IndexJournal::holds(const std::string& type, const std::string& id) const {
-  return records_.contains(std::pair<std::string_view, std::string_view>(type, id));
+  const auto* copy = copy_of(type);
+  return copy != nullptr && copy->records.contains(id);
 }
 
 const std::vector<IndexEntry>* IndexJournal::entries(const std::string& type,
                                                      const std::string& id) const {
-  const auto held = records_.find(std::pair<std::string_view, std::string_view>(type, id));
-  return held == records_.end() ? nullptr : &held->second.entries;
+  const auto* copy = copy_of(type);
+  if (copy == nullptr) return nullptr;
+  const auto held = copy->records.find(id);
+  return held == copy->records.end() ? nullptr : &held->second.entries;
 }
 
 std::vector<std::string> IndexJournal::find(const std::string& type, const std::string& name,
                                             const Bytes& value, const std::string& after_id,
                                             std::size_t limit) const {
   std::vector<std::string> ids;
-  const auto found = by_value_.find(ValueKey{type, name, value});
-  if (found == by_value_.end()) return ids;
+  const auto* copy = copy_of(type);
+  if (copy == nullptr) return ids;
+  const auto found = copy->by_value.find(ValueKey{name, value});
+  if (found == copy->by_value.end()) return ids;
   for (auto id = found->second.upper_bound(after_id);
        id != found->second.end() && ids.size() < limit; ++id) {
     ids.push_back(*id);
@@ -208,20 +235,31 @@ std::vector<std::string> IndexJournal::find(const std::string& type, const std::
 std::vector<IndexRow> IndexJournal::scan(const std::optional<IndexRow>& after,
                                          std::size_t limit) const {
   std::vector<IndexRow> rows;
-  auto key =
-      after ? by_value_.lower_bound(ValueKey{after->type, after->entry.name, after->entry.value})
-            : by_value_.begin();
-  for (; key != by_value_.end() && rows.size() < limit; ++key) {
-    const auto& [type, name, value] = key->first;
-    const bool resumes =
-        after && type == after->type && name == after->entry.name && value == after->entry.value;
-    for (auto id = resumes ? key->second.upper_bound(after->id) : key->second.begin();
-         id != key->second.end() && rows.size() < limit; ++id) {
-      const auto& held = records_.at(RecordKey{type, *id});
-      rows.push_back(IndexRow{held.partition, type, *id, IndexEntry{name, value}});
+  for (auto copy = after ? types_.lower_bound(after->type) : types_.begin();
+       copy != types_.end() && rows.size() < limit; ++copy) {
+    const auto& [type, held_of_type] = *copy;
+    const bool same_type = after && type == after->type;
+    auto key =
+        same_type
+            ? held_of_type.by_value.lower_bound(ValueKey{after->entry.name, after->entry.value})
+            : held_of_type.by_value.begin();
+    for (; key != held_of_type.by_value.end() && rows.size() < limit; ++key) {
+      const auto& [name, value] = key->first;
+      const bool resumes = same_type && name == after->entry.name && value == after->entry.value;
+      for (auto id = resumes ? key->second.upper_bound(after->id) : key->second.begin();
+           id != key->second.end() && rows.size() < limit; ++id) {
+        const auto& held = held_of_type.records.at(*id);
+        rows.push_back(IndexRow{held.partition, type, *id, IndexEntry{name, value}});
+      }
     }
   }
   return rows;
+}
+
+std::size_t IndexJournal::records() const {
+  std::size_t held = 0;
+  for (const auto& [type, copy] : types_) held += copy.records.size();
+  return held;
 }
 
 }  // namespace kavach::store::sqlite

@@ -54,21 +54,30 @@ Bytes encode_index_entries(std::vector<IndexEntry> entries);
 // Refuses (kDataLoss) bytes that are not a whole encoding.
 Result<std::vector<IndexEntry>> decode_index_entries(std::span<const std::uint8_t> bytes);
 
+// Which rows of the journal a query needs: one type's, or (nullopt) every type's.
+using JournalScope = std::optional<std::string>;
+
 // Not thread-safe: SqliteStore guards it with a shared mutex.
+//
+// The copy is caught up type by type: a query about one type loads only that type's new rows.
+// Background pollers look up their own few records several times a second; loading every write
+// for them (a whole ingest's rows, soon merged and dropped again) took about 8% of an ingest's
+// CPU.
 class IndexJournal {
  public:
-  // Where this copy stands against a snapshot's state: current enough to answer from, behind it
-  // (catch up from the snapshot), or ahead of it (a merge the snapshot does not yet show; take a
-  // newer snapshot).
+  // Where this copy stands against a snapshot's state, for the rows in `scope`: current enough to
+  // answer from, behind it (catch up from the snapshot), or ahead of it (a merge the snapshot
+  // does not yet show; take a newer snapshot).
   enum class Fit { kCurrent, kBehind, kAhead };
-  Fit fit(const JournalState& snapshot) const;
+  Fit fit(const JournalState& snapshot, const JournalScope& scope) const;
 
-  // Catching up: forget the writes merged through `merged_through`, then add the rows after
-  // loaded_through() in sequence order, then record the state reached.
+  // Catching up: forget the writes merged through `merged_through` (of every type), then add the
+  // scope's rows after loaded_through(scope) in sequence order, then record the state reached.
   void drop_merged(std::int64_t merged_through);
   void add(JournalRow row);
-  void caught_up_to(const JournalState& snapshot);
-  std::int64_t loaded_through() const { return loaded_through_; }
+  void caught_up_to(const JournalState& snapshot, const JournalScope& scope);
+  // Every row of the scope up to this sequence has been added (or merged since).
+  std::int64_t loaded_through(const JournalScope& scope) const;
 
   // Whether the journal holds a write of (type, id): record_index's rows for it are then stale.
   bool holds(const std::string& type, const std::string& id) const;
@@ -81,33 +90,29 @@ class IndexJournal {
                                 std::size_t limit) const;
   // The held index rows after `after`, in (type, name, value, id) order, at most `limit`.
   std::vector<IndexRow> scan(const std::optional<IndexRow>& after, std::size_t limit) const;
-  std::size_t records() const { return records_.size(); }
+  std::size_t records() const;
 
  private:
-  using RecordKey = std::pair<std::string, std::string>;  // type, id
-  // Looks a record up by views of its type and id, without copying them: holds() runs for every
-  // row an index-table query returns.
-  struct RecordKeyLess {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return std::pair<std::string_view, std::string_view>(a.first, a.second) <
-             std::pair<std::string_view, std::string_view>(b.first, b.second);
-    }
-  };
-  using ValueKey = std::tuple<std::string, std::string, Bytes>;  // type, name, value
+  using ValueKey = std::pair<std::string, Bytes>;  // name, value
   struct Held {
     std::int64_t sequence = 0;
     std::string partition;
     std::vector<IndexEntry> entries;
   };
-  void forget(std::map<RecordKey, Held, RecordKeyLess>::iterator held);
+  // The held writes of one type.
+  struct TypeCopy {
+    std::int64_t loaded_through = 0;
+    std::map<std::string, Held, std::less<>> records;  // by id
+    std::map<std::int64_t, std::string> by_sequence;   // id by sequence
+    std::map<ValueKey, std::set<std::string>> by_value;
+    void forget(std::map<std::string, Held, std::less<>>::iterator held);
+  };
+  const TypeCopy* copy_of(std::string_view type) const;
 
   std::int64_t merged_through_ = 0;
-  std::int64_t loaded_through_ = 0;
-  std::map<RecordKey, Held, RecordKeyLess> records_;
-  std::map<std::int64_t, RecordKey> by_sequence_;
-  std::map<ValueKey, std::set<std::string>> by_value_;
+  // Every type's rows are loaded through at least this (an every-type catch-up reached it).
+  std::int64_t all_loaded_through_ = 0;
+  std::map<std::string, TypeCopy, std::less<>> types_;
 };
 
 // Whether a precedes b in record_index's key order (type, name, value, id).

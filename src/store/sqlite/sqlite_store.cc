@@ -832,23 +832,24 @@ Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
 Result<std::vector<std::string>> SqliteStore::find(const IndexQuery& query) {
   const std::size_t limit = std::min(query.limit, limits::kPageSizeMax);
   std::vector<std::string> ids;
-  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
-    ASSIGN_OR_RETURN(
-        auto indexed,
-        indexed_ids(
-            reader, journal, query.type,
-            "SELECT id FROM record_index WHERE type = ?1 AND name = ?4 AND value = ?5 AND "
-            "id > ?2 ORDER BY id LIMIT ?3",
-            [&](Statement& statement) {
-              statement.bind(4, query.entry.name).bind(5, query.entry.value);
-            },
-            query.after_id, limit));
-    ids = merge_ids(
-        std::move(indexed),
-        journal.find(query.type, query.entry.name, query.entry.value, query.after_id, limit),
-        limit);
-    return {};
-  }));
+  RETURN_IF_ERROR(
+      read_index(query.type, [&](Connection& reader, const IndexJournal& journal) -> Status {
+        ASSIGN_OR_RETURN(
+            auto indexed,
+            indexed_ids(
+                reader, journal, query.type,
+                "SELECT id FROM record_index WHERE type = ?1 AND name = ?4 AND value = ?5 AND "
+                "id > ?2 ORDER BY id LIMIT ?3",
+                [&](Statement& statement) {
+                  statement.bind(4, query.entry.name).bind(5, query.entry.value);
+                },
+                query.after_id, limit));
+        ids = merge_ids(
+            std::move(indexed),
+            journal.find(query.type, query.entry.name, query.entry.value, query.after_id, limit),
+            limit);
+        return {};
+      }));
   return ids;
 }
 
@@ -863,7 +864,7 @@ Result<JournalState> SqliteStore::read_journal_state(Connection& connection) {
   return JournalState{statement.column_int(0), statement.column_int(1)};
 }
 
-Status SqliteStore::read_index(const IndexRead& query) {
+Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
   if (!journaled()) return query(*reader, IndexJournal{});
   // A snapshot older than the copy's last merge cannot be answered from it (the rows merged are
@@ -879,7 +880,7 @@ Status SqliteStore::read_index(const IndexRead& query) {
     if (!snapshot) return finish(tl::unexpected(snapshot.error()));
     {
       std::shared_lock lock(journal_mutex_);
-      const auto fit = journal_.fit(*snapshot);
+      const auto fit = journal_.fit(*snapshot, scope);
       if (fit == IndexJournal::Fit::kCurrent) return finish(query(*reader, journal_));
       if (fit == IndexJournal::Fit::kAhead) {
         (void)finish({});
@@ -887,12 +888,12 @@ Status SqliteStore::read_index(const IndexRead& query) {
       }
     }
     std::unique_lock lock(journal_mutex_);
-    switch (journal_.fit(*snapshot)) {
+    switch (journal_.fit(*snapshot, scope)) {
       case IndexJournal::Fit::kAhead:
         (void)finish({});
         continue;
       case IndexJournal::Fit::kBehind:
-        if (auto caught_up = catch_up_journal(*reader, *snapshot); !caught_up) {
+        if (auto caught_up = catch_up_journal(*reader, *snapshot, scope); !caught_up) {
           return finish(caught_up);
         }
         [[fallthrough]];
@@ -903,13 +904,20 @@ Status SqliteStore::read_index(const IndexRead& query) {
   return make_error(ErrorCode::kUnavailable, "the index kept changing under the query; retry");
 }
 
-Status SqliteStore::catch_up_journal(Connection& reader, const JournalState& snapshot) {
+Status SqliteStore::catch_up_journal(Connection& reader, const JournalState& snapshot,
+                                     const JournalScope& scope) {
   journal_.drop_merged(snapshot.merged_through);
-  if (snapshot.last_sequence > journal_.loaded_through()) {
-    ASSIGN_OR_RETURN(auto statement,
-                     reader.prepare("SELECT sequence, type, id, partition_key, entries FROM "
-                                    "index_journal WHERE sequence > ?1 ORDER BY sequence"));
-    statement.bind(1, journal_.loaded_through());
+  if (snapshot.last_sequence > journal_.loaded_through(scope)) {
+    // One type's rows are picked out of the journal's newest by SQLite, undecoded.
+    ASSIGN_OR_RETURN(
+        auto statement,
+        reader.prepare(scope ? "SELECT sequence, type, id, partition_key, entries FROM "
+                               "index_journal WHERE sequence > ?1 AND type = ?2 "
+                               "ORDER BY sequence"
+                             : "SELECT sequence, type, id, partition_key, entries FROM "
+                               "index_journal WHERE sequence > ?1 ORDER BY sequence"));
+    statement.bind(1, journal_.loaded_through(scope));
+    if (scope) statement.bind(2, *scope);
     for (;;) {
       ASSIGN_OR_RETURN(const auto step, statement.step());
       if (step == Statement::Step::kDone) break;
@@ -919,7 +927,7 @@ Status SqliteStore::catch_up_journal(Connection& reader, const JournalState& sna
                               std::move(entries)});
     }
   }
-  journal_.caught_up_to(snapshot);
+  journal_.caught_up_to(snapshot, scope);
   return {};
 }
 
@@ -1215,7 +1223,7 @@ Status SqliteStore::finish_bulk_load() {
 Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& type,
                                                            const std::string& id) {
   std::vector<IndexEntry> entries;
-  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+  RETURN_IF_ERROR(read_index(type, [&](Connection& reader, const IndexJournal& journal) -> Status {
     if (const auto* held = journal.entries(type, id)) {
       entries = *held;  // encoded in (name, value) order
       return {};
@@ -1260,7 +1268,7 @@ Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
       "value IN ({}) ORDER BY id LIMIT ?3",
       placeholders);
   std::vector<std::string> ids;
-  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
+  RETURN_IF_ERROR(read_index(type, [&](Connection& reader, const IndexJournal& journal) -> Status {
     ASSIGN_OR_RETURN(ids, indexed_ids(
                               reader, journal, type, sql,
                               [&](Statement& statement) {
@@ -1364,45 +1372,48 @@ Result<std::vector<IndexRow>> SqliteStore::scan_index(const std::optional<IndexR
                                                       std::size_t limit) {
   limit = std::min(limit, limits::kPageSizeMax);
   std::vector<IndexRow> rows;
-  RETURN_IF_ERROR(read_index([&](Connection& reader, const IndexJournal& journal) -> Status {
-    // The index table's rows, leaving out those of records the journal holds, then the journal's.
-    std::vector<IndexRow> indexed;
-    for (std::optional<IndexRow> cursor = after; indexed.size() < limit;) {
-      ASSIGN_OR_RETURN(auto statement,
-                       reader.prepare(fmt::format(
-                           "SELECT partition_key, type, id, name, value FROM record_index {} "
-                           "ORDER BY type, name, value, id LIMIT ?1",
-                           cursor ? "WHERE (type, name, value, id) > (?2, ?3, ?4, ?5)" : "")));
-      statement.bind(1, static_cast<std::int64_t>(limit));
-      if (cursor) {
-        statement.bind(2, cursor->type)
-            .bind(3, cursor->entry.name)
-            .bind(4, std::span<const std::uint8_t>(cursor->entry.value))
-            .bind(5, cursor->id);
-      }
-      std::size_t fetched = 0;
-      std::optional<IndexRow> last;
-      for (;;) {
-        ASSIGN_OR_RETURN(const auto step, statement.step());
-        if (step == Statement::Step::kDone) break;
-        ++fetched;
-        const auto value = statement.column_blob(4);
-        IndexRow row{statement.column_text(0), statement.column_text(1), statement.column_text(2),
-                     IndexEntry{statement.column_text(3), Bytes(value.begin(), value.end())}};
-        if (!journal.holds(row.type, row.id) && indexed.size() < limit) indexed.push_back(row);
-        last = std::move(row);
-      }
-      if (fetched < limit) break;
-      cursor = std::move(last);
-    }
-    auto held = journal.scan(after, limit);
-    rows.reserve(indexed.size() + held.size());
-    std::merge(std::make_move_iterator(indexed.begin()), std::make_move_iterator(indexed.end()),
-               std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()),
-               std::back_inserter(rows), index_key_less);
-    if (rows.size() > limit) rows.resize(limit);
-    return {};
-  }));
+  RETURN_IF_ERROR(
+      read_index(std::nullopt, [&](Connection& reader, const IndexJournal& journal) -> Status {
+        // The index table's rows, leaving out those of records the journal holds, then the
+        // journal's.
+        std::vector<IndexRow> indexed;
+        for (std::optional<IndexRow> cursor = after; indexed.size() < limit;) {
+          ASSIGN_OR_RETURN(auto statement,
+                           reader.prepare(fmt::format(
+                               "SELECT partition_key, type, id, name, value FROM record_index {} "
+                               "ORDER BY type, name, value, id LIMIT ?1",
+                               cursor ? "WHERE (type, name, value, id) > (?2, ?3, ?4, ?5)" : "")));
+          statement.bind(1, static_cast<std::int64_t>(limit));
+          if (cursor) {
+            statement.bind(2, cursor->type)
+                .bind(3, cursor->entry.name)
+                .bind(4, std::span<const std::uint8_t>(cursor->entry.value))
+                .bind(5, cursor->id);
+          }
+          std::size_t fetched = 0;
+          std::optional<IndexRow> last;
+          for (;;) {
+            ASSIGN_OR_RETURN(const auto step, statement.step());
+            if (step == Statement::Step::kDone) break;
+            ++fetched;
+            const auto value = statement.column_blob(4);
+            IndexRow row{statement.column_text(0), statement.column_text(1),
+                         statement.column_text(2),
+                         IndexEntry{statement.column_text(3), Bytes(value.begin(), value.end())}};
+            if (!journal.holds(row.type, row.id) && indexed.size() < limit) indexed.push_back(row);
+            last = std::move(row);
+          }
+          if (fetched < limit) break;
+          cursor = std::move(last);
+        }
+        auto held = journal.scan(after, limit);
+        rows.reserve(indexed.size() + held.size());
+        std::merge(std::make_move_iterator(indexed.begin()), std::make_move_iterator(indexed.end()),
+                   std::make_move_iterator(held.begin()), std::make_move_iterator(held.end()),
+                   std::back_inserter(rows), index_key_less);
+        if (rows.size() > limit) rows.resize(limit);
+        return {};
+      }));
   return rows;
 }
 

@@ -163,14 +163,16 @@ class SqliteStore final : public Store {
   // no commit is waiting.
   void merge_journal_after_commit();
   void merge_journal_while_idle();
-  // Runs `query` inside one read snapshot, with the journal's copy caught up to that snapshot.
+  // Runs `query` inside one read snapshot, with the journal's copy caught up to that snapshot for
+  // the rows in `scope` (the query must look at no others).
   using IndexRead = std::function<Status(Connection&, const IndexJournal&)>;
-  Status read_index(const IndexRead& query);
+  Status read_index(const JournalScope& scope, const IndexRead& query);
   // Whether the open database has the index journal (schema 5) and the per-record entries its
   // merges read (schema 6); without them, as in a test that writes an older schema, index rows go
   // straight into the index table.
   bool journaled() const { return schema_version_ >= 6; }
-  Status catch_up_journal(Connection& reader, const JournalState& snapshot);
+  Status catch_up_journal(Connection& reader, const JournalState& snapshot,
+                          const JournalScope& scope);
   // Ids from the index table after `after_id` in id order, at most `limit`, skipping records the
   // journal holds. `sql` selects id with ?1 type, ?2 after id, ?3 limit; `bind` binds the rest.
   Result<std::vector<std::string>> indexed_ids(Connection& reader, const IndexJournal& journal,
