@@ -129,8 +129,14 @@ TEST(IndexJournalTest, InKeyOrderSortsAsIndexKeyLess) {
   }
   std::vector<IndexRow> expected = rows;
   std::sort(expected.begin(), expected.end(), index_key_less);
+  std::vector<MergeRow> merged;
+  for (const auto& row : rows)
+    merged.push_back(MergeRow{row.type, row.id, row.partition, &row.entry});
   std::vector<IndexRow> got;
-  for (const IndexRow* row : in_key_order(rows)) got.push_back(*row);
+  for (const MergeRow* row : in_key_order(merged)) {
+    got.push_back(IndexRow{std::string(row->partition), std::string(row->type),
+                           std::string(row->id), *row->entry});
+  }
   EXPECT_EQ(got, expected);
   EXPECT_THAT(in_key_order({}), IsEmpty());
 }
@@ -287,6 +293,38 @@ TEST(SqliteIndexJournalTest, AnIdleWriterMergesTheJournalDown) {
   ASSERT_TRUE(journal_empties(path));
   EXPECT_EQ(count_rows(path, "record_index"), 10);
   EXPECT_THAT(family(**store, "sharma"), ElementsAre("p0", "p1", "p2", "p3", "p4"));
+}
+
+// One merge takes several writes of a record: only the newest counts, whether it changes the
+// record's entries, deletes it, or creates it and deletes it before the merge.
+TEST(SqliteIndexJournalTest, AMergeTakesTheNewestWriteOfEachRecordInItsChunk) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  {
+    auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::hours(1)});
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(commit_one(**store, patient("b", 1, {entry("family", "sharma")})));
+    ASSERT_TRUE(commit_one(**store, patient("a", 1, {entry("family", "sharma")})));
+    ASSERT_TRUE(commit_one(**store, patient("a", 2, {entry("family", "verma")})));
+    ASSERT_TRUE(commit_one(**store, patient("c", 1, {entry("family", "gupta")})));
+    auto tombstone = patient("c", 2, {});
+    tombstone.record.deleted = true;
+    ASSERT_TRUE(commit_one(**store, tombstone));
+    ASSERT_TRUE(
+        commit_one(**store, patient("b", 2, {entry("family", "sharma"), entry("given", "asha")})));
+  }
+  EXPECT_EQ(count_rows(path, "index_journal"), 6);
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds(20)});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_EQ(count_rows(path, "record_index"), 3);
+  EXPECT_EQ(count_rows(path, "record_index_entries"), 2);
+  EXPECT_THAT(family(**store, "sharma"), ElementsAre("b"));
+  EXPECT_THAT(family(**store, "verma"), ElementsAre("a"));
+  EXPECT_THAT(family(**store, "gupta"), IsEmpty());
+  EXPECT_THAT(*(*store)->index_entries("Patient", "b"),
+              ElementsAre(entry("family", "sharma"), entry("given", "asha")));
+  EXPECT_THAT(*(*store)->index_entries("Patient", "c"), IsEmpty());
 }
 
 TEST(SqliteIndexJournalTest, TheJournalSurvivesAReopenUnmerged) {

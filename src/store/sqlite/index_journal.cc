@@ -93,7 +93,7 @@ std::string_view as_text(const Bytes& bytes) {
 
 }  // namespace
 
-std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows) {
+std::vector<const MergeRow*> in_key_order(const std::vector<MergeRow>& rows) {
   // Sorting a merge's rows by comparing their four strings was a fifth of the merge, mostly in
   // memcmp: the rows largely tie on (type, name, value) (every record has the same _type tag,
   // most a patient's subject tag), so most comparisons went on to compare whole ids. Each row gets
@@ -103,8 +103,8 @@ std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows) {
   std::vector<std::string_view> types, names, values;
   for (const auto& row : rows) {
     types.push_back(row.type);
-    names.push_back(row.entry.name);
-    values.push_back(as_text(row.entry.value));
+    names.push_back(row.entry->name);
+    values.push_back(as_text(row.entry->value));
   }
   const auto type_ranks = ranks_of(types);
   const auto name_ranks = ranks_of(names);
@@ -114,13 +114,13 @@ std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows) {
     std::uint64_t value;
     std::uint64_t id_high;
     std::uint64_t id_low;
-    const IndexRow* row;
+    const MergeRow* row;
   };
   std::vector<Keyed> keyed;
   keyed.reserve(rows.size());
   for (const auto& row : rows) {
-    keyed.push_back(Keyed{(type_ranks.at(row.type) << 32) | name_ranks.at(row.entry.name),
-                          value_ranks.at(as_text(row.entry.value)), big_endian_prefix(row.id, 0),
+    keyed.push_back(Keyed{(type_ranks.at(row.type) << 32) | name_ranks.at(row.entry->name),
+                          value_ranks.at(as_text(row.entry->value)), big_endian_prefix(row.id, 0),
                           big_endian_prefix(row.id, 8), &row});
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
@@ -130,7 +130,7 @@ std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows) {
     if (a.id_low != b.id_low) return a.id_low < b.id_low;
     return a.row->id < b.row->id;
   });
-  std::vector<const IndexRow*> ordered;
+  std::vector<const MergeRow*> ordered;
   ordered.reserve(keyed.size());
   for (const auto& each : keyed) ordered.push_back(each.row);
   return ordered;

@@ -118,7 +118,16 @@ class IndexJournal {
 // Whether a precedes b in record_index's key order (type, name, value, id).
 bool index_key_less(const IndexRow& a, const IndexRow& b);
 
-// `rows` in index_key_less order, as pointers into `rows` (a merge inserts them in this order).
-std::vector<const IndexRow*> in_key_order(const std::vector<IndexRow>& rows);
+// A row a merge inserts, viewing the journal row it comes from.
+struct MergeRow {
+  std::string_view type;
+  std::string_view id;
+  std::string_view partition;
+  const IndexEntry* entry = nullptr;
+};
+
+// `rows` in record_index's key order (type, name, value, id), as pointers into `rows` (a merge
+// inserts them in this order).
+std::vector<const MergeRow*> in_key_order(const std::vector<MergeRow>& rows);
 
 }  // namespace kavach::store::sqlite

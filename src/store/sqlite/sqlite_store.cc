@@ -985,13 +985,12 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
   auto merged = [&]() -> Result<std::int64_t> {
     // The last write of each record among the oldest `rows` replaces its index rows.
     // The journal's encoding is also what record_index_entries stores, so it is kept as read.
-    struct Latest {
+    struct Written {
       JournalRow row;
       Bytes encoded;
     };
-    std::map<std::pair<std::string, std::string>, Latest> latest;
-    std::int64_t through = 0;
-    std::int64_t read = 0;
+    std::vector<Written> written;
+    written.reserve(static_cast<std::size_t>(std::max<std::int64_t>(rows, 0)));
     {
       ASSIGN_OR_RETURN(auto statement,
                        writer_->prepare("SELECT sequence, type, id, partition_key, entries FROM "
@@ -1002,31 +1001,58 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
         if (step == Statement::Step::kDone) break;
         const auto encoded = statement.column_blob(4);
         ASSIGN_OR_RETURN(auto entries, decode_index_entries(encoded));
-        JournalRow row{statement.column_int(0), statement.column_text(1), statement.column_text(2),
-                       statement.column_text(3), std::move(entries)};
-        through = row.sequence;
-        ++read;
-        std::pair<std::string, std::string> key{row.type, row.id};
-        latest[std::move(key)] = Latest{std::move(row), Bytes(encoded.begin(), encoded.end())};
+        written.push_back(Written{
+            JournalRow{statement.column_int(0), statement.column_text(1), statement.column_text(2),
+                       statement.column_text(3), std::move(entries)},
+            Bytes(encoded.begin(), encoded.end())});
       }
     }
-    if (latest.empty()) return std::int64_t{0};
-    // Each record's rows that its new entries do not keep are deleted, its entries row replaced,
-    // and the new rows gathered to insert in key order.
+    if (written.empty()) return std::int64_t{0};
+    const std::int64_t through = written.back().row.sequence;
+    // Each record once, by its newest write, in (type, id) order.
+    std::vector<const Written*> latest;
+    latest.reserve(written.size());
+    for (const auto& each : written) latest.push_back(&each);
+    std::sort(latest.begin(), latest.end(), [](const Written* a, const Written* b) {
+      return std::tie(a->row.type, a->row.id, b->row.sequence) <
+             std::tie(b->row.type, b->row.id, a->row.sequence);
+    });
+    latest.erase(std::unique(latest.begin(), latest.end(),
+                             [](const Written* a, const Written* b) {
+                               return a->row.type == b->row.type && a->row.id == b->row.id;
+                             }),
+                 latest.end());
+
+    // A record new to the index gets its entries row; one already there has the rows its new
+    // entries do not keep deleted and its entries row replaced (or removed, for a tombstone).
+    // The new rows are gathered to insert in key order.
+    ASSIGN_OR_RETURN(auto add_entries,
+                     writer_->prepare("INSERT INTO record_index_entries (type, id, entries) VALUES "
+                                      "(?1, ?2, ?3) ON CONFLICT DO NOTHING RETURNING 1"));
     ASSIGN_OR_RETURN(auto current, writer_->prepare("SELECT entries FROM record_index_entries "
                                                     "WHERE type = ?1 AND id = ?2"));
     ASSIGN_OR_RETURN(auto remove_row,
                      writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND name = ?2 "
                                       "AND value = ?3 AND id = ?4"));
     ASSIGN_OR_RETURN(auto replace_entries,
-                     writer_->prepare("INSERT OR REPLACE INTO record_index_entries (type, id, "
-                                      "entries) VALUES (?1, ?2, ?3)"));
+                     writer_->prepare("UPDATE record_index_entries SET entries = ?3 WHERE type = "
+                                      "?1 AND id = ?2"));
     ASSIGN_OR_RETURN(auto remove_entries, writer_->prepare("DELETE FROM record_index_entries "
                                                            "WHERE type = ?1 AND id = ?2"));
-    std::vector<IndexRow> index_rows;
-    for (auto& [key, held] : latest) {
-      auto& [row, encoded] = held;
-      current.reset().bind(1, key.first).bind(2, key.second);
+    std::vector<MergeRow> index_rows;
+    for (const Written* each : latest) {
+      const auto& [row, encoded] = *each;
+      for (const auto& entry : row.entries) {
+        index_rows.push_back(MergeRow{row.type, row.id, row.partition, &entry});
+      }
+      if (!row.entries.empty()) {
+        // Most merged writes create their record: one statement settles those.
+        add_entries.reset().bind(1, row.type).bind(2, row.id).bind(3, encoded);
+        ASSIGN_OR_RETURN(const auto added, add_entries.step());
+        add_entries.reset();
+        if (added == Statement::Step::kRow) continue;
+      }
+      current.reset().bind(1, row.type).bind(2, row.id);
       ASSIGN_OR_RETURN(const auto found, current.step());
       if (found == Statement::Step::kRow) {
         ASSIGN_OR_RETURN(const auto old_entries, decode_index_entries(current.column_blob(0)));
@@ -1036,34 +1062,31 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
             continue;
           }
           remove_row.reset()
-              .bind(1, key.first)
+              .bind(1, row.type)
               .bind(2, entry.name)
               .bind(3, entry.value)
-              .bind(4, key.second);
+              .bind(4, row.id);
           RETURN_IF_ERROR(remove_row.run());
         }
       }
       current.reset();
       if (row.entries.empty()) {
-        remove_entries.reset().bind(1, key.first).bind(2, key.second);
+        remove_entries.reset().bind(1, row.type).bind(2, row.id);
         RETURN_IF_ERROR(remove_entries.run());
       } else {
-        replace_entries.reset().bind(1, key.first).bind(2, key.second).bind(3, encoded);
+        replace_entries.reset().bind(1, row.type).bind(2, row.id).bind(3, encoded);
         RETURN_IF_ERROR(replace_entries.run());
-      }
-      for (auto& entry : row.entries) {
-        index_rows.push_back(IndexRow{row.partition, row.type, row.id, std::move(entry)});
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
     ASSIGN_OR_RETURN(auto add, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
                                                 "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
                                                 "?5)"));
-    for (const IndexRow* row : in_key_order(index_rows)) {
+    for (const MergeRow* row : in_key_order(index_rows)) {
       add.reset()
           .bind(1, row->type)
-          .bind(2, row->entry.name)
-          .bind(3, row->entry.value)
+          .bind(2, row->entry->name)
+          .bind(3, row->entry->value)
           .bind(4, row->id)
           .bind(5, row->partition);
       RETURN_IF_ERROR(add.run());
@@ -1078,7 +1101,7 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
     RETURN_IF_ERROR(state.run());
     // Journal rows, not records: a full merge (as many as asked) is what sizing the next one
     // looks at, and a record written twice in the chunk is two rows.
-    return read;
+    return static_cast<std::int64_t>(written.size());
   }();
   if (!merged) return rollback_on_error(std::move(merged));
   RETURN_IF_ERROR(rollback_on_error(writer_->execute("COMMIT")));
