@@ -15,24 +15,13 @@
 
 #include "audit/audit_log.h"
 #include "crypto/key_ring.h"
+#include "scratch_dir.h"
 #include "store/store_factory.h"
 
 namespace kavach::audit {
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("kavach-bench-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bench::ScratchDir;
 
 AuditEntry sample_entry(std::int64_t n) {
   AuditEntry entry;

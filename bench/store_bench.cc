@@ -17,24 +17,13 @@
 #include <fmt/format.h>
 
 #include "crypto/sha256.h"
+#include "scratch_dir.h"
 #include "store/store_factory.h"
 
 namespace kavach::store {
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("kavach-bench-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bench::ScratchDir;
 
 IndexEntry tag(const std::string& name, const std::string& value) {
   const auto digest =
