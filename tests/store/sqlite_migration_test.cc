@@ -220,6 +220,10 @@ TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped
         path, {.schema_version = 6, .journal_records_max = 1, .journal_merge_records = 1});
     ASSERT_TRUE(old) << old.error().message;
     ASSERT_TRUE(commit_one(**old, with_metadata("a")));
+    // A record with no other entries, as a Binary has.
+    auto bare = with_metadata("y");
+    bare.index.erase(bare.index.begin());  // its code
+    ASSERT_TRUE(commit_one(**old, std::move(bare)));
     ASSERT_TRUE(commit_one(**old, write_of("z", 1)));
   }
   {
@@ -228,11 +232,15 @@ TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped
         path, {.schema_version = 6, .journal_idle_merge_after = std::chrono::hours{1}});
     ASSERT_TRUE(old) << old.error().message;
     ASSERT_TRUE(commit_one(**old, with_metadata("b")));
+    auto bare = with_metadata("x");
+    bare.index.erase(bare.index.begin());
+    ASSERT_TRUE(commit_one(**old, std::move(bare)));
   }
   {
     auto raw = Connection::open(path);
     ASSERT_TRUE(raw);
     ASSERT_GT(count_of(*raw, "SELECT count(*) FROM record_index WHERE name = '_type'"), 0);
+    ASSERT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries WHERE id = 'y'"), 1);
     ASSERT_EQ(count_of(*raw, "SELECT count(*) FROM index_journal WHERE id = 'b'"), 1);
   }
 
@@ -245,6 +253,11 @@ TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped
       count_of(*raw, "SELECT count(*) FROM record_index WHERE name IN ('_type', '_lastUpdated')"),
       0);
   EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM index_journal WHERE id = 'b'"), 1);
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries WHERE id = 'y'"), 0);
+  EXPECT_EQ(count_of(*raw, "SELECT count(*) FROM record_index_entries WHERE length(entries) = 0"),
+            0);
+  EXPECT_THAT(*(*store)->index_entries("Observation", "y"), ::testing::IsEmpty());
+  EXPECT_THAT(*(*store)->index_entries("Observation", "x"), ::testing::IsEmpty());
   for (const std::string id : {"a", "b"}) {
     EXPECT_THAT(*(*store)->index_entries("Observation", id),
                 ElementsAre(entry_of("code", "code-of-" + id)))
@@ -255,7 +268,7 @@ TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped
   EXPECT_THAT(*(*store)->find(IndexQuery{"Observation", entry_of("_type", "Observation"), "", 10}),
               ::testing::IsEmpty());
   EXPECT_THAT(*(*store)->find_recorded("Observation", RecordedRange{}, "", 10),
-              ElementsAre("a", "b", "z"));
+              ElementsAre("a", "b", "x", "y", "z"));
 }
 
 }  // namespace

@@ -147,15 +147,18 @@ INSERT INTO record_index_entries (type, id, entries)
   SELECT type, id, kavach_index_entries(name, value) FROM record_index GROUP BY type, id;
 DROP INDEX record_index_by_record;
 )sql",
-    // A record's type and last-updated time are no longer repeated in the index (4 or 5 of an
-    // Observation's 15 rows, a quarter of what a write merges): searches by neither or by
+    // A record's type and last-updated time are no longer repeated in the index (5 of an
+    // Observation's 15 rows, a third of what a write merges): searches by neither or by
     // _lastUpdated take their candidates from the records, by the index added here
-    // (Store::find_recorded). kavach_drop_index_name is the function registered on the writer.
+    // (Store::find_recorded). kavach_drop_index_name is the function registered on the writer. A
+    // record left with no entries (a Binary has no others) keeps no entries row, as merges leave
+    // it.
     R"sql(
 CREATE INDEX records_by_type_time ON records (type, recorded_at_ms);
 DELETE FROM record_index WHERE name IN ('_type', '_lastUpdated');
 UPDATE record_index_entries
   SET entries = kavach_drop_index_name(kavach_drop_index_name(entries, '_type'), '_lastUpdated');
+DELETE FROM record_index_entries WHERE length(entries) = 0;
 UPDATE index_journal
   SET entries = kavach_drop_index_name(kavach_drop_index_name(entries, '_type'), '_lastUpdated');
 )sql",
@@ -273,6 +276,8 @@ void drop_index_name(sqlite3_context* context, int, sqlite3_value** arguments) {
   const std::string_view dropped = name == nullptr ? "" : reinterpret_cast<const char*>(name);
   std::erase_if(*entries, [&](const IndexEntry& entry) { return entry.name == dropped; });
   const Bytes encoded = encode_index_entries(std::move(*entries));
+  // An empty vector's data() may be null, which SQLite would take for NULL rather than a blob.
+  if (encoded.empty()) return sqlite3_result_zeroblob(context, 0);
   sqlite3_result_blob64(context, encoded.data(), encoded.size(), SQLITE_TRANSIENT);
 }
 
