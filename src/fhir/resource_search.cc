@@ -191,8 +191,12 @@ Status ResourceService::scan_matches(std::string_view type,
                                      const std::function<bool(SearchMatch&&)>& visit) {
   ASSIGN_OR_RETURN(const auto source, candidate_source(type, predicates));
   vault::OpenedKeys opened;
+  // Candidates are asked for a read's worth first, then twice as many each time up to a page of
+  // the store's: most searches stop after a page of 20, and looking up more ids than they read
+  // took a sixth of a search's time.
+  std::size_t wanted = kCandidatesPerRead;
   for (;;) {
-    ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, limits::kPageSizeMax));
+    ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, wanted));
     if (ids.empty()) return {};
     after = ids.back();
     // Read a few candidates at a time: enough for a page in one read, while a visit that stops
@@ -206,7 +210,8 @@ Status ResourceService::scan_matches(std::string_view type,
         if (match && !visit(std::move(*match))) return {};
       }
     }
-    if (ids.size() < limits::kPageSizeMax) return {};
+    if (ids.size() < wanted) return {};
+    wanted = std::min(wanted * 2, limits::kPageSizeMax);
   }
 }
 
