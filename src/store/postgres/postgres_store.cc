@@ -553,28 +553,23 @@ Result<std::vector<std::string>> PostgresStore::find_recorded(const std::string&
   // The current version is the newest; an earlier version recorded within the range does not
   // make its record a match. All of time reads kavach_records_by_id in id order up to the limit;
   // a range reads kavach_records_by_type_time and sorts, so each has a plan of its own.
-  constexpr std::string_view kCurrentAndLive =
+  static const std::string kCurrentAndLive =
       "NOT deleted AND version = (SELECT max(version) FROM kavach_records AS v WHERE v.type = "
       "r.type AND v.id = r.id)";
+  static const std::string kEver = fmt::format(
+      "SELECT id FROM kavach_records AS r WHERE type = $1 AND id > $2 AND {} ORDER BY id LIMIT $3",
+      kCurrentAndLive);
+  static const std::string kWithin = fmt::format(
+      "SELECT id FROM kavach_records AS r WHERE type = $1 AND id > $2 AND recorded_at_ms >= $4 AND "
+      "recorded_at_ms < $5 AND {} ORDER BY id LIMIT $3",
+      kCurrentAndLive);
   ASSIGN_OR_RETURN(auto connection, lease());
   PgParams params;
   params.text(type).text(after_id).int64(
       static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
-  Result<PgResult> result =
-      range.all_time()
-          ? connection->run(
-                "find_recorded_all",
-                fmt::format("SELECT id FROM kavach_records AS r WHERE type = $1 AND id > "
-                            "$2 AND {} ORDER BY id LIMIT $3",
-                            kCurrentAndLive),
-                params)
-          : connection->run(
-                "find_recorded_range",
-                fmt::format("SELECT id FROM kavach_records AS r WHERE type = $1 AND id > "
-                            "$2 AND recorded_at_ms >= $4 AND recorded_at_ms < $5 AND {} "
-                            "ORDER BY id LIMIT $3",
-                            kCurrentAndLive),
-                params.int64(range.from_ms).int64(range.to_ms));
+  if (!range.all_time()) params.int64(range.from_ms).int64(range.to_ms);
+  auto result = range.all_time() ? connection->run("find_recorded_ever", kEver, params)
+                                 : connection->run("find_recorded_within", kWithin, params);
   if (!result) return tl::unexpected(result.error());
   std::vector<std::string> ids;
   for (int row = 0; row < result->rows(); ++row) ids.push_back(result->text(row, 0));

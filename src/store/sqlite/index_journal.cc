@@ -1,6 +1,7 @@
 #include "store/sqlite/index_journal.h"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 namespace kavach::store::sqlite {
@@ -95,10 +96,10 @@ std::string_view as_text(const Bytes& bytes) {
 
 std::vector<const MergeRow*> in_key_order(const std::vector<MergeRow>& rows) {
   // Sorting a merge's rows by comparing their four strings was a fifth of the merge, mostly in
-  // memcmp: the rows largely tie on (type, name, value) (every record has the same _type tag,
-  // most a patient's subject tag), so most comparisons went on to compare whole ids. Each row gets
-  // integers instead: the ranks of its type, name and value among the merge's few distinct ones
-  // (found by hashing) and the first 16 bytes of its id (a server id's creation time and first
+  // memcmp: the rows largely tie on (type, name, value) (a patient's records share their subject
+  // tag, many their status and category), so most comparisons went on to compare whole ids. Each
+  // row gets integers instead: the ranks of its type, name and value among the merge's few distinct
+  // ones (found by hashing) and the first 16 bytes of its id (a server id's creation time and first
   // random digits). Only rows equal in all of those compare their ids in full.
   std::vector<std::string_view> types, names, values;
   for (const auto& row : rows) {

@@ -176,6 +176,27 @@ const std::string& current_version_sql() {
   return sql;
 }
 
+// Live records of type ?1 after id ?2 whose current version (the largest version number; an
+// earlier version within a range does not make its record a match) was recorded ever, or within
+// [?4, ?5), in id order, at most ?3 (Store::find_recorded). Ever walks records_by_version in id
+// order up to the limit; a range reads records_by_type_time and sorts.
+constexpr std::string_view kCurrentAndLive =
+    "deleted = 0 AND version = (SELECT max(version) FROM records WHERE type = ?1 AND id = r.id)";
+const std::string& recorded_ever_sql() {
+  static const std::string sql = fmt::format(
+      "SELECT id FROM records AS r INDEXED BY records_by_version WHERE type = ?1 AND id > ?2 AND "
+      "{} ORDER BY id LIMIT ?3",
+      kCurrentAndLive);
+  return sql;
+}
+const std::string& recorded_within_sql() {
+  static const std::string sql = fmt::format(
+      "SELECT id FROM records AS r INDEXED BY records_by_type_time WHERE type = ?1 AND "
+      "recorded_at_ms >= ?4 AND recorded_at_ms < ?5 AND id > ?2 AND {} ORDER BY id LIMIT ?3",
+      kCurrentAndLive);
+  return sql;
+}
+
 RecordVersion read_record(const Statement& row) {
   RecordVersion record;
   record.partition = row.column_text(0);
@@ -1318,25 +1339,9 @@ Result<std::vector<std::string>> SqliteStore::find_recorded(const std::string& t
                                                             const RecordedRange& range,
                                                             const std::string& after_id,
                                                             std::size_t limit) {
-  // The current version is the one with the largest version number; an earlier version recorded
-  // within the range does not make its record a match.
-  constexpr std::string_view kCurrentAndLive =
-      "deleted = 0 AND version = (SELECT max(version) FROM records WHERE type = ?1 AND id = r.id)";
-  // All of time: records_by_version in id order, stopping at the limit. A range: the records
-  // recorded within it by records_by_type_time, then sorted by id.
-  const std::string sql =
-      range.all_time()
-          ? fmt::format(
-                "SELECT id FROM records AS r INDEXED BY records_by_version WHERE type = ?1 "
-                "AND id > ?2 AND {} ORDER BY id LIMIT ?3",
-                kCurrentAndLive)
-          : fmt::format(
-                "SELECT id FROM records AS r INDEXED BY records_by_type_time WHERE type = "
-                "?1 AND recorded_at_ms >= ?4 AND recorded_at_ms < ?5 AND id > ?2 AND {} "
-                "ORDER BY id LIMIT ?3",
-                kCurrentAndLive);
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(sql));
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(range.all_time() ? recorded_ever_sql() : recorded_within_sql()));
   statement.bind(1, type).bind(2, after_id).bind(3, clamp_limit(limit));
   if (!range.all_time()) statement.bind(4, range.from_ms).bind(5, range.to_ms);
   std::vector<std::string> ids;
