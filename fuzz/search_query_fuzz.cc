@@ -1,6 +1,7 @@
-// Search queries come from outside on every search. Besides not crashing, this checks the index
-// is sound: whenever a parsed predicate matches a sample record, the record's index terms hold
-// one of the values the search would look up, so the index never hides a match.
+// Search queries come from outside on every search. Besides not crashing, this checks the
+// candidates are sound: whenever a parsed predicate matches a sample record, the record's index
+// terms hold one of the values the search would look up, and a _lastUpdated predicate's range of
+// write times holds the record's, so neither source of candidates ever hides a match.
 //
 // Input: the first byte picks the resource type, the rest is a query string.
 #include <cstddef>
@@ -43,6 +44,22 @@ constexpr Sample kSamples[] = {
       "period":{"start":"1799-12-31"}})"},
 };
 
+// A record's write time is its meta.lastUpdated to the millisecond (Store::find_recorded).
+void check_recorded_range(const kavach::fhir::SearchPredicate& predicate,
+                          const boost::json::object& resource) {
+  if (!kavach::fhir::matches(predicate, resource)) return;
+  const auto range = kavach::fhir::recorded_range(predicate);
+  if (!range) return;  // every record is a candidate
+  const auto* meta = resource.if_contains("meta");
+  const auto* last_updated = meta ? meta->as_object().if_contains("lastUpdated") : nullptr;
+  if (last_updated == nullptr) __builtin_trap();  // matched a time the record does not have
+  const auto written = kavach::fhir::parse_date_range(last_updated->as_string());
+  if (!written) __builtin_trap();
+  if (written->low_ms < range->from_ms || written->low_ms >= range->to_ms) {
+    __builtin_trap();  // the time range would hide this match
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -61,6 +78,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto terms = kavach::fhir::extract_index_terms(sample.type, resource);
   const std::set<std::pair<std::string, std::string>> indexed(terms.begin(), terms.end());
   for (const auto& predicate : query->predicates) {
+    if (predicate.parameter == &kavach::fhir::kLastUpdatedParameter) {
+      check_recorded_range(predicate, resource);
+      continue;
+    }
     const auto candidates = kavach::fhir::candidate_index_values(predicate);
     if (!kavach::fhir::matches(predicate, resource) || !candidates) continue;
     const std::string name(kavach::fhir::index_name(*predicate.parameter));

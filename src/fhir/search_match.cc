@@ -101,7 +101,8 @@ bool matches(const SearchPredicate& predicate, const json::object& resource) {
 
 std::optional<std::vector<std::string>> candidate_index_values(const SearchPredicate& predicate) {
   if (!predicate.chain.empty() || predicate.parameter == nullptr ||
-      predicate.parameter == &kIdParameter || predicate.modifier == SearchModifier::kMissing ||
+      predicate.parameter == &kIdParameter || predicate.parameter == &kLastUpdatedParameter ||
+      predicate.modifier == SearchModifier::kMissing ||
       predicate.modifier == SearchModifier::kNot) {
     return std::nullopt;
   }

@@ -19,7 +19,8 @@ bool matches(const SearchPredicate& predicate, const boost::json::object& resour
 
 // The index values that every resource matching `predicate` carries under the predicate's
 // parameter name (at least one of them); nullopt when there is no such bounded set (:missing,
-// :not, ne, "system|", _id) and candidates must come from elsewhere.
+// :not, ne, "system|") or the parameter is not indexed (_id, _lastUpdated) and candidates must
+// come from elsewhere.
 std::optional<std::vector<std::string>> candidate_index_values(const SearchPredicate& predicate);
 
 // The span of times within which every record matching `predicate`, a _lastUpdated predicate, was
