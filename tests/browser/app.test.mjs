@@ -59,20 +59,24 @@ async function until(condition, what, timeoutMs = 20000, everyMs = 200) {
   }
 }
 
-// The last one-time code the node "sent" to a mobile (its notifications.jsonl stands in for SMS).
-function lastCode(after = 0) {
+// The notices the node "sent" to MOBILE (its notifications.jsonl stands in for SMS). The node may
+// be writing while this reads (the file is created empty, then lines are appended), so only
+// complete lines count.
+function noticesToMobile() {
   const path = join(work, 'data', 'notifications.jsonl');
-  if (!existsSync(path)) return null;
-  const lines = readFileSync(path, 'utf8').trim().split('\n');
-  const notices = lines.map((line) => JSON.parse(line)).filter((n) => n.to === MOBILE);
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete.split('\n').filter((line) => line).map((line) => JSON.parse(line))
+    .filter((notice) => notice.to === MOBILE);
+}
+// The last one-time code sent to MOBILE, once more than `after` notices have been.
+function lastCode(after = 0) {
+  const notices = noticesToMobile();
   if (notices.length <= after) return null;
   return notices[notices.length - 1].text.match(/\b(\d{6})\b/)[1];
 }
-const codeCount = () => {
-  const path = join(work, 'data', 'notifications.jsonl');
-  if (!existsSync(path)) return 0;
-  return readFileSync(path, 'utf8').trim().split('\n').filter((l) => l && JSON.parse(l).to === MOBILE).length;
-};
+const codeCount = () => noticesToMobile().length;
 const nextCode = (seen) => until(() => lastCode(seen), 'a one-time code');
 
 async function api(method, path, { token, body } = {}) {
