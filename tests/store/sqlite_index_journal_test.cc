@@ -327,6 +327,44 @@ TEST(SqliteIndexJournalTest, AMergeTakesTheNewestWriteOfEachRecordInItsChunk) {
   EXPECT_THAT(*(*store)->index_entries("Patient", "c"), IsEmpty());
 }
 
+// A merge inserts its rows many to a statement: 71 records of 3 entries (213 rows) fill several
+// statements and leave a remainder, and every row lands once, found under each of its values.
+TEST(SqliteIndexJournalTest, AMergeOfManyRowsInsertsEachOnce) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  constexpr int kRecords = 71;
+  {
+    auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::hours(1)});
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    for (int i = 0; i < kRecords; ++i) {
+      batch.records.push_back(patient(fmt::format("p{:03}", i), 1,
+                                      {entry("family", i % 2 == 0 ? "sharma" : "verma"),
+                                       entry("given", fmt::format("g{}", i % 7)),
+                                       entry("identifier", fmt::format("id{:03}", i))}));
+    }
+    ASSERT_TRUE((*store)->commit(std::move(batch)));
+  }
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds(20)});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(journal_empties(path));
+  EXPECT_EQ(count_rows(path, "record_index"), 3 * kRecords);
+  auto find_all = [&](const std::string& name, const std::string& value) {
+    auto found = (*store)->find({"Patient", entry(name, value), "", 1000});
+    EXPECT_TRUE(found);
+    return found ? *found : std::vector<std::string>{};
+  };
+  EXPECT_EQ(find_all("family", "sharma").size(), 36u);
+  EXPECT_EQ(find_all("family", "verma").size(), 35u);
+  std::size_t given = 0;
+  for (int g = 0; g < 7; ++g) given += find_all("given", fmt::format("g{}", g)).size();
+  EXPECT_EQ(given, static_cast<std::size_t>(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    EXPECT_THAT(find_all("identifier", fmt::format("id{:03}", i)),
+                ElementsAre(fmt::format("p{:03}", i)));
+  }
+}
+
 TEST(SqliteIndexJournalTest, TheJournalSurvivesAReopenUnmerged) {
   kavach::testing::TempDir dir;
   const auto path = dir.path() / "store.db";
