@@ -23,7 +23,9 @@ void add_terms(IndexTerms& terms, const ParameterDefinition& parameter,
     case ParameterKind::kToken:
     case ParameterKind::kPhone:
       for (auto& token : tokens_of(parameter, resource)) {
-        if (!token.system.empty()) terms.emplace_back(name, token.system + "|" + token.code);
+        if (!token.system.empty() && indexes_token_system(parameter)) {
+          terms.emplace_back(name, token.system + "|" + token.code);
+        }
         terms.emplace_back(name, std::move(token.code));
       }
       break;

@@ -2,7 +2,8 @@
 // (a keyed hash of type, parameter and value), so the index answers equality questions without
 // holding anything readable. Search parameters and their value rules come from
 // search_parameters.h; what each kind puts in the index:
-//  - tokens: "code" and "system|code", so both search forms find it;
+//  - tokens: the bare code, which both search forms look up (identifiers also "system|code",
+//    see indexes_token_system);
 //  - phones: the digits, with and without the country code;
 //  - strings: case-folded prefixes of 1 to kStringPrefixBytesMax bytes, so "sha" finds "Sharma";
 //  - references: "Type/id";

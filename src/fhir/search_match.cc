@@ -112,9 +112,11 @@ std::optional<std::vector<std::string>> candidate_index_values(const SearchPredi
       case ParameterKind::kToken: {
         const auto token = parse_token(value.text);
         if (token.code.empty()) return std::nullopt;  // "system|": any code in the system
-        // "|code" is indexed under the bare code, which every code carries.
-        out.push_back(token.has_system && !token.system.empty() ? token.system + "|" + token.code
-                                                                : token.code);
+        // "|code" is indexed under the bare code, which every code carries; "system|code" too,
+        // but for identifiers (indexes_token_system).
+        const bool by_system =
+            token.has_system && !token.system.empty() && indexes_token_system(*predicate.parameter);
+        out.push_back(by_system ? token.system + "|" + token.code : token.code);
         break;
       }
       case ParameterKind::kPhone:

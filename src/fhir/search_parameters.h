@@ -42,6 +42,16 @@ struct ParameterDefinition {
   std::string_view indexed_as = "";
 };
 
+// Whether a token parameter's values are indexed as "system|code" besides the bare code. A
+// search opens and checks every candidate, so the bare code alone serves "system|code" too (a
+// code that also occurs in another system only adds a candidate to discard), and each coding
+// costs one index row rather than two. Identifiers keep both: the consent gate finds a patient
+// by "system|value" without opening the record (consent/consent_record_gate.cc), where another
+// system's equal value must not match.
+inline bool indexes_token_system(const ParameterDefinition& parameter) {
+  return parameter.name == "identifier";
+}
+
 // The name a parameter's values are indexed and looked up under.
 inline std::string_view index_name(const ParameterDefinition& parameter) {
   return parameter.indexed_as.empty() ? parameter.name : parameter.indexed_as;

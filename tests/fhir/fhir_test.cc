@@ -13,13 +13,16 @@
 #include "audit/audit_log.h"
 #include "audit/merkle_tree.h"
 #include "audit/signed_note.h"
+#include "common/query_string.h"
 #include "crypto/encoding.h"
 #include "crypto/key_ring.h"
 #include "fhir/audit_event_service.h"
 #include "fhir/resource_service.h"
 #include "fhir/resource_types.h"
 #include "fhir/search_index.h"
+#include "fhir/search_match.h"
 #include "fhir/search_parameters.h"
+#include "fhir/search_query.h"
 #include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/temp_dir.h"
@@ -28,6 +31,7 @@ namespace kavach::fhir {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::Key;
 using ::testing::Not;
 using ::testing::Pair;
@@ -89,7 +93,9 @@ TEST(SearchIndex, ClinicalTermsAndPartition) {
       parse(R"({"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},
     "subject":{"reference":"Patient/p1"},"status":"final"})");
   const auto terms = extract_index_terms("Observation", observation);
-  EXPECT_THAT(terms, Contains(Pair("code", "http://loinc.org|4548-4")));
+  // One row per coding: a "system|code" search looks up the bare code and checks the system.
+  EXPECT_THAT(terms, Contains(Pair("code", "4548-4")));
+  EXPECT_THAT(terms, Not(Contains(Pair("code", "http://loinc.org|4548-4"))));
   EXPECT_THAT(terms, Contains(Pair("subject", "Patient/p1")));
   EXPECT_THAT(terms, Not(Contains(Key("patient"))));  // looked up under subject
   EXPECT_THAT(terms, Contains(Pair("status", "final")));
@@ -97,6 +103,28 @@ TEST(SearchIndex, ClinicalTermsAndPartition) {
   EXPECT_EQ(partition_of("Patient", "p9", observation), "p9");
   EXPECT_EQ(partition_of("Organization", "x", parse(R"({"name":"AIIMS"})")), "");
   EXPECT_EQ(partition_of("Observation", "x", parse(R"({"subject":{"reference":"Group/g"}})")), "");
+}
+
+// The consent gate finds a patient by "system|value" without opening the record, so an
+// identifier is indexed under both forms and a search by "system|value" looks up that form.
+TEST(SearchIndex, IdentifiersKeepTheirSystemForm) {
+  const auto patient = parse(R"({"identifier":[
+    {"system":"https://healthid.abdm.gov.in","value":"91-1111-2222-3333"},{"value":"MRN-7"}]})");
+  const auto terms = extract_index_terms("Patient", patient);
+  EXPECT_THAT(terms,
+              Contains(Pair("identifier", "https://healthid.abdm.gov.in|91-1111-2222-3333")));
+  EXPECT_THAT(terms, Contains(Pair("identifier", "91-1111-2222-3333")));
+  EXPECT_THAT(terms, Contains(Pair("identifier", "MRN-7")));
+
+  const auto lookups = [](std::string_view type, std::string_view query) {
+    const auto parsed = parse_search_query(type, parse_query(query));
+    EXPECT_TRUE(parsed) << query;
+    return parsed ? *candidate_index_values(parsed->predicates.at(0)) : std::vector<std::string>{};
+  };
+  EXPECT_THAT(lookups("Patient", "identifier=https://healthid.abdm.gov.in|91-1"),
+              ElementsAre("https://healthid.abdm.gov.in|91-1"));
+  EXPECT_THAT(lookups("Observation", "code=http://loinc.org|4548-4"), ElementsAre("4548-4"));
+  EXPECT_THAT(lookups("Observation", "code=|4548-4"), ElementsAre("4548-4"));
 }
 
 TEST(SearchIndex, WrongShapesAreIgnored) {

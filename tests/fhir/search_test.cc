@@ -782,6 +782,27 @@ TEST_P(SearchTest, DeletedAndChangedRecordsLeaveTheResults) {
   EXPECT_THAT(ids("Patient", "birthdate:missing=true"), ElementsAre("meena"));
 }
 
+// A coding is indexed by its bare code, which "system|code" looks up too: the same code in another
+// system is a candidate that the exact check drops, and an identifier's system still tells two
+// equal values apart.
+TEST_P(SearchTest, TheSameCodeInAnotherSystemIsNotASystemMatch) {
+  put("Observation", "local",
+      R"({"resourceType":"Observation","id":"local","status":"final",
+      "code":{"coding":[{"system":"urn:kavach-test:local-codes","code":"2345-7"}]},
+      "subject":{"reference":"Patient/ravi"}})");
+  put("Patient", "twin",
+      R"({"resourceType":"Patient","id":"twin","name":[{"family":"Twin"}],
+      "identifier":[{"system":"urn:kavach-test:mrn","value":"11-1111"}]})");
+  EXPECT_THAT(ids("Observation", "code=http://loinc.org%7C2345-7"),
+              ElementsAre("o1", "o2", "o3", "o6"));
+  EXPECT_THAT(ids("Observation", "code=urn:kavach-test:local-codes%7C2345-7"),
+              ElementsAre("local"));
+  EXPECT_THAT(ids("Observation", "code=2345-7"), ElementsAre("local", "o1", "o2", "o3", "o6"));
+  EXPECT_THAT(ids("Patient", "identifier=https://healthid.abdm.gov.in%7C11-1111"),
+              ElementsAre("asha"));
+  EXPECT_THAT(ids("Patient", "identifier=11-1111"), ElementsAre("asha", "twin"));
+}
+
 // _lastUpdated and searches with nothing indexed read the records' own times: a record counts
 // at its current version's time, and a deleted one not at all.
 TEST_P(SearchTest, LastUpdatedSelectsByTheCurrentVersionsTime) {
