@@ -49,6 +49,7 @@ void KeysToCreate::add_to(store::WriteBatch& batch) {
   for (auto& write : writes_) batch.keys.push_back(std::move(write));
   writes_.clear();
   keys_.clear();
+  stored_.clear();
 }
 
 Result<crypto::SecretBytes> KeyVault::key_for_batch(const std::string& name,
@@ -57,7 +58,15 @@ Result<crypto::SecretBytes> KeyVault::key_for_batch(const std::string& name,
   if (const auto made = batch_keys.keys_.find(name); made != batch_keys.keys_.end()) {
     return made->second.clone();
   }
-  return stored_or_new(name, batch_keys);
+  if (const auto read = batch_keys.stored_.find(name); read != batch_keys.stored_.end()) {
+    return read->second.clone();
+  }
+  ASSIGN_OR_RETURN(auto key, stored_or_new(name, batch_keys));
+  if (!batch_keys.keys_.contains(name) &&
+      batch_keys.stored_.size() < KeysToCreate::kStoredKeysMax) {
+    batch_keys.stored_.emplace(name, key.clone());
+  }
+  return key;
 }
 
 Result<crypto::SecretBytes> KeyVault::stored_or_new(const std::string& name, KeysToCreate& made) {

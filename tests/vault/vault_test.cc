@@ -5,6 +5,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/key_ring.h"
+#include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/temp_dir.h"
 #include "vault/key_vault.h"
@@ -157,6 +158,58 @@ TEST_F(VaultTest, ARequestOpensAPatientsRecordsUnderTheKeyItOpenedFirst) {
   auto moved = record("patient-4", "obs-2");
   moved.payload = second.payload;
   EXPECT_EQ(sealer_->open(moved, opened).error().code, ErrorCode::kDataLoss);
+}
+
+// Counts the data-key reads that reach the store.
+class KeyReadCountingStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::optional<store::WrappedKey>> read_key(const std::string& name) override {
+    ++reads;
+    return ForwardingStore::read_key(name);
+  }
+  int reads = 0;
+};
+
+// A batch reads and unwraps each stored key once, however many of its records it seals; each
+// record is still sealed under its own partition's key, and past kStoredKeysMax partitions the
+// keys are read again rather than held.
+TEST_F(VaultTest, ABatchReadsEachStoredKeyOnce) {
+  auto counting = std::make_unique<KeyReadCountingStore>(
+      *store::open_store("sqlite:" + (dir_.path() / "counted.db").string()));
+  auto& store = *counting;
+  KeyVault keys(store, *ring_, clock_);
+  RecordSealer sealer(keys);
+  for (const char* patient : {"patient-1", "patient-2"}) {
+    ASSERT_TRUE(keys.key(key_name_for_partition(patient)));
+  }
+  store.reads = 0;
+  KeysToCreate batch_keys;
+  std::vector<store::RecordVersion> sealed;
+  for (int i = 0; i < 100; ++i) {
+    sealed.push_back(record(i % 2 == 0 ? "patient-1" : "patient-2", "obs-" + std::to_string(i)));
+    ASSERT_TRUE(sealer.seal(sealed.back(), std::to_string(i), batch_keys));
+  }
+  EXPECT_EQ(store.reads, 2);
+  EXPECT_TRUE(batch_keys.empty()) << "both keys were stored: nothing to create";
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(*sealer.open(sealed[i]), std::to_string(i));
+  auto moved = sealed[1];
+  moved.partition = "patient-1";
+  EXPECT_EQ(sealer.open(moved).error().code, ErrorCode::kDataLoss);
+
+  KeysToCreate many_keys;
+  const std::size_t partitions = KeysToCreate::kStoredKeysMax + 2;
+  for (std::size_t i = 0; i < partitions; ++i) {
+    ASSERT_TRUE(keys.key(key_name_for_partition("many-" + std::to_string(i))));
+  }
+  store.reads = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < partitions; ++i) {
+      auto each = record("many-" + std::to_string(i), "obs");
+      ASSERT_TRUE(sealer.seal(each, "x", many_keys));
+    }
+  }
+  EXPECT_EQ(store.reads, static_cast<int>(partitions + 2)) << "the two keys past the bound twice";
 }
 
 TEST_F(VaultTest, ErasedPatientCanNeverBeReadAgain) {
