@@ -168,6 +168,45 @@ static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 constexpr std::string_view kRecordColumns =
     "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
 
+// Runs `insert` ("INSERT ... VALUES ") for `rows` rows of `columns` values, kRowsPerStatement rows
+// to a statement and the rest one at a time; bind_row(statement, first, row) binds row `row`'s
+// values from parameter `first` on. A row costs SQLite a few microseconds of statement overhead
+// (reset, binds, a step through the program) besides its B-tree insert, as much again as the
+// insert when rows append to a few pages; a statement of many rows pays it once for them all.
+// Values are bound without copies (Statement::bind), so they must outlive the call.
+template <typename BindRow>
+Status insert_rows(Connection& connection, std::string_view insert, int columns, std::size_t rows,
+                   const BindRow& bind_row) {
+  constexpr std::size_t kRowsPerStatement = 32;
+  const auto statement_of = [&](std::size_t count) {
+    std::string tuple = "(?";
+    for (int column = 1; column < columns; ++column) tuple += ",?";
+    tuple += ")";
+    std::string sql(insert);
+    for (std::size_t i = 0; i < count; ++i) (sql += i == 0 ? "" : ",") += tuple;
+    return sql;
+  };
+  std::size_t next = 0;
+  if (rows >= kRowsPerStatement) {
+    ASSIGN_OR_RETURN(auto many, connection.prepare(statement_of(kRowsPerStatement)));
+    for (; rows - next >= kRowsPerStatement; next += kRowsPerStatement) {
+      many.reset();
+      for (std::size_t i = 0; i < kRowsPerStatement; ++i) {
+        bind_row(many, static_cast<int>(i) * columns + 1, next + i);
+      }
+      RETURN_IF_ERROR(many.run());
+    }
+  }
+  if (next == rows) return {};
+  ASSIGN_OR_RETURN(auto one, connection.prepare(statement_of(1)));
+  for (; next < rows; ++next) {
+    one.reset();
+    bind_row(one, 1, next);
+    RETURN_IF_ERROR(one.run());
+  }
+  return {};
+}
+
 // The current version of (type ?1, id ?2); formatted once, as every read of a record uses it.
 const std::string& current_version_sql() {
   static const std::string sql = fmt::format(
@@ -745,14 +784,17 @@ Status SqliteStore::apply_keys(const WriteBatch& batch) {
 
 Status SqliteStore::apply_audit(const WriteBatch& batch, Counters& counters,
                                 CommitReceipt& receipt) {
-  for (const auto& append : batch.audit) {
-    ASSIGN_OR_RETURN(auto insert,
-                     writer_->prepare("INSERT INTO audit_entries (idx, subject, entry) "
-                                      "VALUES (?1, ?2, ?3)"));
-    const std::int64_t index = counters.next_audit_index++;
-    insert.bind(1, index).bind(2, append.subject).bind(3, append.entry);
-    RETURN_IF_ERROR(insert.run());
-    if (receipt.first_audit_index < 0) receipt.first_audit_index = index;
+  const std::int64_t first_index = counters.next_audit_index;
+  RETURN_IF_ERROR(insert_rows(*writer_, "INSERT INTO audit_entries (idx, subject, entry) VALUES ",
+                              3, batch.audit.size(),
+                              [&](Statement& statement, int first, std::size_t row) {
+                                statement.bind(first, first_index + static_cast<std::int64_t>(row))
+                                    .bind(first + 1, batch.audit[row].subject)
+                                    .bind(first + 2, batch.audit[row].entry);
+                              }));
+  counters.next_audit_index += static_cast<std::int64_t>(batch.audit.size());
+  if (!batch.audit.empty() && receipt.first_audit_index < 0) {
+    receipt.first_audit_index = first_index;
   }
   for (const auto& tile : batch.audit_tiles) {
     ASSIGN_OR_RETURN(auto insert,
@@ -1105,7 +1147,18 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
-    RETURN_IF_ERROR(insert_index_rows(in_key_order(index_rows)));
+    const auto ordered = in_key_order(index_rows);
+    RETURN_IF_ERROR(insert_rows(
+        *writer_,
+        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) VALUES ", 5,
+        ordered.size(), [&](Statement& statement, int first, std::size_t row) {
+          const MergeRow& index_row = *ordered[row];
+          statement.bind(first, index_row.type)
+              .bind(first + 1, index_row.entry->name)
+              .bind(first + 2, index_row.entry->value)
+              .bind(first + 3, index_row.id)
+              .bind(first + 4, index_row.partition);
+        }));
     ASSIGN_OR_RETURN(auto remove,
                      writer_->prepare("DELETE FROM index_journal WHERE sequence <= ?1"));
     remove.bind(1, through);
@@ -1121,49 +1174,6 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
   if (!merged) return rollback_on_error(std::move(merged));
   RETURN_IF_ERROR(rollback_on_error(writer_->execute("COMMIT")));
   return merged;
-}
-
-Status SqliteStore::insert_index_rows(const std::vector<const MergeRow*>& rows) {
-  // A row costs SQLite a few microseconds of statement overhead (reset, binds, a step through the
-  // program) besides its B-tree insert, as much again as the insert when rows append to a few
-  // groups; a statement of many rows pays it once for them all: transaction ingest about 7% more.
-  constexpr std::size_t kRowsPerStatement = 32;
-  constexpr int kColumns = 5;
-  static const std::string insert_many = [] {
-    std::string sql =
-        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) VALUES ";
-    for (std::size_t i = 0; i < kRowsPerStatement; ++i)
-      sql += i == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
-    return sql;
-  }();
-  const auto bind_row = [](Statement& statement, int first, const MergeRow& row) {
-    statement.bind(first, row.type)
-        .bind(first + 1, row.entry->name)
-        .bind(first + 2, row.entry->value)
-        .bind(first + 3, row.id)
-        .bind(first + 4, row.partition);
-  };
-  std::size_t next = 0;
-  if (rows.size() >= kRowsPerStatement) {
-    ASSIGN_OR_RETURN(auto many, writer_->prepare(insert_many));
-    for (; rows.size() - next >= kRowsPerStatement; next += kRowsPerStatement) {
-      many.reset();
-      for (std::size_t i = 0; i < kRowsPerStatement; ++i) {
-        bind_row(many, static_cast<int>(i) * kColumns + 1, *rows[next + i]);
-      }
-      RETURN_IF_ERROR(many.run());
-    }
-  }
-  if (next == rows.size()) return {};
-  ASSIGN_OR_RETURN(auto one, writer_->prepare("INSERT OR IGNORE INTO record_index (type, name, "
-                                              "value, id, partition_key) VALUES (?1, ?2, ?3, ?4, "
-                                              "?5)"));
-  for (; next < rows.size(); ++next) {
-    one.reset();
-    bind_row(one, 1, *rows[next]);
-    RETURN_IF_ERROR(one.run());
-  }
-  return {};
 }
 
 Result<std::int64_t> SqliteStore::merge_index_journal_timed() {

@@ -153,8 +153,6 @@ class SqliteStore final : public Store {
   // transaction committed without an fsync of its own. Returns how many it moved.
   Result<std::int64_t> merge_index_journal(std::int64_t rows);
   Result<std::int64_t> merge_journal_rows(std::int64_t rows);
-  // Inserts merged rows into record_index in the order given, many to a statement.
-  Status insert_index_rows(const std::vector<const MergeRow*>& rows);
   // Sets the writer back to synchronous=FULL after a merge, if it is not already.
   Status restore_synchronous_full();
   // A merge of merge_records_ writes, which it then adapts to the merge's time.
