@@ -193,9 +193,33 @@ std::string capitalised(std::string_view type) {
   return out;
 }
 
+// Where in the resource a value is ("Observation.code.coding[0].system"), as a chain of the
+// steps taken to it; written out only when a problem is reported, so a resource that conforms
+// costs no string per element.
+class Where {
+ public:
+  static Where root(std::string_view type) { return Where(nullptr, type, 0); }
+  Where member(std::string_view key) const { return Where(this, key, 0); }
+  Where item(std::size_t index) const { return Where(this, {}, index + 1); }
+
+  std::string text() const {
+    std::string out = parent_ == nullptr ? std::string() : parent_->text();
+    if (item_ != 0) return fmt::format("{}[{}]", out, item_ - 1);
+    if (parent_ != nullptr) out += '.';
+    return out.append(key_);
+  }
+
+ private:
+  Where(const Where* parent, std::string_view key, std::size_t item)
+      : parent_(parent), key_(key), item_(item) {}
+  const Where* parent_;
+  std::string_view key_;
+  std::size_t item_;  // 0 for a member, else the array index + 1
+};
+
 class Validator {
  public:
-  Status resource(std::string_view type, const json::object& object, const std::string& where) {
+  Status resource(std::string_view type, const json::object& object, const Where& where) {
     const auto* known = find_type(type);
     if (known == nullptr || !known->resource) {
       return fail(where, fmt::format("'{}' is not a resource type this server knows", type));
@@ -204,8 +228,9 @@ class Validator {
   }
 
  private:
-  static tl::unexpected<Error> fail(const std::string& where, std::string problem) {
-    return tl::unexpected(Error{ErrorCode::kUnprocessable, fmt::format("{}: {}", where, problem)});
+  static tl::unexpected<Error> fail(const Where& where, std::string_view problem) {
+    return tl::unexpected(
+        Error{ErrorCode::kUnprocessable, fmt::format("{}: {}", where.text(), problem)});
   }
 
   // The definition of `key` under `base`, and the type its value has: a plain element, or a
@@ -216,12 +241,16 @@ class Validator {
   };
 
   static Found lookup(std::string_view base, std::string_view key) {
-    const std::string path = fmt::format("{}.{}", base, key);
+    std::string path;
+    path.reserve(base.size() + key.size() + 4);
+    path.append(base).append(1, '.').append(key);
     if (const auto* element = find_element(path))
       return Found{element, std::string(element->types)};
     for (std::size_t split = 1; split < key.size(); ++split) {
       if (key[split] < 'A' || key[split] > 'Z') continue;
-      const auto* element = find_element(fmt::format("{}.{}[x]", base, key.substr(0, split)));
+      path.resize(base.size() + 1);
+      path.append(key.substr(0, split)).append("[x]");
+      const auto* element = find_element(path);
       if (element == nullptr) continue;
       const auto suffix = key.substr(split);
       for (std::size_t start = 0; start <= element->types.size();) {
@@ -236,12 +265,12 @@ class Validator {
     return {};
   }
 
-  Status members(std::string_view base, const json::object& object, const std::string& where,
+  Status members(std::string_view base, const json::object& object, const Where& where,
                  bool is_resource) {
     for (const auto& member : object) {
       const std::string_view key = member.key();
       if (is_resource && key == "resourceType") continue;
-      const auto here = fmt::format("{}.{}", where, key);
+      const auto here = where.member(key);
       if (key.starts_with('_')) {
         // A primitive's id and extensions, beside its value.
         const auto found = lookup(base, key.substr(1));
@@ -263,7 +292,7 @@ class Validator {
 
   Status cardinality_and_values(const ElementDefinition& element, const std::string& type,
                                 const json::value& value, const json::object& parent,
-                                std::string_view key, const std::string& here) {
+                                std::string_view key, const Where& here) {
     if (element.max == 0) return fail(here, "not allowed here");
     if (element.max == 1) {
       if (value.is_array()) return fail(here, "a single value, not an array");
@@ -275,12 +304,12 @@ class Validator {
     if (element.max != kMany && items.size() > element.max) {
       return fail(here, fmt::format("at most {} values", element.max));
     }
-    const bool has_extensions = parent.contains(fmt::format("_{}", key));
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const auto item_where = fmt::format("{}[{}]", here, i);
+      const auto item_where = here.item(i);
       // A null holds a place for a value that has only extensions (in the "_" array).
       if (items[i].is_null()) {
-        if (!has_extensions) return fail(item_where, "null is not a value");
+        if (!parent.contains(fmt::format("_{}", key)))
+          return fail(item_where, "null is not a value");
         continue;
       }
       RETURN_IF_ERROR(typed(element, type, items[i], item_where));
@@ -289,7 +318,7 @@ class Validator {
   }
 
   Status typed(const ElementDefinition& element, std::string_view type, const json::value& value,
-               const std::string& here) {
+               const Where& here) {
     if (!element.content_reference.empty()) {
       if (!value.is_object()) return fail(here, "an object");
       return members(element.content_reference, value.get_object(), here, false);
@@ -330,7 +359,7 @@ class Validator {
     if (type == "Reference") {
       const auto* reference = value.get_object().if_contains("reference");
       if (reference != nullptr && !is_reference(reference->get_string())) {
-        return fail(here + ".reference",
+        return fail(here.member("reference"),
                     fmt::format("'{}' is not a reference (Type/id, a URL, #id or urn:uuid)",
                                 std::string_view(reference->get_string()).substr(0, 100)));
       }
@@ -338,8 +367,7 @@ class Validator {
     return {};
   }
 
-  static Status primitive(std::string_view type, const json::value& value,
-                          const std::string& here) {
+  static Status primitive(std::string_view type, const json::value& value, const Where& here) {
     const auto wrong = [&](std::string_view what) { return fail(here, std::string(what)); };
     if (type == "boolean") return value.is_bool() ? Status{} : wrong("true or false");
     if (type == "integer" || type == "positiveInt" || type == "unsignedInt") {
@@ -398,9 +426,8 @@ class Validator {
   }
 
   // Elements with min >= 1 directly under `base`.
-  static Status required(std::string_view base, const json::object& object,
-                         const std::string& where) {
-    const std::string prefix = fmt::format("{}.", base);
+  static Status required(std::string_view base, const json::object& object, const Where& where) {
+    const std::string prefix = std::string(base) + '.';
     const auto* it = std::lower_bound(
         std::begin(kElementDefinitions), std::end(kElementDefinitions), std::string_view(prefix),
         [](const ElementDefinition& element, std::string_view wanted) {
@@ -420,7 +447,7 @@ class Validator {
       } else {
         present = object.contains(name) || object.contains(fmt::format("_{}", name));
       }
-      if (!present) return fail(fmt::format("{}.{}", where, name), "required, and missing");
+      if (!present) return fail(where.member(name), "required, and missing");
     }
     return {};
   }
@@ -429,7 +456,7 @@ class Validator {
 }  // namespace
 
 Status validate_resource(std::string_view type, const json::object& resource) {
-  return Validator().resource(type, resource, std::string(type));
+  return Validator().resource(type, resource, Where::root(type));
 }
 
 }  // namespace kavach::fhir
