@@ -308,8 +308,9 @@ class Validator {
       const auto item_where = here.item(i);
       // A null holds a place for a value that has only extensions (in the "_" array).
       if (items[i].is_null()) {
-        if (!parent.contains(fmt::format("_{}", key)))
+        if (!parent.contains(fmt::format("_{}", key))) {
           return fail(item_where, "null is not a value");
+        }
         continue;
       }
       RETURN_IF_ERROR(typed(element, type, items[i], item_where));
