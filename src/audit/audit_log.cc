@@ -1,5 +1,7 @@
 #include "audit/audit_log.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -14,12 +16,28 @@ Status append_entry(store::WriteBatch& batch, const AuditEntry& entry) {
   return {};
 }
 
+namespace {
+
+thread_local QueuedEntries* queued_entries = nullptr;
+
+}  // namespace
+
 Status record_entries(store::Store& store, std::span<const AuditEntry> entries) {
   store::WriteBatch batch;
   for (const auto& entry : entries) RETURN_IF_ERROR(append_entry(batch, entry));
+  if (queued_entries != nullptr) {
+    queued_entries->tickets_.push_back(store.commit_queued(std::move(batch)));
+    return {};
+  }
   RETURN_IF_ERROR(store.commit(std::move(batch)));
   return {};
 }
+
+QueuedEntries::QueuedEntries() : outer_(queued_entries) { queued_entries = this; }
+
+QueuedEntries::~QueuedEntries() { queued_entries = outer_; }
+
+std::vector<store::CommitTicket> QueuedEntries::take() { return std::exchange(tickets_, {}); }
 
 Result<NoteSigner> node_audit_signer(vault::KeyVault& keys, std::string origin) {
   ASSIGN_OR_RETURN(const auto seed, keys.key(std::string(kAuditSigningKey)));

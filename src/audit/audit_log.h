@@ -50,8 +50,30 @@ inline constexpr std::size_t kIntegrateEntriesMax = 65'536;
 
 // Adds `entry` to `batch`, so that it commits with the action it records.
 Status append_entry(store::WriteBatch& batch, const AuditEntry& entry);
-// Commits `entries` on their own and returns once they are durable.
+// Commits `entries` on their own and returns once they are durable; under a QueuedEntries on this
+// thread, once they are queued, leaving their ticket to it.
 Status record_entries(store::Store& store, std::span<const AuditEntry> entries);
+
+// While one is alive on a thread, record_entries there queues its commits rather than waiting for
+// them, and keeps their tickets. Whoever holds it must see every ticket done before anything the
+// entries record reaches the caller: a FHIR read is answered only once its access is logged
+// (http::Response::durable_first), but no thread waits for the fsync meanwhile. Only for work that
+// does nothing after logging but answer; nested scopes keep their own tickets.
+class QueuedEntries {
+ public:
+  QueuedEntries();
+  ~QueuedEntries();
+  QueuedEntries(const QueuedEntries&) = delete;
+  QueuedEntries& operator=(const QueuedEntries&) = delete;
+
+  // The tickets of the commits queued so far, handed over.
+  std::vector<store::CommitTicket> take();
+
+ private:
+  friend Status record_entries(store::Store&, std::span<const AuditEntry>);
+  std::vector<store::CommitTicket> tickets_;
+  QueuedEntries* outer_;
+};
 
 // The node's checkpoint signer: the vault's signing seed under `origin`, or, when `origin` is
 // empty, under "kavach/<first 16 hex digits of SHA-256 of the public key>", a name that stays the

@@ -130,16 +130,33 @@ Status AccessGuard::check_principal(std::string_view principal) const {
                                 principal));
 }
 
-Result<store::CommitReceipt> WatchedStore::commit(store::WriteBatch batch) {
-  if (!observer_) return inner().commit(std::move(batch));
+namespace {
+
+std::vector<audit::AuditEntry> entries_of(const store::WriteBatch& batch) {
   std::vector<audit::AuditEntry> entries;
   entries.reserve(batch.audit.size());
   for (const auto& append : batch.audit) {
     if (auto entry = audit::decode_entry(append.entry)) entries.push_back(std::move(*entry));
   }
+  return entries;
+}
+
+}  // namespace
+
+Result<store::CommitReceipt> WatchedStore::commit(store::WriteBatch batch) {
+  if (!observer_) return inner().commit(std::move(batch));
+  const auto entries = entries_of(batch);
   ASSIGN_OR_RETURN(auto receipt, inner().commit(std::move(batch)));
   for (const auto& entry : entries) observer_(entry);
   return receipt;
+}
+
+store::CommitTicket WatchedStore::commit_queued(store::WriteBatch batch) {
+  if (!observer_) return inner().commit_queued(std::move(batch));
+  const auto entries = entries_of(batch);
+  auto ticket = inner().commit_queued(std::move(batch));
+  for (const auto& entry : entries) observer_(entry);
+  return ticket;
 }
 
 }  // namespace kavach::guard

@@ -72,6 +72,9 @@ class WatchedStore final : public store::ForwardingStore {
   // Set once, before the store is shared between threads.
   void set_observer(Observer observer) { observer_ = std::move(observer); }
   Result<store::CommitReceipt> commit(store::WriteBatch batch) override;
+  // Observes the batch's entries once it is queued: a request answered only when they are durable
+  // is counted as the access it attempts, whether or not its log then fails.
+  store::CommitTicket commit_queued(store::WriteBatch batch) override;
 
  private:
   Observer observer_;

@@ -308,7 +308,7 @@ void add_patient_routes(Router& router, const ConsentApi& api) {
              [&accounts](const Request&, const RouteContext& context) {
                auto ended = accounts.end_session(*context.patient, context.param("id"));
                if (!ended) return problem_response(ended.error());
-               return Response{204, {}, {}, {}};
+               return Response{204, {}, {}, {}, {}};
              });
   router.add("PUT", "/cm/v1/me/password", Access::kPatientSession,
              [&accounts](const Request& request, const RouteContext& context) {
@@ -318,7 +318,7 @@ void add_patient_routes(Router& router, const ConsentApi& api) {
                if (!password) return problem_response(password.error());
                auto set = accounts.set_password(*context.patient, *password);
                if (!set) return problem_response(set.error());
-               return Response{204, {}, {}, {}};
+               return Response{204, {}, {}, {}, {}};
              });
   for (const bool locked : {true, false}) {
     router.add("POST", locked ? "/cm/v1/me/lock" : "/cm/v1/me/unlock", Access::kPatientSession,
@@ -334,7 +334,7 @@ void add_patient_routes(Router& router, const ConsentApi& api) {
                if (!body) return problem_response(body.error());
                auto set = accounts.set_nominee(*context.patient, optional_text(*body, "healthId"));
                if (!set) return problem_response(set.error());
-               return Response{204, {}, {}, {}};
+               return Response{204, {}, {}, {}, {}};
              });
   router.add("POST", "/cm/v1/me/minors", Access::kPatientSession,
              [&accounts](const Request& request, const RouteContext& context) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/query_string.h"
+#include "store/store.h"
 
 namespace kavach::http {
 
@@ -38,6 +39,9 @@ struct Response {
   std::string body;
   // The route pattern that answered (for metrics and logs); never sent to the client.
   std::string route = "unmatched";
+  // Commits (the audit entries of what the response shows) the server awaits before it sends a
+  // byte of this response; if one fails, the client hears 503 instead (audit::QueuedEntries).
+  std::vector<store::CommitTicket> durable_first;
 
   Response& set_header(std::string name, std::string value);
   std::string_view header(std::string_view name) const;

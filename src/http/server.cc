@@ -336,6 +336,7 @@ class Server::Impl {
           workers_.get_executor(),
           [this, &request]() -> asio::awaitable<Response> { co_return router_.handle(request); },
           use_awaitable);
+      co_await await_durable(response);
       const std::chrono::duration<double> elapsed = Clock::now() - started;
       metrics_.observe_request(response.route, response.status, elapsed.count());
       state.phase = ConnectionState::Phase::kWriting;
@@ -344,6 +345,50 @@ class Server::Impl {
       auto [write_error, written] = co_await bhttp::async_write(stream, message, kNoThrow);
       if (write_error || !keep_alive) co_return;
     }
+  }
+
+  // Holds the response until every commit it depends on is durable (Response::durable_first),
+  // with no thread blocked meanwhile: the writer's completion resumes this coroutine on the
+  // connection's executor. A failed commit turns the response into its error, so what was not
+  // logged is never sent.
+  static asio::awaitable<void> await_durable(Response& response) {
+    auto tickets = std::exchange(response.durable_first, {});
+    for (const auto& ticket : tickets) {
+      const auto outcome = co_await durable(ticket);
+      if (outcome) continue;
+      log::error("response_withheld",
+                 {{"route", response.route}, {"why", outcome.error().message}});
+      auto route = std::move(response.route);
+      response = problem_response(503, "transient",
+                                  "the access could not be logged, so it is not answered; retry");
+      response.route = std::move(route);
+      co_return;
+    }
+  }
+
+  // The ticket's outcome, awaited without blocking: a timer that never expires by itself is the
+  // event, cancelled on the connection's executor when the writer completes the ticket. The
+  // writer holds the wait only weakly, so a connection already gone (a drain that timed out) is
+  // not touched.
+  static asio::awaitable<Result<store::CommitReceipt>> durable(const store::CommitTicket& ticket) {
+    struct Wait {
+      explicit Wait(const asio::any_io_executor& executor) : event(executor) {}
+      asio::steady_timer event;
+      std::optional<Result<store::CommitReceipt>> outcome;
+    };
+    auto wait = std::make_shared<Wait>(co_await asio::this_coro::executor);
+    wait->event.expires_at(asio::steady_timer::time_point::max());
+    ticket.when_done(
+        [weak = std::weak_ptr<Wait>(wait)](const Result<store::CommitReceipt>& outcome) {
+          const auto waiting = weak.lock();
+          if (!waiting) return;
+          asio::post(waiting->event.get_executor(), [waiting, outcome] {
+            waiting->outcome = outcome;
+            waiting->event.cancel();
+          });
+        });
+    while (!wait->outcome) co_await wait->event.async_wait(kNoThrow);
+    co_return *wait->outcome;
   }
 
   // Reads until the header is complete, marking the request as started when its first bytes come.

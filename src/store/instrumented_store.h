@@ -20,6 +20,20 @@ class InstrumentedStore final : public Store {
   Result<CommitReceipt> commit(WriteBatch batch) override {
     return timed("commit", [&] { return inner_->commit(std::move(batch)); });
   }
+  // Observed when the commit is done, from queueing to its outcome, as commit() is.
+  CommitTicket commit_queued(WriteBatch batch) override {
+    const auto start = std::chrono::steady_clock::now();
+    CommitTicket queued = inner_->commit_queued(std::move(batch));
+    CommitTicket observed;
+    // Not `this`: a store closing answers what it still holds while its wrapper is destroyed.
+    queued.when_done([&metrics = metrics_, backend = inner_->backend_name(), start,
+                      observed](const Result<CommitReceipt>& outcome) {
+      const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      metrics.observe_store(backend, "commit", outcome.has_value(), elapsed.count());
+      observed.complete(outcome);
+    });
+    return observed;
+  }
   Result<std::optional<RecordVersion>> read_current(const std::string& type,
                                                     const std::string& id) override {
     return timed("read_current", [&] { return inner_->read_current(type, id); });

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -149,6 +150,30 @@ struct CommitReceipt {
   std::int64_t first_audit_index = -1;  // -1 when the batch appended no audit entry
 };
 
+// The outcome of a commit queued with Store::commit_queued, known once the batch is durable or
+// has failed. Copies share the one outcome. Thread-safety: safe from any thread.
+class CommitTicket {
+ public:
+  using Callback = std::function<void(const Result<CommitReceipt>&)>;
+
+  // A ticket whose outcome is not known yet.
+  CommitTicket();
+  // A ticket whose outcome is known already.
+  static CommitTicket done(Result<CommitReceipt> outcome);
+
+  // Sets the outcome (the first call counts) and runs the waiting callback, if any, here.
+  void complete(Result<CommitReceipt> outcome) const;
+  // Runs `callback` with the outcome: at once on this thread if it is known, else on the thread
+  // that completes the ticket, so it must be quick (hand the work on). One callback per ticket.
+  void when_done(Callback callback) const;
+  // Blocks until the outcome is known.
+  Result<CommitReceipt> wait() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
 // A span of record times, [from_ms, to_ms): by default all of time.
 struct RecordedRange {
   std::int64_t from_ms = std::numeric_limits<std::int64_t>::min();
@@ -185,6 +210,14 @@ class Store {
 
   // Applies the batch atomically and durably, or not at all.
   [[nodiscard]] virtual Result<CommitReceipt> commit(WriteBatch batch) = 0;
+  // The same, returning once the batch is queued rather than durable: the ticket tells when it
+  // is, and the caller must not act on the batch as done before then. For a request answered only
+  // once its audit entries are durable, without a thread blocked meanwhile (audit::QueuedEntries).
+  // This default commits at once, through commit(), so a decorator that overrides only commit()
+  // keeps its meaning; a store with a queue of its own overrides both.
+  [[nodiscard]] virtual CommitTicket commit_queued(WriteBatch batch) {
+    return CommitTicket::done(commit(std::move(batch)));
+  }
 
   [[nodiscard]] virtual Result<std::optional<RecordVersion>> read_current(
       const std::string& type, const std::string& id) = 0;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "audit_log_fixture.h"
+#include "store/forwarding_store.h"
 
 namespace kavach::audit {
 namespace {
@@ -153,6 +154,68 @@ TEST_F(AuditLogTest, TheBackgroundCheckpointerSignsNewEntries) {
   }
   EXPECT_EQ(log->size(), 5U);
   EXPECT_EQ(log->latest_checkpoint()->size, 5);
+}
+
+// Holds queued commits until released, so a test sees what happens before they are durable.
+class HoldingStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  store::CommitTicket commit_queued(store::WriteBatch batch) override {
+    held_.emplace_back(std::move(batch), store::CommitTicket());
+    return held_.back().second;
+  }
+  void release() {
+    for (auto& [batch, ticket] : held_) ticket.complete(inner().commit(std::move(batch)));
+    held_.clear();
+  }
+  std::size_t held() const { return held_.size(); }
+
+ private:
+  std::vector<std::pair<store::WriteBatch, store::CommitTicket>> held_;
+};
+
+// Under a QueuedEntries, record_entries returns once its commit is queued and hands the ticket
+// over; nested scopes keep their own tickets; outside any, it commits before it returns.
+TEST(QueuedEntriesTest, RecordEntriesQueuesUnderAScopeAndCommitsOutsideOne) {
+  kavach::testing::TempDir dir;
+  HoldingStore holding(*store::open_store("sqlite:" + (dir.path() / "store.db").string()));
+  AuditEntry read;
+  read.time_ms = 1000;
+  read.action = Action::kRecordRead;
+  read.actor_id = "client-1";
+  read.subject = "patient-1";
+
+  std::vector<store::CommitTicket> outer_tickets;
+  std::vector<store::CommitTicket> inner_tickets;
+  {
+    QueuedEntries outer;
+    ASSERT_TRUE(record_entries(holding, {&read, 1}));
+    {
+      QueuedEntries inner;
+      ASSERT_TRUE(record_entries(holding, {&read, 1}));
+      inner_tickets = inner.take();
+    }
+    outer_tickets = outer.take();
+    EXPECT_TRUE(outer.take().empty()) << "taken once";
+  }
+  ASSERT_EQ(outer_tickets.size(), 1u);
+  ASSERT_EQ(inner_tickets.size(), 1u);
+  EXPECT_EQ(holding.held(), 2u);
+  EXPECT_EQ(*holding.audit_size(), 0) << "nothing is durable until the commits run";
+  bool done = false;
+  outer_tickets[0].when_done([&](const Result<store::CommitReceipt>& outcome) {
+    done = true;
+    EXPECT_TRUE(outcome);
+  });
+  EXPECT_FALSE(done);
+  holding.release();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(inner_tickets[0].wait());
+  EXPECT_EQ(*holding.audit_size(), 2);
+
+  ASSERT_TRUE(record_entries(holding, {&read, 1}));
+  EXPECT_EQ(holding.held(), 0u);
+  EXPECT_EQ(*holding.audit_size(), 3) << "outside a scope the entry is durable on return";
 }
 
 }  // namespace

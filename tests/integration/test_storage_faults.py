@@ -46,8 +46,15 @@ class StorageFaultTest(NodeTestCase):
         self.assertGreaterEqual(failures, 5, "writes never failed under the size limit")
         # Every read is audited before it is answered, and the audit entry cannot be written
         # either: reads are refused the same clean way rather than served unaudited.
+        # A read's answer waits for its audit entry's commit (audit::QueuedEntries), and a
+        # failed commit withholds it: nothing of the record is in the refusal.
         some_id = next(iter(acknowledged))
-        self.assertOperationOutcome(node.request("GET", f"/fhir/R4/Patient/{some_id}"), 503)
+        refused = node.request("GET", f"/fhir/R4/Patient/{some_id}")
+        self.assertOperationOutcome(refused, 503)
+        self.assertNotIn(acknowledged[some_id], refused.body)
+        searched = node.request("GET", f"/fhir/R4/Patient?_id={some_id}")
+        self.assertOperationOutcome(searched, 503)
+        self.assertNotIn(acknowledged[some_id], searched.body)
         # Space returns: writes succeed again without a restart.
         prlimit(node.process.pid, "unlimited:")
         response = self.create(node, "After")

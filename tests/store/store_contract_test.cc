@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -96,6 +97,53 @@ TEST_P(StoreContractTest, CommitsVersionsAndReadsThemBack) {
   EXPECT_EQ(text((*first)->payload), "one");
   EXPECT_FALSE(*store_->read_version("Patient", "a", 3));
   EXPECT_FALSE(*store_->read_current("Patient", "missing"));
+}
+
+// A queued commit applies as commit() does; its ticket completes once the batch is durable, and
+// a callback set after that runs at once. A refused batch's ticket carries the refusal.
+TEST_P(StoreContractTest, AQueuedCommitCompletesItsTicketWhenApplied) {
+  WriteBatch batch;
+  batch.records.push_back(make_write("Patient", "q", 1, "queued"));
+  batch.audit.push_back(AuditAppend{"p1", Bytes{1, 2, 3}});
+  const CommitTicket ticket = store_->commit_queued(std::move(batch));
+  const auto receipt = ticket.wait();
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  EXPECT_GT(receipt->first_sequence, 0);
+  EXPECT_GE(receipt->first_audit_index, 0);
+  EXPECT_EQ(text((*store_->read_current("Patient", "q"))->payload), "queued");
+  std::optional<Result<CommitReceipt>> seen;
+  ticket.when_done([&](const Result<CommitReceipt>& outcome) { seen = outcome; });
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ((*seen)->first_sequence, receipt->first_sequence);
+
+  WriteBatch stale;
+  stale.records.push_back(make_write("Patient", "q", 1, "again"));
+  const auto refused = store_->commit_queued(std::move(stale)).wait();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(text((*store_->read_current("Patient", "q"))->payload), "queued");
+}
+
+// Tickets complete in the order their batches were queued, each on the thread that completes it.
+TEST_P(StoreContractTest, QueuedCommitsCompleteInOrder) {
+  std::mutex mutex;
+  std::vector<std::int64_t> completed;
+  std::vector<CommitTicket> tickets;
+  for (int i = 0; i < 20; ++i) {
+    WriteBatch batch;
+    batch.audit.push_back(AuditAppend{"p1", Bytes{static_cast<std::uint8_t>(i)}});
+    tickets.push_back(store_->commit_queued(std::move(batch)));
+    tickets.back().when_done([&](const Result<CommitReceipt>& outcome) {
+      std::lock_guard lock(mutex);
+      completed.push_back(outcome ? outcome->first_audit_index : -2);
+    });
+  }
+  for (const auto& ticket : tickets) ASSERT_TRUE(ticket.wait());
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(completed.size(), 20u);
+  EXPECT_TRUE(std::is_sorted(completed.begin(), completed.end()));
+  EXPECT_GE(completed.front(), 0);
+  EXPECT_EQ(*store_->audit_size(), 20);
 }
 
 TEST_P(StoreContractTest, ReadCurrentManyGivesEachCurrentVersionInTheOrderAsked) {

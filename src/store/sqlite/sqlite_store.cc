@@ -533,23 +533,30 @@ void SqliteStore::checkpointer_loop(Connection& connection) {
 }
 
 Result<CommitReceipt> SqliteStore::commit(WriteBatch batch) {
-  if (batch.empty()) return CommitReceipt{};
+  return commit_queued(std::move(batch)).wait();
+}
+
+CommitTicket SqliteStore::commit_queued(WriteBatch batch) {
+  if (batch.empty()) return CommitTicket::done(CommitReceipt{});
   if (batch.operations() > limits::kWriteBatchOperationsMax) {
-    return make_error(ErrorCode::kTooLarge, "too many writes in one batch");
+    return CommitTicket::done(make_error(ErrorCode::kTooLarge, "too many writes in one batch"));
   }
   auto pending = std::make_unique<PendingCommit>();
   pending->batch = std::move(batch);
-  auto done = pending->done.get_future();
+  CommitTicket ticket = pending->done;
   {
     std::lock_guard lock(queue_mutex_);
-    if (stopping_) return make_error(ErrorCode::kUnavailable, "the store is closing");
+    if (stopping_) {
+      return CommitTicket::done(make_error(ErrorCode::kUnavailable, "the store is closing"));
+    }
     if (queue_.size() >= limits::kWriteQueueMax) {
-      return make_error(ErrorCode::kResourceExhausted, "the write queue is full; retry later");
+      return CommitTicket::done(
+          make_error(ErrorCode::kResourceExhausted, "the write queue is full; retry later"));
     }
     queue_.push_back(std::move(pending));
   }
   queue_changed_.notify_one();
-  return done.get();
+  return ticket;
 }
 
 void SqliteStore::writer_loop() {
@@ -573,8 +580,8 @@ void SqliteStore::writer_loop() {
     }
     if (group.size() == 1 && group.front()->control) {
       auto ran = group.front()->control();
-      group.front()->done.set_value(ran ? Result<CommitReceipt>(CommitReceipt{})
-                                        : Result<CommitReceipt>(tl::unexpected(ran.error())));
+      group.front()->done.complete(ran ? Result<CommitReceipt>(CommitReceipt{})
+                                       : Result<CommitReceipt>(tl::unexpected(ran.error())));
     } else {
       apply_group(group);
       merge_journal_after_commit();
@@ -585,7 +592,7 @@ void SqliteStore::writer_loop() {
 
 void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group) {
   auto fail_all = [&](const Error& error) {
-    for (auto& pending : group) pending->done.set_value(tl::unexpected(error));
+    for (auto& pending : group) pending->done.complete(tl::unexpected(error));
   };
   // Never a commit without its fsync, even after a merge that failed to set it back.
   if (auto synced = restore_synchronous_full(); !synced) return fail_all(synced.error());
@@ -623,7 +630,7 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
     std::lock_guard running(checkpoint_running_mutex_);
     (void)writer_->execute("PRAGMA wal_checkpoint(TRUNCATE)");
   }
-  for (std::size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(std::move(results[i]));
+  for (std::size_t i = 0; i < group.size(); ++i) group[i]->done.complete(std::move(results[i]));
 }
 
 Result<SqliteStore::Counters> SqliteStore::read_counters() {
@@ -1241,14 +1248,14 @@ class SqliteStore::SqliteBulkLoad final : public BulkLoad {
 Status SqliteStore::run_on_writer(std::function<Status()> step) {
   auto pending = std::make_unique<PendingCommit>();
   pending->control = std::move(step);
-  auto done = pending->done.get_future();
+  CommitTicket done = pending->done;
   {
     std::lock_guard lock(queue_mutex_);
     if (stopping_) return make_error(ErrorCode::kUnavailable, "the store is closing");
     queue_.push_back(std::move(pending));
   }
   queue_changed_.notify_one();
-  return done.get().map([](const CommitReceipt&) {});
+  return done.wait().map([](const CommitReceipt&) {});
 }
 
 Result<std::unique_ptr<BulkLoad>> SqliteStore::begin_bulk_load() {

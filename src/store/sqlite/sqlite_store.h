@@ -18,7 +18,6 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -64,6 +63,8 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   Result<CommitReceipt> commit(WriteBatch batch) override;
+  // Queued to the writer thread, which completes the ticket after the group commit's fsync.
+  CommitTicket commit_queued(WriteBatch batch) override;
   Result<std::optional<RecordVersion>> read_current(const std::string& type,
                                                     const std::string& id) override;
   Result<std::vector<RecordVersion>> read_current_many(const std::string& type,
@@ -117,7 +118,7 @@ class SqliteStore final : public Store {
  private:
   struct PendingCommit {
     WriteBatch batch;
-    std::promise<Result<CommitReceipt>> done;
+    CommitTicket done;
     // When set, the writer runs this alone instead of applying `batch` (bulk load steps).
     std::function<Status()> control;
   };
