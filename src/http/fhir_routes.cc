@@ -617,13 +617,15 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                                std::move(links));
       }));
 
+  // Reads of one record are brief: bounded work, audit entries queued (Work::kBrief).
   router.add("GET", base + "/{type}/{id}", Access::kBearerToken,
              answered_once_logged([&resources](const Request&, const RouteContext& context) {
                auto found =
                    resources.read(*context.caller, context.param("type"), context.param("id"));
                if (!found) return problem_response(found.error());
                return resource_response(200, *found, false);
-             }));
+             }),
+             Work::kBrief);
 
   router.add("PUT", base + "/{type}/{id}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
@@ -688,7 +690,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                                             context.param("id"), *version);
                if (!found) return problem_response(found.error());
                return resource_response(200, *found, false);
-             }));
+             }),
+             Work::kBrief);
 }
 
 }  // namespace kavach::http

@@ -35,14 +35,15 @@ const std::string& RouteContext::param(std::string_view name) const {
   return found == path.end() ? kEmpty : found->second;
 }
 
-void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
-  Route route{std::move(method), pattern, {}, access, std::move(handler)};
+void Router::add(std::string method, std::string pattern, Access access, Handler handler,
+                 Work work) {
+  Route route{std::move(method), pattern, {}, access, std::move(handler), work};
   for (const auto segment : split_path(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }
 
-bool Router::match(const Route& route, const std::vector<std::string_view>& segments,
-                   RouteContext& context) {
+bool Router::matches(const Route& route, const std::vector<std::string_view>& segments,
+                     RouteContext& context) {
   // A last segment "{name...}" takes the rest of the path (one segment or more), undecoded.
   const bool takes_rest = !route.segments.empty() && route.segments.back().ends_with("...}");
   if (takes_rest ? segments.size() < route.segments.size()
@@ -64,7 +65,23 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& segm
   return true;
 }
 
-Response Router::handle(const Request& request) const {
+Router::Match Router::match(const Request& request) const {
+  Match found;
+  found.consented_ = !request.header("x-kavach-consent").empty();
+  const auto segments = split_path(request.path);
+  for (const auto& route : routes_) {
+    RouteContext context;
+    if (!matches(route, segments, context)) continue;
+    found.path_matched_ = true;
+    if (route.method != request.method) continue;
+    found.route_ = &route;
+    found.context_ = std::move(context);
+    break;
+  }
+  return found;
+}
+
+Response Router::handle(const Request& request, Match match) const {
   // ABDM addresses a message to its receiver (X-HIP-ID, X-HIU-ID, X-CM-ID): one meant for
   // another facility or consent manager is refused, never handled as this node's.
   for (const auto& [header, own] :
@@ -75,18 +92,12 @@ Response Router::handle(const Request& request) const {
       return problem_response(404, "not-found", fmt::format("this node does not serve {}", named));
     }
   }
-  const auto segments = split_path(request.path);
-  bool path_matched = false;
-  for (const auto& route : routes_) {
-    RouteContext context;
-    if (!match(route, segments, context)) continue;
-    path_matched = true;
-    if (route.method != request.method) continue;
-    Response response = dispatch(route, request, context);
-    response.route = route.pattern;
+  if (match.route_ != nullptr) {
+    Response response = dispatch(*match.route_, request, match.context_);
+    response.route = match.route_->pattern;
     return response;
   }
-  if (path_matched) {
+  if (match.path_matched_) {
     return problem_response(405, "not-supported",
                             fmt::format("{} is not allowed on this path", request.method));
   }

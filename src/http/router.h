@@ -51,13 +51,21 @@ struct RouteContext {
 
 using Handler = std::function<Response(const Request&, const RouteContext&)>;
 
+// How long a route's handler may hold the thread it runs on. A kMayBlock handler runs on the
+// server's worker pool: it may wait for a durable commit or call another node. A kBrief handler
+// does bounded work on the store and queues its audit entries (Response::durable_first), never
+// waiting for a commit, so the server may run it on the connection's own I/O thread and save
+// the two thread hand-offs to a worker and back (http/server.h).
+enum class Work { kMayBlock, kBrief };
+
 class Router {
  public:
   explicit Router(const auth::TokenService& tokens) : tokens_(tokens) {}
 
   // `pattern` segments are literals, "{name}" (one segment, percent-decoded) or, last, "{name...}"
   // (the rest of the path, one segment or more).
-  void add(std::string method, std::string pattern, Access access, Handler handler);
+  void add(std::string method, std::string pattern, Access access, Handler handler,
+           Work work = Work::kMayBlock);
   // Needed before any kPatientSession route can answer; without it they answer 401.
   void set_patient_authenticator(PatientAuthenticator authenticator) {
     patient_authenticator_ = std::move(authenticator);
@@ -83,7 +91,6 @@ class Router {
   // Lets kBearerToken and kPatientSession routes accept the web app's session cookie, with the
   // CSRF check on anything but a read (http/web_session.h).
   void set_web_sessions(const WebSessions* sessions) { web_sessions_ = sessions; }
-  Response handle(const Request& request) const;
 
  private:
   struct Route {
@@ -92,9 +99,35 @@ class Router {
     std::vector<std::string> segments;
     Access access;
     Handler handler;
+    Work work;
   };
-  static bool match(const Route& route, const std::vector<std::string_view>& segments,
-                    RouteContext& context);
+
+ public:
+  // The route a request is for, found before it is handled so the server can choose the thread
+  // that handles it. Valid while no route is added.
+  class Match {
+   public:
+    // True when the handler may run on the connection's thread: its route is kBrief and the
+    // request names no consent (a read under another facility's consent may first have to
+    // confirm that consent with the CM, consent/hip_consents.h).
+    bool brief() const { return route_ != nullptr && route_->work == Work::kBrief && !consented_; }
+
+   private:
+    friend class Router;
+    const Route* route_ = nullptr;  // null: no route for this path and method
+    bool path_matched_ = false;     // some route has the path (so the method is what is wrong)
+    bool consented_ = false;
+    RouteContext context_;
+  };
+
+  Match match(const Request& request) const;
+  // Authenticates the caller and runs the matched route's handler (or answers 404 or 405).
+  Response handle(const Request& request, Match match) const;
+  Response handle(const Request& request) const { return handle(request, match(request)); }
+
+ private:
+  static bool matches(const Route& route, const std::vector<std::string_view>& segments,
+                      RouteContext& context);
   Response dispatch(const Route& route, const Request& request, RouteContext& context) const;
 
   const auth::TokenService& tokens_;

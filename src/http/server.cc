@@ -332,10 +332,20 @@ class Server::Impl {
       request.peer = peer_address;
       request.client_certificate = client_certificate;
       request.secure = std::is_same_v<Stream, TlsStream>;
-      Response response = co_await asio::co_spawn(
-          workers_.get_executor(),
-          [this, &request]() -> asio::awaitable<Response> { co_return router_.handle(request); },
-          use_awaitable);
+      auto match = router_.match(request);
+      Response response;
+      // An if, not a conditional expression: GCC 12 miscompiles a co_await inside one (the
+      // response came out as garbage bytes).
+      if (options_.brief_handlers_inline && match.brief()) {
+        response = router_.handle(request, std::move(match));
+      } else {
+        response = co_await asio::co_spawn(
+            workers_.get_executor(),
+            [this, &request, &match]() -> asio::awaitable<Response> {
+              co_return router_.handle(request, std::move(match));
+            },
+            use_awaitable);
+      }
       co_await await_durable(response);
       const std::chrono::duration<double> elapsed = Clock::now() - started;
       metrics_.observe_request(response.route, response.status, elapsed.count());

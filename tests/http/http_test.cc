@@ -146,6 +146,34 @@ TEST_F(RouterTest, RoutesBetweenNodesNeedAClientCertificateUnderMutualTls) {
   EXPECT_EQ(router_.handle(get("/open")).status, 200) << "public routes need no certificate";
 }
 
+TEST_F(RouterTest, AMatchIsBriefOnlyForABriefRouteAndARequestNamingNoConsent) {
+  router_.add(
+      "GET", "/brief/{id}", Access::kPublic,
+      [](const Request&, const RouteContext& context) {
+        Response response;
+        response.body = "brief " + context.param("id");
+        return response;
+      },
+      Work::kBrief);
+  EXPECT_TRUE(router_.match(get("/brief/7")).brief());
+  EXPECT_FALSE(router_.match(get("/open")).brief()) << "routes may block unless said otherwise";
+  EXPECT_FALSE(router_.match(get("/nope")).brief());
+  Request post = get("/brief/7");
+  post.method = "POST";
+  EXPECT_FALSE(router_.match(post).brief()) << "the path is brief's, the method is not";
+  Request consented = get("/brief/7");
+  consented.headers.emplace_back("x-kavach-consent", "c-1");
+  EXPECT_FALSE(router_.match(consented).brief())
+      << "a read under a consent may have to ask the CM first";
+
+  // Handling a match answers as handling the request does, route name included.
+  const auto response = router_.handle(get("/brief/7"), router_.match(get("/brief/7")));
+  EXPECT_EQ(response.body, "brief 7");
+  EXPECT_EQ(response.route, "/brief/{id}");
+  EXPECT_EQ(router_.handle(post, router_.match(post)).status, 405);
+  EXPECT_EQ(router_.handle(get("/nope"), router_.match(get("/nope"))).status, 404);
+}
+
 TEST(Problem, EveryCodeMapsToItsStatusWithAnOperationOutcome) {
   const std::pair<ErrorCode, int> cases[] = {{ErrorCode::kInvalidArgument, 400},
                                              {ErrorCode::kUnauthenticated, 401},
