@@ -188,13 +188,15 @@ Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candi
 Status ResourceService::scan_matches(std::string_view type,
                                      const std::vector<SearchPredicate>& predicates,
                                      const RecordGrant* grant, std::string after,
+                                     std::size_t expected,
                                      const std::function<bool(SearchMatch&&)>& visit) {
   ASSIGN_OR_RETURN(const auto source, candidate_source(type, predicates));
   vault::OpenedKeys opened;
-  // Candidates are asked for a read's worth first, then twice as many each time up to a page of
-  // the store's: most searches stop after a page of 20, and looking up more ids than they read
-  // took a sixth of a search's time.
-  std::size_t wanted = kCandidatesPerRead;
+  // Candidates are asked for as many as the visit expects to take (at most a read's worth)
+  // first, then twice as many each time up to a page of the store's: most searches stop after a
+  // page of 20 and one more match, and looking up or reading candidates a search does not take
+  // was a sixth of its time.
+  std::size_t wanted = expected == 0 ? kCandidatesPerRead : std::min(expected, kCandidatesPerRead);
   for (;;) {
     ASSIGN_OR_RETURN(const auto ids, next_candidates(source, after, wanted));
     if (ids.empty()) return {};
@@ -234,7 +236,7 @@ Result<std::vector<SearchPredicate>> ResourceService::resolve_chains(
     references.chain.clear();
     references.values.clear();
     bool too_many = false;
-    RETURN_IF_ERROR(scan_matches(target, predicate.chain, nullptr, "", [&](SearchMatch&& match) {
+    RETURN_IF_ERROR(scan_matches(target, predicate.chain, nullptr, "", 0, [&](SearchMatch&& match) {
       if (references.values.size() == kChainMatchesMax) {
         too_many = true;
         return false;
@@ -266,8 +268,9 @@ Status ResourceService::page_in_id_order(const SearchQuery& query,
   const bool counting = query.total || query.summary_count;
   std::size_t total = 0;
   bool page_done = query.summary_count;
+  // Without a total the scan takes a page and one match more, which says there is a next page.
   RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, counting ? "" : query.cursor,
-                               [&](SearchMatch&& match) {
+                               counting ? 0 : count + 1, [&](SearchMatch&& match) {
                                  if (counting && total <= kCountedMatchesMax) ++total;
                                  if (!page_done && match.record.id > query.cursor) {
                                    if (page.size() == count) {
@@ -295,7 +298,7 @@ Status ResourceService::page_sorted(const SearchQuery& query,
   const auto& sort = *query.sort;
   std::vector<SortPosition> positions;
   bool too_many = false;
-  RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, "", [&](SearchMatch&& match) {
+  RETURN_IF_ERROR(scan_matches(query.type, predicates, grant, "", 0, [&](SearchMatch&& match) {
     if (positions.size() == kSortedMatchesMax) {
       too_many = true;
       return false;

@@ -475,7 +475,7 @@ Result<std::optional<std::string>> ResourceService::single_match(
   }
   ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, nullptr));
   std::vector<std::string> ids;
-  RETURN_IF_ERROR(scan_matches(type, predicates, nullptr, "", [&ids](SearchMatch&& match) {
+  RETURN_IF_ERROR(scan_matches(type, predicates, nullptr, "", 2, [&ids](SearchMatch&& match) {
     ids.push_back(match.record.id);
     return ids.size() < 2;
   }));

@@ -324,9 +324,11 @@ class ResourceService {
                                                      const std::vector<SearchPredicate>& predicates,
                                                      const RecordGrant* grant,
                                                      vault::OpenedKeys& opened);
-  // Calls `visit` with each match after `after` in id order, until it returns false.
+  // Calls `visit` with each match after `after` in id order, until it returns false. `expected`
+  // is how many matches the visit will likely take (0: no idea, or all of them); the first
+  // candidates are looked up and read in that number rather than a whole read's worth.
   Status scan_matches(std::string_view type, const std::vector<SearchPredicate>& predicates,
-                      const RecordGrant* grant, std::string after,
+                      const RecordGrant* grant, std::string after, std::size_t expected,
                       const std::function<bool(SearchMatch&&)>& visit);
   // The predicates with chains resolved into the references they select.
   Result<std::vector<SearchPredicate>> resolve_chains(const auth::AccessToken& caller,

@@ -647,6 +647,58 @@ class KeyRaceStore final : public store::ForwardingStore {
   std::function<void(const std::string&)> before_key_creation;
 };
 
+// Counts the candidate records searches read from the store.
+class CandidateCountingStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<store::RecordVersion>> read_current_many(
+      const std::string& type, std::span<const std::string> ids) override {
+    records_read += ids.size();
+    return ForwardingStore::read_current_many(type, ids);
+  }
+  std::size_t records_read = 0;
+};
+
+TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
+  testing::TempDir dir;
+  const auto ring = *crypto::KeyRing::create(dir.path() / "k");
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  CandidateCountingStore store(*store::open_store("sqlite:" + (dir.path() / "db").string()));
+  vault::KeyVault keys(store, ring, clock);
+  vault::RecordSealer sealer(keys);
+  ResourceService service(store, sealer, clock);
+  const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+  auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(patient) << patient.error().message;
+  std::set<std::string> created;
+  for (int i = 0; i < 40; ++i) {
+    auto observation = service.create(
+        all, "Observation",
+        R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
+            patient->id + R"("}})");
+    ASSERT_TRUE(observation) << observation.error().message;
+    created.insert(observation->id);
+  }
+
+  // Pages of 5: each reads its 5 matches and the one that says a next page exists.
+  std::set<std::string> seen;
+  std::string after;
+  int pages = 0;
+  do {
+    store.records_read = 0;
+    auto page = service.search(
+        all, SearchRequest{"Observation", {{"subject", "Patient/" + patient->id}}, 5, after});
+    ASSERT_TRUE(page) << page.error().message;
+    ASSERT_EQ(page->resources.size(), 5U);
+    EXPECT_LE(store.records_read, 6U);
+    for (const auto& resource : page->resources) EXPECT_TRUE(seen.insert(resource.id).second);
+    after = page->next_after_id;
+    ++pages;
+  } while (!after.empty() && pages < 10);
+  EXPECT_EQ(pages, 8);
+  EXPECT_EQ(seen, created) << "paging still returns every match once";
+}
+
 TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
   std::set<std::string> ids;
   std::string previous;
