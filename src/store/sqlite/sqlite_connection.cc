@@ -110,4 +110,9 @@ Result<Statement> Connection::prepare(const std::string& sql) {
   return Statement(found->second.get());
 }
 
+Status Connection::run(const std::string& sql) {
+  ASSIGN_OR_RETURN(auto statement, prepare(sql));
+  return statement.run();
+}
+
 }  // namespace kavach::store::sqlite

@@ -596,7 +596,7 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
   };
   // Never a commit without its fsync, even after a merge that failed to set it back.
   if (auto synced = restore_synchronous_full(); !synced) return fail_all(synced.error());
-  if (auto begun = writer_->execute("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
+  if (auto begun = writer_->run("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
   // Another process may have committed since our last group, so the counters are read afresh.
   auto counters = read_counters();
   if (!counters) {
@@ -607,11 +607,11 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
   results.reserve(group.size());
   bool erased_keys = false;
   for (auto& pending : group) {
-    (void)writer_->execute("SAVEPOINT batch");
+    (void)writer_->run("SAVEPOINT batch");
     const Counters counters_before = *counters;
     auto result = apply_batch(pending->batch, *counters);
     if (result) {
-      (void)writer_->execute("RELEASE batch");
+      (void)writer_->run("RELEASE batch");
       for (const auto& key : pending->batch.keys) erased_keys |= key.kind == KeyWrite::Kind::kErase;
     } else {
       (void)writer_->execute("ROLLBACK TO batch; RELEASE batch");
@@ -619,7 +619,7 @@ void SqliteStore::apply_group(std::vector<std::unique_ptr<PendingCommit>>& group
     }
     results.push_back(std::move(result));
   }
-  if (auto committed = writer_->execute("COMMIT"); !committed) {
+  if (auto committed = writer_->run("COMMIT"); !committed) {
     (void)writer_->execute("ROLLBACK");
     return fail_all(committed.error());
   }
