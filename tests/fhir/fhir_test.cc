@@ -628,6 +628,20 @@ TEST_F(AuditEventServiceTest, PagesAndNeedsTheAuditorScope) {
   EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
 }
 
+// A resource service over a fresh SQLite store seen through `Watching`, a ForwardingStore that
+// counts or interferes with what the service asks of the store.
+template <class Watching>
+struct ServiceOverWatchedStore {
+  testing::TempDir dir;
+  crypto::KeyRing ring = *crypto::KeyRing::create(dir.path() / "k");
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  Watching store{*store::open_store("sqlite:" + (dir.path() / "db").string())};
+  vault::KeyVault keys{store, ring, clock};
+  vault::RecordSealer sealer{keys};
+  ResourceService service{store, sealer, clock};
+  const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+};
+
 // Counts commits and the data keys they create. When armed, it lets another writer store the key
 // a commit is about to create, just before that commit: the race KeysToCreate must survive.
 class KeyRaceStore final : public store::ForwardingStore {
@@ -660,14 +674,10 @@ class CandidateCountingStore final : public store::ForwardingStore {
 };
 
 TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
-  testing::TempDir dir;
-  const auto ring = *crypto::KeyRing::create(dir.path() / "k");
-  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
-  CandidateCountingStore store(*store::open_store("sqlite:" + (dir.path() / "db").string()));
-  vault::KeyVault keys(store, ring, clock);
-  vault::RecordSealer sealer(keys);
-  ResourceService service(store, sealer, clock);
-  const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+  ServiceOverWatchedStore<CandidateCountingStore> node;
+  auto& store = node.store;
+  auto& service = node.service;
+  const auto& all = node.all;
   auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
   ASSERT_TRUE(patient) << patient.error().message;
   std::set<std::string> created;
@@ -716,14 +726,11 @@ TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
 }
 
 TEST(ResourceServiceKeys, AFirstWriteIsOneCommitAndALostKeyRaceIsPreparedAgain) {
-  testing::TempDir dir;
-  const auto ring = *crypto::KeyRing::create(dir.path() / "k");
-  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
-  KeyRaceStore store(*store::open_store("sqlite:" + (dir.path() / "db").string()));
-  vault::KeyVault keys(store, ring, clock);
-  vault::RecordSealer sealer(keys);
-  ResourceService service(store, sealer, clock);
-  const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+  ServiceOverWatchedStore<KeyRaceStore> node;
+  auto& store = node.store;
+  auto& keys = node.keys;
+  auto& service = node.service;
+  const auto& all = node.all;
   ASSERT_TRUE(keys.node_key(vault::kNodeBlindIndexKey));
 
   // A new patient: the record, its audit entry and its data key in one commit.
