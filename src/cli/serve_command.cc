@@ -225,7 +225,8 @@ Status serve(const config::ServeConfig& config) {
   options.tls_client_ca = config.tls_client_ca;
   options.io_threads = config.http.io_threads;
   options.worker_threads = config.http.worker_threads;
-  options.brief_handlers_inline = node->store().backend_name() == "sqlite";
+  options.brief_handlers_inline =
+      config.http.reads_on_io_threads && node->store().backend_name() == "sqlite";
   options.max_connections = config.http.max_connections;
   options.max_body_bytes = config.http.max_body_bytes;
   options.max_header_bytes = config.http.max_header_bytes;

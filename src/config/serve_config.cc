@@ -100,10 +100,10 @@ Status load_table(const toml::table& root, ServeConfig& config) {
   if (const auto* http = root.get("http")) {
     if (!http->is_table()) return config_error("http", "must be a table");
     const auto& table = *http->as_table();
-    RETURN_IF_ERROR(
-        refuse_unknown_keys(table, "http",
-                            {"io_threads", "worker_threads", "max_connections", "max_body_bytes",
-                             "max_header_bytes", "read_timeout_ms", "idle_timeout_ms"}));
+    RETURN_IF_ERROR(refuse_unknown_keys(
+        table, "http",
+        {"io_threads", "worker_threads", "max_connections", "max_body_bytes", "max_header_bytes",
+         "read_timeout_ms", "idle_timeout_ms", "reads_on_io_threads"}));
     RETURN_IF_ERROR(read_value(table, "http", "io_threads", config.http.io_threads));
     RETURN_IF_ERROR(read_value(table, "http", "worker_threads", config.http.worker_threads));
     RETURN_IF_ERROR(read_value(table, "http", "max_connections", config.http.max_connections));
@@ -111,6 +111,8 @@ Status load_table(const toml::table& root, ServeConfig& config) {
     RETURN_IF_ERROR(read_value(table, "http", "max_header_bytes", config.http.max_header_bytes));
     RETURN_IF_ERROR(read_value(table, "http", "read_timeout_ms", config.http.read_timeout));
     RETURN_IF_ERROR(read_value(table, "http", "idle_timeout_ms", config.http.idle_timeout));
+    RETURN_IF_ERROR(
+        read_value(table, "http", "reads_on_io_threads", config.http.reads_on_io_threads));
   }
   if (const auto* audit = root.get("audit")) {
     if (!audit->is_table()) return config_error("audit", "must be a table");

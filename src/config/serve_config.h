@@ -13,7 +13,8 @@
 //   log_level = "info"
 //   [tls]  cert = "...", key = "...", client_ca, client_cert, client_key (mutual TLS)
 //   [http] io_threads, worker_threads, max_connections, max_body_bytes, max_header_bytes,
-//          read_timeout_ms, idle_timeout_ms
+//          read_timeout_ms, idle_timeout_ms,
+//          reads_on_io_threads = true  # SQLite only; false for a database much larger than RAM
 //   [store_options] postgres_pool_size
 //   [consent] cm_id = "sbx"               # the CM's id and ABHA address suffix
 //             facility_id = "aiims-delhi"  # this node's facility id as a HIP/HIU
@@ -50,6 +51,11 @@ struct ListenAddress {
 struct HttpOptions {
   std::size_t io_threads = 0;  // 0: one per core
   std::size_t worker_threads = 16;
+  // Reads of one record on the SQLite store run on the I/O threads (http::Work::kBrief), which
+  // saves two thread hand-offs a read. Off for a database so much larger than memory that reads
+  // wait on the disk: a few I/O threads would then read one page at a time, where the workers
+  // read many at once. PostgreSQL reads always go to the workers.
+  bool reads_on_io_threads = true;
   std::size_t max_connections = 1024;
   std::size_t max_body_bytes = limits::kBodyBytesMax;
   std::size_t max_header_bytes = limits::kHeaderBytesMax;

@@ -31,6 +31,7 @@ log_level = "warn"
 worker_threads = 4
 max_connections = 50
 read_timeout_ms = 1500
+reads_on_io_threads = false
 [store_options]
 postgres_pool_size = 3
 [audit]
@@ -50,6 +51,7 @@ key = "cm.example.in/witness+01020304+BAAA"
   EXPECT_EQ(config.http.worker_threads, 4u);
   EXPECT_EQ(config.http.max_connections, 50u);
   EXPECT_EQ(config.http.read_timeout, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(config.http.reads_on_io_threads);
   EXPECT_EQ(config.postgres_pool_size, 3u);
   EXPECT_EQ(config.audit.origin, "aiims.example.in/audit");
   EXPECT_EQ(config.audit.witness_name, "cm.example.in/witness");
@@ -103,6 +105,7 @@ TEST(ServeConfig, ErrorsNameTheKey) {
       {"roles = [\"doctor\"]", "roles"},
       {"[http]\nread_timeout_ms = -1", "http.read_timeout_ms"},
       {"insecure_http = \"yes\"", "insecure_http"},
+      {"[http]\nreads_on_io_threads = 1", "http.reads_on_io_threads: must be true or false"},
       {"= broken", "line 1"},
       {"[audit]\norign = \"x\"", "audit.orign: unknown key"},
       {"[audit]\nwitnesses = 3", "audit.witnesses"},
