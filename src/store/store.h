@@ -166,7 +166,8 @@ class CommitTicket {
   // Runs `callback` with the outcome: at once on this thread if it is known, else on the thread
   // that completes the ticket, so it must be quick (hand the work on). One callback per ticket.
   void when_done(Callback callback) const;
-  // Blocks until the outcome is known.
+  // Blocks until the outcome is known and the callback, if one was waiting, has run: a waiter
+  // may rely on what the callback did.
   Result<CommitReceipt> wait() const;
 
  private:
