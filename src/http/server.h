@@ -3,7 +3,7 @@
 // One I/O thread per core accepts and parses; handlers run on a separate worker pool so a slow
 // store call never stalls other connections. Brief handlers (Work::kBrief: a record read from
 // the embedded store) may instead run on the connection's own I/O thread, which saves two thread
-// hand-offs per request: reads about 23% faster on the 2-core benchmark machine.
+// hand-offs per request: reads about a quarter faster on the 2-core benchmark machine.
 //
 // Every bound is explicit: header and body size (413), a read timeout once a request has started
 // (408) and an idle timeout between requests, a maximum number of connections (503 beyond it), and
