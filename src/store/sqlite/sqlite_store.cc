@@ -168,37 +168,46 @@ static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 constexpr std::string_view kRecordColumns =
     "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
 
-// Runs `insert` ("INSERT ... VALUES ") for `rows` rows of `columns` values, kRowsPerStatement rows
-// to a statement and the rest one at a time; bind_row(statement, first, row) binds row `row`'s
-// values from parameter `first` on. A row costs SQLite a few microseconds of statement overhead
-// (reset, binds, a step through the program) besides its B-tree insert, as much again as the
-// insert when rows append to a few pages; a statement of many rows pays it once for them all.
-// Values are bound without copies (Statement::bind), so they must outlive the call.
-template <typename BindRow>
-Status insert_rows(Connection& connection, std::string_view insert, int columns, std::size_t rows,
-                   const BindRow& bind_row) {
-  constexpr std::size_t kRowsPerStatement = 32;
-  const auto statement_of = [&](std::size_t count) {
+constexpr std::size_t kRowsPerStatement = 32;
+
+// The statements insert_rows runs for one kind of row, `insert` ("INSERT ... VALUES ") followed
+// by one row's or kRowsPerStatement rows' placeholders; written out once, at first use.
+struct RowInsert {
+  RowInsert(std::string_view insert, int column_count) : columns(column_count) {
     std::string tuple = "(?";
-    for (int column = 1; column < columns; ++column) tuple += ",?";
+    for (int column = 1; column < column_count; ++column) tuple += ",?";
     tuple += ")";
-    std::string sql(insert);
-    for (std::size_t i = 0; i < count; ++i) (sql += i == 0 ? "" : ",") += tuple;
-    return sql;
-  };
+    one = std::string(insert) + tuple;
+    many = one;
+    for (std::size_t i = 1; i < kRowsPerStatement; ++i) (many += ",") += tuple;
+  }
+  int columns;
+  std::string one;
+  std::string many;
+};
+
+// Inserts `rows` rows, kRowsPerStatement to a statement and the rest one at a time;
+// bind_row(statement, first, row) binds row `row`'s values from parameter `first` on. A row costs
+// SQLite a few microseconds of statement overhead (reset, binds, a step through the program)
+// besides its B-tree insert, as much again as the insert when rows append to a few pages; a
+// statement of many rows pays it once for them all. Values are bound without copies
+// (Statement::bind), so they must outlive the call.
+template <typename BindRow>
+Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t rows,
+                   const BindRow& bind_row) {
   std::size_t next = 0;
   if (rows >= kRowsPerStatement) {
-    ASSIGN_OR_RETURN(auto many, connection.prepare(statement_of(kRowsPerStatement)));
+    ASSIGN_OR_RETURN(auto many, connection.prepare(insert.many));
     for (; rows - next >= kRowsPerStatement; next += kRowsPerStatement) {
       many.reset();
       for (std::size_t i = 0; i < kRowsPerStatement; ++i) {
-        bind_row(many, static_cast<int>(i) * columns + 1, next + i);
+        bind_row(many, static_cast<int>(i) * insert.columns + 1, next + i);
       }
       RETURN_IF_ERROR(many.run());
     }
   }
   if (next == rows) return {};
-  ASSIGN_OR_RETURN(auto one, connection.prepare(statement_of(1)));
+  ASSIGN_OR_RETURN(auto one, connection.prepare(insert.one));
   for (; next < rows; ++next) {
     one.reset();
     bind_row(one, 1, next);
@@ -791,9 +800,10 @@ Status SqliteStore::apply_keys(const WriteBatch& batch) {
 
 Status SqliteStore::apply_audit(const WriteBatch& batch, Counters& counters,
                                 CommitReceipt& receipt) {
+  static const RowInsert kAuditEntries("INSERT INTO audit_entries (idx, subject, entry) VALUES ",
+                                       3);
   const std::int64_t first_index = counters.next_audit_index;
-  RETURN_IF_ERROR(insert_rows(*writer_, "INSERT INTO audit_entries (idx, subject, entry) VALUES ",
-                              3, batch.audit.size(),
+  RETURN_IF_ERROR(insert_rows(*writer_, kAuditEntries, batch.audit.size(),
                               [&](Statement& statement, int first, std::size_t row) {
                                 statement.bind(first, first_index + static_cast<std::int64_t>(row))
                                     .bind(first + 1, batch.audit[row].subject)
@@ -1154,18 +1164,18 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
       }
     }
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
+    static const RowInsert kIndexRows(
+        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) VALUES ", 5);
     const auto ordered = in_key_order(index_rows);
-    RETURN_IF_ERROR(insert_rows(
-        *writer_,
-        "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) VALUES ", 5,
-        ordered.size(), [&](Statement& statement, int first, std::size_t row) {
-          const MergeRow& index_row = *ordered[row];
-          statement.bind(first, index_row.type)
-              .bind(first + 1, index_row.entry->name)
-              .bind(first + 2, index_row.entry->value)
-              .bind(first + 3, index_row.id)
-              .bind(first + 4, index_row.partition);
-        }));
+    RETURN_IF_ERROR(insert_rows(*writer_, kIndexRows, ordered.size(),
+                                [&](Statement& statement, int first, std::size_t row) {
+                                  const MergeRow& index_row = *ordered[row];
+                                  statement.bind(first, index_row.type)
+                                      .bind(first + 1, index_row.entry->name)
+                                      .bind(first + 2, index_row.entry->value)
+                                      .bind(first + 3, index_row.id)
+                                      .bind(first + 4, index_row.partition);
+                                }));
     ASSIGN_OR_RETURN(auto remove,
                      writer_->prepare("DELETE FROM index_journal WHERE sequence <= ?1"));
     remove.bind(1, through);
