@@ -36,6 +36,8 @@ class ServerTest : public ::testing::Test {
         [](const Request&, const RouteContext&) { return text("brief"); }, Work::kBrief);
   }
   void TearDown() override {
+    // A test that failed while holding the worker must not leave the server's drain waiting on it.
+    release();
     if (server_) server_->stop();
     if (serving_.joinable()) serving_.join();
   }
@@ -69,7 +71,13 @@ class ServerTest : public ::testing::Test {
   Router router_{tokens_};
   Metrics metrics_;
   std::promise<void> holding_;
+  void release() {
+    if (!released_) release_.set_value();
+    released_ = true;
+  }
+
   std::promise<void> release_;
+  bool released_ = false;
   std::unique_ptr<Server> server_;
   std::thread serving_;
 };
@@ -83,7 +91,7 @@ TEST_F(ServerTest, BriefHandlersRunOnTheConnectionsThreadWhileEveryWorkerIsBusy)
   ASSERT_TRUE(brief) << brief.error().message;
   EXPECT_EQ(brief->status, 200);
   EXPECT_EQ(brief->body, "brief");
-  release_.set_value();
+  release();
   const auto reply = held.get();
   ASSERT_TRUE(reply) << reply.error().message;
   EXPECT_EQ(reply->body, "held");
@@ -98,7 +106,7 @@ TEST_F(ServerTest, WithoutInlineHandlingBriefHandlersWaitForAWorker) {
   ASSERT_TRUE(client);
   // The only worker is held until released below, so this cannot be answered in time.
   EXPECT_FALSE((*client)->get(url("/brief")));
-  release_.set_value();
+  release();
   ASSERT_TRUE(held.get());
 }
 
