@@ -23,8 +23,9 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-// Each connection's socket runs on its own strand, so its coroutine and watchdog never race.
-using Socket = asio::basic_stream_socket<tcp, asio::strand<asio::io_context::executor_type>>;
+// Each connection lives on one I/O thread's own io_context, so its coroutine and watchdog never
+// race and no strand is needed.
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 using TlsStream = ssl::stream<Socket>;
 using Clock = std::chrono::steady_clock;
 using asio::use_awaitable;
@@ -32,7 +33,7 @@ constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
 constexpr std::chrono::milliseconds kWatchdogTick{250};
 
 // What one connection is doing, shared between its serving coroutine and its watchdog. Both run on
-// the connection's strand, so no lock is needed.
+// the connection's I/O thread, so no lock is needed.
 struct ConnectionState {
   enum class Phase { kWaiting, kReading, kHandling, kWriting, kFinished };
   Phase phase = Phase::kWaiting;
@@ -90,6 +91,8 @@ class Server::Impl {
       : options_(options),
         router_(router),
         metrics_(metrics),
+        connection_contexts_(make_connection_contexts(options.io_threads)),
+        io_(*connection_contexts_.front()),
         tls_context_(ssl::context::tls_server),
         acceptor_(io_),
         workers_(options.worker_threads),
@@ -124,11 +127,16 @@ class Server::Impl {
       if (!error) begin_drain();
     });
     asio::co_spawn(io_, accept_loop(), asio::detached);
-    const std::size_t threads = options_.io_threads != 0
-                                    ? options_.io_threads
-                                    : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    // The other threads' contexts have no work until a connection comes; the guards keep them
+    // running until the drain ends.
     std::vector<std::thread> extra;
-    for (std::size_t i = 1; i < threads; ++i) extra.emplace_back([this] { io_.run(); });
+    for (std::size_t i = 1; i < connection_contexts_.size(); ++i) {
+      extra.emplace_back([this, i] {
+        auto& context = *connection_contexts_[i];
+        auto guard = asio::make_work_guard(context);
+        context.run();
+      });
+    }
     io_.run();
     for (auto& thread : extra) thread.join();
     workers_.join();
@@ -197,12 +205,13 @@ class Server::Impl {
       co_await timer.async_wait(kNoThrow);
     }
     log::info("drain_finished", {{"connections_left", std::to_string(connections_.load())}});
-    io_.stop();
+    for (auto& context : connection_contexts_) context->stop();
   }
 
   asio::awaitable<void> accept_loop() {
     while (acceptor_.is_open()) {
-      auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
+      auto& context = *connection_contexts_[next_context_++ % connection_contexts_.size()];
+      auto [error, socket] = co_await acceptor_.async_accept(context.get_executor(), kNoThrow);
       if (error) {
         if (!acceptor_.is_open()) co_return;
         continue;  // a failed accept (for example EMFILE) must not stop the server
@@ -473,10 +482,29 @@ class Server::Impl {
     }
   }
 
+  // One io_context per I/O thread, each run by that thread alone, and a connection stays on the
+  // context it was accepted to. With one context shared by the I/O threads, its scheduler's lock,
+  // cross-thread wake-ups and every connection's strand held /healthz (answered inline) to 98k
+  // requests/s on the 2-core benchmark machine; with a context each, 155k, the ceiling server's
+  // rate.
+  static std::vector<std::unique_ptr<asio::io_context>> make_connection_contexts(
+      std::size_t io_threads) {
+    const std::size_t threads = io_threads != 0
+                                    ? io_threads
+                                    : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (std::size_t i = 0; i < threads; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return contexts;
+  }
+
   const ServerOptions options_;
   const Router& router_;
   Metrics& metrics_;
-  asio::io_context io_;
+  std::vector<std::unique_ptr<asio::io_context>> connection_contexts_;
+  asio::io_context& io_;  // the first thread's: it also accepts, and hears signals and stop()
+  std::size_t next_context_ = 0;  // accept_loop's alone
   ssl::context tls_context_;
   bool tls_ = false;
   tcp::acceptor acceptor_;

@@ -1,9 +1,10 @@
 // Server: the HTTP/1.1 front door of a node, on Boost.Beast and Asio with C++20 coroutines.
 //
-// One I/O thread per core accepts and parses; handlers run on a separate worker pool so a slow
-// store call never stalls other connections. Brief handlers (Work::kBrief: a record read from
-// the embedded store) may instead run on the connection's own I/O thread, which saves two thread
-// hand-offs per request: reads about a quarter faster on the 2-core benchmark machine.
+// One I/O thread per core, each with its own io_context and the connections accepted to it (round
+// robin), reads and parses requests; handlers run on a separate worker pool so a slow store call
+// never stalls other connections. Brief handlers (Work::kBrief: a record read from the embedded
+// store, a liveness probe) may instead run on the connection's own I/O thread, which saves two
+// thread hand-offs per request: reads about a quarter faster on the 2-core benchmark machine.
 //
 // Every bound is explicit: header and body size (413), a read timeout once a request has started
 // (408) and an idle timeout between requests, a maximum number of connections (503 beyond it), and

@@ -7,12 +7,16 @@
 namespace kavach::http {
 
 void add_system_routes(Router& router, const ApiServices& services) {
-  router.add("GET", "/healthz", Access::kPublic, [](const Request&, const RouteContext&) {
-    Response response;
-    response.body = R"({"status":"ok"})";
-    response.set_header("Content-Type", "application/json");
-    return response;
-  });
+  // A liveness probe touches nothing, so it may be answered on the I/O thread (Work::kBrief).
+  router.add(
+      "GET", "/healthz", Access::kPublic,
+      [](const Request&, const RouteContext&) {
+        Response response;
+        response.body = R"({"status":"ok"})";
+        response.set_header("Content-Type", "application/json");
+        return response;
+      },
+      Work::kBrief);
 
   router.add("GET", "/readyz", Access::kPublic, [&services](const Request&, const RouteContext&) {
     if (auto ready = services.readiness(); !ready) {

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "auth/token_service.h"
@@ -33,7 +35,12 @@ class ServerTest : public ::testing::Test {
     });
     router_.add(
         "GET", "/brief", Access::kPublic,
-        [](const Request&, const RouteContext&) { return text("brief"); }, Work::kBrief);
+        [this](const Request&, const RouteContext&) {
+          std::lock_guard lock(threads_mutex_);
+          brief_threads_.insert(std::this_thread::get_id());
+          return text("brief");
+        },
+        Work::kBrief);
   }
   void TearDown() override {
     // A test that failed while holding the worker must not leave the server's drain waiting on it.
@@ -78,6 +85,8 @@ class ServerTest : public ::testing::Test {
 
   std::promise<void> release_;
   bool released_ = false;
+  std::mutex threads_mutex_;
+  std::set<std::thread::id> brief_threads_;  // where /brief was answered
   std::unique_ptr<Server> server_;
   std::thread serving_;
 };
@@ -108,6 +117,26 @@ TEST_F(ServerTest, WithoutInlineHandlingBriefHandlersWaitForAWorker) {
   EXPECT_FALSE((*client)->get(url("/brief")));
   release();
   ASSERT_TRUE(held.get());
+}
+
+TEST_F(ServerTest, ConnectionsAreSpreadOverTheIoThreadsAndAStopEndsEveryOne) {
+  start(/*brief_handlers_inline=*/true);
+  // Each client opens its own connection; the server hands them to its two I/O threads in turn.
+  for (int i = 0; i < 2; ++i) {
+    auto client = HttpClient::create();
+    ASSERT_TRUE(client);
+    const auto brief = (*client)->get(url("/brief"));
+    ASSERT_TRUE(brief) << brief.error().message;
+    EXPECT_EQ(brief->status, 200);
+  }
+  {
+    std::lock_guard lock(threads_mutex_);
+    EXPECT_EQ(brief_threads_.size(), 2u);
+  }
+  // run() returns only once every I/O thread's context has stopped: a context left running
+  // would hang this join (and fail the test at CTest's timeout).
+  server_->stop();
+  serving_.join();
 }
 
 }  // namespace
