@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libexpected-dev libsodium-dev libssl-dev libsqlite3-dev libpq-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgoogle-perftools-dev
   postgresql postgresql-client
   curl python3 sqlite3 wrk
   nodejs chromium fonts-lohit-deva
