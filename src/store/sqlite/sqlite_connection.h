@@ -70,7 +70,8 @@ class Connection {
   // Borrows the cached prepared statement for `sql`, preparing it on first use.
   Result<Statement> prepare(const std::string& sql);
   // Runs one statement with no parameters and no rows through prepare(): for the transaction
-  // statements a writer runs on every commit, which execute() would compile every time.
+  // statements a writer runs on every commit and a reader around its reads, which execute()
+  // would compile every time.
   Status run(const std::string& sql);
   sqlite3* get() const { return db_.get(); }
 

@@ -871,7 +871,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
   // One read transaction for the lot: SQLite drops a connection's page cache when a transaction
   // begins on a WAL that changed since the last one (every commit changes it), so reading record
   // by record read the same upper B-tree pages again for each.
-  RETURN_IF_ERROR(reader->execute("BEGIN"));
+  RETURN_IF_ERROR(reader->run("BEGIN"));
   auto read = [&]() -> Status {
     ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql()));
     records.reserve(ids.size());
@@ -882,7 +882,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
     }
     return {};
   }();
-  (void)reader->execute("COMMIT");
+  (void)reader->run("COMMIT");
   RETURN_IF_ERROR(read);
   return records;
 }
@@ -956,9 +956,9 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
   // gone from the copy and not yet in that snapshot's index table); a new snapshot is newer than
   // any merge the copy has seen, so the second try succeeds unless merges keep racing it.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    RETURN_IF_ERROR(reader->execute("BEGIN"));
+    RETURN_IF_ERROR(reader->run("BEGIN"));
     auto finish = [&](Status status) {
-      (void)reader->execute("COMMIT");
+      (void)reader->run("COMMIT");
       return status;
     };
     auto snapshot = read_journal_state(*reader);
