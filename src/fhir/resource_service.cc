@@ -475,10 +475,11 @@ Result<std::optional<std::string>> ResourceService::single_match(
   }
   ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, nullptr));
   std::vector<std::string> ids;
-  RETURN_IF_ERROR(scan_matches(type, predicates, nullptr, "", 2, [&ids](SearchMatch&& match) {
-    ids.push_back(match.record.id);
-    return ids.size() < 2;
-  }));
+  RETURN_IF_ERROR(scan_matches(type, predicates, nullptr, "", 2, MatchDetail::kRecord,
+                               [&ids](SearchMatch&& match) {
+                                 ids.push_back(match.record.id);
+                                 return ids.size() < 2;
+                               }));
   if (ids.size() > 1) {
     return make_error(
         ErrorCode::kFailedPrecondition,

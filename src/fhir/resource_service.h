@@ -170,9 +170,9 @@ class ResourceService {
   Result<std::vector<StoredResource>> history(const auth::AccessToken& caller,
                                               std::string_view type, std::string_view id,
                                               std::size_t count);
-  // A search (search_query.h). Every returned or included record is checked exactly against the
-  // query, against the caller's scopes or, under a consent, by the gate, and logged; under a
-  // consent the query must name the patient. The total counts only what the caller may see.
+  // A search (search_query.h). Every returned or included record matches the query exactly (by
+  // the check, or by an index that decides it), is checked against the caller's scopes or, under
+  // a consent, by the gate, and is logged; under a consent the query must name the patient. The total counts only what the caller may see.
   Result<SearchResult> search(const auth::AccessToken& caller, const SearchQuery& query);
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
   // Type-level history: every version of every `type` record, newest first, before the cursor.
@@ -307,8 +307,12 @@ class ResourceService {
     std::string name;                  // kIndex
     std::vector<store::Bytes> values;  // kIndex
     store::RecordedRange recorded;     // kRecorded
+    // kIndex: the index answers the search's only predicate exactly (a reference, looked up under
+    // its own name, with no modifier), so a candidate the index was read for needs no check.
+    bool exact = false;
   };
-  // A record that passed every predicate (and the grant), opened.
+  // A record that passed every predicate (and the grant), opened. `object` is its parsed form,
+  // left empty when the index alone decided the match and the caller did not ask for it.
   struct SearchMatch {
     store::RecordVersion record;
     StoredResource resource;
@@ -317,19 +321,28 @@ class ResourceService {
   // The index lookup (or list of ids) that proposes candidates for `predicates`, in id order.
   Result<CandidateSource> candidate_source(std::string_view type,
                                            const std::vector<SearchPredicate>& predicates);
+  // With `exact_as_of` and an exact source, also the change-feed position the index was read at
+  // (store::IndexMatches; 0 when the store cannot say).
   Result<std::vector<std::string>> next_candidates(const CandidateSource& source,
-                                                   const std::string& after, std::size_t limit);
+                                                   const std::string& after, std::size_t limit,
+                                                   std::int64_t* exact_as_of = nullptr);
   // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
+  // `matched_by_index`: the index has already decided the predicates (CandidateSource::exact, for
+  // the version read), so the record is opened but neither parsed nor checked again.
   Result<std::optional<SearchMatch>> check_candidate(const store::RecordVersion& record,
                                                      const std::vector<SearchPredicate>& predicates,
                                                      const RecordGrant* grant,
-                                                     vault::OpenedKeys& opened);
+                                                     vault::OpenedKeys& opened,
+                                                     bool matched_by_index = false);
+  // What a scan's visit needs of each match besides the record and its JSON.
+  enum class MatchDetail { kRecord, kParsed };
   // Calls `visit` with each match after `after` in id order, until it returns false. `expected`
   // is how many matches the visit will likely take (0: no idea, or all of them); the first
-  // candidates are looked up and read in that number rather than a whole read's worth.
+  // candidates are looked up and read in that number rather than a whole read's worth. With
+  // MatchDetail::kRecord a match's `object` may be left empty.
   Status scan_matches(std::string_view type, const std::vector<SearchPredicate>& predicates,
                       const RecordGrant* grant, std::string after, std::size_t expected,
-                      const std::function<bool(SearchMatch&&)>& visit);
+                      MatchDetail detail, const std::function<bool(SearchMatch&&)>& visit);
   // The predicates with chains resolved into the references they select.
   Result<std::vector<SearchPredicate>> resolve_chains(const auth::AccessToken& caller,
                                                       const SearchQuery& query,

@@ -11,7 +11,8 @@
 // A record's type and meta.lastUpdated are not indexed: the records table keeps both, and a
 // search by neither or by _lastUpdated reads its candidates from there (Store::find_recorded).
 // The index proposes candidates; the search checks each opened record exactly, so a tag shared
-// by different values (a prefix, a bucket) never shows in results.
+// by different values (a prefix, a bucket) never shows in results. A reference's tag stands for
+// one value, so a search by that alone needs no check (resource_search.cc).
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // Whether one opened resource satisfies a search predicate, exactly as FHIR R4 defines it. The
-// index only proposes candidates (search_index.h); this is the check every returned record passes.
+// index only proposes candidates (search_index.h); this is the check every returned record passes,
+// but for those an exact index has decided already (resource_search.cc, CandidateSource::exact).
 #pragma once
 
 #include <optional>

@@ -673,6 +673,61 @@ class CandidateCountingStore final : public store::ForwardingStore {
   std::size_t records_read = 0;
 };
 
+// When armed, runs a write just before the next read of search candidates: the record changes
+// between the index lookup and the read of the record.
+class WriteBeforeCandidatesStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<store::RecordVersion>> read_current_many(
+      const std::string& type, std::span<const std::string> ids) override {
+    if (auto write = std::exchange(before_read, nullptr)) write();
+    return ForwardingStore::read_current_many(type, ids);
+  }
+  std::function<void()> before_read;
+};
+
+TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotReturned) {
+  ServiceOverWatchedStore<WriteBeforeCandidatesStore> node;
+  auto& service = node.service;
+  const auto& all = node.all;
+  const auto observation_of = [](const std::string& patient) {
+    return R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
+           patient + R"("}})";
+  };
+  auto first = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  auto second = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(first && second);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto observation = service.create(all, "Observation", observation_of(first->id));
+    ASSERT_TRUE(observation) << observation.error().message;
+    ids.push_back(observation->id);
+  }
+  std::sort(ids.begin(), ids.end());
+  const auto matches = [&](const std::string& patient) {
+    auto page = service.search(
+        all, SearchRequest{"Observation", {{"subject", "Patient/" + patient}}, 20, ""});
+    EXPECT_TRUE(page) << page.error().message;
+    std::vector<std::string> found;
+    if (page) {
+      for (const auto& resource : page->resources) found.push_back(resource.id);
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  EXPECT_EQ(matches(first->id), ids);
+
+  // The index still names the middle one under the first patient when the search reads it.
+  bool moved = false;
+  node.store.before_read = [&] {
+    moved = service.update(all, "Observation", ids[1], observation_of(second->id), std::nullopt)
+                .has_value();
+  };
+  EXPECT_EQ(matches(first->id), (std::vector<std::string>{ids[0], ids[2]}));
+  EXPECT_TRUE(moved);
+  EXPECT_EQ(matches(second->id), std::vector<std::string>{ids[1]});
+}
+
 TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
   ServiceOverWatchedStore<CandidateCountingStore> node;
   auto& store = node.store;

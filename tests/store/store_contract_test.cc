@@ -276,6 +276,38 @@ TEST_P(StoreContractTest, FindAnyMatchesAnyValueOnceInIdOrder) {
   EXPECT_THAT(*store_->find_any("Observation", "date", {}, "", 10), IsEmpty());
 }
 
+TEST_P(StoreContractTest, FindAnyExactSaysWhichVersionsItsAnswerHoldsFor) {
+  auto first = make_write("Observation", "a", 1);
+  first.index = {entry("subject", "Patient/x")};
+  auto second = make_write("Observation", "b", 1);
+  second.index = {entry("subject", "Patient/x")};
+  ASSERT_TRUE(commit({first}));
+  ASSERT_TRUE(commit({second}));
+  const std::vector<Bytes> wanted = {entry("subject", "Patient/x").value};
+  const auto found = store_->find_any_exact("Observation", "subject", wanted, "", 10);
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_THAT(found->ids, ElementsAre("a", "b"));
+  if (GetParam() == "postgresql") {
+    EXPECT_EQ(found->as_of_sequence, 0);  // cannot say: a search checks every candidate
+    return;
+  }
+  // The versions found are at or below the position...
+  for (const char* id : {"a", "b"}) {
+    const auto record = store_->read_current("Observation", id);
+    ASSERT_TRUE(record && *record);
+    EXPECT_LE((*record)->sequence, found->as_of_sequence);
+  }
+  // ...and one written after the lookup, which no longer carries the entry, is above it.
+  auto moved = make_write("Observation", "a", 2);
+  moved.index = {entry("subject", "Patient/y")};
+  ASSERT_TRUE(commit({moved}));
+  const auto now = store_->read_current("Observation", "a");
+  ASSERT_TRUE(now && *now);
+  EXPECT_GT((*now)->sequence, found->as_of_sequence);
+  EXPECT_THAT(store_->find_any_exact("Observation", "subject", wanted, "", 10)->ids,
+              ElementsAre("b"));
+}
+
 TEST_P(StoreContractTest, IndexEntriesAreThoseOfTheCurrentVersionInOrder) {
   auto first = make_write("Observation", "o", 1);
   first.index = {entry("subject", "Patient/x"), entry("code", "old")};

@@ -949,7 +949,8 @@ Result<JournalState> SqliteStore::read_journal_state(Connection& connection) {
   return JournalState{statement.column_int(0), statement.column_int(1)};
 }
 
-Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query) {
+Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query,
+                               std::int64_t* as_of_sequence) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
   if (!journaled()) return query(*reader, IndexJournal{});
   // A snapshot older than the copy's last merge cannot be answered from it (the rows merged are
@@ -963,10 +964,16 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
     };
     auto snapshot = read_journal_state(*reader);
     if (!snapshot) return finish(tl::unexpected(snapshot.error()));
+    // Every committed version adds a journal row, so the snapshot's last sequence is the newest
+    // version the index answer can reflect.
+    const auto answer = [&] {
+      if (as_of_sequence != nullptr) *as_of_sequence = snapshot->last_sequence;
+      return query(*reader, journal_);
+    };
     {
       std::shared_lock lock(journal_mutex_);
       const auto fit = journal_.fit(*snapshot, scope);
-      if (fit == IndexJournal::Fit::kCurrent) return finish(query(*reader, journal_));
+      if (fit == IndexJournal::Fit::kCurrent) return finish(answer());
       if (fit == IndexJournal::Fit::kAhead) {
         (void)finish({});
         continue;
@@ -983,7 +990,7 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
         }
         [[fallthrough]];
       case IndexJournal::Fit::kCurrent:
-        return finish(query(*reader, journal_));
+        return finish(answer());
     }
   }
   return make_error(ErrorCode::kUnavailable, "the index kept changing under the query; retry");
@@ -1365,7 +1372,14 @@ Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
                                                        const std::vector<Bytes>& values,
                                                        const std::string& after_id,
                                                        std::size_t limit) {
-  if (values.empty()) return std::vector<std::string>{};
+  ASSIGN_OR_RETURN(auto matches, find_any_exact(type, name, values, after_id, limit));
+  return std::move(matches.ids);
+}
+
+Result<IndexMatches> SqliteStore::find_any_exact(const std::string& type, const std::string& name,
+                                                 const std::vector<Bytes>& values,
+                                                 const std::string& after_id, std::size_t limit) {
+  if (values.empty()) return IndexMatches{};
   limit = std::min(limit, limits::kPageSizeMax);
   std::string placeholders;
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -1375,23 +1389,27 @@ Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
       "SELECT DISTINCT id FROM record_index WHERE type = ?1 AND name = ?4 AND id > ?2 AND "
       "value IN ({}) ORDER BY id LIMIT ?3",
       placeholders);
-  std::vector<std::string> ids;
-  RETURN_IF_ERROR(read_index(type, [&](Connection& reader, const IndexJournal& journal) -> Status {
-    ASSIGN_OR_RETURN(ids, indexed_ids(
-                              reader, journal, type, sql,
-                              [&](Statement& statement) {
-                                statement.bind(4, name);
-                                for (std::size_t i = 0; i < values.size(); ++i) {
-                                  statement.bind(static_cast<int>(i + 5), values[i]);
-                                }
-                              },
-                              after_id, limit));
-    for (const auto& value : values) {
-      ids = merge_ids(std::move(ids), journal.find(type, name, value, after_id, limit), limit);
-    }
-    return {};
-  }));
-  return ids;
+  IndexMatches matches;
+  auto& ids = matches.ids;
+  RETURN_IF_ERROR(read_index(
+      type,
+      [&](Connection& reader, const IndexJournal& journal) -> Status {
+        ASSIGN_OR_RETURN(ids, indexed_ids(
+                                  reader, journal, type, sql,
+                                  [&](Statement& statement) {
+                                    statement.bind(4, name);
+                                    for (std::size_t i = 0; i < values.size(); ++i) {
+                                      statement.bind(static_cast<int>(i + 5), values[i]);
+                                    }
+                                  },
+                                  after_id, limit));
+        for (const auto& value : values) {
+          ids = merge_ids(std::move(ids), journal.find(type, name, value, after_id, limit), limit);
+        }
+        return {};
+      },
+      &matches.as_of_sequence));
+  return matches;
 }
 
 Result<std::vector<std::string>> SqliteStore::find_recorded(const std::string& type,

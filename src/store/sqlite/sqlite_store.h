@@ -80,6 +80,10 @@ class SqliteStore final : public Store {
                                             const std::vector<Bytes>& values,
                                             const std::string& after_id,
                                             std::size_t limit) override;
+  // Exact as of the snapshot the index was read in: its last journal sequence.
+  Result<IndexMatches> find_any_exact(const std::string& type, const std::string& name,
+                                      const std::vector<Bytes>& values, const std::string& after_id,
+                                      std::size_t limit) override;
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const RecordedRange& range,
                                                  const std::string& after_id,
@@ -167,7 +171,10 @@ class SqliteStore final : public Store {
   // Runs `query` inside one read snapshot, with the journal's copy caught up to that snapshot for
   // the rows in `scope` (the query must look at no others).
   using IndexRead = std::function<Status(Connection&, const IndexJournal&)>;
-  Status read_index(const JournalScope& scope, const IndexRead& query);
+  // With `as_of_sequence`, also says the change-feed position the index was read at (left alone
+  // when the store has no journal, whose reads are not one snapshot).
+  Status read_index(const JournalScope& scope, const IndexRead& query,
+                    std::int64_t* as_of_sequence = nullptr);
   // Whether the open database has the index journal (schema 5) and the per-record entries its
   // merges read (schema 6); without them, as in a test that writes an older schema, index rows go
   // straight into the index table.
