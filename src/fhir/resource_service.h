@@ -172,7 +172,8 @@ class ResourceService {
                                               std::size_t count);
   // A search (search_query.h). Every returned or included record matches the query exactly (by
   // the check, or by an index that decides it), is checked against the caller's scopes or, under
-  // a consent, by the gate, and is logged; under a consent the query must name the patient. The total counts only what the caller may see.
+  // a consent, by the gate, and is logged; under a consent the query must name the patient. The
+  // total counts only what the caller may see.
   Result<SearchResult> search(const auth::AccessToken& caller, const SearchQuery& query);
   Result<SearchPage> search(const auth::AccessToken& caller, const SearchRequest& request);
   // Type-level history: every version of every `type` record, newest first, before the cursor.
