@@ -64,7 +64,7 @@ Result<std::vector<std::string>> ResourceService::export_ids(const auth::AccessT
   std::string cursor = after;
   for (;;) {
     ASSIGN_OR_RETURN(const auto candidates, next_candidates(source, cursor, limits::kPageSizeMax));
-    for (const auto& id : candidates) {
+    for (const auto& id : candidates.ids) {
       cursor = id;
       ASSIGN_OR_RETURN(const auto record, version_as_of(selection.type, id, selection.as_of_ms));
       if (!record || record->recorded_at_ms < selection.since_ms) continue;
@@ -76,7 +76,7 @@ Result<std::vector<std::string>> ResourceService::export_ids(const auth::AccessT
       ids.push_back(id);
       if (ids.size() == limit) return ids;
     }
-    if (candidates.size() < limits::kPageSizeMax) return ids;
+    if (candidates.ids.size() < limits::kPageSizeMax) return ids;
   }
 }
 

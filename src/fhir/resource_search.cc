@@ -145,32 +145,27 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
   return source;
 }
 
-Result<std::vector<std::string>> ResourceService::next_candidates(const CandidateSource& source,
-                                                                  const std::string& after,
-                                                                  std::size_t limit,
-                                                                  std::int64_t* exact_as_of) {
+Result<store::IndexMatches> ResourceService::next_candidates(const CandidateSource& source,
+                                                             const std::string& after,
+                                                             std::size_t limit) {
+  store::IndexMatches candidates;
   switch (source.kind) {
-    case CandidateSource::Kind::kIndex: {
-      if (!source.exact || exact_as_of == nullptr) {
-        return store_.find_any(source.type, source.name, source.values, after, limit);
-      }
-      ASSIGN_OR_RETURN(auto matches, store_.find_any_exact(source.type, source.name, source.values,
-                                                           after, limit));
-      *exact_as_of = matches.as_of_sequence;
-      return std::move(matches.ids);
+    case CandidateSource::Kind::kIndex:
+      return store_.find_any(source.type, source.name, source.values, after, limit);
+    case CandidateSource::Kind::kRecorded: {
+      if (source.recorded.from_ms >= source.recorded.to_ms) return candidates;
+      ASSIGN_OR_RETURN(candidates.ids,
+                       store_.find_recorded(source.type, source.recorded, after, limit));
+      return candidates;
     }
-    case CandidateSource::Kind::kRecorded:
-      if (source.recorded.from_ms >= source.recorded.to_ms) return std::vector<std::string>{};
-      return store_.find_recorded(source.type, source.recorded, after, limit);
     case CandidateSource::Kind::kIds:
       break;
   }
-  std::vector<std::string> ids;
   for (auto it = std::upper_bound(source.ids.begin(), source.ids.end(), after);
-       it != source.ids.end() && ids.size() < limit; ++it) {
-    ids.push_back(*it);
+       it != source.ids.end() && candidates.ids.size() < limit; ++it) {
+    candidates.ids.push_back(*it);
   }
-  return ids;
+  return candidates;
 }
 
 Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candidate(
@@ -214,15 +209,15 @@ Status ResourceService::scan_matches(std::string_view type,
   // The index decides for the versions it was read for: the records are read after it, and one
   // written in between (a higher sequence) may no longer match, so that one is checked.
   const bool index_decides = source.exact && grant == nullptr && detail == MatchDetail::kRecord;
-  std::int64_t as_of = 0;
   // Candidates are asked for as many as the visit expects to take (at most a read's worth)
   // first, then twice as many each time up to a page of the store's: most searches stop after a
   // page of 20 and one more match, and looking up or reading candidates a search does not take
   // was a sixth of its time.
   std::size_t wanted = expected == 0 ? kCandidatesPerRead : std::min(expected, kCandidatesPerRead);
   for (;;) {
-    ASSIGN_OR_RETURN(const auto ids,
-                     next_candidates(source, after, wanted, index_decides ? &as_of : nullptr));
+    ASSIGN_OR_RETURN(const auto candidates, next_candidates(source, after, wanted));
+    const auto& ids = candidates.ids;
+    const std::int64_t as_of = candidates.as_of_sequence;
     if (ids.empty()) return {};
     after = ids.back();
     // Read a few candidates at a time: enough for a page in one read, while a visit that stops

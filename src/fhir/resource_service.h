@@ -322,11 +322,10 @@ class ResourceService {
   // The index lookup (or list of ids) that proposes candidates for `predicates`, in id order.
   Result<CandidateSource> candidate_source(std::string_view type,
                                            const std::vector<SearchPredicate>& predicates);
-  // With `exact_as_of` and an exact source, also the change-feed position the index was read at
-  // (store::IndexMatches; 0 when the store cannot say).
-  Result<std::vector<std::string>> next_candidates(const CandidateSource& source,
-                                                   const std::string& after, std::size_t limit,
-                                                   std::int64_t* exact_as_of = nullptr);
+  // The next candidate ids, with the position an index answer holds for (store::IndexMatches; 0
+  // for the other sources).
+  Result<store::IndexMatches> next_candidates(const CandidateSource& source,
+                                              const std::string& after, std::size_t limit);
   // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
   // `matched_by_index`: the index has already decided the predicates (CandidateSource::exact, for
   // the version read), so the record is opened but neither parsed nor checked again.

@@ -40,16 +40,10 @@ class ForwardingStore : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override {
     return inner_->find(query);
   }
-  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
-                                            const std::vector<Bytes>& values,
-                                            const std::string& after_id,
-                                            std::size_t limit) override {
+  Result<IndexMatches> find_any(const std::string& type, const std::string& name,
+                                const std::vector<Bytes>& values, const std::string& after_id,
+                                std::size_t limit) override {
     return inner_->find_any(type, name, values, after_id, limit);
-  }
-  Result<IndexMatches> find_any_exact(const std::string& type, const std::string& name,
-                                      const std::vector<Bytes>& values, const std::string& after_id,
-                                      std::size_t limit) override {
-    return inner_->find_any_exact(type, name, values, after_id, limit);
   }
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const RecordedRange& range,

@@ -57,17 +57,10 @@ class InstrumentedStore final : public Store {
                                                 const std::string& id) override {
     return timed("index_entries", [&] { return inner_->index_entries(type, id); });
   }
-  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
-                                            const std::vector<Bytes>& values,
-                                            const std::string& after_id,
-                                            std::size_t limit) override {
+  Result<IndexMatches> find_any(const std::string& type, const std::string& name,
+                                const std::vector<Bytes>& values, const std::string& after_id,
+                                std::size_t limit) override {
     return timed("find_any", [&] { return inner_->find_any(type, name, values, after_id, limit); });
-  }
-  Result<IndexMatches> find_any_exact(const std::string& type, const std::string& name,
-                                      const std::vector<Bytes>& values, const std::string& after_id,
-                                      std::size_t limit) override {
-    return timed("find_any",
-                 [&] { return inner_->find_any_exact(type, name, values, after_id, limit); });
   }
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const RecordedRange& range,

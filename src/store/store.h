@@ -54,10 +54,10 @@ struct RecordVersion {
   Bytes payload;         // sealed by the vault; opaque to the store
 };
 
-// find_any_exact's answer: the ids, and the change-feed position the index was read at. A record
-// whose current version, read afterwards, has a sequence at or below `as_of_sequence` is the
-// version the index was read for, so it carries one of the entries asked for; a later version may
-// not. 0 when the store cannot say (every record must then be checked).
+// find_any's answer: the ids, and the change-feed position the index was read at. A record whose
+// current version, read afterwards, has a sequence at or below `as_of_sequence` is the version the
+// index was read for, so it carries one of the entries asked for; a later version may not. 0 when
+// the store cannot say (a search then checks every record it reads).
 struct IndexMatches {
   std::vector<std::string> ids;
   std::int64_t as_of_sequence = 0;
@@ -249,23 +249,14 @@ class Store {
   // Ids of live (not deleted) records whose current version carries the index entry, in id order.
   [[nodiscard]] virtual Result<std::vector<std::string>> find(const IndexQuery& query) = 0;
   // Ids of live records whose current version carries an index entry named `name` with any of
-  // `values` (each id once), after `after_id`, in id order, at most `limit`. One query for a
-  // value set, such as the date buckets covering a range or the alternatives of "code=a,b".
-  [[nodiscard]] virtual Result<std::vector<std::string>> find_any(const std::string& type,
-                                                                  const std::string& name,
-                                                                  const std::vector<Bytes>& values,
-                                                                  const std::string& after_id,
-                                                                  std::size_t limit) = 0;
-  // find_any, with the position its answer is exact as of (IndexMatches). By default the
-  // position is unknown (0); a store whose index and records share a change feed says it.
-  [[nodiscard]] virtual Result<IndexMatches> find_any_exact(const std::string& type,
-                                                            const std::string& name,
-                                                            const std::vector<Bytes>& values,
-                                                            const std::string& after_id,
-                                                            std::size_t limit) {
-    ASSIGN_OR_RETURN(auto ids, find_any(type, name, values, after_id, limit));
-    return IndexMatches{std::move(ids), 0};
-  }
+  // `values` (each id once), after `after_id`, in id order, at most `limit`, and the position
+  // that answer holds for (IndexMatches). One query for a value set, such as the date buckets
+  // covering a range or the alternatives of "code=a,b".
+  [[nodiscard]] virtual Result<IndexMatches> find_any(const std::string& type,
+                                                      const std::string& name,
+                                                      const std::vector<Bytes>& values,
+                                                      const std::string& after_id,
+                                                      std::size_t limit) = 0;
   // Ids of live records of `type` whose current version was recorded within `range`, after
   // `after_id`, in id order, at most `limit`. The candidates of a search with no selective
   // parameter (all of time) or by _lastUpdated, read from the records themselves: their times are

@@ -54,19 +54,11 @@ class FaultInjectingStore final : public store::ForwardingStore {
     if (next()) return injected();
     return ForwardingStore::find(query);
   }
-  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
-                                            const std::vector<store::Bytes>& values,
-                                            const std::string& after_id,
-                                            std::size_t limit) override {
+  Result<store::IndexMatches> find_any(const std::string& type, const std::string& name,
+                                       const std::vector<store::Bytes>& values,
+                                       const std::string& after_id, std::size_t limit) override {
     if (next()) return injected();
     return ForwardingStore::find_any(type, name, values, after_id, limit);
-  }
-  Result<store::IndexMatches> find_any_exact(const std::string& type, const std::string& name,
-                                             const std::vector<store::Bytes>& values,
-                                             const std::string& after_id,
-                                             std::size_t limit) override {
-    if (next()) return injected();
-    return ForwardingStore::find_any_exact(type, name, values, after_id, limit);
   }
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const store::RecordedRange& range,

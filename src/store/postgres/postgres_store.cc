@@ -518,12 +518,11 @@ Result<std::vector<IndexEntry>> PostgresStore::index_entries(const std::string& 
   return entries;
 }
 
-Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type,
-                                                         const std::string& name,
-                                                         const std::vector<Bytes>& values,
-                                                         const std::string& after_id,
-                                                         std::size_t limit) {
-  if (values.empty()) return std::vector<std::string>{};
+Result<IndexMatches> PostgresStore::find_any(const std::string& type, const std::string& name,
+                                             const std::vector<Bytes>& values,
+                                             const std::string& after_id, std::size_t limit) {
+  IndexMatches matches;  // as_of_sequence 0: the position is not given (postgres_store.h)
+  if (values.empty()) return matches;
   ASSIGN_OR_RETURN(auto connection, lease());
   PgParams params;
   params.text(type).text(name).text(after_id).int64(
@@ -541,9 +540,8 @@ Result<std::vector<std::string>> PostgresStore::find_any(const std::string& type
                                   "name = $2 AND id > $3 AND value IN ({}) ORDER BY id LIMIT $4",
                                   placeholders),
                       params));
-  std::vector<std::string> ids;
-  for (int row = 0; row < result.rows(); ++row) ids.push_back(result.text(row, 0));
-  return ids;
+  for (int row = 0; row < result.rows(); ++row) matches.ids.push_back(result.text(row, 0));
+  return matches;
 }
 
 Result<std::vector<std::string>> PostgresStore::find_recorded(const std::string& type,

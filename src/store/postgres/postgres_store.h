@@ -39,13 +39,12 @@ class PostgresStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
   Result<std::vector<IndexEntry>> index_entries(const std::string& type,
                                                 const std::string& id) override;
-  // find_any_exact keeps Store's default for now (position unknown, so a search checks every
-  // candidate). It could say one: commits take sequences under the kavach_sequence row lock, so
-  // the highest sequence the lookup's own snapshot sees bounds every version it reflects.
-  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
-                                            const std::vector<Bytes>& values,
-                                            const std::string& after_id,
-                                            std::size_t limit) override;
+  // The position is left unknown for now (0: a search checks every candidate). It could be given:
+  // commits take sequences under the kavach_sequence row lock, so the highest sequence the
+  // lookup's own snapshot sees bounds every version it reflects.
+  Result<IndexMatches> find_any(const std::string& type, const std::string& name,
+                                const std::vector<Bytes>& values, const std::string& after_id,
+                                std::size_t limit) override;
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const RecordedRange& range,
                                                  const std::string& after_id,

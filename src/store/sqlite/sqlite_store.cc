@@ -1367,18 +1367,9 @@ Result<std::vector<IndexEntry>> SqliteStore::index_entries(const std::string& ty
   return entries;
 }
 
-Result<std::vector<std::string>> SqliteStore::find_any(const std::string& type,
-                                                       const std::string& name,
-                                                       const std::vector<Bytes>& values,
-                                                       const std::string& after_id,
-                                                       std::size_t limit) {
-  ASSIGN_OR_RETURN(auto matches, find_any_exact(type, name, values, after_id, limit));
-  return std::move(matches.ids);
-}
-
-Result<IndexMatches> SqliteStore::find_any_exact(const std::string& type, const std::string& name,
-                                                 const std::vector<Bytes>& values,
-                                                 const std::string& after_id, std::size_t limit) {
+Result<IndexMatches> SqliteStore::find_any(const std::string& type, const std::string& name,
+                                           const std::vector<Bytes>& values,
+                                           const std::string& after_id, std::size_t limit) {
   if (values.empty()) return IndexMatches{};
   limit = std::min(limit, limits::kPageSizeMax);
   std::string placeholders;

@@ -76,14 +76,10 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
   Result<std::vector<IndexEntry>> index_entries(const std::string& type,
                                                 const std::string& id) override;
-  Result<std::vector<std::string>> find_any(const std::string& type, const std::string& name,
-                                            const std::vector<Bytes>& values,
-                                            const std::string& after_id,
-                                            std::size_t limit) override;
-  // Exact as of the snapshot the index was read in: its last journal sequence.
-  Result<IndexMatches> find_any_exact(const std::string& type, const std::string& name,
-                                      const std::vector<Bytes>& values, const std::string& after_id,
-                                      std::size_t limit) override;
+  // The position is the last journal sequence of the snapshot the index was read in.
+  Result<IndexMatches> find_any(const std::string& type, const std::string& name,
+                                const std::vector<Bytes>& values, const std::string& after_id,
+                                std::size_t limit) override;
   Result<std::vector<std::string>> find_recorded(const std::string& type,
                                                  const RecordedRange& range,
                                                  const std::string& after_id,
