@@ -328,7 +328,8 @@ class ResourceService {
                                               const std::string& after, std::size_t limit);
   // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
   // `matched_by_index`: the index has already decided the predicates (CandidateSource::exact, for
-  // the version read), so the record is opened but neither parsed nor checked again.
+  // the version read), so without a grant the record is opened but neither parsed nor checked
+  // again; a grant's gate still needs it parsed.
   Result<std::optional<SearchMatch>> check_candidate(const store::RecordVersion& record,
                                                      const std::vector<SearchPredicate>& predicates,
                                                      const RecordGrant* grant,

@@ -661,33 +661,23 @@ class KeyRaceStore final : public store::ForwardingStore {
   std::function<void(const std::string&)> before_key_creation;
 };
 
-// Counts the candidate records searches read from the store.
-class CandidateCountingStore final : public store::ForwardingStore {
- public:
-  using ForwardingStore::ForwardingStore;
-  Result<std::vector<store::RecordVersion>> read_current_many(
-      const std::string& type, std::span<const std::string> ids) override {
-    records_read += ids.size();
-    return ForwardingStore::read_current_many(type, ids);
-  }
-  std::size_t records_read = 0;
-};
-
-// When armed, runs a write just before the next read of search candidates: the record changes
-// between the index lookup and the read of the record.
-class WriteBeforeCandidatesStore final : public store::ForwardingStore {
+// Watches searches read their candidate records: counts the records read and, when armed, runs
+// a write just before the next read (the record changes between the index lookup and its read).
+class CandidateReadsStore final : public store::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
   Result<std::vector<store::RecordVersion>> read_current_many(
       const std::string& type, std::span<const std::string> ids) override {
     if (auto write = std::exchange(before_read, nullptr)) write();
+    records_read += ids.size();
     return ForwardingStore::read_current_many(type, ids);
   }
+  std::size_t records_read = 0;
   std::function<void()> before_read;
 };
 
 TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotReturned) {
-  ServiceOverWatchedStore<WriteBeforeCandidatesStore> node;
+  ServiceOverWatchedStore<CandidateReadsStore> node;
   auto& service = node.service;
   const auto& all = node.all;
   const auto observation_of = [](const std::string& patient) {
@@ -729,7 +719,7 @@ TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotRetu
 }
 
 TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
-  ServiceOverWatchedStore<CandidateCountingStore> node;
+  ServiceOverWatchedStore<CandidateReadsStore> node;
   auto& store = node.store;
   auto& service = node.service;
   const auto& all = node.all;
