@@ -133,6 +133,7 @@ Result<boost::json::object> signed_call(http::HttpClient& client,
                     : reply.status == 403 ? ErrorCode::kPermissionDenied
                     : reply.status == 400 ? ErrorCode::kInvalidArgument
                     : reply.status == 401 ? ErrorCode::kUnauthenticated
+                    : reply.status == 429 ? ErrorCode::kResourceExhausted
                                           : ErrorCode::kUnavailable;
   return make_error(code, "refused: " + text);
 }

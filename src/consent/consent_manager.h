@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/attempt_limiter.h"
 #include "consent/consent_artefact.h"
 #include "consent/consent_outbox.h"
 #include "consent/facility_registry.h"
@@ -57,6 +58,10 @@ struct ConsentLimits {
   // may open in any 24 hours.
   std::chrono::minutes break_glass_max{24 * 60};
   std::size_t break_glass_per_day = 3;
+  // patients/find per HIU: a name for every health ID an HIU can guess would let one compromised
+  // facility enumerate the country's patients, so lookups are bounded well above what its
+  // registration desks type (a burst of 120, then 2 a second).
+  auth::AttemptLimits finds_per_hiu{120, 2, 10'000};
 };
 
 // An emergency: a registered professional opens one patient's records at one HIP without consent.
@@ -129,7 +134,8 @@ class ConsentManager {
         notifier_(notifier),
         cm_id_(std::move(cm_id)),
         clock_(clock),
-        limits_(limits) {}
+        limits_(limits),
+        finds_per_hiu_(limits.finds_per_hiu, clock) {}
 
   // Called after each commit that queued outbox messages (wakes the dispatcher).
   void on_messages_queued(std::function<void()> wake) { wake_outbox_ = std::move(wake); }
@@ -140,7 +146,7 @@ class ConsentManager {
   // --- The HIU's side (`hiu_id` is the authenticated facility). ---
   // ABDM's patients/find: the address and name behind a health ID, so that a professional sees
   // whom they are about to ask; each lookup is logged against the patient. kNotFound for an ID
-  // nobody holds.
+  // nobody holds; kResourceExhausted when the HIU has used its lookups (ConsentLimits).
   Result<FoundPatient> find_patient(std::string_view hiu_id, std::string_view health_id);
   // A repeated `request_id` from the same HIU returns the request it made the first time.
   Result<ConsentRequestRecord> request(std::string_view hiu_id, std::string_view request_id,
@@ -223,6 +229,7 @@ class ConsentManager {
   const std::string cm_id_;
   const Clock& clock_;
   const ConsentLimits limits_;
+  auth::AttemptLimiter finds_per_hiu_;
   std::function<void()> wake_outbox_;
   std::mutex sweep_mutex_;  // one sweep at a time
   // Where the next sweep resumes, so a long list is covered over several passes.

@@ -1,6 +1,7 @@
 #include "consent/consent_manager.h"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include "audit/audit_entry.h"
 #include "common/time_format.h"
@@ -171,6 +172,28 @@ TEST_F(ConsentManagerTest, RequestsFromUnknownPartiesOrToLockedIdsAreRefused) {
   ASSERT_TRUE(registry_->update_facility(apollo, {audit::ActorKind::kOperator, "os:admin"}));
   EXPECT_NE(manager_->request("apollo-chennai", "", terms).error().message.find("not active"),
             std::string::npos);
+}
+
+TEST_F(ConsentManagerTest, PatientLookupsAreBoundedPerHiu) {
+  const auto refused = [](const Result<FoundPatient>& found) {
+    return !found && found.error().code == ErrorCode::kResourceExhausted;
+  };
+  ASSERT_TRUE(registry_->add_facility(
+      {"fortis-noida", "Fortis Noida", false, true, "https://fortis.example/abdm", "", true},
+      {audit::ActorKind::kOperator, "os:admin"}));
+  const std::size_t burst = ConsentLimits{}.finds_per_hiu.burst;
+  // Guesses that match nobody spend the budget as well as lookups that find someone.
+  for (std::size_t i = 0; i < burst; ++i) {
+    const auto found = manager_->find_patient(
+        "apollo-chennai", i % 2 == 0 ? asha_.address : fmt::format("guess{}@sbx", i));
+    ASSERT_FALSE(refused(found)) << "lookup " << i;
+  }
+  EXPECT_TRUE(refused(manager_->find_patient("apollo-chennai", asha_.address)));
+  EXPECT_TRUE(refused(manager_->find_patient("apollo-chennai", "another.guess@sbx")));
+  // Another HIU has its own budget, and the first one's refills with time.
+  EXPECT_TRUE(manager_->find_patient("fortis-noida", asha_.address).has_value());
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(manager_->find_patient("apollo-chennai", asha_.address).has_value());
 }
 
 TEST_F(ConsentManagerTest, ARepeatedRequestIdReturnsTheFirstRequest) {
