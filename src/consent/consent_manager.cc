@@ -204,9 +204,9 @@ Result<FoundPatient> ConsentManager::find_patient(std::string_view hiu_id,
   ASSIGN_OR_RETURN(const Facility hiu, registry_.participant(hiu_id, FacilityRole::kHiu));
   // Taken before the ID is resolved, so guesses that match nobody count too.
   if (!finds_per_hiu_.try_acquire(hiu.id)) {
-    return make_error(ErrorCode::kResourceExhausted,
-                      fmt::format("facility {} has looked up too many health IDs; try again later",
-                                  hiu.id));
+    return make_error(
+        ErrorCode::kResourceExhausted,
+        fmt::format("facility {} has looked up too many health IDs; try again later", hiu.id));
   }
   ASSIGN_OR_RETURN(const Account patient, accounts_.resolve(health_id));
   audit::AuditEntry entry;

@@ -1,7 +1,7 @@
 #include "consent/consent_manager.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "audit/audit_entry.h"
 #include "common/time_format.h"
