@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace kavach::audit {
 namespace {
@@ -24,8 +25,11 @@ enum class Tag : std::uint8_t {
   kConsentId = 13,
   kReason = 14,
   kContentHash = 15,
+  // Version 2: further records, each (type length: 1 byte, type, id length: 1 byte, id, version:
+  // 8 bytes, content hash length: 1 byte, 0 or 32, content hash).
+  kFurtherRecords = 16,
 };
-constexpr std::uint8_t kLastTag = static_cast<std::uint8_t>(Tag::kContentHash);
+constexpr std::uint8_t kLastTag = static_cast<std::uint8_t>(Tag::kFurtherRecords);
 constexpr std::size_t kContentHashBytes = 32;
 
 tl::unexpected<Error> entry_error(std::string message) {
@@ -45,9 +49,76 @@ bool in_range(Enum value, Enum last) {
   return raw >= 1 && raw <= static_cast<std::uint8_t>(last);
 }
 
+bool is_record_text(std::string_view text) {
+  return !text.empty() && text.size() <= kTouchedRecordTextBytesMax && is_clean_text(text);
+}
+
+bool is_touched_record(const TouchedRecord& record) {
+  return is_record_text(record.type) && is_record_text(record.id) && record.version >= 1 &&
+         (record.content_hash.empty() || record.content_hash.size() == kContentHashBytes);
+}
+
+std::size_t touched_record_bytes(const TouchedRecord& record) {
+  return 1 + record.type.size() + 1 + record.id.size() + 8 + 1 + record.content_hash.size();
+}
+
+void append_integer(std::vector<std::uint8_t>& bytes, std::int64_t value) {
+  for (int i = 0; i < 8; ++i)
+    bytes.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(value) >> (56 - 8 * i)));
+}
+
+std::int64_t integer_at(std::span<const std::uint8_t> value) {
+  std::uint64_t raw = 0;
+  for (const auto byte : value.first(8)) raw = (raw << 8) | byte;
+  return static_cast<std::int64_t>(raw);
+}
+
+std::vector<std::uint8_t> further_records_value(const std::vector<TouchedRecord>& records) {
+  std::vector<std::uint8_t> bytes;
+  for (const auto& record : records) {
+    bytes.push_back(static_cast<std::uint8_t>(record.type.size()));
+    bytes.insert(bytes.end(), record.type.begin(), record.type.end());
+    bytes.push_back(static_cast<std::uint8_t>(record.id.size()));
+    bytes.insert(bytes.end(), record.id.begin(), record.id.end());
+    append_integer(bytes, record.version);
+    bytes.push_back(static_cast<std::uint8_t>(record.content_hash.size()));
+    bytes.insert(bytes.end(), record.content_hash.begin(), record.content_hash.end());
+  }
+  return bytes;
+}
+
+Result<std::vector<TouchedRecord>> read_further_records(std::span<const std::uint8_t> value) {
+  std::vector<TouchedRecord> records;
+  // Takes a length byte and that many bytes after it.
+  const auto take_sized = [&value](std::span<const std::uint8_t>& out) {
+    if (value.empty() || value.size() - 1 < value[0]) return false;
+    out = value.subspan(1, value[0]);
+    value = value.subspan(1 + out.size());
+    return true;
+  };
+  while (!value.empty()) {
+    TouchedRecord record;
+    std::span<const std::uint8_t> type, id, hash;
+    if (!take_sized(type) || !take_sized(id) || value.size() < 8) {
+      return entry_error("a further record is cut short");
+    }
+    record.type.assign(type.begin(), type.end());
+    record.id.assign(id.begin(), id.end());
+    record.version = integer_at(value);
+    value = value.subspan(8);
+    if (!take_sized(hash)) return entry_error("a further record is cut short");
+    record.content_hash.assign(hash.begin(), hash.end());
+    if (!is_touched_record(record)) {
+      return entry_error("a further record lacks a type, id or version, or has a bad hash");
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
 class Writer {
  public:
-  Writer() { bytes_.push_back(kEntryFormatVersion); }
+  explicit Writer(std::uint8_t version) { bytes_.push_back(version); }
   void field(Tag tag, std::span<const std::uint8_t> value) {
     bytes_.push_back(static_cast<std::uint8_t>(tag));
     bytes_.push_back(static_cast<std::uint8_t>(value.size() >> 8));
@@ -59,9 +130,8 @@ class Writer {
     field(tag, {reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
   }
   void integer(Tag tag, std::int64_t value) {
-    std::uint8_t raw[8];
-    for (int i = 0; i < 8; ++i)
-      raw[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value) >> (56 - 8 * i));
+    std::vector<std::uint8_t> raw;
+    append_integer(raw, value);
     field(tag, raw);
   }
   void code(Tag tag, std::uint8_t value) { field(tag, {&value, 1}); }
@@ -81,9 +151,7 @@ Result<std::string> read_text(std::span<const std::uint8_t> value, std::string_v
 
 Result<std::int64_t> read_integer(std::span<const std::uint8_t> value, std::string_view name) {
   if (value.size() != 8) return entry_error(fmt::format("{} is not 8 bytes", name));
-  std::uint64_t raw = 0;
-  for (const auto byte : value) raw = (raw << 8) | byte;
-  return static_cast<std::int64_t>(raw);
+  return integer_at(value);
 }
 
 template <class Enum>
@@ -157,6 +225,10 @@ Status read_field(Tag tag, std::span<const std::uint8_t> value, AuditEntry& entr
       if (value.size() != kContentHashBytes) return entry_error("content hash is not 32 bytes");
       entry.content_hash.assign(value.begin(), value.end());
       return {};
+    case Tag::kFurtherRecords: {
+      ASSIGN_OR_RETURN(entry.further_records, read_further_records(value));
+      return {};
+    }
   }
   return entry_error("unknown field");
 }
@@ -179,7 +251,11 @@ Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
   if (!entry.content_hash.empty() && entry.content_hash.size() != kContentHashBytes) {
     return entry_error("content hash is not 32 bytes");
   }
-  Writer writer;
+  if (!std::all_of(entry.further_records.begin(), entry.further_records.end(), is_touched_record)) {
+    return entry_error("a further record lacks a type, id or version, or has a bad hash");
+  }
+  Writer writer(entry.further_records.empty() ? kEntryFormatVersion
+                                              : kEntryWithRecordsFormatVersion);
   writer.integer(Tag::kTime, entry.time_ms);
   writer.code(Tag::kAction, static_cast<std::uint8_t>(entry.action));
   writer.code(Tag::kOutcome, static_cast<std::uint8_t>(entry.outcome));
@@ -195,13 +271,21 @@ Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
   writer.text(Tag::kConsentId, entry.consent_id);
   writer.text(Tag::kReason, entry.reason);
   if (!entry.content_hash.empty()) writer.field(Tag::kContentHash, entry.content_hash);
-  return writer.take();
+  if (!entry.further_records.empty()) {
+    const auto records = further_records_value(entry.further_records);
+    if (records.size() > kEntryBytesMax) return entry_error("longer than the limit");
+    writer.field(Tag::kFurtherRecords, records);
+  }
+  auto bytes = writer.take();
+  if (bytes.size() > kEntryBytesMax) return entry_error("longer than the limit");
+  return bytes;
 }
 
 Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > kEntryBytesMax) return entry_error("longer than the limit");
-  if (bytes.empty() || bytes[0] != kEntryFormatVersion) {
-    return entry_error("not a version-1 entry");
+  if (bytes.empty() ||
+      (bytes[0] != kEntryFormatVersion && bytes[0] != kEntryWithRecordsFormatVersion)) {
+    return entry_error("not a version-1 or version-2 entry");
   }
   AuditEntry entry;
   std::uint8_t previous_tag = 0;
@@ -219,8 +303,8 @@ Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
     previous_tag = tag;
     at += length;
   }
-  // Re-encoding also catches a missing time, action, outcome, basis or actor kind: the encoder
-  // always writes them.
+  // Re-encoding also catches a missing time, action, outcome, basis or actor kind (the encoder
+  // always writes them) and a version byte that does not match the further records' presence.
   ASSIGN_OR_RETURN(const auto again, encode_entry(entry));
   if (!std::equal(again.begin(), again.end(), bytes.begin(), bytes.end())) {
     return entry_error("not in canonical form");
@@ -328,6 +412,58 @@ std::string_view actor_kind_name(ActorKind kind) {
       return "node";
   }
   return "unknown";
+}
+
+std::size_t records_named(const AuditEntry& entry) {
+  return (entry.resource_id.empty() ? 0 : 1) + entry.further_records.size();
+}
+
+std::vector<AuditEntry> fold_records(std::vector<AuditEntry> entries) {
+  // Everything but the record and the time.
+  const auto same_event = [](const AuditEntry& a, const AuditEntry& b) {
+    return a.action == b.action && a.outcome == b.outcome && a.basis == b.basis &&
+           a.actor_kind == b.actor_kind && a.actor_id == b.actor_id &&
+           a.facility_id == b.facility_id && a.subject == b.subject && a.purpose == b.purpose &&
+           a.consent_id == b.consent_id && a.reason == b.reason;
+  };
+  std::vector<AuditEntry> folded;
+  struct Fold {
+    std::size_t at;     // in `folded`
+    std::size_t bytes;  // its encoded size so far
+  };
+  // The folds still taking records, by patient: a page usually has one or a few.
+  std::unordered_map<std::string, std::vector<Fold>> open;
+  for (auto& entry : entries) {
+    TouchedRecord record{entry.resource_type, entry.resource_id, entry.resource_version,
+                         entry.content_hash};
+    if (!entry.further_records.empty() || !is_touched_record(record)) {
+      folded.push_back(std::move(entry));
+      continue;
+    }
+    auto& folds = open[entry.subject];
+    const auto fold = std::find_if(folds.begin(), folds.end(), [&](const Fold& candidate) {
+      return same_event(folded[candidate.at], entry);
+    });
+    if (fold != folds.end()) {
+      auto& into = folded[fold->at];
+      const std::size_t added =
+          touched_record_bytes(record) + (into.further_records.empty() ? 3 : 0);
+      if (fold->bytes + added <= kEntryBytesMax) {
+        into.further_records.push_back(std::move(record));
+        fold->bytes += added;
+        continue;
+      }
+      folds.erase(fold);  // full: the next record starts another
+    }
+    auto bytes = encode_entry(entry);
+    if (!bytes) {  // left for the log's own encoding to refuse, with its reason
+      folded.push_back(std::move(entry));
+      continue;
+    }
+    folds.push_back(Fold{folded.size(), bytes->size()});
+    folded.push_back(std::move(entry));
+  }
+  return folded;
 }
 
 }  // namespace kavach::audit

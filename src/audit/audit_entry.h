@@ -9,6 +9,9 @@
 // UTF-8 without control characters; absent optional fields are left out. decode() accepts only
 // that exact form (no unknown or repeated tags, no disorder, no trailing bytes), so every entry
 // has exactly one encoding and re-encoding a decoded entry gives back the same bytes.
+// Version 2 is version 1 with one more field, the further records an event touched (a page of
+// search results); the byte 0x02 marks exactly the entries that carry it, so every entry written
+// before it keeps its bytes (and its place in the Merkle tree).
 // Thread-safety: plain values and stateless functions.
 #pragma once
 
@@ -24,8 +27,11 @@
 namespace kavach::audit {
 
 inline constexpr std::uint8_t kEntryFormatVersion = 1;
+inline constexpr std::uint8_t kEntryWithRecordsFormatVersion = 2;
 inline constexpr std::size_t kEntryTextBytesMax = 256;
 inline constexpr std::size_t kEntryBytesMax = 4096;
+// A further record's type and id: FHIR ids are at most 64 characters, type names shorter.
+inline constexpr std::size_t kTouchedRecordTextBytesMax = 64;
 
 // What happened. The text forms ("fhir.read", ...) are what the AuditEvent views and the CLI show.
 enum class Action : std::uint8_t {
@@ -87,6 +93,18 @@ enum class ActorKind : std::uint8_t {
   kNode = 5,
 };
 
+// A record touched by the same event as the one an entry's resource fields name, of the same
+// patient: a search page is logged as one entry per patient listing what it returned, not one
+// entry per record.
+struct TouchedRecord {
+  std::string type;
+  std::string id;
+  std::int64_t version = 0;                // at least 1
+  std::vector<std::uint8_t> content_hash;  // SHA-256 of the sealed payload read, or empty
+
+  bool operator==(const TouchedRecord&) const = default;
+};
+
 struct AuditEntry {
   std::int64_t time_ms = 0;
   Action action = Action::kRecordRead;
@@ -103,15 +121,28 @@ struct AuditEntry {
   std::string consent_id;                  // the consent artefact relied on
   std::string reason;                      // why it was denied, as an error code name
   std::vector<std::uint8_t> content_hash;  // SHA-256 of the sealed payload written or read
+  // Records beyond the one above that the event touched (format version 2 when not empty).
+  std::vector<TouchedRecord> further_records;
 
   bool operator==(const AuditEntry&) const = default;
 };
 
 // kInvalidArgument when a field cannot be logged: text too long or with control characters, a
-// content hash that is not 32 bytes, a code outside its enumeration.
+// content hash that is not 32 bytes, a code outside its enumeration, a further record without a
+// type, id or version, or an encoding longer than kEntryBytesMax.
 Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry);
-// kInvalidArgument (naming the problem) for anything but a canonical version-1 encoding.
+// kInvalidArgument (naming the problem) for anything but a canonical version-1 or -2 encoding.
 Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes);
+
+// How many records an entry names: the one in its resource fields (if any) and the further ones.
+std::size_t records_named(const AuditEntry& entry);
+
+// The entries of one request that differ only in the record they name (and their time, read from
+// the clock per record), folded into one entry per remaining difference (in practice: per
+// patient), each listing its records in the order given as long as it fits kEntryBytesMax, then
+// continued in another. The first entry of each fold gives its time. Entries that name no record
+// or already list further records are kept as they are. Order: by each fold's first entry.
+std::vector<AuditEntry> fold_records(std::vector<AuditEntry> entries);
 
 std::string_view action_name(Action action);
 std::string_view outcome_name(Outcome outcome);

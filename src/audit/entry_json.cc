@@ -25,6 +25,18 @@ boost::json::object entry_json(const AuditEntry& entry) {
   if (!entry.consent_id.empty()) json["consent"] = entry.consent_id;
   if (!entry.reason.empty()) json["reason"] = entry.reason;
   if (!entry.content_hash.empty()) json["content_sha256"] = crypto::to_hex(entry.content_hash);
+  if (!entry.further_records.empty()) {
+    boost::json::array further;
+    for (const auto& record : entry.further_records) {
+      boost::json::object resource{
+          {"type", record.type}, {"id", record.id}, {"version", record.version}};
+      if (!record.content_hash.empty()) {
+        resource["content_sha256"] = crypto::to_hex(record.content_hash);
+      }
+      further.push_back(std::move(resource));
+    }
+    json["further_resources"] = std::move(further);
+  }
   return json;
 }
 

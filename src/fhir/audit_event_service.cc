@@ -87,6 +87,18 @@ json::object inclusion_extension(std::span<const std::uint8_t> entry, std::int64
   return json::object{{"url", kInclusionExtension}, {"extension", std::move(parts)}};
 }
 
+// An entity naming a record the event touched, with the hash of the content read or written.
+json::object record_entity(const audit::TouchedRecord& record) {
+  std::string reference = fmt::format("{}/{}", record.type, record.id);
+  if (record.version != 0) reference += fmt::format("/_history/{}", record.version);
+  json::object what{{"what", json::object{{"reference", reference}}}};
+  if (!record.content_hash.empty()) {
+    what["detail"] = json::array{json::object{
+        {"type", "content-sha256"}, {"valueBase64Binary", crypto::to_base64(record.content_hash)}}};
+  }
+  return what;
+}
+
 }  // namespace
 
 json::object audit_event(const audit::AuditEntry& entry, std::int64_t index,
@@ -129,17 +141,10 @@ json::object audit_event(const audit::AuditEntry& entry, std::int64_t index,
   event["source"] = json::object{{"observer", json::object{{"display", origin}}}};
   json::array entities;
   if (!entry.resource_type.empty() && !entry.resource_id.empty()) {
-    std::string reference = fmt::format("{}/{}", entry.resource_type, entry.resource_id);
-    if (entry.resource_version != 0)
-      reference += fmt::format("/_history/{}", entry.resource_version);
-    json::object what{{"what", json::object{{"reference", reference}}}};
-    if (!entry.content_hash.empty()) {
-      what["detail"] =
-          json::array{json::object{{"type", "content-sha256"},
-                                   {"valueBase64Binary", crypto::to_base64(entry.content_hash)}}};
-    }
-    entities.push_back(std::move(what));
+    entities.push_back(record_entity(
+        {entry.resource_type, entry.resource_id, entry.resource_version, entry.content_hash}));
   }
+  for (const auto& record : entry.further_records) entities.push_back(record_entity(record));
   if (!entry.subject.empty()) {
     entities.push_back(
         json::object{{"what", json::object{{"reference", "Patient/" + entry.subject}}},

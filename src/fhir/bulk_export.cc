@@ -98,7 +98,7 @@ Result<std::string> ResourceService::export_ndjson(const auth::AccessToken& call
     accesses.push_back(access_entry(caller, audit::Action::kRecordExport, nullptr, *record));
   }
   // Every record in the file is on record before the file is handed out.
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  RETURN_IF_ERROR(audit::record_entries(store_, audit::fold_records(std::move(accesses))));
   return lines;
 }
 

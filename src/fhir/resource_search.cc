@@ -455,8 +455,8 @@ Result<SearchResult> ResourceService::search(const auth::AccessToken& caller,
     entry.resource_type = query.type;
     accesses.push_back(std::move(entry));
   }
-  // Every entry durable before the page is returned.
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  // Every entry durable before the page is returned: one per patient, listing their records.
+  RETURN_IF_ERROR(audit::record_entries(store_, audit::fold_records(std::move(accesses))));
   return result;
 }
 

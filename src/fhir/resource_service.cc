@@ -601,7 +601,7 @@ Result<HistoryPage> ResourceService::type_history(const auth::AccessToken& calle
     accesses.push_back(entry_for(caller, audit::Action::kRecordHistory));
     describe_record(accesses.back(), version);
   }
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  RETURN_IF_ERROR(audit::record_entries(store_, audit::fold_records(std::move(accesses))));
   return page;
 }
 
@@ -665,7 +665,7 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
     }
     if (records.size() < count) break;
   }
-  RETURN_IF_ERROR(audit::record_entries(store_, accesses));
+  RETURN_IF_ERROR(audit::record_entries(store_, audit::fold_records(std::move(accesses))));
   return page;
 }
 

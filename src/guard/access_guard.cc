@@ -1,5 +1,6 @@
 #include "guard/access_guard.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -88,7 +89,9 @@ void AccessGuard::observe(const audit::AuditEntry& entry) {
     }
   } else if (entry.action == audit::Action::kRecordExport) {
     Window& hour = window(entry.actor_id, kHourMs, now);
-    if (++hour.exported > policy_.exported_records_per_hour) {
+    // An export entry lists every record of one patient written into one file.
+    hour.exported += std::max<std::size_t>(1, audit::records_named(entry));
+    if (hour.exported > policy_.exported_records_per_hour) {
       alert(hour, Rule::kExportBudget, entry.actor_id, "",
             fmt::format("{} exported more than {} records within an hour", entry.actor_id,
                         policy_.exported_records_per_hour));

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 namespace kavach::audit {
 namespace {
 
@@ -85,8 +87,11 @@ TEST(AuditEntry, DecodeRefusesEveryNonCanonicalForm) {
   auto refused = [](std::vector<std::uint8_t> bytes) { return !decode_entry(bytes); };
   EXPECT_TRUE(refused({}));
   auto wrong_version = good;
-  wrong_version[0] = 2;
+  wrong_version[0] = 3;
   EXPECT_TRUE(refused(wrong_version));
+  auto claims_further_records = good;  // version 2 without the further records
+  claims_further_records[0] = kEntryWithRecordsFormatVersion;
+  EXPECT_TRUE(refused(claims_further_records));
   auto trailing = good;
   trailing.push_back(0);
   EXPECT_TRUE(refused(trailing));
@@ -106,6 +111,129 @@ TEST(AuditEntry, DecodeRefusesEveryNonCanonicalForm) {
   std::vector<std::uint8_t> no_time(good.begin(), good.begin() + 1);
   no_time.insert(no_time.end(), good.begin() + 12, good.end());
   EXPECT_TRUE(refused(no_time));
+}
+
+AuditEntry search_entry(std::string subject, std::string id, std::int64_t time_ms = 7) {
+  AuditEntry entry;
+  entry.time_ms = time_ms;
+  entry.action = Action::kRecordSearch;
+  entry.actor_id = "lab-app";
+  entry.subject = std::move(subject);
+  entry.resource_type = "Observation";
+  entry.resource_id = std::move(id);
+  entry.resource_version = 1;
+  entry.content_hash.assign(32, 0x11);
+  return entry;
+}
+
+TEST(AuditEntry, FurtherRecordsAreVersionTwoAndRoundTrip) {
+  auto entry = full_entry();
+  entry.further_records = {{"Observation", "obs-2", 4, std::vector<std::uint8_t>(32, 0xcd)},
+                           {"Condition", "c", 1, {}}};
+  auto encoded = encode_entry(entry);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_EQ(encoded->front(), kEntryWithRecordsFormatVersion);
+  // The last field: tag 16, its length, then the Condition with no hash at the very end.
+  const std::vector<std::uint8_t> condition = {9,   'C', 'o', 'n', 'd', 'i', 't', 'i', 'o', 'n', 1,
+                                               'c', 0,   0,   0,   0,   0,   0,   0,   1,   0};
+  ASSERT_GT(encoded->size(), condition.size());
+  EXPECT_TRUE(std::equal(condition.begin(), condition.end(), encoded->end() - condition.size()));
+  auto decoded = decode_entry(*encoded);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, entry);
+  // The same entry without further records keeps the version-1 bytes it always had.
+  entry.further_records.clear();
+  EXPECT_EQ(encode_entry(entry)->front(), kEntryFormatVersion);
+  EXPECT_EQ(records_named(entry), 1U);
+}
+
+TEST(AuditEntry, RefusesFurtherRecordsThatCannotBeLogged) {
+  const auto with = [](TouchedRecord record) {
+    auto entry = full_entry();
+    entry.further_records.push_back(std::move(record));
+    return encode_entry(entry);
+  };
+  EXPECT_TRUE(with({"Observation", "o", 1, {}}));
+  EXPECT_FALSE(with({"", "o", 1, {}}));
+  EXPECT_FALSE(with({"Observation", "", 1, {}}));
+  EXPECT_FALSE(with({"Observation", "o", 0, {}}));
+  EXPECT_FALSE(with({"Observation", std::string(kTouchedRecordTextBytesMax + 1, 'o'), 1, {}}));
+  EXPECT_FALSE(with({"Observation", "o\n", 1, {}}));
+  EXPECT_FALSE(with({"Observation", "o", 1, std::vector<std::uint8_t>(31, 0)}));
+  // More than fits in kEntryBytesMax.
+  auto entry = full_entry();
+  entry.further_records.assign(100, {"Observation", std::string(64, 'o'), 1, {}});
+  EXPECT_FALSE(encode_entry(entry));
+}
+
+TEST(AuditEntry, DecodeRefusesDamagedFurtherRecords) {
+  auto entry = full_entry();
+  entry.further_records = {{"Observation", "obs-2", 4, std::vector<std::uint8_t>(32, 0xcd)}};
+  const auto good = *encode_entry(entry);
+  auto refused = [](std::vector<std::uint8_t> bytes) { return !decode_entry(bytes); };
+  auto as_version_one = good;
+  as_version_one[0] = kEntryFormatVersion;
+  EXPECT_TRUE(refused(as_version_one));
+  // Cut the hash short by one byte, adjusting the field's length so only the record is wrong.
+  auto cut = good;
+  cut.pop_back();
+  const std::size_t field_length_at = good.size() - (1 + 11 + 1 + 5 + 8 + 1 + 32) - 2;
+  cut[field_length_at + 1] = static_cast<std::uint8_t>(cut[field_length_at + 1] - 1);
+  EXPECT_TRUE(refused(cut));
+  // A hash length that is neither 0 nor 32.
+  auto short_hash = good;
+  short_hash[good.size() - 33] = 31;
+  EXPECT_TRUE(refused(short_hash));
+}
+
+TEST(AuditEntry, FoldsOneRequestsEntriesPerPatient) {
+  AuditEntry bare = search_entry("p1", "");
+  bare.resource_type = "Observation";
+  bare.resource_id.clear();
+  bare.resource_version = 0;
+  bare.content_hash.clear();
+  const auto folded =
+      fold_records({search_entry("p1", "o1", 7), search_entry("p2", "o2", 8),
+                    search_entry("p1", "o3", 9), bare, search_entry("p1", "o4", 10)});
+  ASSERT_EQ(folded.size(), 3U);
+  EXPECT_EQ(folded[0].subject, "p1");
+  EXPECT_EQ(folded[0].resource_id, "o1");
+  EXPECT_EQ(folded[0].time_ms, 7);  // the first entry's time
+  ASSERT_EQ(folded[0].further_records.size(), 2U);
+  EXPECT_EQ(folded[0].further_records[0],
+            (TouchedRecord{"Observation", "o3", 1, std::vector<std::uint8_t>(32, 0x11)}));
+  EXPECT_EQ(folded[0].further_records[1].id, "o4");
+  EXPECT_EQ(folded[1].subject, "p2");
+  EXPECT_TRUE(folded[1].further_records.empty());
+  EXPECT_EQ(folded[2], bare);
+  // Entries that differ in more than their record (here the outcome) are not folded.
+  auto denied = search_entry("p1", "o5");
+  denied.outcome = Outcome::kDenied;
+  EXPECT_EQ(fold_records({search_entry("p1", "o1"), denied}).size(), 2U);
+}
+
+TEST(AuditEntry, FoldedEntriesStayWithinTheSizeLimit) {
+  std::vector<AuditEntry> entries;
+  for (int i = 0; i < 100; ++i) {
+    entries.push_back(search_entry("p1", fmt::format("{:064}", i)));
+  }
+  const auto folded = fold_records(entries);
+  ASSERT_GT(folded.size(), 1U);
+  std::size_t named = 0;
+  std::vector<std::string> ids;
+  for (const auto& entry : folded) {
+    auto encoded = encode_entry(entry);
+    ASSERT_TRUE(encoded) << encoded.error().message;
+    EXPECT_LE(encoded->size(), kEntryBytesMax);
+    named += records_named(entry);
+    ids.push_back(entry.resource_id);
+    for (const auto& record : entry.further_records) ids.push_back(record.id);
+  }
+  EXPECT_EQ(named, 100U);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(ids[i], fmt::format("{:064}", i));
+  // Each but the last is full: another record of this size would not have fitted.
+  const auto first = *encode_entry(folded.front());
+  EXPECT_GT(first.size() + 1 + 11 + 1 + 64 + 8 + 1 + 32, kEntryBytesMax);
 }
 
 TEST(AuditEntry, NamesEveryCode) {

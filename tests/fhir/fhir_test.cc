@@ -1,12 +1,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 
 #include "audit/audit_entry.h"
@@ -284,6 +287,53 @@ TEST_F(ResourceServiceTest, EveryInteractionLandsInTheAuditLogWithoutContent) {
   const auto hash = audit::sha256(first_version.payload);
   EXPECT_EQ(entries[2].first.content_hash, std::vector<std::uint8_t>(hash.begin(), hash.end()));
   EXPECT_EQ(entries[6].first.resource_version, tombstone_version);
+}
+
+TEST_F(ResourceServiceTest, ASearchPageIsOneEntryPerPatientNamingEachRecordItReturned) {
+  std::map<std::string, std::vector<std::string>> observations_of;  // patient -> ids, in order
+  for (const auto* family : {"Iyer", "Nair"}) {
+    auto patient = service_->create(
+        all_, "Patient",
+        fmt::format(R"({{"resourceType":"Patient","name":[{{"family":"{}"}}]}})", family));
+    ASSERT_TRUE(patient);
+    for (int n = 0; n < 3; ++n) {
+      auto observation = service_->create(
+          all_, "Observation",
+          fmt::format(
+              R"({{"resourceType":"Observation","status":"final","code":{{"text":"HbA1c"}},)"
+              R"("subject":{{"reference":"Patient/{}"}}}})",
+              patient->id));
+      ASSERT_TRUE(observation);
+      observations_of[patient->id].push_back(observation->id);
+    }
+  }
+  const auto logged_before = audit_entries().size();
+  auto page = service_->search(all_, {"Observation", {{"status", "final"}}, 20, ""});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->resources.size(), 6U);
+  const auto entries = audit_entries();
+  ASSERT_EQ(entries.size(), logged_before + 2);  // one per patient, not one per record
+  for (std::size_t i = logged_before; i < entries.size(); ++i) {
+    const auto& entry = entries[i].first;
+    EXPECT_EQ(entry.action, audit::Action::kRecordSearch);
+    ASSERT_TRUE(observations_of.contains(entry.subject));
+    std::vector<audit::TouchedRecord> named{
+        {entry.resource_type, entry.resource_id, entry.resource_version, entry.content_hash}};
+    named.insert(named.end(), entry.further_records.begin(), entry.further_records.end());
+    std::vector<std::string> ids;
+    for (const auto& record : named) {
+      ids.push_back(record.id);
+      // Each names the exact stored bytes returned.
+      const auto stored = **store_->read_current("Observation", record.id);
+      const auto hash = audit::sha256(stored.payload);
+      EXPECT_EQ(record.content_hash, std::vector<std::uint8_t>(hash.begin(), hash.end()));
+      EXPECT_EQ(record.version, stored.version);
+    }
+    std::sort(ids.begin(), ids.end());
+    auto expected = observations_of.at(entry.subject);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(ids, expected);
+  }
 }
 
 TEST_F(ResourceServiceTest, ConditionalCreateUpdateAndDeleteFollowTheMatches) {

@@ -136,6 +136,27 @@ TEST_F(AccessGuardTest, ExportsBeyondTheBudgetLockTheClientAndWithinItDoNot) {
   EXPECT_EQ(notifier_.alerts.back().rule, Rule::kExportBudget);
 }
 
+TEST_F(AccessGuardTest, AnExportEntryListingManyRecordsCountsEachOfThem) {
+  GuardPolicy policy;
+  policy.exported_records_per_hour = 1000;
+  auto guard = make_guard(policy);
+  // One patient's records in one file: one entry naming the first, listing the other 19.
+  const auto file_of_twenty = [&](int patient) {
+    auto entry = access(audit::Action::kRecordExport, "registry", fmt::format("p{}", patient));
+    entry.resource_type = "Observation";
+    entry.resource_id = "o0";
+    entry.resource_version = 1;
+    for (int n = 1; n < 20; ++n) {
+      entry.further_records.push_back({"Observation", fmt::format("o{}", n), 1, {}});
+    }
+    return entry;
+  };
+  for (int patient = 0; patient < 50; ++patient) guard.observe(file_of_twenty(patient));
+  EXPECT_FALSE(locked("registry"));  // exactly 1,000 records
+  guard.observe(file_of_twenty(50));
+  EXPECT_TRUE(locked("registry"));
+}
+
 TEST_F(AccessGuardTest, RewritingRecordsWithCiphertextIsRefusedAndLocked) {
   auto guard = make_guard();  // 5 such rewrites in ten minutes are allowed
   EXPECT_LT(entropy_bits_per_byte(observation(1)), 5.3);

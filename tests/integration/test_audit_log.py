@@ -77,8 +77,9 @@ class MixedWorkloadTest(NodeTestCase):
         self.assertEqual(node.request("PUT", f"/fhir/R4/Observation/{first['id']}", updated).status, 200)
         expected.append(("record.update", "allowed", "Observation", first["id"]))
         found = node.request("GET", f"/fhir/R4/Observation?subject=Patient/{pid}").json()
-        for entry in found["entry"]:
-            expected.append(("record.search", "allowed", "Observation", entry["resource"]["id"]))
+        # One entry for the page, listing every record it returned.
+        expected.append(("record.search", "allowed", "Observation",
+                         tuple(entry["resource"]["id"] for entry in found["entry"])))
         self.assertEqual(node.request("GET", f"/fhir/R4/Observation/{first['id']}/_history").status, 200)
         expected.append(("record.history", "allowed", "Observation", first["id"]))
         self.assertEqual(node.request("DELETE", f"/fhir/R4/Observation/{second['id']}").status, 204)
@@ -107,8 +108,11 @@ class MixedWorkloadTest(NodeTestCase):
         pid, expected = self.run_workload()
         entries = export_entries(self.node)
         about_patient = [e["view"] for e in entries if e["view"].get("patient") == pid]
-        actual = [(v["action"], v["outcome"], v["resource"]["type"], v["resource"]["id"])
-                  for v in about_patient]
+        def named(view):
+            if "further_resources" not in view:
+                return view["resource"]["id"]
+            return (view["resource"]["id"], *(r["id"] for r in view["further_resources"]))
+        actual = [(v["action"], v["outcome"], v["resource"]["type"], named(v)) for v in about_patient]
         self.assertEqual(actual, expected)
         others = [e["view"] for e in entries if e["view"].get("patient") != pid]
         self.assertEqual(sorted(v["action"] for v in others),
@@ -165,6 +169,12 @@ class MixedWorkloadTest(NodeTestCase):
         self.assertEqual(len(events), len(expected) + 1)
         self.assertEqual(events[-1]["outcome"], "4")
         _, signed_size, signed_root = parse_checkpoint(bundle["meta"]["extension"][0]["valueString"])
+        searched = [ids for action, _, _, ids in expected if action == "record.search"][0]
+        search_events = [e for e in events if e["type"]["code"] == "record.search"]
+        self.assertEqual(len(search_events), 1)
+        self.assertEqual([e["what"]["reference"].split("/_history")[0] for e in search_events[0]["entity"]
+                          if e["what"]["reference"].startswith("Observation/")],
+                         [f"Observation/{i}" for i in searched])
         for event in events[:-1]:
             self.assertEqual(event["resourceType"], "AuditEvent")
             self.assertIn({"what": {"reference": f"Patient/{pid}"},

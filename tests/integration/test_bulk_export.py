@@ -108,8 +108,11 @@ class BulkExport(NodeTestCase):
             events = self.node.request("GET", f"/fhir/R4/AuditEvent?patient={patient}&_count=500",
                                        token=token)
             self.assertEqual(events.status, 200, events.body)
+            # Records named: an entry lists each record of the patient in one file, by version.
             return sum(1 for entry in events.json().get("entry", [])
-                       if entry["resource"]["type"]["code"] == "record.export")
+                       if entry["resource"]["type"]["code"] == "record.export"
+                       for entity in entry["resource"]["entity"]
+                       if "/_history/" in entity["what"]["reference"])
 
         before = exports_of(self.patients[0])
         self.run_export(f"/fhir/R4/Group/{self.group}/$export?_type=Patient,Observation")
