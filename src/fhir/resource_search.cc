@@ -136,8 +136,7 @@ Result<ResourceService::CandidateSource> ResourceService::candidate_source(
   // same element, so equal index values are a match. Not so for a parameter indexed under
   // another's name (patient, under subject, takes only references to a Patient), nor for strings
   // and dates (prefixes and buckets), nor for tokens (a bare code stands for every system).
-  source.exact = predicates.size() == 1 && best->parameter->kind == ParameterKind::kReference &&
-                 best->parameter->indexed_as.empty() && best->modifier == SearchModifier::kNone;
+  source.exact = predicates.size() == 1 && is_exact_reference(*best);
   for (const auto& value : best_values) {
     ASSIGN_OR_RETURN(auto entry, sealer_.blind_index(type, source.name, value));
     source.values.push_back(std::move(entry.value));

@@ -291,4 +291,17 @@ Result<SearchQuery> parse_search_query(std::string_view type, const QueryParamet
   return query;
 }
 
+bool is_exact_reference(const SearchPredicate& predicate) {
+  return predicate.parameter != nullptr && predicate.parameter->kind == ParameterKind::kReference &&
+         predicate.parameter->indexed_as.empty() && predicate.modifier == SearchModifier::kNone &&
+         predicate.chain.empty();
+}
+
+bool is_one_page_search(const SearchQuery& query) {
+  return query.predicates.size() == 1 && is_exact_reference(query.predicates.front()) &&
+         query.predicates.front().values.size() == 1 && !query.sort && !query.total &&
+         !query.summary_count && query.includes.empty() && query.revincludes.empty() &&
+         query.count <= kBriefPageSizeMax;
+}
+
 }  // namespace kavach::fhir

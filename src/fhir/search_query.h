@@ -76,6 +76,19 @@ struct SearchQuery {
   std::vector<SearchInclude> revincludes;
 };
 
+// A reference parameter on its own index rows, without a modifier or chain: the records whose
+// rows carry the value are exactly its matches (patient=, looked up under subject's rows, is not).
+bool is_exact_reference(const SearchPredicate& predicate);
+
+// The largest page a search may ask for and still be answered as brief work.
+inline constexpr std::size_t kBriefPageSizeMax = 100;
+
+// True when answering `query` takes one index lookup and one page of record reads: a single
+// exact reference with one value ("a patient's Observations"), no _include, _revinclude, _sort,
+// _total or _summary=count, and a page of at most kBriefPageSizeMax. Such a search may run on
+// the connection's I/O thread (http::Work::kBrief); any other may scan and goes to a worker.
+bool is_one_page_search(const SearchQuery& query);
+
 // kInvalidArgument naming the first parameter that is unknown or malformed. `parameters` are
 // percent-decoded (name, value) pairs; _format is left to the caller.
 Result<SearchQuery> parse_search_query(std::string_view type, const QueryParameters& parameters);

@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "fhir/resource_types.h"
 #include "fhir/search_parameters.h"
+#include "fhir/search_query.h"
 #include "http/api.h"
 #include "http/bundle_text.h"
 #include "http/problem.h"
@@ -540,12 +541,21 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                return response;
              });
 
+  // A page of one patient's records through the reference index is brief (bounded by its page:
+  // fhir::is_one_page_search); any other search may scan, and goes to a worker.
+  const BriefWhen one_page_search = [](const Request& request, const RouteContext& context) {
+    auto parameters = parse_query(request.query);
+    std::erase_if(parameters, [](const auto& parameter) { return parameter.first == "_format"; });
+    const auto query = fhir::parse_search_query(context.param("type"), parameters);
+    return query.has_value() && fhir::is_one_page_search(*query);
+  };
   router.add(
       "GET", base + "/{type}", Access::kBearerToken,
       answered_once_logged([&resources](const Request& request, const RouteContext& context) {
         return search_response(resources, *context.caller, context.param("type"),
                                parse_query(request.query), service_base(request));
-      }));
+      }),
+      Work::kBrief, one_page_search);
   // Search by POST, with the parameters as a form (FHIR R4 3.1.0.11.1).
   router.add(
       "POST", base + "/{type}/_search", Access::kBearerToken,

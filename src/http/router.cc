@@ -35,9 +35,10 @@ const std::string& RouteContext::param(std::string_view name) const {
   return found == path.end() ? kEmpty : found->second;
 }
 
-void Router::add(std::string method, std::string pattern, Access access, Handler handler,
-                 Work work) {
-  Route route{std::move(method), pattern, {}, access, std::move(handler), work};
+void Router::add(std::string method, std::string pattern, Access access, Handler handler, Work work,
+                 BriefWhen brief_when) {
+  Route route{std::move(method),    pattern, {}, access, std::move(handler), work,
+              std::move(brief_when)};
   for (const auto segment : split_path(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }
@@ -75,6 +76,8 @@ Router::Match Router::match(const Request& request) const {
     found.path_matched_ = true;
     if (route.method != request.method) continue;
     found.route_ = &route;
+    found.brief_ =
+        route.work == Work::kBrief && (!route.brief_when || route.brief_when(request, context));
     found.context_ = std::move(context);
     break;
   }

@@ -57,6 +57,10 @@ using Handler = std::function<Response(const Request&, const RouteContext&)>;
 // waiting for a commit, so the server may run it on the connection's own I/O thread and save
 // the two thread hand-offs to a worker and back (http/server.h).
 enum class Work { kMayBlock, kBrief };
+// For a kBrief route whose work is bounded for some requests only (a search: one page through an
+// exact index, yes; with _include or _total, no): true when this request's is. Runs when the
+// route is matched, before authentication, so it looks at the request alone.
+using BriefWhen = std::function<bool(const Request& request, const RouteContext& context)>;
 
 class Router {
  public:
@@ -65,7 +69,7 @@ class Router {
   // `pattern` segments are literals, "{name}" (one segment, percent-decoded) or, last, "{name...}"
   // (the rest of the path, one segment or more).
   void add(std::string method, std::string pattern, Access access, Handler handler,
-           Work work = Work::kMayBlock);
+           Work work = Work::kMayBlock, BriefWhen brief_when = {});
   // Needed before any kPatientSession route can answer; without it they answer 401.
   void set_patient_authenticator(PatientAuthenticator authenticator) {
     patient_authenticator_ = std::move(authenticator);
@@ -100,6 +104,7 @@ class Router {
     Access access;
     Handler handler;
     Work work;
+    BriefWhen brief_when;  // empty: every request of a kBrief route is brief
   };
 
  public:
@@ -107,15 +112,17 @@ class Router {
   // that handles it. Valid while no route is added.
   class Match {
    public:
-    // True when the handler may run on the connection's thread: its route is kBrief and the
-    // request names no consent (a read under another facility's consent may first have to
-    // confirm that consent with the CM, consent/hip_consents.h).
-    bool brief() const { return route_ != nullptr && route_->work == Work::kBrief && !consented_; }
+    // True when the handler may run on the connection's thread: its route is kBrief (and its
+    // BriefWhen, if any, says so of this request) and the request names no consent (a read
+    // under another facility's consent may first have to confirm that consent with the CM,
+    // consent/hip_consents.h).
+    bool brief() const { return brief_ && !consented_; }
 
    private:
     friend class Router;
     const Route* route_ = nullptr;  // null: no route for this path and method
     bool path_matched_ = false;     // some route has the path (so the method is what is wrong)
+    bool brief_ = false;
     bool consented_ = false;
     RouteContext context_;
   };

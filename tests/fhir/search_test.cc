@@ -152,6 +152,28 @@ TEST(SearchQuery, ParsesTheGrammar) {
   EXPECT_TRUE(parse_search_query("Patient", query("_count=0"))->summary_count);
 }
 
+TEST(SearchQuery, OnlyAPageThroughOneExactReferenceIsOnePageWork) {
+  const auto one_page = [](const char* type, const char* text) {
+    auto parsed = parse_search_query(type, query(text));
+    EXPECT_TRUE(parsed) << text;
+    return parsed && is_one_page_search(*parsed);
+  };
+  EXPECT_TRUE(one_page("Observation", "subject=Patient/p1"));
+  EXPECT_TRUE(one_page("Observation", "subject=Patient/p1&_count=100&_cursor=abc"));
+  EXPECT_TRUE(one_page("Observation", "subject=Patient/p1&_elements=code"));
+  EXPECT_TRUE(one_page("Encounter", "subject=Patient/p1"));
+  // Anything that may scan, or read more than one page, is not.
+  for (const char* text : {"subject=Patient/p1&_count=101", "subject=Patient/p1,Patient/p2",
+                           "subject=Patient/p1&status=final", "subject=Patient/p1&_total=accurate",
+                           "subject=Patient/p1&_summary=count", "subject=Patient/p1&_sort=date",
+                           "subject=Patient/p1&_include=Observation:subject",
+                           "subject=Patient/p1&_revinclude=DiagnosticReport:result",
+                           "patient=Patient/p1", "subject:missing=true",
+                           "subject:Patient.identifier=abha%7C1", "code=4548-4", "_id=o1", ""}) {
+    EXPECT_FALSE(one_page("Observation", text)) << text;
+  }
+}
+
 TEST(SearchQuery, RefusesWhatItDoesNotSupportByName) {
   for (const char* bad : {"colour=red",
                           "date=ap2020",

@@ -166,6 +166,25 @@ TEST_F(RouterTest, AMatchIsBriefOnlyForABriefRouteAndARequestNamingNoConsent) {
   EXPECT_FALSE(router_.match(consented).brief())
       << "a read under a consent may have to ask the CM first";
 
+  // A route brief for some requests only: its BriefWhen decides, and a consent still overrides.
+  router_.add(
+      "GET", "/search/{type}", Access::kPublic,
+      [](const Request&, const RouteContext&) { return Response{}; }, Work::kBrief,
+      [](const Request& request, const RouteContext& context) {
+        return context.param("type") == "Observation" && request.query == "one-page";
+      });
+  Request one_page = get("/search/Observation");
+  one_page.query = "one-page";
+  EXPECT_TRUE(router_.match(one_page).brief());
+  Request scan = one_page;
+  scan.query = "everything";
+  EXPECT_FALSE(router_.match(scan).brief());
+  Request other_type = one_page;
+  other_type.path = "/search/Patient";
+  EXPECT_FALSE(router_.match(other_type).brief());
+  one_page.headers.emplace_back("x-kavach-consent", "c-1");
+  EXPECT_FALSE(router_.match(one_page).brief());
+
   // Handling a match answers as handling the request does, route name included.
   const auto response = router_.handle(get("/brief/7"), router_.match(get("/brief/7")));
   EXPECT_EQ(response.body, "brief 7");
