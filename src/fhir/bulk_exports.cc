@@ -53,7 +53,7 @@ Result<std::string> BulkExports::kick_off(const auth::AccessToken& caller, Expor
   if (request.level == ExportRequest::Level::kGroup) {
     ASSIGN_OR_RETURN(job->patients, resources_.group_patients(caller, request.group_id));
   }
-  job->id = new_resource_id();
+  job->id = new_resource_id(unix_ms(clock_.now()));
   job->caller = caller;
   job->types = std::move(types);
   job->status.transaction_time_ms = unix_ms(clock_.now());

@@ -242,7 +242,7 @@ Result<ResourceService::PlannedEntry> ResourceService::plan_transaction_entry(
                               auth::Interaction::kCreate, audit::Action::kRecordCreate, "create"));
     }
     planned.kind = match ? Kind::kMatched : Kind::kCreated;
-    planned.id = match ? *match : new_resource_id();
+    planned.id = match ? *match : new_resource_id(unix_ms(clock_.now()));
     return planned;
   }
   if (request.method != "PUT" && request.method != "DELETE") {
@@ -269,7 +269,7 @@ Result<ResourceService::PlannedEntry> ResourceService::plan_transaction_entry(
     planned.kind = live ? Kind::kDeleted : Kind::kNothing;
     return planned;
   }
-  if (planned.id.empty()) planned.id = new_resource_id();
+  if (planned.id.empty()) planned.id = new_resource_id(unix_ms(clock_.now()));
   if (!live) {
     RETURN_IF_ERROR(authorise(caller, request.type, planned.id, auth::Interaction::kCreate,
                               audit::Action::kRecordCreate, "create"));

@@ -79,7 +79,7 @@ std::optional<std::int64_t> parse_etag(std::string_view etag) {
   return parse_version(etag);
 }
 
-std::string new_resource_id() {
+std::string new_resource_id(std::int64_t now_ms) {
   // The creation time in milliseconds (48 bits), then 80 random bits, as in a version 7 UUID: the
   // ids a node assigns sort roughly in creation order, so a new record's entries in the indexes
   // keyed by id (records by version and by patient, the patient's data key and audit entries)
@@ -87,9 +87,6 @@ std::string new_resource_id() {
   // several random pages; creates went from about 1,400/s to 3,500/s (bench/RESULTS.md,
   // session 11). The id tells when the resource was created, which its first version's
   // meta.lastUpdated tells anyone who can read it; 80 random bits keep it unguessable.
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
   return fmt::format("{:012x}{}", now_ms & 0xffff'ffff'ffff,
                      crypto::to_hex(crypto::SecretBytes::random(10).view()));
 }
@@ -303,7 +300,8 @@ Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
   RETURN_IF_ERROR(check_type_and_id(type, ""));
   RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kCreate,
                             audit::Action::kRecordCreate, "create"));
-  return write_version(caller, audit::Action::kRecordCreate, type, new_resource_id(), 1, body);
+  return write_version(caller, audit::Action::kRecordCreate, type,
+                       new_resource_id(unix_ms(clock_.now())), 1, body);
 }
 
 Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
@@ -505,7 +503,7 @@ Result<ConditionalOutcome> ResourceService::create_if_none_exist(const auth::Acc
     return ConditionalOutcome{std::move(existing), false};
   }
   ASSIGN_OR_RETURN(auto created, write_version(caller, audit::Action::kRecordCreate, type,
-                                               new_resource_id(), 1, body));
+                                               new_resource_id(unix_ms(clock_.now())), 1, body));
   return ConditionalOutcome{std::move(created), true};
 }
 

@@ -134,9 +134,10 @@ std::optional<std::int64_t> parse_version(std::string_view text);
 // An If-Match (or Bundle ifMatch) ETag: W/"3", or a plain "3".
 std::optional<std::int64_t> parse_etag(std::string_view etag);
 
-// A new server-assigned id: 32 hex digits, the creation time in milliseconds then 80 random bits,
-// so ids sort in creation order (the indexes keyed by id grow at one end) and stay unguessable.
-std::string new_resource_id();
+// A new server-assigned id: 32 hex digits, the creation time in milliseconds (`now_ms`, from the
+// service's clock) then 80 random bits, so ids sort in creation order (the indexes keyed by id
+// grow at one end) and stay unguessable.
+std::string new_resource_id(std::int64_t now_ms);
 
 class ResourceService {
  public:

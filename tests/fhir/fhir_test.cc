@@ -806,17 +806,17 @@ TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
 
 TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
   std::set<std::string> ids;
-  std::string previous;
+  const std::int64_t start_ms = 1'700'000'000'000;
   for (int i = 0; i < 200; ++i) {
-    const auto id = new_resource_id();
+    const auto id = new_resource_id(start_ms + i);
     ASSERT_EQ(id.size(), 32U);
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
-    if (i % 50 == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      const auto later = new_resource_id();
-      EXPECT_LT(id, later) << "an id made later sorts after";
-    }
+    EXPECT_EQ(id.substr(0, 12), fmt::format("{:012x}", start_ms + i));
+    EXPECT_LT(id, new_resource_id(start_ms + i + 1))
+        << "an id made a millisecond later sorts after";
     EXPECT_TRUE(ids.insert(id.substr(12)).second) << "the random part repeats: " << id;
+    // Within one millisecond the random part decides: as unguessable as ever, in no order.
+    EXPECT_NE(new_resource_id(start_ms + i).substr(12), id.substr(12));
   }
 }
 
