@@ -521,7 +521,7 @@ Result<std::vector<IndexEntry>> PostgresStore::index_entries(const std::string& 
 Result<IndexMatches> PostgresStore::find_any(const std::string& type, const std::string& name,
                                              const std::vector<Bytes>& values,
                                              const std::string& after_id, std::size_t limit) {
-  IndexMatches matches;  // as_of_sequence 0: the position is not given (postgres_store.h)
+  IndexMatches matches;
   if (values.empty()) return matches;
   ASSIGN_OR_RETURN(auto connection, lease());
   PgParams params;
@@ -532,15 +532,21 @@ Result<IndexMatches> PostgresStore::find_any(const std::string& type, const std:
     placeholders += fmt::format("{}${}", i == 0 ? "" : ",", i + 5);
     params.bytes(values[i]);
   }
-  // One prepared statement per number of values; searches use a handful of set sizes.
+  // One prepared statement per number of values; searches use a handful of set sizes. The
+  // counter is read in the same statement, so in the same snapshot as the index rows.
   ASSIGN_OR_RETURN(
       const auto result,
-      connection->run(fmt::format("find_any_{}", values.size()),
-                      fmt::format("SELECT DISTINCT id FROM kavach_record_index WHERE type = $1 AND "
-                                  "name = $2 AND id > $3 AND value IN ({}) ORDER BY id LIMIT $4",
-                                  placeholders),
-                      params));
-  for (int row = 0; row < result.rows(); ++row) matches.ids.push_back(result.text(row, 0));
+      connection->run(
+          fmt::format("find_any_{}", values.size()),
+          fmt::format("SELECT found.id, (SELECT value FROM kavach_sequence) FROM (SELECT DISTINCT "
+                      "id FROM kavach_record_index WHERE type = $1 AND name = $2 AND id > $3 AND "
+                      "value IN ({}) ORDER BY id LIMIT $4) AS found ORDER BY found.id",
+                      placeholders),
+          params));
+  for (int row = 0; row < result.rows(); ++row) {
+    matches.ids.push_back(result.text(row, 0));
+    matches.as_of_sequence = result.int64(row, 1);
+  }
   return matches;
 }
 

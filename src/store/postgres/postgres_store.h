@@ -39,9 +39,9 @@ class PostgresStore final : public Store {
   Result<std::vector<std::string>> find(const IndexQuery& query) override;
   Result<std::vector<IndexEntry>> index_entries(const std::string& type,
                                                 const std::string& id) override;
-  // The position is left unknown for now (0: a search checks every candidate). It could be given:
-  // commits take sequences under the kavach_sequence row lock, so the highest sequence the
-  // lookup's own snapshot sees bounds every version it reflects.
+  // The position is the kavach_sequence counter read in the lookup's own snapshot: commits take
+  // their sequences under that row's lock, held to their end, so sequences are in commit order and
+  // every version the snapshot shows, and none it does not, is at or below the counter it shows.
   Result<IndexMatches> find_any(const std::string& type, const std::string& name,
                                 const std::vector<Bytes>& values, const std::string& after_id,
                                 std::size_t limit) override;
