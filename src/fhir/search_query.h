@@ -83,10 +83,13 @@ bool is_exact_reference(const SearchPredicate& predicate);
 // The largest page a search may ask for and still be answered as brief work.
 inline constexpr std::size_t kBriefPageSizeMax = 100;
 
-// True when answering `query` takes one index lookup and one page of record reads: a single
-// exact reference with one value ("a patient's Observations"), no _include, _revinclude, _sort,
-// _total or _summary=count, and a page of at most kBriefPageSizeMax. Such a search may run on
-// the connection's I/O thread (http::Work::kBrief); any other may scan and goes to a worker.
+// True when answering `query` takes one index lookup and one page of small record reads: a
+// single exact reference with one value ("a patient's Observations"), no _include, _revinclude,
+// _sort, _total or _summary=count, a page of at most kBriefPageSizeMax, of a type whose records
+// carry no attachments (Observation, Condition, Encounter, MedicationRequest, Immunization,
+// AllergyIntolerance, Procedure: a page of DocumentReferences or Binaries may be many megabytes
+// to decrypt). Such a search may run on the connection's I/O thread (http::Work::kBrief); any
+// other may scan or take long, and goes to a worker.
 bool is_one_page_search(const SearchQuery& query);
 
 // kInvalidArgument naming the first parameter that is unknown or malformed. `parameters` are

@@ -172,6 +172,10 @@ TEST(SearchQuery, OnlyAPageThroughOneExactReferenceIsOnePageWork) {
                            "subject:Patient.identifier=abha%7C1", "code=4548-4", "_id=o1", ""}) {
     EXPECT_FALSE(one_page("Observation", text)) << text;
   }
+  // Records that may carry attachments are not small: a page of them goes to a worker.
+  EXPECT_FALSE(one_page("DocumentReference", "subject=Patient/p1"));
+  EXPECT_FALSE(one_page("DiagnosticReport", "subject=Patient/p1"));
+  EXPECT_FALSE(one_page("Patient", "general-practitioner=Practitioner/d1"));
 }
 
 TEST(SearchQuery, RefusesWhatItDoesNotSupportByName) {
