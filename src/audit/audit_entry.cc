@@ -272,11 +272,10 @@ Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
   writer.text(Tag::kReason, entry.reason);
   if (!entry.content_hash.empty()) writer.field(Tag::kContentHash, entry.content_hash);
   if (!entry.further_records.empty()) {
-    const auto records = further_records_value(entry.further_records);
-    if (records.size() > kEntryBytesMax) return entry_error("longer than the limit");
-    writer.field(Tag::kFurtherRecords, records);
+    writer.field(Tag::kFurtherRecords, further_records_value(entry.further_records));
   }
   auto bytes = writer.take();
+  // Also refuses any field too long for its 2-byte length, which the writer would have cut.
   if (bytes.size() > kEntryBytesMax) return entry_error("longer than the limit");
   return bytes;
 }

@@ -173,13 +173,16 @@ Handler answered_once_logged(Handler handler) {
   };
 }
 
+// A search's own parameters: _format is the HTTP layer's.
+QueryParameters search_parameters_of(QueryParameters parameters) {
+  std::erase_if(parameters, [](const auto& parameter) { return parameter.first == "_format"; });
+  return parameters;
+}
+
 Response search_response(fhir::ResourceService& resources, const auth::AccessToken& caller,
                          const std::string& type, const QueryParameters& parameters,
                          std::string_view base) {
-  QueryParameters search_parameters;
-  for (const auto& parameter : parameters) {
-    if (parameter.first != "_format") search_parameters.push_back(parameter);
-  }
+  const QueryParameters search_parameters = search_parameters_of(parameters);
   auto query = fhir::parse_search_query(type, search_parameters);
   if (!query) {
     if (!fhir::is_supported_type(type)) {
@@ -544,9 +547,8 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
   // A page of one patient's records through the reference index is brief (bounded by its page:
   // fhir::is_one_page_search); any other search may scan, and goes to a worker.
   const BriefWhen one_page_search = [](const Request& request, const RouteContext& context) {
-    auto parameters = parse_query(request.query);
-    std::erase_if(parameters, [](const auto& parameter) { return parameter.first == "_format"; });
-    const auto query = fhir::parse_search_query(context.param("type"), parameters);
+    const auto query = fhir::parse_search_query(context.param("type"),
+                                                search_parameters_of(parse_query(request.query)));
     return query.has_value() && fhir::is_one_page_search(*query);
   };
   router.add(
