@@ -27,6 +27,7 @@
 #include "crypto/keyed_hash.h"
 #include "store/store_factory.h"
 #include "vault/key_vault.h"
+#include "vault/record_sealer.h"
 
 namespace {
 
@@ -95,12 +96,13 @@ void build_source_and_backup(const std::filesystem::path& dir, std::int64_t reso
       // Random ids, as the server assigns them (128 random bits): records land all over the table.
       const std::string id = crypto::to_hex(crypto::SecretBytes::random(16).view());
       store::RecordWrite write;
-      write.record =
-          store::RecordVersion{partition, "Observation", id, 1, 0, unix_ms(clock.now()), false, {}};
+      write.record = store::RecordVersion{
+          partition, "Observation", id, 1, 0, unix_ms(clock.now()), false, {}, {}};
       body.replace(0, id.size(), id);
       write.record.payload = crypto::seal(
           patient_keys[static_cast<std::size_t>(p)],
           std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()), id);
+      vault::attach_payload_digest(write.record);  // as the vault's sealer does
       for (int n = 0; n < 8; ++n) {
         const auto tag = crypto::blind_index(index_key, fmt::format("Observation.{}", n),
                                              fmt::format("{}-{}", n, r % (1000 + n)));

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "crypto/sodium.h"
 #include "vault/key_vault.h"
+#include "vault/record_sealer.h"
 
 namespace kavach::backup {
 namespace {
@@ -273,6 +274,8 @@ class Restorer {
         batch.records.push_back(store::RecordWrite{
             entry.record, store::kAnyVersion,
             is_last(entry.record) ? entry.index : std::vector<store::IndexEntry>{}});
+        // A snapshot holds the sealed payloads alone; the digest beside each is derived again.
+        vault::attach_payload_digest(batch.records.back().record);
       }
       ASSIGN_OR_RETURN(const auto receipt, load_->add(std::move(batch)));
       // What the store must then hold: each version at the change-feed position it was given

@@ -31,7 +31,7 @@ void describe_record(audit::AuditEntry& entry, const store::RecordVersion& recor
   entry.resource_id = record.id;
   entry.resource_version = record.version;
   if (!record.payload.empty()) {
-    const auto hash = audit::sha256(record.payload);
+    const auto hash = vault::payload_digest(record);
     entry.content_hash.assign(hash.begin(), hash.end());
   }
 }

@@ -24,7 +24,12 @@ Result<ScrubReport> Scrubber::step(std::size_t records) {
         ++report.opened;
         continue;
       }
-      const auto opened = sealer_.open(record);
+      // A digest that is not its payload's would make the audit log name other content than was
+      // read, so it counts as a change beneath Kavach like a payload that fails to open.
+      auto opened = vault::payload_digest_holds(record)
+                        ? sealer_.open(record)
+                        : Result<std::string>(make_error(ErrorCode::kDataLoss,
+                                                         "its stored digest is not its payload's"));
       if (opened) {
         ++report.opened;
       } else if (opened.error().code == ErrorCode::kGone) {

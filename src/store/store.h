@@ -52,6 +52,10 @@ struct RecordVersion {
   std::int64_t recorded_at_ms = 0;
   bool deleted = false;  // a tombstone: the record was deleted in this version
   Bytes payload;         // sealed by the vault; opaque to the store
+  // The SHA-256 of `payload`, computed by the vault when it sealed it and stored beside it, so a
+  // read's audit entry names the content without hashing it again; empty for a version written
+  // without one (the vault then hashes the payload itself). Opaque to the store too.
+  Bytes payload_sha256;
 };
 
 // find_any's answer: the ids, and the change-feed position the index was read at. A record whose

@@ -81,6 +81,7 @@ class OpenedKeys {
 
  private:
   friend class RecordSealer;
+  // By partition, so a hit needs no key name formatted.
   std::map<std::string, crypto::SecretBytes, std::less<>> keys_;
 };
 

@@ -11,16 +11,28 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "crypto/sha256.h"
 #include "store/store.h"
 #include "vault/key_vault.h"
 
 namespace kavach::vault {
 
+// The SHA-256 of record.payload, which the audit log names as the content of a record read or
+// written: the digest stored beside the payload when it was sealed, or, for a version stored
+// without one (before schema 8, say), computed. The scrubber checks stored digests against their
+// payloads, so one changed beneath Kavach is found like a changed payload.
+crypto::Sha256Digest payload_digest(const store::RecordVersion& record);
+// Stores record.payload's digest beside it (a restore, which brings sealed payloads as they are).
+void attach_payload_digest(store::RecordVersion& record);
+// Whether the record's stored digest, if it has one, is its payload's.
+bool payload_digest_holds(const store::RecordVersion& record);
+
 class RecordSealer {
  public:
   explicit RecordSealer(KeyVault& keys) : keys_(keys) {}
 
-  // Fills record.payload with the sealed plaintext; partition, type, id and version must be set.
+  // Fills record.payload with the sealed plaintext and record.payload_sha256 with its digest;
+  // partition, type, id and version must be set.
   Status seal(store::RecordVersion& record, std::string_view plaintext);
   // The same for a record committed in a batch with `batch_keys` (KeysToCreate): a partition
   // without a key yet gets one created in that batch rather than in a commit of its own.

@@ -14,6 +14,7 @@
 #include "backup/restorer.h"
 #include "backup/verifier.h"
 #include "crypto/encoding.h"
+#include "crypto/sha256.h"
 #include "store/forwarding_store.h"
 #include "store/store_factory.h"
 #include "support/postgres_test_database.h"
@@ -135,7 +136,8 @@ class BackupRestoreTest : public ::testing::TestWithParam<std::string> {
       store::RecordWrite write;
       write.record = store::RecordVersion{
           patient, "Observation",         id,    current ? current->version + 1 : 1,
-          0,       1'700'000'000'000 + i, false, {}};
+          0,       1'700'000'000'000 + i, false, {},
+          {}};
       const std::string payload = fmt::format("{} payload {}", marker, i);
       write.record.payload.assign(payload.begin(), payload.end());
       write.expected_version = current ? current->version : store::kNoVersion;
@@ -210,6 +212,15 @@ TEST_P(BackupRestoreTest, RestoresEveryVersionIndexEntryKeyAndAuditEntry) {
   EXPECT_EQ(dump(*target, *target_ring_), source_state);
   EXPECT_EQ(source_state.index.at("Observation/obs-3"), std::vector<std::string>{});
   EXPECT_EQ(source_state.index.at("Observation/obs-4").size(), 2U);
+  // Each restored payload has its digest beside it again, so reads of it are audited without
+  // hashing it (the snapshot holds payloads alone).
+  const auto restored_versions = target->changes_since(0, 1000);
+  ASSERT_TRUE(restored_versions);
+  for (const auto& restored : *restored_versions) {
+    if (restored.payload.empty()) continue;
+    const auto digest = crypto::sha256(restored.payload);
+    EXPECT_EQ(restored.payload_sha256, store::Bytes(digest.begin(), digest.end()));
+  }
 
   // The restored audit log still carries the node's signatures.
   vault::KeyVault target_keys(*target, *target_ring_, clock_);

@@ -10,10 +10,10 @@ Bytes bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
 std::vector<RecordEntry> sample_records() {
   std::vector<RecordEntry> records(2);
   records[0].record =
-      store::RecordVersion{"p1", "Observation", "o1", 2, 17, 1234, false, bytes("sealed")};
+      store::RecordVersion{"p1", "Observation", "o1", 2, 17, 1234, false, bytes("sealed"), {}};
   records[0].has_index = true;
   records[0].index = {{"code", bytes("tag1")}, {"subject", bytes("tag2")}};
-  records[1].record = store::RecordVersion{"", "Organization", "org", 1, 18, 99, true, {}};
+  records[1].record = store::RecordVersion{"", "Organization", "org", 1, 18, 99, true, {}, {}};
   return records;
 }
 

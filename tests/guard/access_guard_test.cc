@@ -202,7 +202,7 @@ TEST_F(AccessGuardTest, TheWatchedStoreShowsEveryCommittedAuditEntryAndNothingUn
   // A refused batch (a stale version) shows nothing.
   store::WriteBatch stale;
   store::RecordWrite write;
-  write.record = store::RecordVersion{"", "Observation", "o", 2, 0, 1, false, {1}};
+  write.record = store::RecordVersion{"", "Observation", "o", 2, 0, 1, false, {1}, {}};
   write.expected_version = 1;
   stale.records.push_back(write);
   ASSERT_TRUE(audit::append_entry(stale, access(audit::Action::kRecordUpdate, "c", "p")));

@@ -15,7 +15,7 @@ using ::testing::IsEmpty;
 class ScrubberTest : public GuardFixture {
  protected:
   void write_record(const std::string& patient, const std::string& id) {
-    store::RecordVersion record{patient, "Observation", id, 1, 0, 1, false, {}};
+    store::RecordVersion record{patient, "Observation", id, 1, 0, 1, false, {}, {}};
     ASSERT_TRUE(sealer_->seal(record, R"({"resourceType":"Observation"})"));
     store::WriteBatch batch;
     batch.records.push_back(store::RecordWrite{record, store::kNoVersion, {}});
@@ -60,6 +60,22 @@ TEST_F(ScrubberTest, ARecordChangedBeneathKavachRaisesAnAlertAndErasedPatientsAr
   EXPECT_EQ(notifier_.alerts[0].rule, Rule::kScrub);
   EXPECT_THAT(notifier_.alerts[0].detail, HasSubstr("Observation/o2 version 1"));
   EXPECT_FALSE(notifier_.alerts[0].locked);
+}
+
+// The digest beside a payload is what the audit log names for every read: changed alone, it
+// would make the log name other content than was served, so the scrub finds it too.
+TEST_F(ScrubberTest, ADigestChangedBeneathKavachRaisesAnAlertThoughThePayloadStillOpens) {
+  write_record("p1", "o1");
+  write_record("p2", "o2");
+  tamper(
+      "DROP TRIGGER records_are_append_only_update; "
+      "UPDATE records SET payload_sha256 = randomblob(32) WHERE id = 'o1'");
+  Scrubber scrubber(*store_, *sealer_, *alerts_);
+  const auto report = *scrubber.step(100);
+  EXPECT_EQ(report.failed, 1U);
+  ASSERT_EQ(notifier_.alerts.size(), 1U);
+  EXPECT_THAT(notifier_.alerts[0].detail, HasSubstr("Observation/o1 version 1"));
+  EXPECT_THAT(notifier_.alerts[0].detail, HasSubstr("digest"));
 }
 
 }  // namespace

@@ -271,5 +271,39 @@ TEST(SqliteMigrationTest, TypeAndLastUpdatedEntriesWrittenAtVersionSixAreDropped
               ElementsAre("a", "b", "x", "y", "z"));
 }
 
+// Schema 8 keeps the vault's digest of each payload beside it. Versions written before read back
+// without one (the vault then hashes their payloads); versions written after keep theirs, and a
+// store still at schema 7 writes and reads records as it did.
+TEST(SqliteMigrationTest, RecordsWrittenAtVersionSevenReadBackWithoutADigestAndNewOnesKeepTheirs) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  const Bytes digest(32, 0x5a);
+  {
+    auto old = SqliteStore::open(path, {.schema_version = 7});
+    ASSERT_TRUE(old) << old.error().message;
+    auto write = write_of("a", 1);
+    write.record.payload_sha256 = digest;  // no column for it yet: not kept
+    ASSERT_TRUE(commit_one(**old, std::move(write)));
+    auto read = (*old)->read_current("Observation", "a");
+    ASSERT_TRUE(read && *read);
+    EXPECT_EQ(text((*read)->payload), payload_of("a", 1));
+    EXPECT_THAT((*read)->payload_sha256, ::testing::IsEmpty());
+  }
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->schema_version(), SqliteStore::kSchemaVersion);
+  auto write = write_of("a", 2);
+  write.record.payload_sha256 = digest;
+  ASSERT_TRUE(commit_one(**store, std::move(write)));
+  auto first = (*store)->read_version("Observation", "a", 1);
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ(text((*first)->payload), payload_of("a", 1));
+  EXPECT_THAT((*first)->payload_sha256, ::testing::IsEmpty());
+  auto second = (*store)->read_current("Observation", "a");
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->version, 2);
+  EXPECT_EQ((*second)->payload_sha256, digest);
+}
+
 }  // namespace
 }  // namespace kavach::store::sqlite

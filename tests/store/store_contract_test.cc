@@ -99,6 +99,35 @@ TEST_P(StoreContractTest, CommitsVersionsAndReadsThemBack) {
   EXPECT_FALSE(*store_->read_current("Patient", "missing"));
 }
 
+// The vault's digest of a payload is kept beside it and read back by every read, so a read's audit
+// entry names the content without hashing it again; a version written without one reads back
+// without one.
+TEST_P(StoreContractTest, APayloadsDigestIsKeptBesideItAndReadBackByEveryRead) {
+  auto with_digest = make_write("Observation", "a", 1, "one");
+  with_digest.record.payload_sha256 = Bytes(32, 0xab);
+  ASSERT_TRUE(commit({with_digest}));
+  ASSERT_TRUE(commit({make_write("Observation", "b", 1, "two")}));
+  const Bytes digest(32, 0xab);
+
+  auto current = store_->read_current("Observation", "a");
+  ASSERT_TRUE(current && *current);
+  EXPECT_EQ((*current)->payload_sha256, digest);
+  auto version = store_->read_version("Observation", "a", 1);
+  ASSERT_TRUE(version && *version);
+  EXPECT_EQ((*version)->payload_sha256, digest);
+  const std::vector<std::string> ids = {"a", "b"};
+  auto many = store_->read_current_many("Observation", ids);
+  ASSERT_TRUE(many);
+  ASSERT_EQ(many->size(), 2U);
+  EXPECT_EQ((*many)[0].payload_sha256, digest);
+  EXPECT_THAT((*many)[1].payload_sha256, IsEmpty());
+  auto changes = store_->changes_since(0, 10);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2U);
+  EXPECT_EQ((*changes)[0].payload_sha256, digest);
+  EXPECT_THAT((*changes)[1].payload_sha256, IsEmpty());
+}
+
 // A queued commit applies as commit() does; its ticket completes once the batch is durable, and
 // a callback set after that runs at once. A refused batch's ticket carries the refusal.
 TEST_P(StoreContractTest, AQueuedCommitCompletesItsTicketWhenApplied) {

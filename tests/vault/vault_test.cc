@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "crypto/aead.h"
 #include "crypto/encoding.h"
 #include "crypto/key_ring.h"
 #include "store/forwarding_store.h"
@@ -55,6 +56,44 @@ TEST_F(VaultTest, SealedRecordOpensWhereItBelongs) {
   const std::string stored(sealed.payload.begin(), sealed.payload.end());
   EXPECT_EQ(stored.find("value"), std::string::npos);
   EXPECT_EQ(*sealer_->open(sealed), R"({"value":120})");
+}
+
+// The associated data is part of every sealed payload on disk: a change to its text would leave
+// every existing store unreadable, so it is pinned here byte for byte.
+TEST_F(VaultTest, ThePayloadIsBoundToPartitionTypeIdAndVersionInTheStoredFormat) {
+  auto sealed = record("patient-1", "obs-1", 12);
+  ASSERT_TRUE(sealer_->seal(sealed, R"({"value":120})"));
+  const auto key = keys_->existing_key(key_name_for_partition("patient-1"));
+  ASSERT_TRUE(key);
+  const auto opened =
+      crypto::open(*key, sealed.payload, "kavach/record/v1\npatient-1\nObservation\nobs-1\n12");
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(crypto::as_text(*opened), R"({"value":120})");
+  EXPECT_FALSE(
+      crypto::open(*key, sealed.payload, "kavach/record/v1\npatient-1\nObservation\nobs-1\n1"));
+}
+
+TEST_F(VaultTest, ASealedPayloadCarriesItsDigestAndOneWithoutIsHashedWhenAsked) {
+  auto sealed = record("patient-1", "obs-1");
+  ASSERT_TRUE(sealer_->seal(sealed, R"({"value":120})"));
+  const auto digest = crypto::sha256(sealed.payload);
+  EXPECT_EQ(sealed.payload_sha256, store::Bytes(digest.begin(), digest.end()));
+  EXPECT_EQ(payload_digest(sealed), digest);
+  EXPECT_TRUE(payload_digest_holds(sealed));
+
+  // A version stored before digests were: the same answer, computed.
+  auto older = sealed;
+  older.payload_sha256.clear();
+  EXPECT_EQ(payload_digest(older), digest);
+  EXPECT_TRUE(payload_digest_holds(older));
+  attach_payload_digest(older);
+  EXPECT_EQ(older.payload_sha256, sealed.payload_sha256);
+
+  // The stored digest is what is named, so one that is not the payload's is caught by asking.
+  auto changed = sealed;
+  changed.payload_sha256[0] ^= 0x01;
+  EXPECT_NE(payload_digest(changed), digest);
+  EXPECT_FALSE(payload_digest_holds(changed));
 }
 
 TEST_F(VaultTest, AFirstWriteCarriesItsNewKeyInTheSameBatch) {

@@ -100,6 +100,11 @@ CREATE INDEX kavach_records_by_type_sequence ON kavach_records (type, sequence);
 CREATE INDEX kavach_records_by_type_time ON kavach_records (type, recorded_at_ms);
 DELETE FROM kavach_record_index WHERE name IN ('_type', '_lastUpdated');
 )sql",
+    // The sealed payload's SHA-256 beside it (RecordVersion::payload_sha256). Versions written
+    // before have none; their readers hash the payload.
+    R"sql(
+ALTER TABLE kavach_records ADD COLUMN payload_sha256 bytea NOT NULL DEFAULT ''::bytea;
+)sql",
 });
 static_assert(kMigrations.size() == PostgresStore::kSchemaVersion);
 
@@ -107,7 +112,7 @@ static_assert(kMigrations.size() == PostgresStore::kSchemaVersion);
 constexpr std::int64_t kMigrationLock = 0x6b61766163680001;
 
 constexpr std::string_view kRecordColumns =
-    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload, payload_sha256";
 constexpr std::string_view kKeyColumns = "name, kek_id, wrapped, created_at_ms, erased_at_ms";
 
 RecordVersion record_at(const PgResult& result, int row) {
@@ -121,6 +126,8 @@ RecordVersion record_at(const PgResult& result, int row) {
   record.deleted = result.boolean(row, 6);
   const auto payload = result.bytes(row, 7);
   record.payload.assign(payload.begin(), payload.end());
+  const auto digest = result.bytes(row, 8);
+  record.payload_sha256.assign(digest.begin(), digest.end());
   return record;
 }
 
@@ -286,7 +293,7 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
     const RecordVersion& record = write.record;
     RETURN_IF_ERROR(connection.run(
         "insert_record",
-        fmt::format("INSERT INTO kavach_records ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        fmt::format("INSERT INTO kavach_records ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     kRecordColumns),
         PgParams()
             .text(record.partition)
@@ -296,7 +303,8 @@ Result<CommitReceipt> PostgresStore::apply_batch(PgConnection& connection,
             .int64(sequence++)
             .int64(record.recorded_at_ms)
             .boolean(record.deleted)
-            .bytes(record.payload)));
+            .bytes(record.payload)
+            .bytes(record.payload_sha256)));
     RETURN_IF_ERROR(connection.run("clear_index",
                                    "DELETE FROM kavach_record_index WHERE type = $1 AND id = $2",
                                    PgParams().text(record.type).text(record.id)));

@@ -23,7 +23,7 @@ namespace kavach::store::postgres {
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes; a database with a newer one is refused at open.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& url, std::size_t pool_size);
 

@@ -162,11 +162,20 @@ DELETE FROM record_index_entries WHERE length(entries) = 0;
 UPDATE index_journal
   SET entries = kavach_drop_index_name(kavach_drop_index_name(entries, '_type'), '_lastUpdated');
 )sql",
+    // The sealed payload's SHA-256 beside it (RecordVersion::payload_sha256). Versions written
+    // before have none; their readers hash the payload.
+    R"sql(
+ALTER TABLE records ADD COLUMN payload_sha256 BLOB;
+)sql",
 });
 static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 
+// The columns read_record reads, in its order. A store kept at a schema before payload_sha256 (the
+// migration tests build such stores) reads an empty blob in its place and writes none.
 constexpr std::string_view kRecordColumns =
-    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload, payload_sha256";
+constexpr std::string_view kRecordColumnsBeforeDigests =
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload, X''";
 
 constexpr std::size_t kRowsPerStatement = 32;
 
@@ -216,14 +225,6 @@ Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t 
   return {};
 }
 
-// The current version of (type ?1, id ?2); formatted once, as every read of a record uses it.
-const std::string& current_version_sql() {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-      kRecordColumns);
-  return sql;
-}
-
 // Live records of type ?1 after id ?2 whose current version (the largest version number; an
 // earlier version within a range does not make its record a match) was recorded ever, or within
 // [?4, ?5), in id order, at most ?3 (Store::find_recorded). Ever walks records_by_version in id
@@ -256,6 +257,8 @@ RecordVersion read_record(const Statement& row) {
   record.deleted = row.column_int(6) != 0;
   const auto payload = row.column_blob(7);
   record.payload.assign(payload.begin(), payload.end());
+  const auto digest = row.column_blob(8);
+  record.payload_sha256.assign(digest.begin(), digest.end());
   return record;
 }
 
@@ -439,6 +442,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   return store;
 }
 
+std::string_view SqliteStore::record_columns() const {
+  return has_payload_digests() ? kRecordColumns : kRecordColumnsBeforeDigests;
+}
+
 Result<Connection> SqliteStore::open_connection() const {
   ASSIGN_OR_RETURN(Connection connection, Connection::open(path_));
   sqlite3_busy_timeout(connection.get(),
@@ -479,6 +486,17 @@ Status SqliteStore::start(int schema_version) {
   }
   RETURN_IF_ERROR(register_index_entries_functions(writer));
   RETURN_IF_ERROR(migrate(writer, schema_version, schema_version_));
+  // Formatted once: every read and write of a record uses one of them.
+  current_version_sql_ = fmt::format(
+      "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
+      record_columns());
+  insert_record_sql_ =
+      has_payload_digests()
+          ? fmt::format("INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        kRecordColumns)
+          : std::string(
+                "INSERT INTO records (partition_key, type, id, version, sequence, "
+                "recorded_at_ms, deleted, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   // The writer touches index pages all over the file (blind-index tags are random), so SQLite's
   // default 2 MiB page cache sends most inserts back to the disk for pages it just had; 64 MiB
   // keeps the hot part of the indexes in memory.
@@ -683,10 +701,7 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
                                       record.id, current_version, write.expected_version));
       }
     }
-    ASSIGN_OR_RETURN(
-        auto insert,
-        writer_->prepare(fmt::format(
-            "INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", kRecordColumns)));
+    ASSIGN_OR_RETURN(auto insert, writer_->prepare(insert_record_sql_));
     const std::int64_t sequence = counters.next_sequence++;
     insert.bind(1, record.partition)
         .bind(2, record.type)
@@ -696,6 +711,7 @@ Status SqliteStore::apply_records(const WriteBatch& batch, Counters& counters,
         .bind(6, record.recorded_at_ms)
         .bind(7, std::int64_t{record.deleted ? 1 : 0})
         .bind(8, record.payload);
+    if (has_payload_digests()) insert.bind(9, record.payload_sha256);
     RETURN_IF_ERROR(insert.run());
     if (receipt.first_sequence == 0) receipt.first_sequence = sequence;
     receipt.last_sequence = sequence;
@@ -856,7 +872,7 @@ void SqliteStore::return_reader(Connection connection) {
 Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string& type,
                                                                const std::string& id) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql()));
+  ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql_));
   statement.bind(1, type).bind(2, id);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -873,7 +889,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
   // by record read the same upper B-tree pages again for each.
   RETURN_IF_ERROR(reader->run("BEGIN"));
   auto read = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql()));
+    ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql_));
     records.reserve(ids.size());
     for (const auto& id : ids) {
       statement.reset().bind(1, type).bind(2, id);
@@ -891,10 +907,10 @@ Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string
                                                                const std::string& id,
                                                                std::int64_t version) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(
-      auto statement,
-      reader->prepare(fmt::format(
-          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3", kRecordColumns)));
+  ASSIGN_OR_RETURN(auto statement,
+                   reader->prepare(fmt::format(
+                       "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3",
+                       record_columns())));
   statement.bind(1, type).bind(2, id).bind(3, version);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -908,7 +924,7 @@ Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
       auto statement,
       reader->prepare(fmt::format(
           "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT ?3",
-          kRecordColumns)));
+          record_columns())));
   statement.bind(1, type).bind(2, id).bind(
       3, static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax)));
   return collect_records(statement);
@@ -1427,7 +1443,7 @@ Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& 
   ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
                                        "SELECT {} FROM records WHERE type = ?1 AND sequence < ?2 "
                                        "ORDER BY sequence DESC LIMIT ?3",
-                                       kRecordColumns)));
+                                       record_columns())));
   // A plain upper bound keeps the (type, sequence) index usable for every page.
   statement.bind(1, type)
       .bind(2, before == 0 ? std::numeric_limits<std::int64_t>::max() : before)
@@ -1446,7 +1462,7 @@ Result<std::vector<RecordVersion>> SqliteStore::partition_records(const std::str
           "SELECT {} FROM records AS r WHERE partition_key = ?1 AND (type, id) > (?2, ?3) "
           "AND deleted = 0 AND version = (SELECT max(version) FROM records AS v "
           "WHERE v.type = r.type AND v.id = r.id) ORDER BY type, id LIMIT ?4",
-          kRecordColumns)));
+          record_columns())));
   statement.bind(1, partition).bind(2, after_type).bind(3, after_id).bind(4, clamp_limit(limit));
   return collect_records(statement);
 }
@@ -1457,7 +1473,7 @@ Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after
   ASSIGN_OR_RETURN(auto statement,
                    reader->prepare(fmt::format(
                        "SELECT {} FROM records WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
-                       kRecordColumns)));
+                       record_columns())));
   statement.bind(1, after).bind(2,
                                 static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
   return collect_records(statement);

@@ -33,7 +33,7 @@ namespace kavach::store::sqlite {
 class SqliteStore final : public Store {
  public:
   // The schema version this binary writes; a database with a newer one is refused at open.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   struct Options {
     // The schema version to migrate to (tests open a database at an earlier one to check its
@@ -175,6 +175,9 @@ class SqliteStore final : public Store {
   // merges read (schema 6); without them, as in a test that writes an older schema, index rows go
   // straight into the index table.
   bool journaled() const { return schema_version_ >= 6; }
+  // Whether records carry payload_sha256 (schema 8); the columns read_record reads.
+  bool has_payload_digests() const { return schema_version_ >= 8; }
+  std::string_view record_columns() const;
   Status catch_up_journal(Connection& reader, const JournalState& snapshot,
                           const JournalScope& scope);
   // Ids from the index table after `after_id` in id order, at most `limit`, skipping records the
@@ -190,6 +193,9 @@ class SqliteStore final : public Store {
   const std::filesystem::path path_;
   const Options options_;
   int schema_version_ = 0;
+  // Formatted at start for the schema opened (record_columns()).
+  std::string current_version_sql_;
+  std::string insert_record_sql_;
 
   // Only the writer thread touches writer_, bulk_loading_, merge_records_, dropped_indexes_ and
   // writer_synchronous_full_.
