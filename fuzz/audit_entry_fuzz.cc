@@ -16,6 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!encoded || !std::equal(encoded->begin(), encoded->end(), bytes.begin(), bytes.end())) {
     std::abort();
   }
+  // The guard's quick read of an entry must agree with the full decode wherever that succeeds.
+  const auto facts = kavach::audit::read_entry_facts(bytes);
+  if (!facts || !(*facts == kavach::audit::facts_of(*decoded))) std::abort();
   (void)kavach::audit::entry_json(*decoded);
   return 0;
 }

@@ -87,8 +87,9 @@ std::vector<std::uint8_t> further_records_value(const std::vector<TouchedRecord>
   return bytes;
 }
 
-Result<std::vector<TouchedRecord>> read_further_records(std::span<const std::uint8_t> value) {
-  std::vector<TouchedRecord> records;
+// Calls `visit(type, id, version, hash)` for each further record in the field's value.
+template <class Visit>
+Status walk_further_records(std::span<const std::uint8_t> value, Visit&& visit) {
   // Takes a length byte and that many bytes after it.
   const auto take_sized = [&value](std::span<const std::uint8_t>& out) {
     if (value.empty() || value.size() - 1 < value[0]) return false;
@@ -97,22 +98,31 @@ Result<std::vector<TouchedRecord>> read_further_records(std::span<const std::uin
     return true;
   };
   while (!value.empty()) {
-    TouchedRecord record;
     std::span<const std::uint8_t> type, id, hash;
     if (!take_sized(type) || !take_sized(id) || value.size() < 8) {
       return entry_error("a further record is cut short");
     }
-    record.type.assign(type.begin(), type.end());
-    record.id.assign(id.begin(), id.end());
-    record.version = integer_at(value);
+    const std::int64_t version = integer_at(value);
     value = value.subspan(8);
     if (!take_sized(hash)) return entry_error("a further record is cut short");
-    record.content_hash.assign(hash.begin(), hash.end());
-    if (!is_touched_record(record)) {
-      return entry_error("a further record lacks a type, id or version, or has a bad hash");
-    }
-    records.push_back(std::move(record));
+    RETURN_IF_ERROR(visit(type, id, version, hash));
   }
+  return {};
+}
+
+Result<std::vector<TouchedRecord>> read_further_records(std::span<const std::uint8_t> value) {
+  std::vector<TouchedRecord> records;
+  RETURN_IF_ERROR(walk_further_records(
+      value, [&records](auto type, auto id, std::int64_t version, auto hash) -> Status {
+        TouchedRecord record{std::string(type.begin(), type.end()),
+                             std::string(id.begin(), id.end()), version,
+                             std::vector<std::uint8_t>(hash.begin(), hash.end())};
+        if (!is_touched_record(record)) {
+          return entry_error("a further record lacks a type, id or version, or has a bad hash");
+        }
+        records.push_back(std::move(record));
+        return {};
+      }));
   return records;
 }
 
@@ -280,13 +290,17 @@ Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry) {
   return bytes;
 }
 
-Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
+namespace {
+
+// Calls `visit(tag, value)` for each field of an encoding, once its framing is checked: the
+// version byte, the length limit, field headers and lengths, and tags known and increasing.
+template <class Visit>
+Status walk_fields(std::span<const std::uint8_t> bytes, Visit&& visit) {
   if (bytes.size() > kEntryBytesMax) return entry_error("longer than the limit");
   if (bytes.empty() ||
       (bytes[0] != kEntryFormatVersion && bytes[0] != kEntryWithRecordsFormatVersion)) {
     return entry_error("not a version-1 or version-2 entry");
   }
-  AuditEntry entry;
   std::uint8_t previous_tag = 0;
   std::size_t at = 1;
   while (at < bytes.size()) {
@@ -298,10 +312,20 @@ Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
       return entry_error(fmt::format("field {} is unknown, repeated or out of order", tag));
     }
     if (bytes.size() - at < length) return entry_error("a field is cut short");
-    RETURN_IF_ERROR(read_field(static_cast<Tag>(tag), bytes.subspan(at, length), entry));
+    RETURN_IF_ERROR(visit(static_cast<Tag>(tag), bytes.subspan(at, length)));
     previous_tag = tag;
     at += length;
   }
+  return {};
+}
+
+}  // namespace
+
+Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
+  AuditEntry entry;
+  RETURN_IF_ERROR(walk_fields(bytes, [&entry](Tag tag, std::span<const std::uint8_t> value) {
+    return read_field(tag, value, entry);
+  }));
   // Re-encoding also catches a missing time, action, outcome, basis or actor kind (the encoder
   // always writes them) and a version byte that does not match the further records' presence.
   ASSIGN_OR_RETURN(const auto again, encode_entry(entry));
@@ -415,6 +439,26 @@ std::string_view actor_kind_name(ActorKind kind) {
 
 std::size_t records_named(const AuditEntry& entry) {
   return (entry.resource_id.empty() ? 0 : 1) + entry.further_records.size();
+}
+
+EntryFacts facts_of(const AuditEntry& entry) {
+  return EntryFacts{entry.action,   entry.outcome, entry.actor_kind,
+                    entry.actor_id, entry.subject, records_named(entry)};
+}
+
+Result<EntryFacts> read_entry_facts(std::span<const std::uint8_t> bytes) {
+  AuditEntry fields;  // everything but the further records, which are only counted
+  std::size_t further_records = 0;
+  RETURN_IF_ERROR(walk_fields(bytes, [&](Tag tag, std::span<const std::uint8_t> value) -> Status {
+    if (tag != Tag::kFurtherRecords) return read_field(tag, value, fields);
+    return walk_further_records(value, [&further_records](auto, auto, std::int64_t, auto) {
+      ++further_records;
+      return Status{};
+    });
+  }));
+  EntryFacts facts = facts_of(fields);
+  facts.records_named += further_records;
+  return facts;
 }
 
 std::vector<AuditEntry> fold_records(std::vector<AuditEntry> entries) {

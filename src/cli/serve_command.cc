@@ -123,7 +123,7 @@ Status serve(const config::ServeConfig& config) {
   RETURN_IF_ERROR(alerts.refresh());
   guard::AccessGuard access_guard(config.guard, alerts, node->clock());
   node->watched_store().set_observer(
-      [&access_guard](const audit::AuditEntry& entry) { access_guard.observe(entry); });
+      [&access_guard](const audit::EntryFacts& entry) { access_guard.observe(entry); });
   node->resources().set_rewrite_inspector(
       [&access_guard](std::string_view principal, std::string_view type, std::string_view json) {
         return access_guard.inspect_rewrite(principal, type, json);

@@ -67,7 +67,9 @@ void AccessGuard::alert(Window& window, Rule rule, const std::string& principal,
   }
 }
 
-void AccessGuard::observe(const audit::AuditEntry& entry) {
+void AccessGuard::observe(const audit::AuditEntry& entry) { observe(audit::facts_of(entry)); }
+
+void AccessGuard::observe(const audit::EntryFacts& entry) {
   if (!is_budgeted(entry.actor_kind) || entry.actor_id.empty()) return;
   const std::int64_t now = unix_ms(clock_.now());
   std::lock_guard lock(mutex_);
@@ -90,7 +92,7 @@ void AccessGuard::observe(const audit::AuditEntry& entry) {
   } else if (entry.action == audit::Action::kRecordExport) {
     Window& hour = window(entry.actor_id, kHourMs, now);
     // An export entry lists every record of one patient written into one file.
-    hour.exported += std::max<std::size_t>(1, audit::records_named(entry));
+    hour.exported += std::max<std::size_t>(1, entry.records_named);
     if (hour.exported > policy_.exported_records_per_hour) {
       alert(hour, Rule::kExportBudget, entry.actor_id, "",
             fmt::format("{} exported more than {} records within an hour", entry.actor_id,
@@ -135,11 +137,13 @@ Status AccessGuard::check_principal(std::string_view principal) const {
 
 namespace {
 
-std::vector<audit::AuditEntry> entries_of(const store::WriteBatch& batch) {
-  std::vector<audit::AuditEntry> entries;
+// The batch's entries were encoded by this process a moment ago (audit::append_entry), so their
+// facts are read without decode_entry's full decode and canonical check.
+std::vector<audit::EntryFacts> entries_of(const store::WriteBatch& batch) {
+  std::vector<audit::EntryFacts> entries;
   entries.reserve(batch.audit.size());
   for (const auto& append : batch.audit) {
-    if (auto entry = audit::decode_entry(append.entry)) entries.push_back(std::move(*entry));
+    if (auto facts = audit::read_entry_facts(append.entry)) entries.push_back(std::move(*facts));
   }
   return entries;
 }

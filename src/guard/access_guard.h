@@ -34,6 +34,7 @@ class AccessGuard {
       : policy_(std::move(policy)), alerts_(alerts), clock_(clock) {}
 
   // Counts a committed audit entry against its principal's budgets.
+  void observe(const audit::EntryFacts& entry);
   void observe(const audit::AuditEntry& entry);
   // Before a rewrite of a `type` record by `principal` is sealed: kPermissionDenied when its
   // content pushes the principal over the random-rewrite budget (the principal is then locked).
@@ -67,7 +68,7 @@ class AccessGuard {
 // A store whose committed audit entries are shown to a function (the guard's observe()).
 class WatchedStore final : public store::ForwardingStore {
  public:
-  using Observer = std::function<void(const audit::AuditEntry&)>;
+  using Observer = std::function<void(const audit::EntryFacts&)>;
   using ForwardingStore::ForwardingStore;
   // Set once, before the store is shared between threads.
   void set_observer(Observer observer) { observer_ = std::move(observer); }

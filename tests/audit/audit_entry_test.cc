@@ -186,6 +186,41 @@ TEST(AuditEntry, DecodeRefusesDamagedFurtherRecords) {
   EXPECT_TRUE(refused(short_hash));
 }
 
+// The guard reads these facts from every batch it sees; they must be the ones a full decode gives.
+TEST(AuditEntry, FactsReadFromAnEncodingAreThoseOfItsDecodedEntry) {
+  auto entry = full_entry();
+  entry.actor_kind = ActorKind::kClient;
+  entry.outcome = Outcome::kDenied;
+  const auto one = *encode_entry(entry);
+  EXPECT_EQ(*read_entry_facts(one), facts_of(*decode_entry(one)));
+  EXPECT_EQ(read_entry_facts(one)->records_named, 1U);
+
+  entry.further_records = {{"Observation", "obs-2", 4, std::vector<std::uint8_t>(32, 0xcd)},
+                           {"Condition", "c", 1, {}}};
+  const auto two = *encode_entry(entry);
+  const auto facts = read_entry_facts(two);
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(*facts, facts_of(*decode_entry(two)));
+  EXPECT_EQ(facts->records_named, 3U);
+  EXPECT_EQ(facts->actor_id, "dr-meera");
+  EXPECT_EQ(facts->subject, "5f0c2a");
+  EXPECT_EQ(facts->outcome, Outcome::kDenied);
+
+  AuditEntry node_wide;
+  node_wide.action = Action::kKeyRotate;
+  node_wide.actor_kind = ActorKind::kNode;
+  EXPECT_EQ(read_entry_facts(*encode_entry(node_wide))->records_named, 0U);
+
+  // What it cannot read it refuses, as decode_entry does.
+  auto cut = two;
+  cut.pop_back();
+  EXPECT_FALSE(read_entry_facts(cut));
+  EXPECT_FALSE(read_entry_facts(std::vector<std::uint8_t>{}));
+  auto unknown_version = one;
+  unknown_version[0] = 0x03;
+  EXPECT_FALSE(read_entry_facts(unknown_version));
+}
+
 TEST(AuditEntry, FoldsOneRequestsEntriesPerPatient) {
   AuditEntry bare = search_entry("p1", "");
   bare.resource_type = "Observation";

@@ -192,12 +192,13 @@ TEST_F(AccessGuardTest, EveryAccessToACanaryPatientAlerts) {
 TEST_F(AccessGuardTest, TheWatchedStoreShowsEveryCommittedAuditEntryAndNothingUncommitted) {
   auto watched = std::make_unique<WatchedStore>(
       *store::open_store("sqlite:" + (dir_.path() / "watched.db").string()));
-  std::vector<audit::AuditEntry> seen;
-  watched->set_observer([&](const audit::AuditEntry& entry) { seen.push_back(entry); });
+  std::vector<audit::EntryFacts> seen;
+  watched->set_observer([&](const audit::EntryFacts& entry) { seen.push_back(entry); });
   store::WriteBatch batch;
   ASSERT_TRUE(audit::append_entry(batch, access(audit::Action::kRecordRead, "c", "p")));
   ASSERT_TRUE(watched->commit(std::move(batch)));
   ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0], audit::facts_of(access(audit::Action::kRecordRead, "c", "p")));
   EXPECT_EQ(seen[0].actor_id, "c");
   // A refused batch (a stale version) shows nothing.
   store::WriteBatch stale;
