@@ -170,12 +170,9 @@ ALTER TABLE records ADD COLUMN payload_sha256 BLOB;
 });
 static_assert(kMigrations.size() == SqliteStore::kSchemaVersion);
 
-// The columns read_record reads, in its order. A store kept at a schema before payload_sha256 (the
-// migration tests build such stores) reads an empty blob in its place and writes none.
-constexpr std::string_view kRecordColumns =
-    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload, payload_sha256";
+// A record's columns but its digest (payload_sha256, schema 8), in read_record's order.
 constexpr std::string_view kRecordColumnsBeforeDigests =
-    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload, X''";
+    "partition_key, type, id, version, sequence, recorded_at_ms, deleted, payload";
 
 constexpr std::size_t kRowsPerStatement = 32;
 
@@ -442,10 +439,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
   return store;
 }
 
-std::string_view SqliteStore::record_columns() const {
-  return has_payload_digests() ? kRecordColumns : kRecordColumnsBeforeDigests;
-}
-
 Result<Connection> SqliteStore::open_connection() const {
   ASSIGN_OR_RETURN(Connection connection, Connection::open(path_));
   sqlite3_busy_timeout(connection.get(),
@@ -486,17 +479,20 @@ Status SqliteStore::start(int schema_version) {
   }
   RETURN_IF_ERROR(register_index_entries_functions(writer));
   RETURN_IF_ERROR(migrate(writer, schema_version, schema_version_));
-  // Formatted once: every read and write of a record uses one of them.
+  // Formatted once: every read and write of a record uses them. A store kept at a schema before
+  // the digests (the migration tests build such stores) reads an empty blob in their place and
+  // writes none.
+  record_columns_ = fmt::format("{}, {}", kRecordColumnsBeforeDigests,
+                                has_payload_digests() ? "payload_sha256" : "X''");
   current_version_sql_ = fmt::format(
       "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT 1",
-      record_columns());
+      record_columns_);
   insert_record_sql_ =
       has_payload_digests()
           ? fmt::format("INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        kRecordColumns)
-          : std::string(
-                "INSERT INTO records (partition_key, type, id, version, sequence, "
-                "recorded_at_ms, deleted, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                        record_columns_)
+          : fmt::format("INSERT INTO records ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        kRecordColumnsBeforeDigests);
   // The writer touches index pages all over the file (blind-index tags are random), so SQLite's
   // default 2 MiB page cache sends most inserts back to the disk for pages it just had; 64 MiB
   // keeps the hot part of the indexes in memory.
@@ -907,10 +903,10 @@ Result<std::optional<RecordVersion>> SqliteStore::read_version(const std::string
                                                                const std::string& id,
                                                                std::int64_t version) {
   ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement,
-                   reader->prepare(fmt::format(
-                       "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3",
-                       record_columns())));
+  ASSIGN_OR_RETURN(
+      auto statement,
+      reader->prepare(fmt::format(
+          "SELECT {} FROM records WHERE type = ?1 AND id = ?2 AND version = ?3", record_columns_)));
   statement.bind(1, type).bind(2, id).bind(3, version);
   ASSIGN_OR_RETURN(auto records, collect_records(statement));
   if (records.empty()) return std::nullopt;
@@ -924,7 +920,7 @@ Result<std::vector<RecordVersion>> SqliteStore::history(const std::string& type,
       auto statement,
       reader->prepare(fmt::format(
           "SELECT {} FROM records WHERE type = ?1 AND id = ?2 ORDER BY version DESC LIMIT ?3",
-          record_columns())));
+          record_columns_)));
   statement.bind(1, type).bind(2, id).bind(
       3, static_cast<std::int64_t>(std::min(limit, limits::kHistoryVersionsMax)));
   return collect_records(statement);
@@ -1443,7 +1439,7 @@ Result<std::vector<RecordVersion>> SqliteStore::type_history(const std::string& 
   ASSIGN_OR_RETURN(auto statement, reader->prepare(fmt::format(
                                        "SELECT {} FROM records WHERE type = ?1 AND sequence < ?2 "
                                        "ORDER BY sequence DESC LIMIT ?3",
-                                       record_columns())));
+                                       record_columns_)));
   // A plain upper bound keeps the (type, sequence) index usable for every page.
   statement.bind(1, type)
       .bind(2, before == 0 ? std::numeric_limits<std::int64_t>::max() : before)
@@ -1462,7 +1458,7 @@ Result<std::vector<RecordVersion>> SqliteStore::partition_records(const std::str
           "SELECT {} FROM records AS r WHERE partition_key = ?1 AND (type, id) > (?2, ?3) "
           "AND deleted = 0 AND version = (SELECT max(version) FROM records AS v "
           "WHERE v.type = r.type AND v.id = r.id) ORDER BY type, id LIMIT ?4",
-          record_columns())));
+          record_columns_)));
   statement.bind(1, partition).bind(2, after_type).bind(3, after_id).bind(4, clamp_limit(limit));
   return collect_records(statement);
 }
@@ -1473,7 +1469,7 @@ Result<std::vector<RecordVersion>> SqliteStore::changes_since(std::int64_t after
   ASSIGN_OR_RETURN(auto statement,
                    reader->prepare(fmt::format(
                        "SELECT {} FROM records WHERE sequence > ?1 ORDER BY sequence LIMIT ?2",
-                       record_columns())));
+                       record_columns_)));
   statement.bind(1, after).bind(2,
                                 static_cast<std::int64_t>(std::min(limit, limits::kPageSizeMax)));
   return collect_records(statement);

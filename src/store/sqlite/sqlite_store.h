@@ -175,9 +175,8 @@ class SqliteStore final : public Store {
   // merges read (schema 6); without them, as in a test that writes an older schema, index rows go
   // straight into the index table.
   bool journaled() const { return schema_version_ >= 6; }
-  // Whether records carry payload_sha256 (schema 8); the columns read_record reads.
+  // Whether records carry payload_sha256 (schema 8).
   bool has_payload_digests() const { return schema_version_ >= 8; }
-  std::string_view record_columns() const;
   Status catch_up_journal(Connection& reader, const JournalState& snapshot,
                           const JournalScope& scope);
   // Ids from the index table after `after_id` in id order, at most `limit`, skipping records the
@@ -193,7 +192,8 @@ class SqliteStore final : public Store {
   const std::filesystem::path path_;
   const Options options_;
   int schema_version_ = 0;
-  // Formatted at start for the schema opened (record_columns()).
+  // Formatted at start for the schema opened: the columns read_record reads, and two statements.
+  std::string record_columns_;
   std::string current_version_sql_;
   std::string insert_record_sql_;
 
