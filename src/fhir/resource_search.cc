@@ -433,21 +433,26 @@ Result<SearchResult> ResourceService::search(const auth::AccessToken& caller,
     return make_error(ErrorCode::kInvalidArgument,
                       "a search under a consent names the patient (patient=, subject= or _id=)");
   }
-  ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, grant.get()));
   SearchResult result;
-  std::vector<SearchMatch> page;
-  if (query.sort) {
-    RETURN_IF_ERROR(page_sorted(query, predicates, grant.get(), result, page));
-  } else {
-    RETURN_IF_ERROR(page_in_id_order(query, predicates, grant.get(), result, page));
-  }
   std::vector<audit::AuditEntry> accesses;
-  for (const auto& match : page) {
-    accesses.push_back(
-        access_entry(caller, audit::Action::kRecordSearch, grant.get(), match.record));
+  {
+    // The index, the patients' keys and the records in one read snapshot (Store::hold_reads):
+    // with a read transaction for each, searches by subject were about a sixth slower.
+    const auto reads = store_.hold_reads();
+    ASSIGN_OR_RETURN(const auto predicates, resolve_chains(caller, query, grant.get()));
+    std::vector<SearchMatch> page;
+    if (query.sort) {
+      RETURN_IF_ERROR(page_sorted(query, predicates, grant.get(), result, page));
+    } else {
+      RETURN_IF_ERROR(page_in_id_order(query, predicates, grant.get(), result, page));
+    }
+    for (const auto& match : page) {
+      accesses.push_back(
+          access_entry(caller, audit::Action::kRecordSearch, grant.get(), match.record));
+    }
+    RETURN_IF_ERROR(add_includes(caller, query, grant.get(), page, result, accesses));
+    for (auto& match : page) result.matches.push_back(std::move(match.resource));
   }
-  RETURN_IF_ERROR(add_includes(caller, query, grant.get(), page, result, accesses));
-  for (auto& match : page) result.matches.push_back(std::move(match.resource));
   if (accesses.empty()) {
     // Nothing returned (or only a count): the search itself is on record.
     auto entry = entry_for(caller, audit::Action::kRecordSearch, grant.get());

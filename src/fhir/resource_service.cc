@@ -312,6 +312,8 @@ Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, st
     RETURN_IF_ERROR(
         authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
   }
+  // The record and its patient's key in one read snapshot; the audit entry's commit ends it.
+  const auto reads = store_.hold_reads();
   auto record = read_live(type, id);
   if (!record && grant && record.error().code == ErrorCode::kGone) {
     return make_error(ErrorCode::kNotFound, fmt::format("{}/{} is not known", type, id));

@@ -100,6 +100,7 @@ class ForwardingStore : public Store {
     return inner_->latest_checkpoint();
   }
   Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override { return inner_->begin_bulk_load(); }
+  ReadScope hold_reads() override { return inner_->hold_reads(); }
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
 

@@ -121,6 +121,7 @@ class InstrumentedStore final : public Store {
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
     return timed("latest_checkpoint", [&] { return inner_->latest_checkpoint(); });
   }
+  ReadScope hold_reads() override { return inner_->hold_reads(); }
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
 

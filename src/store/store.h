@@ -218,6 +218,32 @@ class BulkLoad {
   [[nodiscard]] virtual Status finish() = 0;
 };
 
+// While a ReadScope lives, the reads its thread makes through the store that gave it share one
+// database connection and, where the backend can, one read snapshot: a search reads its index,
+// the patient's data key and its records, and a read transaction for each made it about a sixth
+// slower (SQLite takes its WAL index lock at each, and drops the connection's page cache when the
+// WAL changed since its last one, as it has after nearly every group commit). A write through the
+// store on that thread ends the snapshot, so a read after it sees the write; a read that has to
+// start over (SqliteStore's index journal) may begin a new one. Scopes are for reads that take a
+// moment: hold none across a wait for anything but the store's own commits (on SQLite, a key
+// erasure's commit truncates the WAL and waits for every snapshot held meanwhile). Destroy it on
+// the thread that made it, before the store. Empty for a backend that shares nothing between reads
+// (PostgresStore: each read borrows a pooled connection) and for a scope made while one for the
+// same store is held on the thread.
+class ReadScope {
+ public:
+  class Holder {
+   public:
+    virtual ~Holder() = default;
+  };
+  ReadScope() = default;
+  explicit ReadScope(std::unique_ptr<Holder> holder) : holder_(std::move(holder)) {}
+  bool holds() const { return holder_ != nullptr; }
+
+ private:
+  std::unique_ptr<Holder> holder_;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -319,6 +345,9 @@ class Store {
   // A bulk load into this (empty) store. The default commits each batch as it comes, for a
   // backend with no faster path.
   [[nodiscard]] virtual Result<std::unique_ptr<BulkLoad>> begin_bulk_load();
+
+  // Reads on this thread share a connection and snapshot until the scope ends (ReadScope).
+  [[nodiscard]] virtual ReadScope hold_reads() { return {}; }
 
   // The schema version of the open database.
   virtual int schema_version() const = 0;

@@ -203,6 +203,98 @@ TEST_P(StoreContractTest, ReadCurrentManyGivesEachCurrentVersionInTheOrderAsked)
   EXPECT_THAT(*none, IsEmpty());
 }
 
+// Reads in a scope share one snapshot where the backend holds one (SQLite): another thread's
+// commit is not seen until the scope ends. Where it holds none (PostgreSQL), every read sees the
+// latest commit, as without a scope.
+TEST_P(StoreContractTest, ReadsInAScopeShareOneSnapshotWhereTheBackendHoldsOne) {
+  ASSERT_TRUE(commit({make_write("Observation", "a", 1, "a one")}));
+  {
+    const auto reads = store_->hold_reads();
+    EXPECT_EQ(reads.holds(), GetParam() != "postgresql");
+    auto before = store_->read_current("Observation", "a");
+    ASSERT_TRUE(before && *before);
+    EXPECT_EQ((*before)->version, 1);
+
+    // Another thread writes a version and a key meanwhile. (Not an erasure: its commit truncates
+    // the WAL, which waits for this scope's snapshot, and so for the busy timeout here.)
+    std::thread other([&] {
+      ASSERT_TRUE(commit({make_write("Observation", "a", 2, "a two")}));
+      WriteBatch create;
+      create.keys.push_back(
+          {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/p1", "kek1", Bytes{1}, 5, 0}, ""});
+      ASSERT_TRUE(store_->commit(create));
+    });
+    other.join();
+
+    const std::int64_t seen = reads.holds() ? 1 : 2;
+    auto current = store_->read_current("Observation", "a");
+    ASSERT_TRUE(current && *current);
+    EXPECT_EQ((*current)->version, seen);
+    auto many = store_->read_current_many("Observation", std::vector<std::string>{"a"});
+    ASSERT_TRUE(many && many->size() == 1);
+    EXPECT_EQ(many->front().version, seen);
+    auto key = store_->read_key("patient/p1");
+    ASSERT_TRUE(key);
+    EXPECT_EQ(key->has_value(), !reads.holds());
+  }
+  // The scope's end lets the next read see both.
+  EXPECT_EQ((*store_->read_current("Observation", "a"))->version, 2);
+  EXPECT_TRUE(*store_->read_key("patient/p1"));
+}
+
+// A thread's own write ends its scope's snapshot, so what it reads next includes the write: the
+// vault reads back a key it has just created, a caller its just-written version and index rows.
+TEST_P(StoreContractTest, AReadScopeSeesItsOwnThreadsWrites) {
+  auto first = make_write("Observation", "a", 1, "a one");
+  first.index = {entry("code", "pulse")};
+  ASSERT_TRUE(commit({first}));
+  const auto reads = store_->hold_reads();
+  EXPECT_THAT(*store_->find({"Observation", entry("code", "pulse"), "", 10}), ElementsAre("a"));
+  EXPECT_FALSE(*store_->read_key("patient/p1"));
+
+  WriteBatch create;
+  create.keys.push_back(
+      {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/p1", "kek1", Bytes{1}, 5, 0}, ""});
+  ASSERT_TRUE(store_->commit(create));
+  auto key = store_->read_key("patient/p1");
+  ASSERT_TRUE(key && *key);
+  EXPECT_EQ((*key)->kek_id, "kek1");
+
+  // Each commit here may merge the index journal (sqlite_merging), so the index reads also start
+  // over on a merged copy inside the scope.
+  for (int version = 2; version <= 4; ++version) {
+    auto next = make_write("Observation", "a", version, "a again");
+    next.index = {entry("code", version % 2 == 0 ? "rate" : "pulse")};
+    auto added = make_write("Observation", fmt::format("b{}", version), 1);
+    added.index = {entry("code", "pulse")};
+    ASSERT_TRUE(commit({next, added}));
+    EXPECT_EQ((*store_->read_current("Observation", "a"))->version, version);
+    std::vector<std::string> pulse{"b2"};
+    if (version >= 3) pulse.push_back("b3");
+    if (version >= 4) pulse.push_back("b4");
+    if (version % 2 == 1) pulse.insert(pulse.begin(), "a");
+    EXPECT_EQ(*store_->find({"Observation", entry("code", "pulse"), "", 10}), pulse) << version;
+    auto any = store_->find_any("Observation", "code", {entry("code", "rate").value}, "", 10);
+    ASSERT_TRUE(any);
+    EXPECT_EQ(any->ids,
+              version % 2 == 0 ? std::vector<std::string>{"a"} : std::vector<std::string>{});
+  }
+}
+
+TEST_P(StoreContractTest, AScopeInsideAnotherForTheSameStoreHoldsNothingOfItsOwn) {
+  ASSERT_TRUE(commit({make_write("Observation", "a", 1)}));
+  const auto outer = store_->hold_reads();
+  {
+    const auto inner = store_->hold_reads();
+    EXPECT_FALSE(inner.holds());
+    EXPECT_TRUE(*store_->read_current("Observation", "a"));
+  }
+  // The outer scope's connection outlives the inner scope.
+  EXPECT_TRUE(*store_->read_current("Observation", "a"));
+  ASSERT_TRUE(commit({make_write("Observation", "a", 2)}));
+  EXPECT_EQ((*store_->read_current("Observation", "a"))->version, 2);
+}
+
 TEST_P(StoreContractTest, HistoryIsNewestFirstAndKeepsTombstones) {
   ASSERT_TRUE(commit({make_write("Observation", "o", 1)}));
   ASSERT_TRUE(commit({make_write("Observation", "o", 2)}));

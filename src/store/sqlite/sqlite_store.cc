@@ -413,23 +413,90 @@ Status migrate(Connection& connection, int target, int& schema_version) {
 
 }  // namespace
 
-// A reader connection borrowed from the pool; returned when the lease ends.
+// The connection and read transaction that a thread's reads share while it holds a ReadScope.
+// Registered in a thread-local list for the scope's life, so the store's methods find it without
+// the caller passing it down.
+class SqliteStore::HeldReads final : public ReadScope::Holder {
+ public:
+  explicit HeldReads(SqliteStore& store) : store_(store), outer_(innermost_) { innermost_ = this; }
+  HeldReads(const HeldReads&) = delete;
+  HeldReads& operator=(const HeldReads&) = delete;
+  ~HeldReads() override {
+    if (connection_) {
+      end_snapshot();
+      store_.return_reader(std::move(*connection_));
+    }
+    innermost_ = outer_;
+  }
+
+  static HeldReads* find(const SqliteStore& store) {
+    for (HeldReads* held = innermost_; held != nullptr; held = held->outer_) {
+      if (&held->store_ == &store) return held;
+    }
+    return nullptr;
+  }
+
+  // The connection, in a read transaction.
+  Result<Connection*> connection() {
+    if (!connection_) {
+      ASSIGN_OR_RETURN(auto taken, store_.take_reader());
+      connection_.emplace(std::move(taken));
+    }
+    if (sqlite3_get_autocommit(connection_->get()) != 0) RETURN_IF_ERROR(connection_->run("BEGIN"));
+    return &*connection_;
+  }
+  void end_snapshot() {
+    // A failed statement may have rolled the transaction back already.
+    if (connection_ && sqlite3_get_autocommit(connection_->get()) == 0) {
+      (void)connection_->run("COMMIT");
+    }
+  }
+
+ private:
+  static thread_local HeldReads* innermost_;
+
+  SqliteStore& store_;
+  HeldReads* const outer_;
+  std::optional<Connection> connection_;  // taken at the first read
+};
+
+thread_local SqliteStore::HeldReads* SqliteStore::HeldReads::innermost_ = nullptr;
+
+// A reader connection: borrowed from the pool and returned when the lease ends, or the thread's
+// held one (already in its read transaction, which the lease leaves open).
 class SqliteStore::ReaderLease {
  public:
   ReaderLease(SqliteStore* store, Connection connection)
-      : store_(store), connection_(std::move(connection)) {}
+      : store_(store), owned_(std::move(connection)), connection_(&owned_) {}
+  explicit ReaderLease(Connection* held) : store_(nullptr), connection_(held), held_(true) {}
   ReaderLease(ReaderLease&& other) noexcept
-      : store_(std::exchange(other.store_, nullptr)), connection_(std::move(other.connection_)) {}
+      : store_(std::exchange(other.store_, nullptr)),
+        owned_(std::move(other.owned_)),
+        connection_(other.held_ ? other.connection_ : &owned_),
+        held_(other.held_) {}
   ReaderLease& operator=(ReaderLease&&) = delete;
   ~ReaderLease() {
-    if (store_ != nullptr) store_->return_reader(std::move(connection_));
+    if (store_ != nullptr) store_->return_reader(std::move(owned_));
   }
-  Connection* operator->() { return &connection_; }
-  Connection& operator*() { return connection_; }
+  Connection* operator->() { return connection_; }
+  Connection& operator*() { return *connection_; }
+
+  // A read transaction for the reads that follow (a held connection is in one already).
+  Status begin() { return held_ ? Status{} : connection_->run("BEGIN"); }
+  void end() {
+    if (!held_) (void)connection_->run("COMMIT");
+  }
+  // Ends the read transaction and begins a new one, held or not.
+  Status begin_again() {
+    (void)connection_->run("COMMIT");
+    return connection_->run("BEGIN");
+  }
 
  private:
   SqliteStore* store_;
-  Connection connection_;
+  Connection owned_;
+  Connection* connection_;
+  bool held_ = false;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& path,
@@ -561,6 +628,7 @@ Result<CommitReceipt> SqliteStore::commit(WriteBatch batch) {
 
 CommitTicket SqliteStore::commit_queued(WriteBatch batch) {
   if (batch.empty()) return CommitTicket::done(CommitReceipt{});
+  end_held_snapshot();
   if (batch.operations() > limits::kWriteBatchOperationsMax) {
     return CommitTicket::done(make_error(ErrorCode::kTooLarge, "too many writes in one batch"));
   }
@@ -844,17 +912,37 @@ Status SqliteStore::apply_audit(const WriteBatch& batch, Counters& counters,
 }
 
 Result<SqliteStore::ReaderLease> SqliteStore::lease_reader() {
+  if (auto* held = held_reads()) {
+    ASSIGN_OR_RETURN(auto* connection, held->connection());
+    return ReaderLease(connection);
+  }
+  ASSIGN_OR_RETURN(auto connection, take_reader());
+  return ReaderLease(this, std::move(connection));
+}
+
+Result<Connection> SqliteStore::take_reader() {
   {
     std::lock_guard lock(readers_mutex_);
     if (!idle_readers_.empty()) {
       Connection connection = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      return ReaderLease(this, std::move(connection));
+      return connection;
     }
   }
   ASSIGN_OR_RETURN(Connection connection, open_connection());
   RETURN_IF_ERROR(connection.execute("PRAGMA query_only=ON"));
-  return ReaderLease(this, std::move(connection));
+  return connection;
+}
+
+SqliteStore::HeldReads* SqliteStore::held_reads() { return HeldReads::find(*this); }
+
+void SqliteStore::end_held_snapshot() {
+  if (auto* held = held_reads()) held->end_snapshot();
+}
+
+ReadScope SqliteStore::hold_reads() {
+  if (held_reads() != nullptr) return {};
+  return ReadScope(std::make_unique<HeldReads>(*this));
 }
 
 void SqliteStore::return_reader(Connection connection) {
@@ -883,7 +971,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
   // One read transaction for the lot: SQLite drops a connection's page cache when a transaction
   // begins on a WAL that changed since the last one (every commit changes it), so reading record
   // by record read the same upper B-tree pages again for each.
-  RETURN_IF_ERROR(reader->run("BEGIN"));
+  RETURN_IF_ERROR(reader.begin());
   auto read = [&]() -> Status {
     ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql_));
     records.reserve(ids.size());
@@ -894,7 +982,7 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
     }
     return {};
   }();
-  (void)reader->run("COMMIT");
+  reader.end();
   RETURN_IF_ERROR(read);
   return records;
 }
@@ -968,12 +1056,13 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
   // A snapshot older than the copy's last merge cannot be answered from it (the rows merged are
   // gone from the copy and not yet in that snapshot's index table); a new snapshot is newer than
   // any merge the copy has seen, so the second try succeeds unless merges keep racing it.
+  RETURN_IF_ERROR(reader.begin());
+  auto finish = [&](Status status) {
+    reader.end();
+    return status;
+  };
   for (int attempt = 0; attempt < 100; ++attempt) {
-    RETURN_IF_ERROR(reader->run("BEGIN"));
-    auto finish = [&](Status status) {
-      (void)reader->run("COMMIT");
-      return status;
-    };
+    if (attempt > 0) RETURN_IF_ERROR(reader.begin_again());
     auto snapshot = read_journal_state(*reader);
     if (!snapshot) return finish(tl::unexpected(snapshot.error()));
     // Every committed version adds a journal row, so the snapshot's last sequence is the newest
@@ -986,15 +1075,11 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
       std::shared_lock lock(journal_mutex_);
       const auto fit = journal_.fit(*snapshot, scope);
       if (fit == IndexJournal::Fit::kCurrent) return finish(answer());
-      if (fit == IndexJournal::Fit::kAhead) {
-        (void)finish({});
-        continue;
-      }
+      if (fit == IndexJournal::Fit::kAhead) continue;
     }
     std::unique_lock lock(journal_mutex_);
     switch (journal_.fit(*snapshot, scope)) {
       case IndexJournal::Fit::kAhead:
-        (void)finish({});
         continue;
       case IndexJournal::Fit::kBehind:
         if (auto caught_up = catch_up_journal(*reader, *snapshot, scope); !caught_up) {
@@ -1005,7 +1090,8 @@ Status SqliteStore::read_index(const JournalScope& scope, const IndexRead& query
         return finish(answer());
     }
   }
-  return make_error(ErrorCode::kUnavailable, "the index kept changing under the query; retry");
+  return finish(
+      make_error(ErrorCode::kUnavailable, "the index kept changing under the query; retry"));
 }
 
 Status SqliteStore::catch_up_journal(Connection& reader, const JournalState& snapshot,
@@ -1288,6 +1374,7 @@ Status SqliteStore::run_on_writer(std::function<Status()> step) {
 }
 
 Result<std::unique_ptr<BulkLoad>> SqliteStore::begin_bulk_load() {
+  end_held_snapshot();
   RETURN_IF_ERROR(run_on_writer([this] { return start_bulk_load(); }));
   return std::unique_ptr<BulkLoad>(new SqliteBulkLoad(*this));
 }

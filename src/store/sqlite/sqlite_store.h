@@ -112,6 +112,9 @@ class SqliteStore final : public Store {
   // the end, and blind-index rows staged unordered and inserted in key order at the end (random
   // inserts into the index B-tree were most of a restore's time).
   Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override;
+  // One pooled connection for the thread's reads, in one deferred read transaction begun at the
+  // first read and ended by a commit from the thread or the scope's end.
+  ReadScope hold_reads() override;
   int schema_version() const override { return schema_version_; }
   std::string_view backend_name() const override { return "sqlite"; }
 
@@ -128,6 +131,7 @@ class SqliteStore final : public Store {
   Status start_bulk_load();
   Status finish_bulk_load();
   class ReaderLease;
+  class HeldReads;
 
   SqliteStore(std::filesystem::path path, Options options)
       : path_(std::move(path)), options_(options) {}
@@ -186,8 +190,14 @@ class SqliteStore final : public Store {
                                                const std::function<void(Statement&)>& bind,
                                                std::string after_id, std::size_t limit);
   Result<Connection> open_connection() const;
+  // The thread's held reads' connection (in its read transaction) or one from the pool.
   Result<ReaderLease> lease_reader();
+  Result<Connection> take_reader();
   void return_reader(Connection connection);
+  // The scope this thread holds on this store, if any.
+  HeldReads* held_reads();
+  // Ends the read transaction of this thread's held reads, so that its next read sees a write.
+  void end_held_snapshot();
 
   const std::filesystem::path path_;
   const Options options_;
