@@ -75,6 +75,14 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     return store_->commit(std::move(batch));
   }
 
+  // Creates a data key under `name` (its wrapped bytes are made up: the store never opens them).
+  Result<CommitReceipt> create_key(const std::string& name) {
+    WriteBatch batch;
+    batch.keys.push_back(
+        {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{name, "kek1", Bytes{1}, 5, 0}, ""});
+    return store_->commit(std::move(batch));
+  }
+
   // Runs SQL straight on the backend's database, behind the store's back.
   bool execute_sql(const std::string& sql, std::string* error = nullptr);
 
@@ -219,10 +227,7 @@ TEST_P(StoreContractTest, ReadsInAScopeShareOneSnapshotWhereTheBackendHoldsOne) 
     // the WAL, which waits for this scope's snapshot, and so for the busy timeout here.)
     std::thread other([&] {
       ASSERT_TRUE(commit({make_write("Observation", "a", 2, "a two")}));
-      WriteBatch create;
-      create.keys.push_back(
-          {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/p1", "kek1", Bytes{1}, 5, 0}, ""});
-      ASSERT_TRUE(store_->commit(create));
+      ASSERT_TRUE(create_key("patient/p1"));
     });
     other.join();
 
@@ -252,10 +257,7 @@ TEST_P(StoreContractTest, AReadScopeSeesItsOwnThreadsWrites) {
   EXPECT_THAT(*store_->find({"Observation", entry("code", "pulse"), "", 10}), ElementsAre("a"));
   EXPECT_FALSE(*store_->read_key("patient/p1"));
 
-  WriteBatch create;
-  create.keys.push_back(
-      {KeyWrite::Kind::kCreateIfAbsent, WrappedKey{"patient/p1", "kek1", Bytes{1}, 5, 0}, ""});
-  ASSERT_TRUE(store_->commit(create));
+  ASSERT_TRUE(create_key("patient/p1"));
   auto key = store_->read_key("patient/p1");
   ASSERT_TRUE(key && *key);
   EXPECT_EQ((*key)->kek_id, "kek1");
