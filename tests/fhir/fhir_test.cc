@@ -804,6 +804,85 @@ TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
   EXPECT_EQ(seen, created) << "paging still returns every match once";
 }
 
+// Counts the reads a request makes outside a ReadScope, and the scopes it holds.
+class ReadScopesStore final : public store::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  store::ReadScope hold_reads() override {
+    ++scopes_held;
+    return store::ReadScope(std::make_unique<Open>(*this, ForwardingStore::hold_reads()));
+  }
+  Result<std::optional<store::RecordVersion>> read_current(const std::string& type,
+                                                           const std::string& id) override {
+    count_read();
+    return ForwardingStore::read_current(type, id);
+  }
+  Result<std::vector<store::RecordVersion>> read_current_many(
+      const std::string& type, std::span<const std::string> ids) override {
+    count_read();
+    return ForwardingStore::read_current_many(type, ids);
+  }
+  Result<store::IndexMatches> find_any(const std::string& type, const std::string& name,
+                                       const std::vector<store::Bytes>& values,
+                                       const std::string& after_id, std::size_t limit) override {
+    count_read();
+    return ForwardingStore::find_any(type, name, values, after_id, limit);
+  }
+  Result<std::optional<store::WrappedKey>> read_key(const std::string& name) override {
+    count_read();
+    return ForwardingStore::read_key(name);
+  }
+  int scopes_held = 0;
+  int reads_outside = 0;
+  int reads_inside = 0;
+
+ private:
+  class Open final : public store::ReadScope::Holder {
+   public:
+    Open(ReadScopesStore& store, store::ReadScope inner) : store_(store), inner_(std::move(inner)) {
+      ++store_.open_;
+    }
+    ~Open() override { --store_.open_; }
+
+   private:
+    ReadScopesStore& store_;
+    store::ReadScope inner_;
+  };
+  void count_read() { ++(open_ > 0 ? reads_inside : reads_outside); }
+  int open_ = 0;
+};
+
+// A search and a read make their store reads in one ReadScope (one SQLite read transaction), and
+// still find what they should.
+TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
+  ServiceOverWatchedStore<ReadScopesStore> node;
+  auto& store = node.store;
+  auto& service = node.service;
+  const auto& all = node.all;
+  auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(patient) << patient.error().message;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(service.create(
+        all, "Observation",
+        R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
+            patient->id + R"("}})"));
+  }
+  store.scopes_held = store.reads_outside = store.reads_inside = 0;
+  auto page = service.search(
+      all, SearchRequest{"Observation", {{"subject", "Patient/" + patient->id}}, 20, ""});
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->resources.size(), 3U);
+  EXPECT_EQ(store.scopes_held, 1);
+  EXPECT_EQ(store.reads_outside, 0);
+  EXPECT_GE(store.reads_inside, 3);  // the index, the patient's key, the records
+
+  store.scopes_held = store.reads_outside = store.reads_inside = 0;
+  ASSERT_TRUE(service.read(all, "Patient", patient->id));
+  EXPECT_EQ(store.scopes_held, 1);
+  EXPECT_EQ(store.reads_outside, 0);
+  EXPECT_EQ(store.reads_inside, 2);  // the record, its key
+}
+
 TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
   std::set<std::string> ids;
   const std::int64_t start_ms = 1'700'000'000'000;
