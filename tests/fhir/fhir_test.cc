@@ -726,14 +726,16 @@ class CandidateReadsStore final : public store::ForwardingStore {
   std::function<void()> before_read;
 };
 
+// A pulse Observation of `patient`, the searches' test record.
+std::string observation_of(const std::string& patient) {
+  return R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
+         patient + R"("}})";
+}
+
 TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotReturned) {
   ServiceOverWatchedStore<CandidateReadsStore> node;
   auto& service = node.service;
   const auto& all = node.all;
-  const auto observation_of = [](const std::string& patient) {
-    return R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
-           patient + R"("}})";
-  };
   auto first = service.create(all, "Patient", R"({"resourceType":"Patient"})");
   auto second = service.create(all, "Patient", R"({"resourceType":"Patient"})");
   ASSERT_TRUE(first && second);
@@ -777,10 +779,7 @@ TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
   ASSERT_TRUE(patient) << patient.error().message;
   std::set<std::string> created;
   for (int i = 0; i < 40; ++i) {
-    auto observation = service.create(
-        all, "Observation",
-        R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
-            patient->id + R"("}})");
+    auto observation = service.create(all, "Observation", observation_of(patient->id));
     ASSERT_TRUE(observation) << observation.error().message;
     created.insert(observation->id);
   }
@@ -862,10 +861,7 @@ TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
   ASSERT_TRUE(patient) << patient.error().message;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(service.create(
-        all, "Observation",
-        R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
-            patient->id + R"("}})"));
+    ASSERT_TRUE(service.create(all, "Observation", observation_of(patient->id)));
   }
   store.scopes_held = store.reads_outside = store.reads_inside = 0;
   auto page = service.search(
