@@ -680,6 +680,12 @@ TEST_F(AuditEventServiceTest, PagesAndNeedsTheAuditorScope) {
 
 // A resource service over a fresh SQLite store seen through `Watching`, a ForwardingStore that
 // counts or interferes with what the service asks of the store.
+// A pulse Observation of `patient`, the searches' test record.
+std::string observation_of(const std::string& patient) {
+  return R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
+         patient + R"("}})";
+}
+
 template <class Watching>
 struct ServiceOverWatchedStore {
   testing::TempDir dir;
@@ -690,6 +696,25 @@ struct ServiceOverWatchedStore {
   vault::RecordSealer sealer{keys};
   ResourceService service{store, sealer, clock};
   const auth::AccessToken all{"c-test", *auth::ScopeSet::parse("system/*.cruds"), 0};
+
+  Result<StoredResource> new_patient() {
+    return service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  }
+  // The ids of `count` new pulse Observations of `patient`, in the order created.
+  Result<std::vector<std::string>> new_pulses(const std::string& patient, int count) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      ASSIGN_OR_RETURN(const auto observation,
+                       service.create(all, "Observation", observation_of(patient)));
+      ids.push_back(observation.id);
+    }
+    return ids;
+  }
+  Result<SearchPage> search_subject(const std::string& patient, std::size_t count,
+                                    std::string after = "") {
+    return service.search(
+        all, SearchRequest{"Observation", {{"subject", "Patient/" + patient}}, count, after});
+  }
 };
 
 // Counts commits and the data keys they create. When armed, it lets another writer store the key
@@ -726,29 +751,19 @@ class CandidateReadsStore final : public store::ForwardingStore {
   std::function<void()> before_read;
 };
 
-// A pulse Observation of `patient`, the searches' test record.
-std::string observation_of(const std::string& patient) {
-  return R"({"resourceType":"Observation","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/)" +
-         patient + R"("}})";
-}
-
 TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotReturned) {
   ServiceOverWatchedStore<CandidateReadsStore> node;
   auto& service = node.service;
   const auto& all = node.all;
-  auto first = service.create(all, "Patient", R"({"resourceType":"Patient"})");
-  auto second = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  auto first = node.new_patient();
+  auto second = node.new_patient();
   ASSERT_TRUE(first && second);
-  std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) {
-    auto observation = service.create(all, "Observation", observation_of(first->id));
-    ASSERT_TRUE(observation) << observation.error().message;
-    ids.push_back(observation->id);
-  }
+  auto created = node.new_pulses(first->id, 3);
+  ASSERT_TRUE(created) << created.error().message;
+  std::vector<std::string> ids = *created;
   std::sort(ids.begin(), ids.end());
   const auto matches = [&](const std::string& patient) {
-    auto page = service.search(
-        all, SearchRequest{"Observation", {{"subject", "Patient/" + patient}}, 20, ""});
+    auto page = node.search_subject(patient, 20);
     EXPECT_TRUE(page) << page.error().message;
     std::vector<std::string> found;
     if (page) {
@@ -773,16 +788,11 @@ TEST(ResourceServiceSearch, ARecordMovedAfterTheIndexLookupIsCheckedAgainNotRetu
 TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
   ServiceOverWatchedStore<CandidateReadsStore> node;
   auto& store = node.store;
-  auto& service = node.service;
-  const auto& all = node.all;
-  auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  auto patient = node.new_patient();
   ASSERT_TRUE(patient) << patient.error().message;
-  std::set<std::string> created;
-  for (int i = 0; i < 40; ++i) {
-    auto observation = service.create(all, "Observation", observation_of(patient->id));
-    ASSERT_TRUE(observation) << observation.error().message;
-    created.insert(observation->id);
-  }
+  auto pulses = node.new_pulses(patient->id, 40);
+  ASSERT_TRUE(pulses) << pulses.error().message;
+  const std::set<std::string> created(pulses->begin(), pulses->end());
 
   // Pages of 5: each reads its 5 matches and the one that says a next page exists.
   std::set<std::string> seen;
@@ -790,8 +800,7 @@ TEST(ResourceServiceSearch, APageReadsItsMatchesAndOneMoreNotAWholeReadsWorth) {
   int pages = 0;
   do {
     store.records_read = 0;
-    auto page = service.search(
-        all, SearchRequest{"Observation", {{"subject", "Patient/" + patient->id}}, 5, after});
+    auto page = node.search_subject(patient->id, 5, after);
     ASSERT_TRUE(page) << page.error().message;
     ASSERT_EQ(page->resources.size(), 5U);
     EXPECT_LE(store.records_read, 6U);
@@ -858,14 +867,12 @@ TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   auto& store = node.store;
   auto& service = node.service;
   const auto& all = node.all;
-  auto patient = service.create(all, "Patient", R"({"resourceType":"Patient"})");
+  auto patient = node.new_patient();
   ASSERT_TRUE(patient) << patient.error().message;
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(service.create(all, "Observation", observation_of(patient->id)));
-  }
+  auto pulses = node.new_pulses(patient->id, 3);
+  ASSERT_TRUE(pulses) << pulses.error().message;
   store.scopes_held = store.reads_outside = store.reads_inside = 0;
-  auto page = service.search(
-      all, SearchRequest{"Observation", {{"subject", "Patient/" + patient->id}}, 20, ""});
+  auto page = node.search_subject(patient->id, 20);
   ASSERT_TRUE(page) << page.error().message;
   EXPECT_EQ(page->resources.size(), 3U);
   EXPECT_EQ(store.scopes_held, 1);
