@@ -562,10 +562,20 @@ describe('the web app', { concurrency: false }, () => {
     const documents = bundle.entry.map((e) => e.resource).filter((r) => r.resourceType === 'Bundle');
     assert.ok(documents.length >= 6 && documents.every((d) => d.type === 'document'), 'the records she fetched, as the hospital sent them');
 
-    // A nominee must hold a health ID of their own.
+    // When no answer comes at all (the network down, the node restarting), the page says so in
+    // its own words, not the browser's "Failed to fetch".
+    const unreachable = 'Kavach could not be reached. Check the connection and try again.';
+    await page.route('**/cm/v1/me/nominee', (route) => route.abort('connectionrefused'));
     await page.getByLabel("Nominee's health ID").fill('nobody@sbx');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('alert').waitFor();
+    await page.getByRole('alert').filter({ hasText: unreachable }).waitFor();
+    await page.unroute('**/cm/v1/me/nominee');
+
+    // A nominee must hold a health ID of their own. The page's background refresh may also show
+    // the unreachable notice (the previous test restarted the node), so the alert looked for is
+    // the one naming the nominee's error.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no account has that ABHA address' }).waitFor();
 
     await page.getByRole('button', { name: 'Lock my health ID' }).click();
     await page.getByText('Your health ID is locked: no new requests can reach you.').waitFor();

@@ -2,6 +2,8 @@
 // never sees; what it holds is the CSRF token the node bound to that cookie, sent on every call
 // that changes something. Answers stay in memory only: nothing is written to browser storage.
 
+import { t } from './i18n.js';
+
 let csrfToken = null;
 
 export function setCsrfToken(token) {
@@ -28,13 +30,20 @@ export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    // fetch rejects only when no answer came at all (the node restarting, the network down); the
+    // browser's own words for that ("Failed to fetch") tell a patient nothing.
+    throw new ApiError(0, t('app.unreachable'));
+  }
   const text = await response.text();
   let data = null;
   try {
