@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  clang-14 libclang-rt-14-dev lld-14 clang-format clang-tidy
+  clang-14 libclang-rt-14-dev lld-14 lld clang-format clang-tidy
   libboost1.81-dev libboost-json1.81-dev
   libexpected-dev libsodium-dev libssl-dev libsqlite3-dev libpq-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
