@@ -10,12 +10,10 @@
 namespace kavach::audit {
 namespace {
 
-constexpr std::string_view kSignaturePrefix = "\u2014 ";
-
 // The signature lines in `lines` made by `name`.
 std::string lines_by(std::string_view lines, std::string_view name) {
   std::string kept;
-  const std::string prefix = fmt::format("{}{} ", kSignaturePrefix, name);
+  const std::string prefix = fmt::format("{}{} ", kNoteSignaturePrefix, name);
   while (!lines.empty()) {
     const auto end = lines.find('\n');
     const auto line = lines.substr(0, end == std::string_view::npos ? lines.size() : end + 1);

@@ -14,7 +14,6 @@ namespace kavach::audit {
 namespace {
 
 constexpr std::string_view kCosignatureHeader = "cosignature/v1\ntime ";
-constexpr std::string_view kSignaturePrefix = "\u2014 ";  // an em dash and a space
 constexpr std::string_view kPrivateKeyPrefix = "PRIVATE+KEY+";
 
 tl::unexpected<Error> note_error(std::string message) {
@@ -130,7 +129,7 @@ Result<std::string> NoteSigner::signature_line(std::string_view message,
   std::copy(prefix.begin(), prefix.end(), blob.begin() + 4);
   crypto_sign_detached(blob.data() + 4 + prefix.size(), nullptr, crypto::as_bytes(message).data(),
                        message.size(), secret_key_.view().data());
-  return fmt::format("{}{} {}\n", kSignaturePrefix, name_, crypto::to_base64(blob));
+  return fmt::format("{}{} {}\n", kNoteSignaturePrefix, name_, crypto::to_base64(blob));
 }
 
 Result<std::string> NoteSigner::sign(std::string_view text) const {
@@ -178,8 +177,8 @@ Result<std::string> NoteVerifier::open(std::string_view note) const {
     const auto line = signatures.substr(0, end);
     signatures.remove_prefix(end + 1);
     if (++count > kNoteSignaturesMax) return note_error("a note has too many signatures");
-    if (!line.starts_with(kSignaturePrefix)) return note_error("malformed signature line");
-    const auto rest = line.substr(kSignaturePrefix.size());
+    if (!line.starts_with(kNoteSignaturePrefix)) return note_error("malformed signature line");
+    const auto rest = line.substr(kNoteSignaturePrefix.size());
     const auto space = rest.find(' ');
     if (space == std::string_view::npos || !is_key_name(rest.substr(0, space))) {
       return note_error("malformed signature line");

@@ -24,6 +24,8 @@
 namespace kavach::audit {
 
 inline constexpr std::size_t kNoteSignaturesMax = 100;
+// Each signature line of a note begins with an em dash and a space, then the signer's name.
+inline constexpr std::string_view kNoteSignaturePrefix = "\u2014 ";
 
 enum class NoteKeyType : std::uint8_t {
   kEd25519 = 0x01,        // a log's own signature

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kKeyHeader = "kavach-backup-admin-key v1";
 constexpr std::string_view kRequestHeader = "kavach-backup-admin v1";
-constexpr std::string_view kWhat = "backup admin key";
+constexpr std::string_view kAdminKeyLabel = "backup admin key";
 constexpr std::size_t kSeedBytes = 32;
 
 Error denied(std::string_view why) {
@@ -28,13 +28,13 @@ bool parse_int(std::string_view text, std::int64_t& out) {
 
 Result<audit::NoteSigner> create_admin_key(const std::filesystem::path& path) {
   const auto seed = crypto::SecretBytes::random(kSeedBytes);
-  RETURN_IF_ERROR(crypto::write_secret_file(path, kKeyHeader, "seed", seed, kWhat));
+  RETURN_IF_ERROR(crypto::write_secret_file(path, kKeyHeader, "seed", seed, kAdminKeyLabel));
   return audit::NoteSigner::from_seed(kAdminKeyName, seed);
 }
 
 Result<audit::NoteSigner> load_admin_key(const std::filesystem::path& path) {
   ASSIGN_OR_RETURN(const auto seed,
-                   crypto::read_secret_file(path, kKeyHeader, "seed", kSeedBytes, kWhat));
+                   crypto::read_secret_file(path, kKeyHeader, "seed", kSeedBytes, kAdminKeyLabel));
   return audit::NoteSigner::from_seed(kAdminKeyName, seed);
 }
 

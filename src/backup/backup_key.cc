@@ -17,7 +17,7 @@ namespace kavach::backup {
 namespace {
 
 constexpr std::string_view kHeader = "kavach-backup-key v1";
-constexpr std::string_view kWhat = "backup key";
+constexpr std::string_view kBackupKeyLabel = "backup key";
 constexpr std::size_t kMasterBytes = 32;
 // Names what the sealed bytes are, so an object cannot be passed off as another kind of ciphertext.
 constexpr std::string_view kObjectContext = "kavach/backup-object/v1";
@@ -32,13 +32,13 @@ BackupKey::BackupKey(const crypto::SecretBytes& master)
 
 Result<BackupKey> BackupKey::create(const std::filesystem::path& path) {
   const auto master = crypto::SecretBytes::random(kMasterBytes);
-  RETURN_IF_ERROR(crypto::write_secret_file(path, kHeader, "key", master, kWhat));
+  RETURN_IF_ERROR(crypto::write_secret_file(path, kHeader, "key", master, kBackupKeyLabel));
   return BackupKey(master);
 }
 
 Result<BackupKey> BackupKey::load(const std::filesystem::path& path) {
   ASSIGN_OR_RETURN(const auto master,
-                   crypto::read_secret_file(path, kHeader, "key", kMasterBytes, kWhat));
+                   crypto::read_secret_file(path, kHeader, "key", kMasterBytes, kBackupKeyLabel));
   return BackupKey(master);
 }
 

@@ -12,7 +12,7 @@ namespace kavach::consent {
 namespace {
 
 namespace json = boost::json;
-constexpr int kApplyRetriesMax = 4;
+constexpr int kHipApplyRetriesMax = 4;
 
 bool is_final(ConsentStatus status) { return status != ConsentStatus::kGranted; }
 
@@ -102,7 +102,7 @@ Result<ConsentStatus> HipConsents::receive(const json::object& body, std::string
 Result<ConsentStatus> HipConsents::record_status(const VerifiedArtefact& artefact,
                                                  ConsentStatus incoming) {
   const ConsentDetail& detail = artefact.detail();
-  for (int attempt = 0; attempt < kApplyRetriesMax; ++attempt) {
+  for (int attempt = 0; attempt < kHipApplyRetriesMax; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, documents_.read(kHipConsentType, detail.consent_id));
     vault::Document document;
     if (existing) {
@@ -148,7 +148,7 @@ Result<ConsentStatus> HipConsents::record_status(const VerifiedArtefact& artefac
 
 Result<HeldConsent> HipConsents::begin_data_request(std::string_view consent_id,
                                                     std::string_view hiu_id) {
-  for (int attempt = 0; attempt < kApplyRetriesMax; ++attempt) {
+  for (int attempt = 0; attempt < kHipApplyRetriesMax; ++attempt) {
     ASSIGN_OR_RETURN(auto held, consent(consent_id));
     ASSIGN_OR_RETURN(auto document, documents_.read(kHipConsentType, consent_id));
     if (!document)

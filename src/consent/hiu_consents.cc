@@ -9,7 +9,7 @@ namespace kavach::consent {
 namespace {
 
 namespace json = boost::json;
-constexpr int kApplyRetriesMax = 4;
+constexpr int kHiuApplyRetriesMax = 4;
 constexpr std::size_t kArtefactsMax = 100;
 
 int rank(ConsentStatus status) {
@@ -91,7 +91,7 @@ Result<ConsentStatus> HiuConsents::receive(const json::object& body, std::string
 
 Result<ConsentStatus> HiuConsents::apply(const std::string& id, ConsentStatus incoming,
                                          const std::vector<std::string>& artefact_ids) {
-  for (int attempt = 0; attempt < kApplyRetriesMax; ++attempt) {
+  for (int attempt = 0; attempt < kHiuApplyRetriesMax; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, documents_.read(kHiuConsentType, id));
     vault::Document document{std::string(kHiuConsentType), id, "", 0, 0, {}};
     if (existing) {

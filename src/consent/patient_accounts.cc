@@ -27,10 +27,6 @@ constexpr std::size_t kSessionIdBytes = 16;
 constexpr std::size_t kSessionSecretBytes = 32;
 constexpr int kNumberAttemptsMax = 8;
 
-Error invalid(std::string message) {
-  return Error{ErrorCode::kInvalidArgument, std::move(message)};
-}
-
 int current_year(const Clock& clock) {
   using namespace std::chrono;
   const auto day = floor<days>(clock.now());
@@ -58,21 +54,22 @@ Status validate_form(const EnrolmentForm& form, int this_year, bool needs_mobile
   if (name.empty() || form.name.size() > kPersonNameMax ||
       std::any_of(form.name.begin(), form.name.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    return tl::unexpected(invalid("a name of 1 to 100 characters is required"));
+    return tl::unexpected(invalid_argument("a name of 1 to 100 characters is required"));
   }
   if (form.year_of_birth < 1900 || form.year_of_birth > this_year) {
     return tl::unexpected(
-        invalid(fmt::format("the year of birth must be from 1900 to {}", this_year)));
+        invalid_argument(fmt::format("the year of birth must be from 1900 to {}", this_year)));
   }
   if (!form.date_of_birth.empty()) {
     const auto instant = parse_instant_ms(form.date_of_birth);
     if (form.date_of_birth.size() != 10 || !instant ||
         form.date_of_birth.substr(0, 4) != std::to_string(form.year_of_birth)) {
-      return tl::unexpected(invalid("the date of birth is YYYY-MM-DD, in the year of birth"));
+      return tl::unexpected(
+          invalid_argument("the date of birth is YYYY-MM-DD, in the year of birth"));
     }
   }
   if (form.gender != "M" && form.gender != "F" && form.gender != "O" && form.gender != "U") {
-    return tl::unexpected(invalid("gender is M, F, O or U"));
+    return tl::unexpected(invalid_argument("gender is M, F, O or U"));
   }
   if (needs_mobile) RETURN_IF_ERROR(parse_mobile(form.mobile));
   if (!form.address_name.empty()) {
@@ -81,9 +78,9 @@ Status validate_form(const EnrolmentForm& form, int this_year, bool needs_mobile
       return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     });
     if (!valid_chosen_address_name(lowered)) {
-      return tl::unexpected(
-          invalid("an ABHA address name is 4 to 32 letters, digits or '.', not starting with a "
-                  "digit or starting or ending with '.'"));
+      return tl::unexpected(invalid_argument(
+          "an ABHA address name is 4 to 32 letters, digits or '.', not starting with a "
+          "digit or starting or ending with '.'"));
     }
   }
   return {};
@@ -166,12 +163,13 @@ Result<std::string> parse_mobile(std::string_view text) {
     if (std::isdigit(static_cast<unsigned char>(c))) {
       digits.push_back(c);
     } else if (c != ' ' && c != '-' && c != '+') {
-      return tl::unexpected(invalid("a mobile number has only digits"));
+      return tl::unexpected(invalid_argument("a mobile number has only digits"));
     }
   }
   if (digits.size() == 12 && digits.starts_with("91")) digits.erase(0, 2);
   if (digits.size() != 10 || digits[0] < '6') {
-    return tl::unexpected(invalid("a mobile number is 10 digits starting with 6, 7, 8 or 9"));
+    return tl::unexpected(
+        invalid_argument("a mobile number is 10 digits starting with 6, 7, 8 or 9"));
   }
   return digits;
 }

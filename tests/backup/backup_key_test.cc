@@ -7,11 +7,10 @@
 #include <fstream>
 
 #include "support/temp_dir.h"
+#include "text_bytes.h"
 
 namespace kavach::backup {
 namespace {
-
-Bytes bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
 class BackupKeyTest : public ::testing::Test {
  protected:

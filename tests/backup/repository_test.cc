@@ -7,13 +7,12 @@
 #include <fstream>
 
 #include "support/temp_dir.h"
+#include "text_bytes.h"
 
 namespace kavach::backup {
 namespace {
 
 constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
-
-Bytes bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
 class RepositoryTest : public ::testing::Test {
  protected:

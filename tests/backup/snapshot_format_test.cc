@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "text_bytes.h"
+
 namespace kavach::backup {
 namespace {
-
-Bytes bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
 std::vector<RecordEntry> sample_records() {
   std::vector<RecordEntry> records(2);
