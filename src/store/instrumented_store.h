@@ -121,6 +121,11 @@ class InstrumentedStore final : public Store {
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
     return timed("latest_checkpoint", [&] { return inner_->latest_checkpoint(); });
   }
+  // The batches of a bulk load (a restore) are not observed one by one; the load is the
+  // wrapped store's own (SQLite's defers its indexes), not the default of a commit per batch.
+  Result<std::unique_ptr<BulkLoad>> begin_bulk_load() override {
+    return timed("begin_bulk_load", [&] { return inner_->begin_bulk_load(); });
+  }
   ReadScope hold_reads() override { return inner_->hold_reads(); }
   int schema_version() const override { return inner_->schema_version(); }
   std::string_view backend_name() const override { return inner_->backend_name(); }
