@@ -46,11 +46,6 @@ inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
   return tl::unexpected<Error>(Error{code, std::move(message)});
 }
 
-// A kInvalidArgument error as a value, for checks that return the Error itself.
-inline Error invalid_argument(std::string message) {
-  return Error{ErrorCode::kInvalidArgument, std::move(message)};
-}
-
 }  // namespace kavach
 
 #define KAVACH_CONCAT_INNER(a, b) a##b

@@ -45,7 +45,7 @@ std::string new_abha_number(const std::function<std::uint32_t(std::uint32_t)>& r
 Result<std::string> parse_abha_number(std::string_view text) {
   std::string digits;
   if (text.size() > kAbhaNumberDigits + 3) {
-    return tl::unexpected(invalid_argument("an ABHA number is 14 digits"));
+    return make_error(ErrorCode::kInvalidArgument, "an ABHA number is 14 digits");
   }
   // Hyphens only where the display form puts them: 2-4-4-4.
   static constexpr std::size_t kHyphenPositions[] = {2, 7, 12};
@@ -57,22 +57,23 @@ Result<std::string> parse_abha_number(std::string_view text) {
                           std::end(kHyphenPositions);
     if (hyphen_here) {
       if (c != '-')
-        return tl::unexpected(invalid_argument("an ABHA number is written XX-XXXX-XXXX-XXXX"));
+        return make_error(ErrorCode::kInvalidArgument,
+                          "an ABHA number is written XX-XXXX-XXXX-XXXX");
       continue;
     }
     if (!std::isdigit(static_cast<unsigned char>(c))) {
-      return tl::unexpected(
-          invalid_argument("an ABHA number has only digits (and optional hyphens)"));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "an ABHA number has only digits (and optional hyphens)");
     }
     digits.push_back(c);
   }
   if (digits.size() != kAbhaNumberDigits) {
-    return tl::unexpected(invalid_argument("an ABHA number is 14 digits"));
+    return make_error(ErrorCode::kInvalidArgument, "an ABHA number is 14 digits");
   }
   const std::string_view payload(digits.data(), kAbhaNumberDigits - 1);
   if (luhn_check_digit(payload) != digits.back()) {
-    return tl::unexpected(
-        invalid_argument("the ABHA number fails its check digit: please check for a typo"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the ABHA number fails its check digit: please check for a typo");
   }
   return digits;
 }
@@ -108,13 +109,13 @@ bool valid_chosen_address_name(std::string_view name) {
 Result<AbhaAddress> parse_abha_address(std::string_view text) {
   const auto at = text.find('@');
   if (at == std::string_view::npos || text.find('@', at + 1) != std::string_view::npos) {
-    return tl::unexpected(invalid_argument("an ABHA address is name@suffix"));
+    return make_error(ErrorCode::kInvalidArgument, "an ABHA address is name@suffix");
   }
   AbhaAddress address;
   address.suffix = std::string(text.substr(at + 1));
   if (!valid_cm_suffix(address.suffix)) {
-    return tl::unexpected(
-        invalid_argument("the suffix of an ABHA address is 1 to 16 lower-case letters or digits"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the suffix of an ABHA address is 1 to 16 lower-case letters or digits");
   }
   std::string name(text.substr(0, at));
   std::transform(name.begin(), name.end(), name.begin(), [](char c) {
@@ -125,9 +126,10 @@ Result<AbhaAddress> parse_abha_address(std::string_view text) {
     return address;
   }
   if (!valid_chosen_address_name(name)) {
-    return tl::unexpected(invalid_argument(
+    return make_error(
+        ErrorCode::kInvalidArgument,
         "an ABHA address name is 4 to 32 letters, digits or '.', not starting with a digit "
-        "or starting or ending with '.'"));
+        "or starting or ending with '.'");
   }
   address.name = std::move(name);
   return address;

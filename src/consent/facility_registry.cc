@@ -110,35 +110,38 @@ vault::DocumentIndexValue registration_index(std::string_view facility_id,
 
 Status validate_facility(const Facility& f) {
   if (!valid_id(f.id))
-    return tl::unexpected(
-        invalid_argument("a facility id is 1 to 64 letters, digits, '.', '_' or '-'"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a facility id is 1 to 64 letters, digits, '.', '_' or '-'");
   if (!valid_name(f.name))
-    return tl::unexpected(invalid_argument("a facility needs a name of up to 200 characters"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a facility needs a name of up to 200 characters");
   if (!f.hip && !f.hiu)
-    return tl::unexpected(invalid_argument("a facility is an HIP, an HIU or both"));
+    return make_error(ErrorCode::kInvalidArgument, "a facility is an HIP, an HIU or both");
   if (!valid_callback_url(f.callback_url)) {
-    return tl::unexpected(
-        invalid_argument("a callback URL is https (http only to 127.0.0.1 or localhost)"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a callback URL is https (http only to 127.0.0.1 or localhost)");
   }
   if (!valid_public_key(f.public_key)) {
-    return tl::unexpected(invalid_argument("a public key is 32 Ed25519 bytes in base64url"));
+    return make_error(ErrorCode::kInvalidArgument, "a public key is 32 Ed25519 bytes in base64url");
   }
   return {};
 }
 
 Status validate_professional(const Professional& p) {
   if (!valid_id(p.id))
-    return tl::unexpected(
-        invalid_argument("a professional id is 1 to 64 letters, digits, '.', '_' or '-'"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a professional id is 1 to 64 letters, digits, '.', '_' or '-'");
   if (!valid_name(p.name))
-    return tl::unexpected(invalid_argument("a professional needs a name of up to 200 characters"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a professional needs a name of up to 200 characters");
   if (!valid_id(p.facility_id))
-    return tl::unexpected(invalid_argument("a professional belongs to a facility"));
+    return make_error(ErrorCode::kInvalidArgument, "a professional belongs to a facility");
   if (!valid_name(p.registration_value) || !valid_name(p.registration_type)) {
-    return tl::unexpected(invalid_argument("a professional needs a registration type and number"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a professional needs a registration type and number");
   }
   if (!valid_public_key(p.public_key)) {
-    return tl::unexpected(invalid_argument("a public key is 32 Ed25519 bytes in base64url"));
+    return make_error(ErrorCode::kInvalidArgument, "a public key is 32 Ed25519 bytes in base64url");
   }
   return {};
 }

@@ -54,22 +54,22 @@ Status validate_form(const EnrolmentForm& form, int this_year, bool needs_mobile
   if (name.empty() || form.name.size() > kPersonNameMax ||
       std::any_of(form.name.begin(), form.name.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    return tl::unexpected(invalid_argument("a name of 1 to 100 characters is required"));
+    return make_error(ErrorCode::kInvalidArgument, "a name of 1 to 100 characters is required");
   }
   if (form.year_of_birth < 1900 || form.year_of_birth > this_year) {
-    return tl::unexpected(
-        invalid_argument(fmt::format("the year of birth must be from 1900 to {}", this_year)));
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("the year of birth must be from 1900 to {}", this_year));
   }
   if (!form.date_of_birth.empty()) {
     const auto instant = parse_instant_ms(form.date_of_birth);
     if (form.date_of_birth.size() != 10 || !instant ||
         form.date_of_birth.substr(0, 4) != std::to_string(form.year_of_birth)) {
-      return tl::unexpected(
-          invalid_argument("the date of birth is YYYY-MM-DD, in the year of birth"));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "the date of birth is YYYY-MM-DD, in the year of birth");
     }
   }
   if (form.gender != "M" && form.gender != "F" && form.gender != "O" && form.gender != "U") {
-    return tl::unexpected(invalid_argument("gender is M, F, O or U"));
+    return make_error(ErrorCode::kInvalidArgument, "gender is M, F, O or U");
   }
   if (needs_mobile) RETURN_IF_ERROR(parse_mobile(form.mobile));
   if (!form.address_name.empty()) {
@@ -78,9 +78,10 @@ Status validate_form(const EnrolmentForm& form, int this_year, bool needs_mobile
       return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     });
     if (!valid_chosen_address_name(lowered)) {
-      return tl::unexpected(invalid_argument(
+      return make_error(
+          ErrorCode::kInvalidArgument,
           "an ABHA address name is 4 to 32 letters, digits or '.', not starting with a "
-          "digit or starting or ending with '.'"));
+          "digit or starting or ending with '.'");
     }
   }
   return {};
@@ -163,13 +164,13 @@ Result<std::string> parse_mobile(std::string_view text) {
     if (std::isdigit(static_cast<unsigned char>(c))) {
       digits.push_back(c);
     } else if (c != ' ' && c != '-' && c != '+') {
-      return tl::unexpected(invalid_argument("a mobile number has only digits"));
+      return make_error(ErrorCode::kInvalidArgument, "a mobile number has only digits");
     }
   }
   if (digits.size() == 12 && digits.starts_with("91")) digits.erase(0, 2);
   if (digits.size() != 10 || digits[0] < '6') {
-    return tl::unexpected(
-        invalid_argument("a mobile number is 10 digits starting with 6, 7, 8 or 9"));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a mobile number is 10 digits starting with 6, 7, 8 or 9");
   }
   return digits;
 }
