@@ -953,12 +953,34 @@ void SqliteStore::return_reader(Connection connection) {
   }
 }
 
+Result<std::optional<std::int64_t>> SqliteStore::record_cache_snapshot(Connection& reader) {
+  if (!record_cache_.enabled()) return std::nullopt;
+  ASSIGN_OR_RETURN(auto last, reader.prepare("SELECT coalesce(max(sequence), 0) FROM records"));
+  ASSIGN_OR_RETURN(const auto step, last.step());
+  if (step != Statement::Step::kRow) return std::nullopt;
+  const std::int64_t snapshot_sequence = last.column_int(0);
+  const auto changed =
+      [&](std::int64_t after,
+          std::int64_t through) -> Result<std::vector<std::pair<std::string, std::string>>> {
+    ASSIGN_OR_RETURN(auto statement,
+                     reader.prepare("SELECT type, id FROM records WHERE sequence > ?1 AND "
+                                    "sequence <= ?2"));
+    statement.bind(1, after).bind(2, through);
+    std::vector<std::pair<std::string, std::string>> records;
+    for (;;) {
+      ASSIGN_OR_RETURN(const auto row, statement.step());
+      if (row == Statement::Step::kDone) return records;
+      records.emplace_back(statement.column_text(0), statement.column_text(1));
+    }
+  };
+  ASSIGN_OR_RETURN(const bool usable, record_cache_.catch_up(snapshot_sequence, changed));
+  if (!usable) return std::nullopt;
+  return snapshot_sequence;
+}
+
 Result<std::optional<RecordVersion>> SqliteStore::read_current(const std::string& type,
                                                                const std::string& id) {
-  ASSIGN_OR_RETURN(auto reader, lease_reader());
-  ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql_));
-  statement.bind(1, type).bind(2, id);
-  ASSIGN_OR_RETURN(auto records, collect_records(statement));
+  ASSIGN_OR_RETURN(auto records, read_current_many(type, std::span(&id, 1)));
   if (records.empty()) return std::nullopt;
   return std::move(records.front());
 }
@@ -970,15 +992,25 @@ Result<std::vector<RecordVersion>> SqliteStore::read_current_many(
   ASSIGN_OR_RETURN(auto reader, lease_reader());
   // One read transaction for the lot: SQLite drops a connection's page cache when a transaction
   // begins on a WAL that changed since the last one (every commit changes it), so reading record
-  // by record read the same upper B-tree pages again for each.
+  // by record read the same upper B-tree pages again for each. The record cache keeps the
+  // records themselves across transactions.
   RETURN_IF_ERROR(reader.begin());
   auto read = [&]() -> Status {
+    ASSIGN_OR_RETURN(const auto cache_snapshot, record_cache_snapshot(*reader));
     ASSIGN_OR_RETURN(auto statement, reader->prepare(current_version_sql_));
     records.reserve(ids.size());
     for (const auto& id : ids) {
+      if (cache_snapshot) {
+        if (auto cached = record_cache_.find(*cache_snapshot, type, id)) {
+          records.push_back(std::move(*cached));
+          continue;
+        }
+      }
       statement.reset().bind(1, type).bind(2, id);
       ASSIGN_OR_RETURN(const auto step, statement.step());
-      if (step == Statement::Step::kRow) records.push_back(read_record(statement));
+      if (step != Statement::Step::kRow) continue;
+      records.push_back(read_record(statement));
+      if (cache_snapshot) record_cache_.insert(*cache_snapshot, records.back());
     }
     return {};
   }();
