@@ -168,13 +168,13 @@ Result<store::IndexMatches> ResourceService::next_candidates(const CandidateSour
 }
 
 Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candidate(
-    const store::RecordVersion& record, const std::vector<SearchPredicate>& predicates,
+    store::RecordVersion record, const std::vector<SearchPredicate>& predicates,
     const RecordGrant* grant, vault::OpenedKeys& opened, bool matched_by_index) {
   if (record.deleted) return std::nullopt;
   ASSIGN_OR_RETURN(auto resource, open(record, opened));
   // Parsing the record to check it again was about a tenth of a search by subject.
   if (matched_by_index && grant == nullptr) {
-    return SearchMatch{record, std::move(resource), json::object{}};
+    return SearchMatch{std::move(record), std::move(resource), json::object{}};
   }
   // The tree lives in a few blocks of its own, freed together with the match, rather than in an
   // allocation per value: a search opens and drops many candidates, and per-value malloc and free
@@ -195,7 +195,7 @@ Result<std::optional<ResourceService::SearchMatch>> ResourceService::check_candi
     ASSIGN_OR_RETURN(const bool allowed, gate_->allows(*grant, record, object));
     if (!allowed) return std::nullopt;
   }
-  return SearchMatch{record, std::move(resource), std::move(object)};
+  return SearchMatch{std::move(record), std::move(resource), std::move(object)};
 }
 
 Status ResourceService::scan_matches(std::string_view type,
@@ -224,11 +224,11 @@ Status ResourceService::scan_matches(std::string_view type,
     for (std::size_t begin = 0; begin < ids.size(); begin += kCandidatesPerRead) {
       const auto chunk =
           std::span(ids).subspan(begin, std::min(kCandidatesPerRead, ids.size() - begin));
-      ASSIGN_OR_RETURN(const auto records, store_.read_current_many(source.type, chunk));
-      for (const auto& record : records) {
+      ASSIGN_OR_RETURN(auto records, store_.read_current_many(source.type, chunk));
+      for (auto& record : records) {
         const bool matched_by_index = index_decides && as_of > 0 && record.sequence <= as_of;
-        ASSIGN_OR_RETURN(auto match,
-                         check_candidate(record, predicates, grant, opened, matched_by_index));
+        ASSIGN_OR_RETURN(auto match, check_candidate(std::move(record), predicates, grant, opened,
+                                                     matched_by_index));
         if (match && !visit(std::move(*match))) return {};
       }
     }
@@ -352,9 +352,9 @@ Status ResourceService::page_sorted(const SearchQuery& query,
     // Read again: only the ids were kept while sorting. A record changed since is checked again.
     std::vector<std::string> ids;
     for (; it != positions.end() && ids.size() < count - page.size(); ++it) ids.push_back(it->id);
-    ASSIGN_OR_RETURN(const auto records, store_.read_current_many(query.type, ids));
-    for (const auto& record : records) {
-      ASSIGN_OR_RETURN(auto match, check_candidate(record, predicates, grant, opened));
+    ASSIGN_OR_RETURN(auto records, store_.read_current_many(query.type, ids));
+    for (auto& record : records) {
+      ASSIGN_OR_RETURN(auto match, check_candidate(std::move(record), predicates, grant, opened));
       if (match) page.push_back(std::move(*match));
     }
   }

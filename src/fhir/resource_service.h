@@ -330,8 +330,9 @@ class ResourceService {
   // Opens `record` and checks it against every predicate and the grant; nullopt when it fails.
   // `matched_by_index`: the index has already decided the predicates (CandidateSource::exact, for
   // the version read), so without a grant the record is opened but neither parsed nor checked
-  // again; a grant's gate still needs it parsed.
-  Result<std::optional<SearchMatch>> check_candidate(const store::RecordVersion& record,
+  // again; a grant's gate still needs it parsed. The record moves into the match: copying its
+  // sealed payload was about 1.4% of a search by subject.
+  Result<std::optional<SearchMatch>> check_candidate(store::RecordVersion record,
                                                      const std::vector<SearchPredicate>& predicates,
                                                      const RecordGrant* grant,
                                                      vault::OpenedKeys& opened,
