@@ -73,6 +73,29 @@ TEST(RecordCacheTest, CatchingUpForgetsTheRecordsWrittenSince) {
   EXPECT_EQ(cache.records(), 1U);
 }
 
+// The change feed is read without the cache's lock, so other readers go on meanwhile: one may keep
+// a record it read in the old snapshot, or move the cache on first.
+TEST(RecordCacheTest, ReadersMeanwhileNeitherLeaveAStaleRecordNorAreUndone) {
+  RecordCache cache(1 << 20);
+  Feed feed;
+  ASSERT_EQ(cache.catch_up(1, feed.function()), true);
+  cache.insert(1, observation("a", 1));
+  const auto keeps_a_stale_b = [&](std::int64_t, std::int64_t) -> Result<Changed> {
+    cache.insert(1, observation("b", 1));  // read at 1, written again at 2
+    return Changed{{"Observation", "b"}};
+  };
+  ASSERT_EQ(cache.catch_up(2, keeps_a_stale_b), true);
+  EXPECT_FALSE(cache.find(2, "Observation", "b"));
+  EXPECT_TRUE(cache.find(2, "Observation", "a"));
+
+  const auto moved_on_first = [&](std::int64_t, std::int64_t) -> Result<Changed> {
+    EXPECT_EQ(cache.catch_up(4, feed.function()), true);
+    return Changed{};
+  };
+  EXPECT_EQ(cache.catch_up(3, moved_on_first), false);  // it serves 4 now, not 3
+  EXPECT_TRUE(cache.find(4, "Observation", "a"));
+}
+
 TEST(RecordCacheTest, FarBehindItEmptiesInsteadOfAskingWhatChanged) {
   RecordCache cache(1 << 20);
   Feed feed;

@@ -22,17 +22,30 @@ std::size_t RecordCache::KeyHash::operator()(const Key& key) const noexcept {
 
 Result<bool> RecordCache::catch_up(std::int64_t snapshot_sequence, const ChangedRecords& changed) {
   if (!enabled()) return false;
+  std::int64_t from = 0;
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (snapshot_sequence == epoch_) return true;
+    if (snapshot_sequence < epoch_) return false;
+    from = epoch_;
+    was_empty = lru_.empty();
+  }
+  // Sequences are assigned one per version, so there are at most this many writes to forget.
+  const bool far_behind = snapshot_sequence - from > static_cast<std::int64_t>(kChangesCaughtUpMax);
+  // Asked without the lock: a reader that waits on the database must not hold up the others.
+  std::vector<std::pair<std::string, std::string>> written;
+  const bool asked = !was_empty && !far_behind;
+  if (asked) {
+    ASSIGN_OR_RETURN(written, changed(from, snapshot_sequence));
+  }
   std::lock_guard lock(mutex_);
-  if (snapshot_sequence == epoch_) return true;
-  if (snapshot_sequence < epoch_) return false;
-  if (!lru_.empty()) {
-    // Sequences are assigned one per version, so there are at most this many writes to forget.
-    if (snapshot_sequence - epoch_ > static_cast<std::int64_t>(kChangesCaughtUpMax)) {
-      clear();
-    } else {
-      ASSIGN_OR_RETURN(const auto records, changed(epoch_, snapshot_sequence));
-      for (const auto& [type, id] : records) forget(Key{type, id});
-    }
+  // Another reader moved it meanwhile; it serves this snapshot only if it moved to it.
+  if (epoch_ != from) return epoch_ == snapshot_sequence;
+  if (asked) {
+    for (const auto& [type, id] : written) forget(Key{type, id});
+  } else {
+    clear();  // too far behind, or records came in at `from` since it was seen empty
   }
   epoch_ = snapshot_sequence;
   return true;

@@ -45,7 +45,8 @@ class RecordCache {
       std::int64_t after, std::int64_t through)>;
   // Brings the cache to `snapshot_sequence`, the last sequence of the caller's snapshot, and
   // says whether the caller may use it (find, insert) for that snapshot. A cache further behind
-  // than kChangesCaughtUpMax writes is emptied instead of caught up.
+  // than kChangesCaughtUpMax writes is emptied instead of caught up. `changed` runs without the
+  // cache's lock, so other readers go on while it reads the store.
   Result<bool> catch_up(std::int64_t snapshot_sequence, const ChangedRecords& changed);
 
   // The record's current version as of `snapshot_sequence`, if the cache holds it then.
