@@ -39,88 +39,84 @@ struct Feed {
   }
 };
 
-TEST(RecordCacheTest, ServesOnlyTheSnapshotItIsAt) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(5, feed.function()), true);
-  cache.insert(5, observation("a", 1));
-  ASSERT_TRUE(cache.find(5, "Observation", "a"));
-  EXPECT_EQ(cache.find(5, "Observation", "a")->payload, observation("a", 1).payload);
-  EXPECT_FALSE(cache.find(5, "Observation", "b"));
-  EXPECT_FALSE(cache.find(5, "Patient", "a"));
+// A cache of 1 MiB at sequence `start`, holding Observation a.
+class RecordCacheTest : public ::testing::Test {
+ protected:
+  void start_at(std::int64_t start) {
+    ASSERT_EQ(cache_.catch_up(start, feed_.function()), true);
+    cache_.insert(start, observation("a", 1));
+  }
+  RecordCache cache_{1 << 20};
+  Feed feed_;
+};
+
+TEST_F(RecordCacheTest, ServesOnlyTheSnapshotItIsAt) {
+  start_at(5);
+  ASSERT_TRUE(cache_.find(5, "Observation", "a"));
+  EXPECT_EQ(cache_.find(5, "Observation", "a")->payload, observation("a", 1).payload);
+  EXPECT_FALSE(cache_.find(5, "Observation", "b"));
+  EXPECT_FALSE(cache_.find(5, "Patient", "a"));
   // An older snapshot may not use it, and what it read is not kept.
-  EXPECT_EQ(cache.catch_up(4, feed.function()), false);
-  EXPECT_FALSE(cache.find(4, "Observation", "a"));
-  cache.insert(4, observation("c", 1));
-  EXPECT_FALSE(cache.find(5, "Observation", "c"));
-  EXPECT_EQ(feed.calls, 0);
+  EXPECT_EQ(cache_.catch_up(4, feed_.function()), false);
+  EXPECT_FALSE(cache_.find(4, "Observation", "a"));
+  cache_.insert(4, observation("c", 1));
+  EXPECT_FALSE(cache_.find(5, "Observation", "c"));
+  EXPECT_EQ(feed_.calls, 0);
 }
 
-TEST(RecordCacheTest, CatchingUpForgetsTheRecordsWrittenSince) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(5, feed.function()), true);
-  cache.insert(5, observation("a", 1));
-  cache.insert(5, observation("b", 1));
-  feed.changed = {{"Observation", "a"}, {"Patient", "b"}};
-  ASSERT_EQ(cache.catch_up(7, feed.function()), true);
-  EXPECT_EQ(feed.calls, 1);
-  EXPECT_FALSE(cache.find(7, "Observation", "a"));
-  EXPECT_TRUE(cache.find(7, "Observation", "b"));  // a Patient b was written, not this one
+TEST_F(RecordCacheTest, CatchingUpForgetsTheRecordsWrittenSince) {
+  start_at(5);
+  cache_.insert(5, observation("b", 1));
+  feed_.changed = {{"Observation", "a"}, {"Patient", "b"}};
+  ASSERT_EQ(cache_.catch_up(7, feed_.function()), true);
+  EXPECT_EQ(feed_.calls, 1);
+  EXPECT_FALSE(cache_.find(7, "Observation", "a"));
+  EXPECT_TRUE(cache_.find(7, "Observation", "b"));  // a Patient b was written, not this one
   // A record read in the old snapshot, after the catch-up, is not kept for the new one.
-  cache.insert(5, observation("a", 1));
-  EXPECT_FALSE(cache.find(7, "Observation", "a"));
-  EXPECT_EQ(cache.records(), 1U);
+  cache_.insert(5, observation("a", 1));
+  EXPECT_FALSE(cache_.find(7, "Observation", "a"));
+  EXPECT_EQ(cache_.records(), 1U);
 }
 
 // The change feed is read without the cache's lock, so other readers go on meanwhile: one may keep
 // a record it read in the old snapshot, or move the cache on first.
-TEST(RecordCacheTest, ReadersMeanwhileNeitherLeaveAStaleRecordNorAreUndone) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(1, feed.function()), true);
-  cache.insert(1, observation("a", 1));
+TEST_F(RecordCacheTest, ReadersMeanwhileNeitherLeaveAStaleRecordNorAreUndone) {
+  start_at(1);
   const auto keeps_a_stale_b = [&](std::int64_t, std::int64_t) -> Result<Changed> {
-    cache.insert(1, observation("b", 1));  // read at 1, written again at 2
+    cache_.insert(1, observation("b", 1));  // read at 1, written again at 2
     return Changed{{"Observation", "b"}};
   };
-  ASSERT_EQ(cache.catch_up(2, keeps_a_stale_b), true);
-  EXPECT_FALSE(cache.find(2, "Observation", "b"));
-  EXPECT_TRUE(cache.find(2, "Observation", "a"));
+  ASSERT_EQ(cache_.catch_up(2, keeps_a_stale_b), true);
+  EXPECT_FALSE(cache_.find(2, "Observation", "b"));
+  EXPECT_TRUE(cache_.find(2, "Observation", "a"));
 
   const auto moved_on_first = [&](std::int64_t, std::int64_t) -> Result<Changed> {
-    EXPECT_EQ(cache.catch_up(4, feed.function()), true);
+    EXPECT_EQ(cache_.catch_up(4, feed_.function()), true);
     return Changed{};
   };
-  EXPECT_EQ(cache.catch_up(3, moved_on_first), false);  // it serves 4 now, not 3
-  EXPECT_TRUE(cache.find(4, "Observation", "a"));
+  EXPECT_EQ(cache_.catch_up(3, moved_on_first), false);  // it serves 4 now, not 3
+  EXPECT_TRUE(cache_.find(4, "Observation", "a"));
 }
 
-TEST(RecordCacheTest, FarBehindItEmptiesInsteadOfAskingWhatChanged) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(1, feed.function()), true);
-  cache.insert(1, observation("a", 1));
-  ASSERT_EQ(cache.catch_up(2 + RecordCache::kChangesCaughtUpMax, feed.function()), true);
-  EXPECT_EQ(feed.calls, 0);
-  EXPECT_EQ(cache.records(), 0U);
-  EXPECT_EQ(cache.bytes(), 0U);
+TEST_F(RecordCacheTest, FarBehindItEmptiesInsteadOfAskingWhatChanged) {
+  start_at(1);
+  ASSERT_EQ(cache_.catch_up(2 + RecordCache::kChangesCaughtUpMax, feed_.function()), true);
+  EXPECT_EQ(feed_.calls, 0);
+  EXPECT_EQ(cache_.records(), 0U);
+  EXPECT_EQ(cache_.bytes(), 0U);
 }
 
-TEST(RecordCacheTest, AFailedCatchUpLeavesItWhereItWas) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(1, feed.function()), true);
-  cache.insert(1, observation("a", 1));
+TEST_F(RecordCacheTest, AFailedCatchUpLeavesItWhereItWas) {
+  start_at(1);
   const auto failing = [](std::int64_t, std::int64_t) -> Result<Changed> {
     return make_error(ErrorCode::kUnavailable, "the database is locked");
   };
-  EXPECT_FALSE(cache.catch_up(2, failing));
-  EXPECT_FALSE(cache.find(2, "Observation", "a"));
-  EXPECT_TRUE(cache.find(1, "Observation", "a"));
+  EXPECT_FALSE(cache_.catch_up(2, failing));
+  EXPECT_FALSE(cache_.find(2, "Observation", "a"));
+  EXPECT_TRUE(cache_.find(1, "Observation", "a"));
 }
 
-TEST(RecordCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBytes) {
+TEST(RecordCacheBoundsTest, EvictsTheLeastRecentlyUsedBeyondItsBytes) {
   constexpr std::size_t kBytes = 64 * 1024;
   RecordCache cache(kBytes);
   Feed feed;
@@ -141,7 +137,7 @@ TEST(RecordCacheTest, EvictsTheLeastRecentlyUsedBeyondItsBytes) {
   EXPECT_TRUE(cache.find(1, "Observation", name(fit)));
 }
 
-TEST(RecordCacheTest, KeepsNoRecordOfMoreThanASixtyFourthOfItsBytes) {
+TEST(RecordCacheBoundsTest, KeepsNoRecordOfMoreThanASixtyFourthOfItsBytes) {
   RecordCache cache(64 * 1024);
   Feed feed;
   ASSERT_EQ(cache.catch_up(1, feed.function()), true);
@@ -151,18 +147,15 @@ TEST(RecordCacheTest, KeepsNoRecordOfMoreThanASixtyFourthOfItsBytes) {
   EXPECT_FALSE(cache.find(1, "Observation", "large"));
 }
 
-TEST(RecordCacheTest, ReinsertingARecordReplacesIt) {
-  RecordCache cache(1 << 20);
-  Feed feed;
-  ASSERT_EQ(cache.catch_up(1, feed.function()), true);
-  cache.insert(1, observation("a", 1));
-  const auto bytes = cache.bytes();
-  cache.insert(1, observation("a", 1));
-  EXPECT_EQ(cache.records(), 1U);
-  EXPECT_EQ(cache.bytes(), bytes);
+TEST_F(RecordCacheTest, ReinsertingARecordReplacesIt) {
+  start_at(1);
+  const auto bytes = cache_.bytes();
+  cache_.insert(1, observation("a", 1));
+  EXPECT_EQ(cache_.records(), 1U);
+  EXPECT_EQ(cache_.bytes(), bytes);
 }
 
-TEST(RecordCacheTest, ZeroBytesTurnsItOff) {
+TEST(RecordCacheBoundsTest, ZeroBytesTurnsItOff) {
   RecordCache cache(0);
   Feed feed;
   EXPECT_EQ(cache.catch_up(1, feed.function()), false);
