@@ -14,10 +14,10 @@ std::size_t entry_bytes(const RecordVersion& record) {
 
 }  // namespace
 
-std::size_t RecordCache::KeyHash::operator()(const Key& key) const noexcept {
-  const std::size_t type = std::hash<std::string>{}(key.type);
-  return type ^
-         (std::hash<std::string>{}(key.id) + 0x9e3779b97f4a7c15ULL + (type << 6) + (type >> 2));
+std::size_t RecordCache::KeyHash::operator()(KeyView key) const noexcept {
+  const std::size_t type = std::hash<std::string_view>{}(key.type);
+  return type ^ (std::hash<std::string_view>{}(key.id) + 0x9e3779b97f4a7c15ULL + (type << 6) +
+                 (type >> 2));
 }
 
 Result<bool> RecordCache::catch_up(std::int64_t snapshot_sequence, const ChangedRecords& changed) {
@@ -43,7 +43,7 @@ Result<bool> RecordCache::catch_up(std::int64_t snapshot_sequence, const Changed
   // Another reader moved it meanwhile; it serves this snapshot only if it moved to it.
   if (epoch_ != from) return epoch_ == snapshot_sequence;
   if (asked) {
-    for (const auto& [type, id] : written) forget(Key{type, id});
+    for (const auto& [type, id] : written) forget(KeyView{type, id});
   } else {
     clear();  // too far behind, or records came in at `from` since it was seen empty
   }
@@ -55,7 +55,7 @@ std::optional<RecordVersion> RecordCache::find(std::int64_t snapshot_sequence,
                                                std::string_view type, std::string_view id) {
   std::lock_guard lock(mutex_);
   if (snapshot_sequence != epoch_) return std::nullopt;
-  const auto found = by_key_.find(Key{std::string(type), std::string(id)});
+  const auto found = by_key_.find(KeyView{type, id});
   if (found == by_key_.end()) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, found->second);
   return found->second->record;
@@ -66,8 +66,8 @@ void RecordCache::insert(std::int64_t snapshot_sequence, const RecordVersion& re
   if (!enabled() || bytes > bytes_max_ / 64) return;
   std::lock_guard lock(mutex_);
   if (snapshot_sequence != epoch_) return;
+  forget(KeyView{record.type, record.id});
   Key key{record.type, record.id};
-  forget(key);
   lru_.push_front(Entry{key, record, bytes});
   by_key_.emplace(std::move(key), lru_.begin());
   bytes_ += bytes;
@@ -88,7 +88,7 @@ std::size_t RecordCache::records() const {
   return lru_.size();
 }
 
-void RecordCache::forget(const Key& key) {
+void RecordCache::forget(KeyView key) {
   const auto found = by_key_.find(key);
   if (found == by_key_.end()) return;
   bytes_ -= found->second->bytes;

@@ -68,10 +68,25 @@ class RecordCache {
   struct Key {
     std::string type;
     std::string id;
-    bool operator==(const Key&) const = default;
   };
+  // Lookups take the names as views: record ids are longer than a string's inline buffer, so an
+  // owning key cost two allocations per record looked up, under the lock.
+  struct KeyView {
+    std::string_view type;
+    std::string_view id;
+  };
+  static KeyView view(const Key& key) { return {key.type, key.id}; }
   struct KeyHash {
-    std::size_t operator()(const Key& key) const noexcept;
+    using is_transparent = void;
+    std::size_t operator()(KeyView key) const noexcept;
+    std::size_t operator()(const Key& key) const noexcept { return (*this)(view(key)); }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    static bool same(KeyView a, KeyView b) { return a.type == b.type && a.id == b.id; }
+    bool operator()(const Key& a, const Key& b) const { return same(view(a), view(b)); }
+    bool operator()(const Key& a, KeyView b) const { return same(view(a), b); }
+    bool operator()(KeyView a, const Key& b) const { return same(a, view(b)); }
   };
   struct Entry {
     Key key;
@@ -80,15 +95,15 @@ class RecordCache {
   };
   using Lru = std::list<Entry>;  // most recently used first
 
-  void forget(const Key& key);  // REQUIRES(mutex_)
-  void clear();                 // REQUIRES(mutex_)
+  void forget(KeyView key);  // REQUIRES(mutex_)
+  void clear();              // REQUIRES(mutex_)
 
   const std::size_t bytes_max_;
   mutable std::mutex mutex_;
-  std::int64_t epoch_ = -1;                                 // GUARDED_BY(mutex_); -1: none yet
-  Lru lru_;                                                 // GUARDED_BY(mutex_)
-  std::unordered_map<Key, Lru::iterator, KeyHash> by_key_;  // GUARDED_BY(mutex_)
-  std::size_t bytes_ = 0;                                   // GUARDED_BY(mutex_)
+  std::int64_t epoch_ = -1;  // GUARDED_BY(mutex_); -1: none yet
+  Lru lru_;                  // GUARDED_BY(mutex_)
+  std::unordered_map<Key, Lru::iterator, KeyHash, KeyEqual> by_key_;  // GUARDED_BY(mutex_)
+  std::size_t bytes_ = 0;                                             // GUARDED_BY(mutex_)
 };
 
 }  // namespace kavach::store::sqlite
