@@ -39,12 +39,21 @@ constexpr std::array<std::string_view, 28> kSupportedTypes = {"AllergyIntoleranc
                                                               "Provenance",
                                                               "SupplyDelivery"};
 
+constexpr std::array<std::string_view, 8> kSmallRecordTypes = {
+    "AllergyIntolerance", "Condition",   "Encounter",    "Immunization",
+    "MedicationRequest",  "Observation", "Organization", "Procedure"};
+
 }  // namespace
 
 std::span<const std::string_view> supported_types() { return kSupportedTypes; }
 
 bool is_supported_type(std::string_view type) {
   return std::find(kSupportedTypes.begin(), kSupportedTypes.end(), type) != kSupportedTypes.end();
+}
+
+bool has_small_records(std::string_view type) {
+  return std::find(kSmallRecordTypes.begin(), kSmallRecordTypes.end(), type) !=
+         kSmallRecordTypes.end();
 }
 
 bool is_valid_id(std::string_view id) {

@@ -298,12 +298,8 @@ bool is_exact_reference(const SearchPredicate& predicate) {
 }
 
 bool is_one_page_search(const SearchQuery& query) {
-  static constexpr std::array<std::string_view, 7> kSmallRecordTypes = {
-      "Observation",  "Condition",          "Encounter", "MedicationRequest",
-      "Immunization", "AllergyIntolerance", "Procedure"};
-  return std::find(kSmallRecordTypes.begin(), kSmallRecordTypes.end(), query.type) !=
-             kSmallRecordTypes.end() &&
-         query.predicates.size() == 1 && is_exact_reference(query.predicates.front()) &&
+  return has_small_records(query.type) && query.predicates.size() == 1 &&
+         is_exact_reference(query.predicates.front()) &&
          query.predicates.front().values.size() == 1 && !query.sort && !query.total &&
          !query.summary_count && query.includes.empty() && query.revincludes.empty() &&
          query.count <= kBriefPageSizeMax;

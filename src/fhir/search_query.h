@@ -86,8 +86,7 @@ inline constexpr std::size_t kBriefPageSizeMax = 100;
 // True when answering `query` takes one index lookup and one page of small record reads: a
 // single exact reference with one value ("a patient's Observations"), no _include, _revinclude,
 // _sort, _total or _summary=count, a page of at most kBriefPageSizeMax, of a type whose records
-// carry no attachments (Observation, Condition, Encounter, MedicationRequest, Immunization,
-// AllergyIntolerance, Procedure: a page of DocumentReferences or Binaries may be many megabytes
+// are small (has_small_records: a page of DocumentReferences or Binaries may be many megabytes
 // to decrypt). Such a search may run on the connection's I/O thread (http::Work::kBrief); any
 // other may scan or take long, and goes to a worker.
 bool is_one_page_search(const SearchQuery& query);

@@ -629,7 +629,14 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                                std::move(links));
       }));
 
-  // Reads of one record are brief: bounded work, audit entries queued (Work::kBrief).
+  // A read or vread of one small record is brief: bounded work, audit entries queued
+  // (Work::kBrief). Patients and Practitioners are read there too: their one attachment is a
+  // photo to know the person by, and a patient's record is what most reads ask for. A Binary, a
+  // DocumentReference or a document Bundle may be megabytes and goes to a worker.
+  const BriefWhen small_record = [](const Request&, const RouteContext& context) {
+    const auto& type = context.param("type");
+    return fhir::has_small_records(type) || type == "Patient" || type == "Practitioner";
+  };
   router.add("GET", base + "/{type}/{id}", Access::kBearerToken,
              answered_once_logged([&resources](const Request&, const RouteContext& context) {
                auto found =
@@ -637,7 +644,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (!found) return problem_response(found.error());
                return resource_response(200, *found, false);
              }),
-             Work::kBrief);
+             Work::kBrief, small_record);
 
   router.add("PUT", base + "/{type}/{id}", Access::kBearerToken,
              [&resources](const Request& request, const RouteContext& context) {
@@ -703,7 +710,7 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
                if (!found) return problem_response(found.error());
                return resource_response(200, *found, false);
              }),
-             Work::kBrief);
+             Work::kBrief, small_record);
 }
 
 }  // namespace kavach::http

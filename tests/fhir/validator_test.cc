@@ -2,6 +2,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -146,6 +155,68 @@ TEST(Validator, EveryStoredTypeHasDefinitions) {
   EXPECT_FALSE(unknown("ServiceRequest"));
   EXPECT_TRUE(unknown("CodeableConcept"));
   EXPECT_TRUE(unknown("Spaceship"));
+}
+
+// The elements of `type` that can hold an Attachment, directly or through a complex data type
+// (Extension aside: any element may carry an extension with a valueAttachment), read from the
+// definitions the validator's tables are compiled from.
+std::set<std::string> attachment_paths(const boost::json::object& definitions,
+                                       std::string_view type) {
+  std::set<std::string> paths;
+  std::map<std::string, bool, std::less<>> holds;  // by complex type; false while being looked at
+  const std::function<bool(std::string_view)> holds_attachment = [&](std::string_view of) {
+    bool found = false;
+    for (const auto& element : definitions.at(of).at("elements").as_array()) {
+      for (const auto& element_type : element.at(3).as_array()) {
+        const std::string name(element_type.as_string());
+        const auto* definition = definitions.if_contains(name);
+        bool here = name == "Attachment";
+        if (!here && name != "Extension" && definition != nullptr &&
+            definition->at("kind") == "complex-type") {
+          if (const auto known = holds.find(name); known != holds.end()) {
+            here = known->second;
+          } else {
+            holds[name] = false;
+            here = holds[name] = holds_attachment(name);
+          }
+        }
+        if (here && of == type) paths.insert(std::string(element.at(0).as_string()));
+        found = found || here;
+      }
+    }
+    return found;
+  };
+  holds_attachment(type);
+  return paths;
+}
+
+TEST(ResourceTypes, SmallRecordTypesHaveNoAttachmentInTheirDefinitions) {
+  const char* source = std::getenv("KAVACH_SOURCE_DIR");
+  std::ifstream in(std::filesystem::path(source ? source : ".") /
+                   "data/fhir-r4/structure-definitions.json");
+  ASSERT_TRUE(in) << "KAVACH_SOURCE_DIR must name the source tree";
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto definitions = boost::json::parse(text.str()).at("definitions").as_object();
+
+  int small = 0;
+  for (const auto type : supported_types()) {
+    if (!has_small_records(type)) continue;
+    ++small;
+    EXPECT_TRUE(attachment_paths(definitions, type).empty()) << type;
+  }
+  EXPECT_EQ(small, 8);
+  // What the check finds where there is one, and types refused as small for it.
+  EXPECT_EQ(attachment_paths(definitions, "Patient"), std::set<std::string>{"Patient.photo"});
+  EXPECT_EQ(attachment_paths(definitions, "DiagnosticReport"),
+            std::set<std::string>{"DiagnosticReport.presentedForm"});
+  EXPECT_EQ(attachment_paths(definitions, "DocumentReference"),
+            std::set<std::string>{"DocumentReference.content.attachment"});
+  for (const auto type : {"Binary", "Bundle", "Composition", "DocumentReference",
+                          "DiagnosticReport", "Patient", "Practitioner", "ImagingStudy"}) {
+    EXPECT_FALSE(has_small_records(type)) << type;
+  }
+  EXPECT_FALSE(has_small_records("Spaceship"));
 }
 
 }  // namespace
