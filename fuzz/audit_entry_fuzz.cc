@@ -12,7 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::uint8_t> bytes(data, size);
   auto decoded = kavach::audit::decode_entry(bytes);
   if (!decoded) return 0;
-  auto encoded = kavach::audit::encode_entry(*decoded);
+  // In the version it was read in: an entry of version 2 re-encodes as version 2.
+  const std::uint8_t records_version = bytes[0] == kavach::audit::kEntryWithFullRecordsFormatVersion
+                                           ? kavach::audit::kEntryWithFullRecordsFormatVersion
+                                           : kavach::audit::kEntryWithRecordsFormatVersion;
+  auto encoded = kavach::audit::encode_entry(*decoded, records_version);
   if (!encoded || !std::equal(encoded->begin(), encoded->end(), bytes.begin(), bytes.end())) {
     std::abort();
   }

@@ -11,7 +11,9 @@
 // has exactly one encoding and re-encoding a decoded entry gives back the same bytes.
 // Version 2 is version 1 with one more field, the further records an event touched (a page of
 // search results); the byte 0x02 marks exactly the entries that carry it, so every entry written
-// before it keeps its bytes (and its place in the Merkle tree).
+// before it keeps its bytes (and its place in the Merkle tree). Version 3 (0x03), what entries
+// with further records are written in now, is version 2 with those records written compactly
+// (docs/audit.md); entries already written in version 2 stay valid as they are.
 // Thread-safety: plain values and stateless functions.
 #pragma once
 
@@ -27,7 +29,10 @@
 namespace kavach::audit {
 
 inline constexpr std::uint8_t kEntryFormatVersion = 1;
-inline constexpr std::uint8_t kEntryWithRecordsFormatVersion = 2;
+// Entries with further records: written in version 3; version 2 is read (and re-encoded, to check
+// its canonical form) as it was written.
+inline constexpr std::uint8_t kEntryWithRecordsFormatVersion = 3;
+inline constexpr std::uint8_t kEntryWithFullRecordsFormatVersion = 2;
 inline constexpr std::size_t kEntryTextBytesMax = 256;
 inline constexpr std::size_t kEntryBytesMax = 4096;
 // A further record's type and id: FHIR ids are at most 64 characters, type names shorter.
@@ -121,7 +126,7 @@ struct AuditEntry {
   std::string consent_id;                  // the consent artefact relied on
   std::string reason;                      // why it was denied, as an error code name
   std::vector<std::uint8_t> content_hash;  // SHA-256 of the sealed payload written or read
-  // Records beyond the one above that the event touched (format version 2 when not empty).
+  // Records beyond the one above that the event touched (format version 2 or 3 when not empty).
   std::vector<TouchedRecord> further_records;
 
   bool operator==(const AuditEntry&) const = default;
@@ -129,9 +134,13 @@ struct AuditEntry {
 
 // kInvalidArgument when a field cannot be logged: text too long or with control characters, a
 // content hash that is not 32 bytes, a code outside its enumeration, a further record without a
-// type, id or version, or an encoding longer than kEntryBytesMax.
-Result<std::vector<std::uint8_t>> encode_entry(const AuditEntry& entry);
-// kInvalidArgument (naming the problem) for anything but a canonical version-1 or -2 encoding.
+// type, id or version, or an encoding longer than kEntryBytesMax. An entry with further records
+// is written in `records_version` (kEntryWithRecordsFormatVersion; the older
+// kEntryWithFullRecordsFormatVersion only to re-encode an entry read in it).
+Result<std::vector<std::uint8_t>> encode_entry(
+    const AuditEntry& entry, std::uint8_t records_version = kEntryWithRecordsFormatVersion);
+// kInvalidArgument (naming the problem) for anything but a canonical version-1, -2 or -3
+// encoding.
 Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes);
 
 // How many records an entry names: the one in its resource fields (if any) and the further ones.

@@ -126,16 +126,17 @@ AuditEntry search_entry(std::string subject, std::string id, std::int64_t time_m
   return entry;
 }
 
-TEST(AuditEntry, FurtherRecordsAreVersionTwoAndRoundTrip) {
+TEST(AuditEntry, FurtherRecordsAreVersionThreeAndRoundTrip) {
   auto entry = full_entry();
   entry.further_records = {{"Observation", "obs-2", 4, std::vector<std::uint8_t>(32, 0xcd)},
                            {"Condition", "c", 1, {}}};
   auto encoded = encode_entry(entry);
   ASSERT_TRUE(encoded) << encoded.error().message;
   EXPECT_EQ(encoded->front(), kEntryWithRecordsFormatVersion);
-  // The last field: tag 16, its length, then the Condition with no hash at the very end.
-  const std::vector<std::uint8_t> condition = {9,   'C', 'o', 'n', 'd', 'i', 't', 'i', 'o', 'n', 1,
-                                               'c', 0,   0,   0,   0,   0,   0,   0,   1,   0};
+  // The last field: tag 16, its length, then the Condition with no hash at the very end: its
+  // type (not the one before), its id as text ("c" is hex, but of odd length), version 1.
+  const std::vector<std::uint8_t> condition = {9,   'C', 'o', 'n', 'd', 'i', 't',
+                                               'i', 'o', 'n', 1,   'c', 1,   0};
   ASSERT_GT(encoded->size(), condition.size());
   EXPECT_TRUE(std::equal(condition.begin(), condition.end(), encoded->end() - condition.size()));
   auto decoded = decode_entry(*encoded);
@@ -145,6 +146,56 @@ TEST(AuditEntry, FurtherRecordsAreVersionTwoAndRoundTrip) {
   entry.further_records.clear();
   EXPECT_EQ(encode_entry(entry)->front(), kEntryFormatVersion);
   EXPECT_EQ(records_named(entry), 1U);
+}
+
+TEST(AuditEntry, VersionThreeWritesHexIdsAsBytesTheTypeOnceAndVersionsAsVarints) {
+  auto entry = full_entry();
+  const std::string id = "018f3a2b4c5d6e7f8091a2b3c4d5e6f7";  // as this node assigns them
+  entry.further_records = {{"Observation", id, 1, std::vector<std::uint8_t>(32, 0xcd)},
+                           {"Observation", "ab", 300, {}}};
+  const auto encoded = *encode_entry(entry);
+  // The second record: the same type (0), the id "ab" as one byte (0x80 | 1, 0xab), 300 as the
+  // varint 0xac 0x02, no hash.
+  const std::vector<std::uint8_t> second = {0, 0x81, 0xab, 0xac, 0x02, 0};
+  EXPECT_TRUE(std::equal(second.begin(), second.end(), encoded.end() - second.size()));
+  // The first: its type, the 32 hex digits as 16 bytes, version 1, its hash.
+  const std::size_t first_bytes = 1 + 11 + 1 + 16 + 1 + 1 + 32;
+  const std::size_t field_at = encoded.size() - second.size() - first_bytes - 3;
+  EXPECT_EQ(encoded[field_at], 16);
+  EXPECT_EQ(encoded[field_at + 3 + 12], 0x90);
+  EXPECT_EQ(encoded[field_at + 3 + 13], 0x01);
+  EXPECT_EQ(*decode_entry(encoded), entry);
+  // Version 2 wrote the same records in 20 + 72 + 32 bytes more than this.
+  const auto full = *encode_entry(entry, kEntryWithFullRecordsFormatVersion);
+  EXPECT_EQ(full.front(), kEntryWithFullRecordsFormatVersion);
+  EXPECT_EQ(full.size() - encoded.size(), (1 + 11 - 1) + (32 - 16) + (8 - 1) + (2 - 1) + (8 - 2));
+}
+
+// Entries written in version 2 before version 3 existed are read as they were written, and
+// their bytes (their Merkle leaves) are what a re-encoding of them in version 2 gives.
+TEST(AuditEntry, VersionTwoEntriesStayReadable) {
+  auto entry = full_entry();
+  entry.further_records = {{"Observation", "obs-2", 4, std::vector<std::uint8_t>(32, 0xcd)},
+                           {"Condition", "c", 1, {}}};
+  const auto version_two = *encode_entry(entry, kEntryWithFullRecordsFormatVersion);
+  EXPECT_EQ(version_two.front(), 2);
+  // The Condition as version 2 wrote it: lengths and text, 8 bytes of version, no hash.
+  const std::vector<std::uint8_t> condition = {9,   'C', 'o', 'n', 'd', 'i', 't', 'i', 'o', 'n', 1,
+                                               'c', 0,   0,   0,   0,   0,   0,   0,   1,   0};
+  EXPECT_TRUE(std::equal(condition.begin(), condition.end(), version_two.end() - condition.size()));
+  const auto decoded = decode_entry(version_two);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, entry);
+  EXPECT_EQ(read_entry_facts(version_two)->records_named, 3U);
+  // A version-2 entry is not read as version 3 or the other way round.
+  auto as_three = version_two;
+  as_three[0] = kEntryWithRecordsFormatVersion;
+  EXPECT_FALSE(decode_entry(as_three));
+  auto as_two = *encode_entry(entry);
+  as_two[0] = kEntryWithFullRecordsFormatVersion;
+  EXPECT_FALSE(decode_entry(as_two));
+  EXPECT_FALSE(encode_entry(entry, 4));
+  EXPECT_FALSE(encode_entry(entry, kEntryFormatVersion));
 }
 
 TEST(AuditEntry, RefusesFurtherRecordsThatCannotBeLogged) {
@@ -175,15 +226,51 @@ TEST(AuditEntry, DecodeRefusesDamagedFurtherRecords) {
   as_version_one[0] = kEntryFormatVersion;
   EXPECT_TRUE(refused(as_version_one));
   // Cut the hash short by one byte, adjusting the field's length so only the record is wrong.
+  const std::size_t record_bytes = 1 + 11 + 1 + 5 + 1 + 1 + 32;
+  const std::size_t field_length_at = good.size() - record_bytes - 2;
   auto cut = good;
   cut.pop_back();
-  const std::size_t field_length_at = good.size() - (1 + 11 + 1 + 5 + 8 + 1 + 32) - 2;
   cut[field_length_at + 1] = static_cast<std::uint8_t>(cut[field_length_at + 1] - 1);
   EXPECT_TRUE(refused(cut));
   // A hash length that is neither 0 nor 32.
   auto short_hash = good;
   short_hash[good.size() - 33] = 31;
   EXPECT_TRUE(refused(short_hash));
+
+  // Field 16 replaced by `records`, its length set to match.
+  const auto with_records = [&](std::vector<std::uint8_t> records) {
+    std::vector<std::uint8_t> bytes(good.begin(), good.end() - record_bytes - 2);
+    bytes.push_back(static_cast<std::uint8_t>(records.size() >> 8));
+    bytes.push_back(static_cast<std::uint8_t>(records.size() & 0xff));
+    bytes.insert(bytes.end(), records.begin(), records.end());
+    return bytes;
+  };
+  const std::vector<std::uint8_t> type = {9, 'C', 'o', 'n', 'd', 'i', 't', 'i', 'o', 'n'};
+  const auto record = [&](std::vector<std::uint8_t> rest) {
+    auto bytes = type;
+    bytes.insert(bytes.end(), rest.begin(), rest.end());
+    return bytes;
+  };
+  EXPECT_FALSE(refused(with_records(record({1, 'c', 1, 0})))) << "the canonical form";
+  EXPECT_FALSE(refused(with_records(record({0x81, 0xab, 1, 0})))) << "a hex id, canonical";
+  // Every other way of writing the same record is refused, as is what cannot be read.
+  EXPECT_TRUE(refused(with_records(record({2, 'a', 'b', 1, 0})))) << "a hex id as text";
+  EXPECT_TRUE(refused(with_records(record({1, 'c', 0x81, 0x00, 0})))) << "a needless varint byte";
+  EXPECT_TRUE(refused(with_records({0, 1, 'c', 1, 0}))) << "the same type as no record before";
+  auto twice = record({1, 'c', 1, 0});
+  const auto again = record({1, 'd', 1, 0});
+  twice.insert(twice.end(), again.begin(), again.end());
+  EXPECT_TRUE(refused(with_records(twice))) << "a type repeated, not marked the same";
+  EXPECT_TRUE(refused(with_records(record({1, 'c', 0})))) << "a version of 0";
+  EXPECT_TRUE(refused(with_records(
+      record({1, 'c', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0}))))
+      << "a varint longer than 9 bytes";
+  EXPECT_FALSE(refused(
+      with_records(record({1, 'c', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0}))))
+      << "9 bytes: the largest int64";
+  EXPECT_TRUE(refused(with_records(record({1, 'c', 0x81})))) << "a varint cut short";
+  EXPECT_TRUE(refused(with_records(record({0x80, 1, 0})))) << "an empty hex id";
+  EXPECT_TRUE(refused(with_records(record({0x81})))) << "an id cut short";
 }
 
 // The guard reads these facts from every batch it sees; they must be the ones a full decode gives.
@@ -217,7 +304,7 @@ TEST(AuditEntry, FactsReadFromAnEncodingAreThoseOfItsDecodedEntry) {
   EXPECT_FALSE(read_entry_facts(cut));
   EXPECT_FALSE(read_entry_facts(std::vector<std::uint8_t>{}));
   auto unknown_version = one;
-  unknown_version[0] = 0x03;
+  unknown_version[0] = 0x04;
   EXPECT_FALSE(read_entry_facts(unknown_version));
 }
 
