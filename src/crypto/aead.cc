@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "common/check.h"
+#include "crypto/public_random.h"
 #include "crypto/sodium.h"
 
 namespace kavach::crypto {
@@ -36,7 +37,8 @@ Bytes seal(const SecretBytes& key, std::span<const std::uint8_t> plaintext,
   ensure_sodium();
   CHECK(key.size() == kAeadKeyBytes);
   Bytes out(kAeadNonceBytes + plaintext.size() + kAeadTagBytes);
-  randombytes_buf(out.data(), kAeadNonceBytes);
+  // A random 24-byte nonce: XChaCha20's is long enough that random ones never repeat.
+  fill_public_random(std::span(out).first(kAeadNonceBytes));
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       out.data() + kAeadNonceBytes, &written, plaintext.data(), plaintext.size(),

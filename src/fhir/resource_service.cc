@@ -1,6 +1,7 @@
 #include "fhir/resource_service.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 
@@ -14,7 +15,7 @@
 #include "common/strict_json.h"
 #include "common/time_format.h"
 #include "crypto/encoding.h"
-#include "crypto/secret_bytes.h"
+#include "crypto/public_random.h"
 #include "fhir/json_patch.h"
 #include "fhir/resource_types.h"
 #include "fhir/search_index.h"
@@ -87,8 +88,9 @@ std::string new_resource_id(std::int64_t now_ms) {
   // several random pages; creates went from about 1,400/s to 3,500/s (bench/RESULTS.md,
   // session 11). The id tells when the resource was created, which its first version's
   // meta.lastUpdated tells anyone who can read it; 80 random bits keep it unguessable.
-  return fmt::format("{:012x}{}", now_ms & 0xffff'ffff'ffff,
-                     crypto::to_hex(crypto::SecretBytes::random(10).view()));
+  std::array<std::uint8_t, 10> random{};
+  crypto::fill_public_random(random);
+  return fmt::format("{:012x}{}", now_ms & 0xffff'ffff'ffff, crypto::to_hex(random));
 }
 
 Result<StoredResource> ResourceService::open(const store::RecordVersion& record) {

@@ -1,8 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -13,6 +16,7 @@
 #include "crypto/key_ring.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/password_hash.h"
+#include "crypto/public_random.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/sha256.h"
 #include "support/temp_dir.h"
@@ -82,6 +86,59 @@ TEST(Aead, SealedValueOpensOnlyWithTheSameKeyAndContext) {
 TEST(Aead, SealingTwiceGivesDifferentCiphertexts) {
   const auto key = SecretBytes::random(kAeadKeyBytes);
   EXPECT_NE(seal(key, as_bytes("x"), ""), seal(key, as_bytes("x"), ""));
+}
+
+TEST(PublicRandom, HandsOutFreshBytesAcrossRefillsAndThreads) {
+  // Many draws of every size, spanning several refills of the 4 KiB pool: no 16-byte value
+  // twice (a repeated block would mean bytes handed out twice), and bytes that look random.
+  std::set<std::vector<std::uint8_t>> seen;
+  std::array<std::size_t, 256> counts{};
+  std::size_t total = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<std::uint8_t> value(16 + static_cast<std::size_t>(round % 7));
+    fill_public_random(value);
+    EXPECT_TRUE(seen.emplace(value.begin(), value.begin() + 16).second) << round;
+    for (const auto byte : value) ++counts[byte];
+    total += value.size();
+  }
+  // About 150 of each byte value expected; a pool handing out zeroes (or nothing) fails here.
+  for (const auto count : counts) EXPECT_GT(count, total / 256 / 3);
+  // One draw larger than the pool.
+  std::vector<std::uint8_t> large(10'000);
+  fill_public_random(large);
+  EXPECT_GT(std::count(large.begin(), large.end(), 0), 0);
+  EXPECT_LT(std::count(large.begin(), large.end(), 0), 100);
+  // Threads draw from pools of their own: no value in common.
+  std::vector<std::uint8_t> other(16);
+  std::thread([&] { fill_public_random(other); }).join();
+  EXPECT_FALSE(seen.contains(other));
+}
+
+TEST(PublicRandom, AForkedChildDoesNotHandOutWhatTheParentWill) {
+  std::vector<std::uint8_t> first(24);
+  fill_public_random(first);  // the pool now holds bytes the parent has not handed out
+  int pipe_ends[2];
+  ASSERT_EQ(pipe(pipe_ends), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::array<std::uint8_t, 24> nonce{};
+    fill_public_random(nonce);
+    const bool written =
+        write(pipe_ends[1], nonce.data(), nonce.size()) == static_cast<ssize_t>(nonce.size());
+    _exit(written ? 0 : 1);
+  }
+  std::array<std::uint8_t, 24> from_child{};
+  ASSERT_EQ(read(pipe_ends[0], from_child.data(), from_child.size()),
+            static_cast<ssize_t>(from_child.size()));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(pipe_ends[0]);
+  close(pipe_ends[1]);
+  std::array<std::uint8_t, 24> from_parent{};
+  fill_public_random(from_parent);
+  EXPECT_NE(from_child, from_parent) << "the child reused the parent's pool";
 }
 
 TEST(Encoding, RoundTripsAndRejectsGarbage) {
