@@ -564,6 +564,14 @@ Status SqliteStore::start(int schema_version) {
   // default 2 MiB page cache sends most inserts back to the disk for pages it just had; 64 MiB
   // keeps the hot part of the indexes in memory.
   RETURN_IF_ERROR(writer.execute("PRAGMA cache_size=-65536"));
+  // Each statement that changes several rows inside the writer's transactions (a batch's
+  // savepoint, a merge's multi-row inserts) keeps a statement journal of the pages it changes, to
+  // undo itself alone should it fail. Past 64 KiB SQLite spills it to a temporary file: one
+  // pwrite of each changed page (and one of its number) besides the page's WAL frame, a third of
+  // the writer's pwrites in a run of creates. In memory it stays as large as one statement's
+  // changes. Creates about +18%, transaction ingest +14% (bench/RESULTS.md, session 24). A bulk
+  // load, whose sorts are as large as the store, goes back to files (begin_bulk_load).
+  RETURN_IF_ERROR(writer.execute("PRAGMA temp_store=MEMORY"));
   // Checkpoints run on a thread of their own (see on_wal_commit) rather than inside a commit.
   ASSIGN_OR_RETURN(Connection checkpointer, open_connection());
   sqlite3_wal_hook(writer.get(), &SqliteStore::on_wal_commit, this);
@@ -1434,9 +1442,11 @@ Status SqliteStore::start_bulk_load() {
   }
   // Records go in as they come: in change-feed order, which is the table's key order, so each is
   // appended to the last page.
+  // The staged rows and the sorts that build the indexes again are as large as the store: they
+  // go to temporary files, not memory, until finish_bulk_load.
   RETURN_IF_ERROR(writer_->execute(
-      "PRAGMA synchronous=OFF; CREATE TEMP TABLE staged_index (type TEXT, name TEXT, value BLOB, "
-      "id TEXT, partition_key TEXT)"));
+      "PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; CREATE TEMP TABLE staged_index (type "
+      "TEXT, name TEXT, value BLOB, id TEXT, partition_key TEXT)"));
   for (const auto& [name, sql] : indexes) {
     RETURN_IF_ERROR(writer_->execute(fmt::format("DROP INDEX \"{}\"", name)));
     dropped_indexes_.push_back(sql);
@@ -1458,6 +1468,7 @@ Status SqliteStore::finish_bulk_load() {
       "GROUP BY type, id; COMMIT; DROP TABLE temp.staged_index"));
   for (const auto& sql : dropped_indexes_) RETURN_IF_ERROR(writer_->execute(sql));
   dropped_indexes_.clear();
+  RETURN_IF_ERROR(writer_->execute("PRAGMA temp_store=MEMORY"));
   bulk_loading_ = false;
   // Durable from here: the checkpoint writes everything into the database file and syncs it. It
   // waits for one running on the checkpointer thread, which would make it fail at once.
