@@ -306,6 +306,32 @@ Result<StoredResource> ResourceService::create(const auth::AccessToken& caller,
                        new_resource_id(unix_ms(clock_.now())), 1, body);
 }
 
+Result<QueuedCreate> ResourceService::create_queued(const auth::AccessToken& caller,
+                                                    std::string_view type, std::string_view body) {
+  RETURN_IF_ERROR(check_type_and_id(type, ""));
+  RETURN_IF_ERROR(authorise(caller, type, "", auth::Interaction::kCreate,
+                            audit::Action::kRecordCreate, "create"));
+  const auto id = new_resource_id(unix_ms(clock_.now()));
+  ASSIGN_OR_RETURN(auto resource, parse_resource(type, body));
+  vault::KeysToCreate batch_keys;
+  ASSIGN_OR_RETURN(auto prepared, prepare_version(caller, audit::Action::kRecordCreate, type, id, 1,
+                                                  std::move(resource), batch_keys));
+  // No other request can write under a new id until this one answers with it, so the commit
+  // cannot conflict, and a key made for the record's own partition (a new Patient's) cannot be
+  // made by another request meanwhile. A key for another partition can: that create is made the
+  // way create() makes it, retrying should it lose the race.
+  if (!batch_keys.empty() && prepared.write.record.partition != id) {
+    ASSIGN_OR_RETURN(auto created,
+                     write_version(caller, audit::Action::kRecordCreate, type, id, 1, body));
+    return QueuedCreate{std::move(created), store::CommitTicket::done(store::CommitReceipt{})};
+  }
+  store::WriteBatch batch;
+  batch_keys.add_to(batch);
+  RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
+  batch.records.push_back(std::move(prepared.write));
+  return QueuedCreate{std::move(prepared.resource), store_.commit_queued(std::move(batch))};
+}
+
 Result<StoredResource> ResourceService::read(const auth::AccessToken& caller, std::string_view type,
                                              std::string_view id) {
   RETURN_IF_ERROR(check_type_and_id(type, id));

@@ -91,6 +91,13 @@ struct PreparedWrite {
   StoredResource resource;
 };
 
+// A create whose commit is queued: the resource as it is once the commit is durable, and the
+// ticket that says when (or that it failed). Nothing may be answered from it before then.
+struct QueuedCreate {
+  StoredResource resource;
+  store::CommitTicket durable;
+};
+
 // The outcome of a conditional create or update: the resource, and whether it was created.
 struct ConditionalOutcome {
   StoredResource resource;
@@ -158,6 +165,13 @@ class ResourceService {
 
   Result<StoredResource> create(const auth::AccessToken& caller, std::string_view type,
                                 std::string_view body);
+  // The same create with its commit queued rather than waited for, so the calling thread is free
+  // while the commit is made durable (the HTTP layer holds the answer until then:
+  // http::Response::durable_first). A create that must also make the data key of another
+  // record's patient (a race another request may win, which create() retries) is committed
+  // before this returns, as create() does.
+  Result<QueuedCreate> create_queued(const auth::AccessToken& caller, std::string_view type,
+                                     std::string_view body);
   Result<StoredResource> read(const auth::AccessToken& caller, std::string_view type,
                               std::string_view id);
   Result<StoredResource> vread(const auth::AccessToken& caller, std::string_view type,

@@ -378,8 +378,10 @@ class Server::Impl {
       log::error("response_withheld",
                  {{"route", response.route}, {"why", outcome.error().message}});
       auto route = std::move(response.route);
-      response = problem_response(503, "transient",
-                                  "the access could not be logged, so it is not answered; retry");
+      // A read whose access was not logged, or a create that was not committed with its entry.
+      response = problem_response(
+          503, "transient",
+          "the request could not be made durable and logged, so it is not answered; retry");
       response.route = std::move(route);
       co_return;
     }

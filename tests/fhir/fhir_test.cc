@@ -200,6 +200,55 @@ TEST_F(ResourceServiceTest, CreateReadUpdateDeleteKeepsHistory) {
   EXPECT_EQ(service_->vread(all_, "Patient", id, 9).error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ResourceServiceTest, AQueuedCreateIsStoredAndLoggedOnceItsTicketIsDurable) {
+  auto created =
+      service_->create_queued(all_, "Patient", R"({"resourceType":"Patient","gender":"female"})");
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->resource.version, 1);
+  EXPECT_EQ(created->resource.id.size(), 32u);
+  const auto durable = created->durable.wait();
+  ASSERT_TRUE(durable) << durable.error().message;
+  const auto read = service_->read(all_, "Patient", created->resource.id);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->json, created->resource.json);
+  const auto entries = audit_entries();
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.front().first.action, audit::Action::kRecordCreate);
+  EXPECT_EQ(entries.front().first.resource_id, created->resource.id);
+
+  // Refused as create() refuses: nothing queued, nothing written.
+  EXPECT_EQ(service_->create_queued(caller("system/Patient.r"), "Patient",
+                                    R"({"resourceType":"Patient"})")
+                .error()
+                .code,
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(service_->create_queued(all_, "Patient", R"({"resourceType":"Patient","colour":1})")
+                .error()
+                .code,
+            ErrorCode::kUnprocessable);
+  EXPECT_EQ(audit_entries().size(), entries.size() + 1) << "the access refused, logged";
+}
+
+TEST_F(ResourceServiceTest, QueuedCreatesForAPatientWithoutAKeyAllSucceedTogether) {
+  // The first records of a patient nobody has written for yet: each request makes the patient's
+  // data key, only one can store it, and the others must still succeed with the stored one.
+  const std::string observation = R"({"resourceType":"Observation","status":"final",
+      "code":{"text":"pulse"},"subject":{"reference":"Patient/p-new"}})";
+  std::vector<Result<QueuedCreate>> created(8, make_error(ErrorCode::kInternal, "not run"));
+  {
+    std::vector<std::jthread> threads;
+    for (auto& slot : created) {
+      threads.emplace_back([&] { slot = service_->create_queued(all_, "Observation", observation); });
+    }
+  }
+  for (auto& each : created) {
+    ASSERT_TRUE(each) << each.error().message;
+    const auto durable = each->durable.wait();
+    ASSERT_TRUE(durable) << durable.error().message;
+    EXPECT_TRUE(service_->read(all_, "Observation", each->resource.id));
+  }
+}
+
 TEST_F(ResourceServiceTest, BadInputIsRefusedWithAClearError) {
   const std::string deep =
       R"({"resourceType":"Patient","a":)" + std::string(100, '[') + std::string(100, ']') + "}";
