@@ -14,8 +14,9 @@
 //   [tls]  cert = "...", key = "...", client_ca, client_cert, client_key (mutual TLS)
 //   [http] io_threads, worker_threads, max_connections, max_body_bytes, max_header_bytes,
 //          read_timeout_ms, idle_timeout_ms,
-//          reads_on_io_threads = true  # reads and one-page searches (fhir::is_one_page_search);
-//                                      # SQLite only; false for a database much larger than RAM
+//          reads_on_io_threads = true  # reads, one-page searches (fhir::is_one_page_search) and
+//                                      # small creates; SQLite only; false for a database much
+//                                      # larger than RAM
 //   [store_options] postgres_pool_size
 //   [consent] cm_id = "sbx"               # the CM's id and ABHA address suffix
 //             facility_id = "aiims-delhi"  # this node's facility id as a HIP/HIU
