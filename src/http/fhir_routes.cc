@@ -535,13 +535,17 @@ void add_fhir_routes(Router& router, const ApiServices& services) {
           return resource_response(outcome->created ? 201 : 200, outcome->resource,
                                    prefers_minimal(request));
         }
-        // The commit is queued and the answer held until it is durable, so the worker is free
-        // for the next request meanwhile instead of sleeping through the fsync.
+        // The commit is queued and the answer held until it is durable, so the thread is free
+        // for the next request meanwhile instead of sleeping through the fsync. So is a refusal's
+        // audit entry.
+        audit::QueuedEntries queued;
         auto created =
             resources.create_queued(*context.caller, context.param("type"), request.body);
-        if (!created) return problem_response(created.error());
-        auto response = resource_response(201, created->resource, prefers_minimal(request));
-        response.durable_first.push_back(std::move(created->durable));
+        Response response =
+            created ? resource_response(201, created->resource, prefers_minimal(request))
+                    : problem_response(created.error());
+        response.durable_first = queued.take();
+        if (created) response.durable_first.push_back(std::move(created->durable));
         return response;
       },
       Work::kBrief, small_create);
