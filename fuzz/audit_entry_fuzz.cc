@@ -13,10 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto decoded = kavach::audit::decode_entry(bytes);
   if (!decoded) return 0;
   // In the version it was read in: an entry of version 2 re-encodes as version 2.
-  const std::uint8_t records_version = bytes[0] == kavach::audit::kEntryWithFullRecordsFormatVersion
-                                           ? kavach::audit::kEntryWithFullRecordsFormatVersion
-                                           : kavach::audit::kEntryWithRecordsFormatVersion;
-  auto encoded = kavach::audit::encode_entry(*decoded, records_version);
+  auto encoded = kavach::audit::encode_entry(*decoded, kavach::audit::records_version_of(bytes));
   if (!encoded || !std::equal(encoded->begin(), encoded->end(), bytes.begin(), bytes.end())) {
     std::abort();
   }

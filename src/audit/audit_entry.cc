@@ -436,16 +436,15 @@ Status walk_fields(std::span<const std::uint8_t> bytes, Visit&& visit) {
   return {};
 }
 
-// The version an entry's further records are read and written in: its own, or for any other
-// entry (a version-1 one may not have them) the current one, whose re-encoding then does not
-// match.
+}  // namespace
+
+// A version-1 entry may not have further records: read in the current version, such an entry's
+// re-encoding does not match it.
 std::uint8_t records_version_of(std::span<const std::uint8_t> bytes) {
   return !bytes.empty() && bytes[0] == kEntryWithFullRecordsFormatVersion
              ? kEntryWithFullRecordsFormatVersion
              : kEntryWithRecordsFormatVersion;
 }
-
-}  // namespace
 
 Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes) {
   AuditEntry entry;

@@ -142,6 +142,9 @@ Result<std::vector<std::uint8_t>> encode_entry(
 // kInvalidArgument (naming the problem) for anything but a canonical version-1, -2 or -3
 // encoding.
 Result<AuditEntry> decode_entry(std::span<const std::uint8_t> bytes);
+// The records_version an encoding is read in, and re-encodes in: version 2 for a version-2 entry,
+// else the current one.
+std::uint8_t records_version_of(std::span<const std::uint8_t> bytes);
 
 // How many records an entry names: the one in its resource fields (if any) and the further ones.
 std::size_t records_named(const AuditEntry& entry);

@@ -272,6 +272,19 @@ Result<PreparedWrite> ResourceService::prepare_version(const auth::AccessToken& 
   return prepared;
 }
 
+namespace {
+
+// One prepared write as one commit: the keys it made, its audit entry and the record.
+Result<store::WriteBatch> batch_of(PreparedWrite& prepared, vault::KeysToCreate& batch_keys) {
+  store::WriteBatch batch;
+  batch_keys.add_to(batch);
+  RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
+  batch.records.push_back(std::move(prepared.write));
+  return batch;
+}
+
+}  // namespace
+
 Result<StoredResource> ResourceService::write_version(const auth::AccessToken& caller,
                                                       audit::Action action, std::string_view type,
                                                       std::string_view id, std::int64_t version,
@@ -281,10 +294,7 @@ Result<StoredResource> ResourceService::write_version(const auth::AccessToken& c
     vault::KeysToCreate batch_keys;
     ASSIGN_OR_RETURN(auto prepared, prepare_version(caller, action, type, id, version,
                                                     std::move(resource), batch_keys));
-    store::WriteBatch batch;
-    batch_keys.add_to(batch);
-    RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
-    batch.records.push_back(std::move(prepared.write));
+    ASSIGN_OR_RETURN(auto batch, batch_of(prepared, batch_keys));
     auto committed = store_.commit(std::move(batch));
     if (committed) return std::move(prepared.resource);
     if (lost_key_race(committed.error(), attempt)) continue;
@@ -325,10 +335,7 @@ Result<QueuedCreate> ResourceService::create_queued(const auth::AccessToken& cal
                      write_version(caller, audit::Action::kRecordCreate, type, id, 1, body));
     return QueuedCreate{std::move(created), store::CommitTicket::done(store::CommitReceipt{})};
   }
-  store::WriteBatch batch;
-  batch_keys.add_to(batch);
-  RETURN_IF_ERROR(audit::append_entry(batch, prepared.audit));
-  batch.records.push_back(std::move(prepared.write));
+  ASSIGN_OR_RETURN(auto batch, batch_of(prepared, batch_keys));
   return QueuedCreate{std::move(prepared.resource), store_.commit_queued(std::move(batch))};
 }
 
