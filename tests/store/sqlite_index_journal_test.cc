@@ -131,11 +131,13 @@ TEST(IndexJournalTest, InKeyOrderSortsAsIndexKeyLess) {
   std::sort(expected.begin(), expected.end(), index_key_less);
   std::vector<MergeRow> merged;
   for (const auto& row : rows)
-    merged.push_back(MergeRow{row.type, row.id, row.partition, &row.entry});
+    merged.push_back(MergeRow{row.type, row.id, row.partition, view_of(row.entry)});
   std::vector<IndexRow> got;
   for (const MergeRow* row : in_key_order(merged)) {
     got.push_back(IndexRow{std::string(row->partition), std::string(row->type),
-                           std::string(row->id), *row->entry});
+                           std::string(row->id),
+                           IndexEntry{std::string(row->entry.name),
+                                      Bytes(row->entry.value.begin(), row->entry.value.end())}});
   }
   EXPECT_EQ(got, expected);
   EXPECT_THAT(in_key_order({}), IsEmpty());
@@ -363,6 +365,77 @@ TEST(SqliteIndexJournalTest, AMergeOfManyRowsInsertsEachOnce) {
     EXPECT_THAT(find_all("identifier", fmt::format("id{:03}", i)),
                 ElementsAre(fmt::format("p{:03}", i)));
   }
+}
+
+// A merge writes its records' entries rows many to a statement; a statement holding records the
+// index already had (changed, unchanged or deleted since) settles those one by one: 70 new
+// records share their statements with 30 rewritten ones.
+TEST(SqliteIndexJournalTest, AMergeSettlesRecordsAlreadyIndexedAmongNewOnes) {
+  kavach::testing::TempDir dir;
+  const auto path = dir.path() / "store.db";
+  auto name_of = [](int i) { return fmt::format("p{:03}", i); };
+  {
+    auto store =
+        SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds(20)});
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    for (int i = 0; i < 100; i += 10) {
+      for (int j = i; j < i + 3; ++j) {
+        batch.records.push_back(
+            patient(name_of(j), 1, {entry("family", "old"), entry("given", name_of(j))}));
+      }
+    }
+    ASSERT_TRUE((*store)->commit(std::move(batch)));
+    ASSERT_TRUE(journal_empties(path));
+  }
+  {
+    auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::hours(1)});
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    for (int i = 0; i < 100; ++i) {
+      switch (i % 10) {
+        case 0:  // changed: "old" goes, "new" comes
+          batch.records.push_back(
+              patient(name_of(i), 2, {entry("family", "new"), entry("given", name_of(i))}));
+          break;
+        case 1:  // rewritten with the same entries
+          batch.records.push_back(
+              patient(name_of(i), 2, {entry("family", "old"), entry("given", name_of(i))}));
+          break;
+        case 2: {  // deleted
+          auto tombstone = patient(name_of(i), 2, {});
+          tombstone.record.deleted = true;
+          batch.records.push_back(std::move(tombstone));
+          break;
+        }
+        default:
+          batch.records.push_back(
+              patient(name_of(i), 1, {entry("family", "new"), entry("given", name_of(i))}));
+      }
+    }
+    ASSERT_TRUE((*store)->commit(std::move(batch)));
+  }
+  auto store = SqliteStore::open(path, {.journal_idle_merge_after = std::chrono::milliseconds(20)});
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(journal_empties(path));
+  auto found = [&](const std::string& name, const std::string& value) {
+    auto ids = (*store)->find({"Patient", entry(name, value), "", 1000});
+    EXPECT_TRUE(ids);
+    return ids ? *ids : std::vector<std::string>{};
+  };
+  std::vector<std::string> old_family, new_family;
+  for (int i = 0; i < 100; ++i) {
+    if (i % 10 == 1) old_family.push_back(name_of(i));
+    if (i % 10 != 1 && i % 10 != 2) new_family.push_back(name_of(i));
+    EXPECT_EQ(found("given", name_of(i)).size(), i % 10 == 2 ? 0U : 1U) << i;
+  }
+  EXPECT_EQ(found("family", "old"), old_family);
+  EXPECT_EQ(found("family", "new"), new_family);
+  EXPECT_EQ(count_rows(path, "record_index"), 2 * 90);
+  EXPECT_EQ(count_rows(path, "record_index_entries"), 90);
+  EXPECT_THAT(*(*store)->index_entries("Patient", name_of(10)),
+              ElementsAre(entry("family", "new"), entry("given", name_of(10))));
+  EXPECT_THAT(*(*store)->index_entries("Patient", name_of(12)), IsEmpty());
 }
 
 TEST(SqliteIndexJournalTest, TheJournalSurvivesAReopenUnmerged) {

@@ -28,8 +28,16 @@ std::optional<std::span<const std::uint8_t>> take_field(std::span<const std::uin
 
 }  // namespace
 
+IndexEntryView view_of(const IndexEntry& entry) { return {entry.name, entry.value}; }
+
 bool index_entry_less(const IndexEntry& a, const IndexEntry& b) {
   return std::tie(a.name, a.value) < std::tie(b.name, b.value);
+}
+
+bool entry_view_less(const IndexEntryView& a, const IndexEntryView& b) {
+  if (const auto order = a.name.compare(b.name); order != 0) return order < 0;
+  return std::lexicographical_compare(a.value.begin(), a.value.end(), b.value.begin(),
+                                      b.value.end());
 }
 
 Bytes encode_index_entries(std::vector<IndexEntry> entries) {
@@ -46,14 +54,25 @@ Bytes encode_index_entries(std::vector<IndexEntry> entries) {
   return out;
 }
 
-Result<std::vector<IndexEntry>> decode_index_entries(std::span<const std::uint8_t> bytes) {
-  std::vector<IndexEntry> entries;
+Result<std::vector<IndexEntryView>> decode_index_entry_views(std::span<const std::uint8_t> bytes) {
+  std::vector<IndexEntryView> entries;
   for (std::size_t offset = 0; offset < bytes.size();) {
     const auto name = take_field(bytes, offset);
     const auto value = name ? take_field(bytes, offset) : std::nullopt;
     if (!value) return make_error(ErrorCode::kDataLoss, "an index journal row is truncated");
+    entries.push_back(IndexEntryView{
+        std::string_view(reinterpret_cast<const char*>(name->data()), name->size()), *value});
+  }
+  return entries;
+}
+
+Result<std::vector<IndexEntry>> decode_index_entries(std::span<const std::uint8_t> bytes) {
+  ASSIGN_OR_RETURN(const auto views, decode_index_entry_views(bytes));
+  std::vector<IndexEntry> entries;
+  entries.reserve(views.size());
+  for (const auto& view : views) {
     entries.push_back(
-        IndexEntry{std::string(name->begin(), name->end()), Bytes(value->begin(), value->end())});
+        IndexEntry{std::string(view.name), Bytes(view.value.begin(), view.value.end())});
   }
   return entries;
 }
@@ -88,7 +107,7 @@ std::unordered_map<std::string_view, std::uint64_t> ranks_of(
   return ranks;
 }
 
-std::string_view as_text(const Bytes& bytes) {
+std::string_view as_text(std::span<const std::uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
@@ -104,8 +123,8 @@ std::vector<const MergeRow*> in_key_order(const std::vector<MergeRow>& rows) {
   std::vector<std::string_view> types, names, values;
   for (const auto& row : rows) {
     types.push_back(row.type);
-    names.push_back(row.entry->name);
-    values.push_back(as_text(row.entry->value));
+    names.push_back(row.entry.name);
+    values.push_back(as_text(row.entry.value));
   }
   const auto type_ranks = ranks_of(types);
   const auto name_ranks = ranks_of(names);
@@ -120,8 +139,8 @@ std::vector<const MergeRow*> in_key_order(const std::vector<MergeRow>& rows) {
   std::vector<Keyed> keyed;
   keyed.reserve(rows.size());
   for (const auto& row : rows) {
-    keyed.push_back(Keyed{(type_ranks.at(row.type) << 32) | name_ranks.at(row.entry->name),
-                          value_ranks.at(as_text(row.entry->value)), big_endian_prefix(row.id, 0),
+    keyed.push_back(Keyed{(type_ranks.at(row.type) << 32) | name_ranks.at(row.entry.name),
+                          value_ranks.at(as_text(row.entry.value)), big_endian_prefix(row.id, 0),
                           big_endian_prefix(row.id, 8), &row});
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {

@@ -198,9 +198,16 @@ struct RowInsert {
 // besides its B-tree insert, as much again as the insert when rows append to a few pages; a
 // statement of many rows pays it once for them all. Values are bound without copies
 // (Statement::bind), so they must outlive the call.
-template <typename BindRow>
+// When a statement inserted fewer rows than it held (a conflict clause skipped some),
+// settle_skipped(first, count) is told the rows it held, to settle the skipped ones.
+template <typename BindRow, typename SettleSkipped>
 Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t rows,
-                   const BindRow& bind_row) {
+                   const BindRow& bind_row, const SettleSkipped& settle_skipped) {
+  auto run = [&](Statement& statement, std::size_t first, std::size_t count) -> Status {
+    RETURN_IF_ERROR(statement.run());
+    if (static_cast<std::size_t>(sqlite3_changes64(connection.get())) == count) return {};
+    return settle_skipped(first, count);
+  };
   std::size_t next = 0;
   if (rows >= kRowsPerStatement) {
     ASSIGN_OR_RETURN(auto many, connection.prepare(insert.many));
@@ -209,7 +216,7 @@ Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t 
       for (std::size_t i = 0; i < kRowsPerStatement; ++i) {
         bind_row(many, static_cast<int>(i) * insert.columns + 1, next + i);
       }
-      RETURN_IF_ERROR(many.run());
+      RETURN_IF_ERROR(run(many, next, kRowsPerStatement));
     }
   }
   if (next == rows) return {};
@@ -217,9 +224,16 @@ Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t 
   for (; next < rows; ++next) {
     one.reset();
     bind_row(one, 1, next);
-    RETURN_IF_ERROR(one.run());
+    RETURN_IF_ERROR(run(one, next, 1));
   }
   return {};
+}
+
+template <typename BindRow>
+Status insert_rows(Connection& connection, const RowInsert& insert, std::size_t rows,
+                   const BindRow& bind_row) {
+  return insert_rows(connection, insert, rows, bind_row,
+                     [](std::size_t, std::size_t) -> Status { return {}; });
 }
 
 // Live records of type ?1 after id ?2 whose current version (the largest version number; an
@@ -1214,10 +1228,15 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
   };
   auto merged = [&]() -> Result<std::int64_t> {
     // The last write of each record among the oldest `rows` replaces its index rows.
-    // The journal's encoding is also what record_index_entries stores, so it is kept as read.
+    // The journal's encoding is also what record_index_entries stores, so it is kept as read,
+    // and the entries are views into it.
     struct Written {
-      JournalRow row;
+      std::int64_t sequence = 0;
+      std::string type;
+      std::string id;
+      std::string partition;
       Bytes encoded;
+      std::vector<IndexEntryView> entries;
     };
     std::vector<Written> written;
     written.reserve(static_cast<std::size_t>(std::max<std::int64_t>(rows, 0)));
@@ -1230,35 +1249,34 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
         ASSIGN_OR_RETURN(const auto step, statement.step());
         if (step == Statement::Step::kDone) break;
         const auto encoded = statement.column_blob(4);
-        ASSIGN_OR_RETURN(auto entries, decode_index_entries(encoded));
-        written.push_back(Written{
-            JournalRow{statement.column_int(0), statement.column_text(1), statement.column_text(2),
-                       statement.column_text(3), std::move(entries)},
-            Bytes(encoded.begin(), encoded.end())});
+        Written each{statement.column_int(0),
+                     statement.column_text(1),
+                     statement.column_text(2),
+                     statement.column_text(3),
+                     Bytes(encoded.begin(), encoded.end()),
+                     {}};
+        // Moving the Written keeps the bytes where they are, so the views stay good.
+        ASSIGN_OR_RETURN(each.entries, decode_index_entry_views(each.encoded));
+        written.push_back(std::move(each));
       }
     }
     if (written.empty()) return std::int64_t{0};
-    const std::int64_t through = written.back().row.sequence;
+    const std::int64_t through = written.back().sequence;
     // Each record once, by its newest write, in (type, id) order.
     std::vector<const Written*> latest;
     latest.reserve(written.size());
     for (const auto& each : written) latest.push_back(&each);
     std::sort(latest.begin(), latest.end(), [](const Written* a, const Written* b) {
-      return std::tie(a->row.type, a->row.id, b->row.sequence) <
-             std::tie(b->row.type, b->row.id, a->row.sequence);
+      return std::tie(a->type, a->id, b->sequence) < std::tie(b->type, b->id, a->sequence);
     });
     latest.erase(std::unique(latest.begin(), latest.end(),
                              [](const Written* a, const Written* b) {
-                               return a->row.type == b->row.type && a->row.id == b->row.id;
+                               return a->type == b->type && a->id == b->id;
                              }),
                  latest.end());
 
     // A record new to the index gets its entries row; one already there has the rows its new
     // entries do not keep deleted and its entries row replaced (or removed, for a tombstone).
-    // The new rows are gathered to insert in key order.
-    ASSIGN_OR_RETURN(auto add_entries,
-                     writer_->prepare("INSERT INTO record_index_entries (type, id, entries) VALUES "
-                                      "(?1, ?2, ?3) ON CONFLICT DO NOTHING RETURNING 1"));
     ASSIGN_OR_RETURN(auto current, writer_->prepare("SELECT entries FROM record_index_entries "
                                                     "WHERE type = ?1 AND id = ?2"));
     ASSIGN_OR_RETURN(auto remove_row,
@@ -1269,45 +1287,73 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
                                       "?1 AND id = ?2"));
     ASSIGN_OR_RETURN(auto remove_entries, writer_->prepare("DELETE FROM record_index_entries "
                                                            "WHERE type = ?1 AND id = ?2"));
-    std::vector<MergeRow> index_rows;
-    for (const Written* each : latest) {
-      const auto& [row, encoded] = *each;
-      for (const auto& entry : row.entries) {
-        index_rows.push_back(MergeRow{row.type, row.id, row.partition, &entry});
-      }
-      if (!row.entries.empty()) {
-        // Most merged writes create their record: one statement settles those.
-        add_entries.reset().bind(1, row.type).bind(2, row.id).bind(3, encoded);
-        ASSIGN_OR_RETURN(const auto added, add_entries.step());
-        add_entries.reset();
-        if (added == Statement::Step::kRow) continue;
-      }
-      current.reset().bind(1, row.type).bind(2, row.id);
+    // Settles a tombstone, or a record whose entries row the insert below may have skipped:
+    // unless the stored row holds what the write left (just inserted, or unchanged), the index
+    // rows its new entries drop go and the row is replaced (removed, for a tombstone).
+    auto replace_index = [&](const Written& each) -> Status {
+      current.reset().bind(1, each.type).bind(2, each.id);
       ASSIGN_OR_RETURN(const auto found, current.step());
       if (found == Statement::Step::kRow) {
-        ASSIGN_OR_RETURN(const auto old_entries, decode_index_entries(current.column_blob(0)));
+        const auto stored = current.column_blob(0);
+        if (!each.entries.empty() && std::ranges::equal(stored, each.encoded)) {
+          current.reset();
+          return {};
+        }
+        // Views into the row `current` holds, which stays put until it is reset below.
+        ASSIGN_OR_RETURN(const auto old_entries, decode_index_entry_views(stored));
         for (const auto& entry : old_entries) {
           // Both lists are in (name, value) order.
-          if (std::binary_search(row.entries.begin(), row.entries.end(), entry, index_entry_less)) {
+          if (std::binary_search(each.entries.begin(), each.entries.end(), entry,
+                                 entry_view_less)) {
             continue;
           }
           remove_row.reset()
-              .bind(1, row.type)
+              .bind(1, each.type)
               .bind(2, entry.name)
               .bind(3, entry.value)
-              .bind(4, row.id);
+              .bind(4, each.id);
           RETURN_IF_ERROR(remove_row.run());
         }
       }
       current.reset();
-      if (row.entries.empty()) {
-        remove_entries.reset().bind(1, row.type).bind(2, row.id);
-        RETURN_IF_ERROR(remove_entries.run());
-      } else {
-        replace_entries.reset().bind(1, row.type).bind(2, row.id).bind(3, encoded);
-        RETURN_IF_ERROR(replace_entries.run());
+      if (each.entries.empty()) {
+        remove_entries.reset().bind(1, each.type).bind(2, each.id);
+        return remove_entries.run();
+      }
+      replace_entries.reset().bind(1, each.type).bind(2, each.id).bind(3, each.encoded);
+      return replace_entries.run();
+    };
+    std::vector<const Written*> indexed;
+    indexed.reserve(latest.size());
+    std::vector<MergeRow> index_rows;
+    for (const Written* each : latest) {
+      if (each->entries.empty()) {
+        RETURN_IF_ERROR(replace_index(*each));
+        continue;
+      }
+      indexed.push_back(each);
+      for (const auto& entry : each->entries) {
+        index_rows.push_back(MergeRow{each->type, each->id, each->partition, entry});
       }
     }
+    // Most merged writes create their record: their entries rows go in many to a statement, and
+    // only a statement that skipped a row (a record already indexed) looks at its rows one by one.
+    static const RowInsert kEntriesRows(
+        "INSERT OR IGNORE INTO record_index_entries (type, id, entries) VALUES ", 3);
+    auto replace_skipped = [&](std::size_t first, std::size_t count) -> Status {
+      for (std::size_t row = first; row < first + count; ++row) {
+        RETURN_IF_ERROR(replace_index(*indexed[row]));
+      }
+      return {};
+    };
+    RETURN_IF_ERROR(insert_rows(
+        *writer_, kEntriesRows, indexed.size(),
+        [&](Statement& statement, int first, std::size_t row) {
+          statement.bind(first, indexed[row]->type)
+              .bind(first + 1, indexed[row]->id)
+              .bind(first + 2, indexed[row]->encoded);
+        },
+        replace_skipped));
     // In key order, consecutive rows mostly share a page: each page is written once per merge.
     static const RowInsert kIndexRows(
         "INSERT OR IGNORE INTO record_index (type, name, value, id, partition_key) VALUES ", 5);
@@ -1316,8 +1362,8 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
                                 [&](Statement& statement, int first, std::size_t row) {
                                   const MergeRow& index_row = *ordered[row];
                                   statement.bind(first, index_row.type)
-                                      .bind(first + 1, index_row.entry->name)
-                                      .bind(first + 2, index_row.entry->value)
+                                      .bind(first + 1, index_row.entry.name)
+                                      .bind(first + 2, index_row.entry.value)
                                       .bind(first + 3, index_row.id)
                                       .bind(first + 4, index_row.partition);
                                 }));
