@@ -100,7 +100,9 @@ void AccessGuard::observe(const audit::EntryFacts& entry) {
     }
   } else if (is_rewrite(entry.action)) {
     Window& ten = window(entry.actor_id, kTenMinutesMs, now);
-    if (++ten.rewrites > policy_.rewrites_per_ten_minutes) {
+    // A transaction's rewrites of one patient's records are one entry listing them all.
+    ten.rewrites += std::max<std::size_t>(1, entry.records_named);
+    if (ten.rewrites > policy_.rewrites_per_ten_minutes) {
       alert(ten, Rule::kRewriteBudget, entry.actor_id, "",
             fmt::format("{} rewrote more than {} records within ten minutes", entry.actor_id,
                         policy_.rewrites_per_ten_minutes));

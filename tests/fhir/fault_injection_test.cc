@@ -110,13 +110,17 @@ class FaultInjectionTest : public ::testing::TestWithParam<FaultInjectingStore::
     vault::KeyVault keys(store, ring, clock);
     vault::RecordSealer sealer(keys);
     const auto versions = *store.changes_since(0, 1000);
-    // Every stored version opens, and its write has an audit entry of the same version.
+    // Every stored version opens, and its write has an audit entry of the same version (naming it
+    // first or among its further records).
     std::map<std::tuple<std::string, std::string, std::int64_t>, int> audited;
     const auto entries = *store.read_audit_entries(0, 1000);
     for (const auto& stored : entries) {
       const auto entry = audit::decode_entry(stored.entry);
       ASSERT_TRUE(entry) << entry.error().message;
       ++audited[{entry->resource_type, entry->resource_id, entry->resource_version}];
+      for (const auto& record : entry->further_records) {
+        ++audited[{record.type, record.id, record.version}];
+      }
     }
     std::map<std::pair<std::string, std::string>, std::int64_t> current;
     std::size_t patients_b = 0;

@@ -217,11 +217,12 @@ TEST_F(ResourceServiceTest, AQueuedCreateIsStoredAndLoggedOnceItsTicketIsDurable
   EXPECT_EQ(entries.front().first.resource_id, created->resource.id);
 
   // Refused as create() refuses: nothing queued, nothing written.
-  EXPECT_EQ(service_->create_queued(caller("system/Patient.r"), "Patient",
-                                    R"({"resourceType":"Patient"})")
-                .error()
-                .code,
-            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(
+      service_
+          ->create_queued(caller("system/Patient.r"), "Patient", R"({"resourceType":"Patient"})")
+          .error()
+          .code,
+      ErrorCode::kPermissionDenied);
   EXPECT_EQ(service_->create_queued(all_, "Patient", R"({"resourceType":"Patient","colour":1})")
                 .error()
                 .code,
@@ -238,7 +239,8 @@ TEST_F(ResourceServiceTest, QueuedCreatesForAPatientWithoutAKeyAllSucceedTogethe
   {
     std::vector<std::jthread> threads;
     for (auto& slot : created) {
-      threads.emplace_back([&] { slot = service_->create_queued(all_, "Observation", observation); });
+      threads.emplace_back(
+          [&] { slot = service_->create_queued(all_, "Observation", observation); });
     }
   }
   for (auto& each : created) {
@@ -563,6 +565,54 @@ TEST_F(ResourceServiceTest, ATransactionWritesEveryEntryWithReferencesResolved) 
   ASSERT_TRUE(found);
   EXPECT_EQ(found->resources.size(), 1U);
   EXPECT_EQ((**store_->read_current("Condition", "chosen-1")).partition, patient_id);
+}
+
+TEST_F(ResourceServiceTest, ATransactionIsLoggedAsOneEntryPerPatientNamingEveryRecordWritten) {
+  auto other = service_->create(all_, "Patient", R"({"resourceType":"Patient"})");
+  ASSERT_TRUE(other);
+  const auto logged_before = audit_entries().size();
+  std::string entries = R"({"fullUrl":"urn:uuid:p1","resource":{"resourceType":"Patient"},
+      "request":{"method":"POST","url":"Patient"}})";
+  for (int n = 0; n < 3; ++n) {
+    entries += R"(,{"resource":{"resourceType":"Observation","status":"final","code":{"text":"BP"},
+        "subject":{"reference":"urn:uuid:p1"}},"request":{"method":"POST","url":"Observation"}})";
+  }
+  entries += fmt::format(R"(,{{"resource":{{"resourceType":"Observation","status":"final",
+      "code":{{"text":"BP"}},"subject":{{"reference":"Patient/{}"}}}},
+      "request":{{"method":"POST","url":"Observation"}}}})",
+                         other->id);
+  auto outcome = service_->process_bundle(
+      all_, R"({"resourceType":"Bundle","type":"transaction","entry":[)" + entries + "]}");
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  const auto patient_id = outcome->entries[0].resource->id;
+
+  const auto logged = audit_entries();
+  ASSERT_EQ(logged.size(), logged_before + 2);  // one per patient, not one per record
+  std::map<std::string, std::vector<std::string>> named_by_subject;
+  for (std::size_t i = logged_before; i < logged.size(); ++i) {
+    const auto& entry = logged[i].first;
+    EXPECT_EQ(entry.action, audit::Action::kRecordCreate);
+    std::vector<audit::TouchedRecord> named{
+        {entry.resource_type, entry.resource_id, entry.resource_version, entry.content_hash}};
+    named.insert(named.end(), entry.further_records.begin(), entry.further_records.end());
+    for (const auto& record : named) {
+      // Each names the exact sealed bytes written.
+      const auto stored = **store_->read_current(record.type, record.id);
+      const auto hash = audit::sha256(stored.payload);
+      EXPECT_EQ(record.content_hash, std::vector<std::uint8_t>(hash.begin(), hash.end()));
+      EXPECT_EQ(record.version, 1);
+      EXPECT_EQ(stored.partition, entry.subject);
+      named_by_subject[entry.subject].push_back(record.type + "/" + record.id);
+    }
+  }
+  std::vector<std::string> expected_for_patient;
+  for (std::size_t i = 0; i < 4; ++i) {
+    expected_for_patient.push_back(outcome->entries[i].resource->type + "/" +
+                                   outcome->entries[i].resource->id);
+  }
+  EXPECT_EQ(named_by_subject[patient_id], expected_for_patient);
+  EXPECT_EQ(named_by_subject[other->id],
+            std::vector<std::string>{"Observation/" + outcome->entries[4].resource->id});
 }
 
 TEST_F(ResourceServiceTest, AFailingTransactionWritesNothing) {

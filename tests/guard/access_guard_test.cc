@@ -123,6 +123,24 @@ TEST_F(AccessGuardTest, BulkRewritesLockTheClient) {
   EXPECT_EQ(notifier_.alerts.back().rule, Rule::kRewriteBudget);
 }
 
+// A transaction's writes of one patient are logged as one entry naming every record.
+TEST_F(AccessGuardTest, RewritesCountEveryRecordAnEntryNames) {
+  GuardPolicy policy;
+  policy.rewrites_per_ten_minutes = 100;
+  auto guard = make_guard(policy);
+  auto transaction = access(audit::Action::kRecordUpdate, "hmis", "p1");
+  transaction.resource_id = "o0";
+  transaction.resource_version = 2;
+  for (int n = 1; n < 100; ++n) {
+    transaction.further_records.push_back({"Observation", fmt::format("o{}", n), 2, {}});
+  }
+  guard.observe(transaction);  // 100 records
+  EXPECT_FALSE(locked("hmis"));
+  guard.observe(access(audit::Action::kRecordDelete, "hmis", "p2"));
+  EXPECT_TRUE(locked("hmis"));
+  EXPECT_EQ(notifier_.alerts.back().rule, Rule::kRewriteBudget);
+}
+
 TEST_F(AccessGuardTest, ExportsBeyondTheBudgetLockTheClientAndWithinItDoNot) {
   GuardPolicy policy;
   policy.exported_records_per_hour = 1000;

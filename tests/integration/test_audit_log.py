@@ -211,7 +211,9 @@ class TamperingTest(NodeTestCase):
     }
 
     def seed_and_sign(self, node):
-        run_cli("seed", *node.node_args(), "--patients", "100")
+        # One entry per patient's transaction: 400 fill a whole tile of 256 leaves, within which
+        # verify names the index an attack changed (every attack's indexes are below 256).
+        run_cli("seed", *node.node_args(), "--patients", "400")
         run_cli("audit", "checkpoint", *node.node_args())
         self.assertEqual(self.verify(node).returncode, 0)
 
@@ -233,7 +235,7 @@ class TamperingTest(NodeTestCase):
             "flipped byte": f"UPDATE {table} SET entry = {flip_byte} WHERE idx = 17",
             "deleted row": f"DELETE FROM {table} WHERE idx = 40",
             "reordered rows": (f"UPDATE {table} SET entry = (SELECT s.entry FROM {table} s WHERE s.idx = "
-                               f"350 - {table}.idx) WHERE idx IN (50, 300)"),
+                               f"250 - {table}.idx) WHERE idx IN (50, 200)"),
             "inserted row": (f"UPDATE {table} SET idx = -idx - 1 WHERE idx >= 100; "
                              f"UPDATE {table} SET idx = -idx WHERE idx < 0; "
                              f"INSERT INTO {table} (idx, subject, entry) SELECT 100, subject, {flip_byte} "
@@ -257,7 +259,7 @@ class TamperingTest(NodeTestCase):
                 if attack == "reordered rows":
                     sql = ("CREATE TEMP TABLE original AS SELECT idx, entry FROM audit_entries; "
                            "UPDATE audit_entries SET entry = (SELECT entry FROM original WHERE "
-                           "original.idx = 350 - audit_entries.idx) WHERE idx IN (50, 300)")
+                           "original.idx = 250 - audit_entries.idx) WHERE idx IN (50, 200)")
                 subprocess.run(["sqlite3", database,
                                 "DROP TRIGGER audit_entries_are_append_only_update; "
                                 "DROP TRIGGER audit_entries_are_append_only_delete; " + sql],
