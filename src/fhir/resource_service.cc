@@ -376,6 +376,8 @@ Result<StoredResource> ResourceService::vread(const auth::AccessToken& caller,
     RETURN_IF_ERROR(
         authorise(caller, type, id, auth::Interaction::kRead, audit::Action::kRecordRead, "read"));
   }
+  // The version and its patient's key in one read snapshot, as read() holds them.
+  const auto reads = store_.hold_reads();
   ASSIGN_OR_RETURN(const auto record,
                    store_.read_version(std::string(type), std::string(id), version));
   if (!record || (grant && record->deleted)) {
@@ -461,6 +463,8 @@ Result<std::vector<StoredResource>> ResourceService::history(const auth::AccessT
     RETURN_IF_ERROR(authorise(caller, type, id, auth::Interaction::kRead,
                               audit::Action::kRecordHistory, "read the history of"));
   }
+  // The versions and their patient's key in one read snapshot; the audit entry's commit ends it.
+  const auto reads = store_.hold_reads();
   ASSIGN_OR_RETURN(const auto versions, store_.history(std::string(type), std::string(id), count));
   std::vector<StoredResource> resources;
   const store::RecordVersion* newest = nullptr;

@@ -939,6 +939,17 @@ class ReadScopesStore final : public store::ForwardingStore {
     count_read();
     return ForwardingStore::read_key(name);
   }
+  Result<std::optional<store::RecordVersion>> read_version(const std::string& type,
+                                                           const std::string& id,
+                                                           std::int64_t version) override {
+    count_read();
+    return ForwardingStore::read_version(type, id, version);
+  }
+  Result<std::vector<store::RecordVersion>> history(const std::string& type, const std::string& id,
+                                                    std::size_t limit) override {
+    count_read();
+    return ForwardingStore::history(type, id, limit);
+  }
   int scopes_held = 0;
   int reads_outside = 0;
   int reads_inside = 0;
@@ -959,8 +970,8 @@ class ReadScopesStore final : public store::ForwardingStore {
   int open_ = 0;
 };
 
-// A search and a read make their store reads in one ReadScope (one SQLite read transaction), and
-// still find what they should.
+// A search, a read, a vread and a history make their store reads in one ReadScope (one SQLite read
+// transaction), and still find what they should.
 TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   ServiceOverWatchedStore<ReadScopesStore> node;
   auto& store = node.store;
@@ -983,6 +994,20 @@ TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   EXPECT_EQ(store.scopes_held, 1);
   EXPECT_EQ(store.reads_outside, 0);
   EXPECT_EQ(store.reads_inside, 2);  // the record, its key
+
+  store.scopes_held = store.reads_outside = store.reads_inside = 0;
+  ASSERT_TRUE(service.vread(all, "Patient", patient->id, 1));
+  EXPECT_EQ(store.scopes_held, 1);
+  EXPECT_EQ(store.reads_outside, 0);
+  EXPECT_EQ(store.reads_inside, 2);  // the version, its key
+
+  store.scopes_held = store.reads_outside = store.reads_inside = 0;
+  auto versions = service.history(all, "Patient", patient->id, 10);
+  ASSERT_TRUE(versions) << versions.error().message;
+  EXPECT_EQ(versions->size(), 1U);
+  EXPECT_EQ(store.scopes_held, 1);
+  EXPECT_EQ(store.reads_outside, 0);
+  EXPECT_EQ(store.reads_inside, 2);  // the versions, their key
 }
 
 TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
