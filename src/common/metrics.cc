@@ -30,42 +30,50 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
   out += fmt::format("{}_count{{{}}} {}\n", name, labels, count);
 }
 
-Histogram& Metrics::series(std::map<std::string, std::unique_ptr<Histogram>, std::less<>>& family,
-                           std::string labels) {
-  std::lock_guard lock(mutex_);
-  auto& slot = family[std::move(labels)];
-  if (!slot) slot = std::make_unique<Histogram>();
-  return *slot;
+template <typename Key, typename Lookup>
+Histogram& Metrics::series(Family<Key>& family, const Lookup& lookup) {
+  {
+    std::shared_lock lock(mutex_);
+    if (const auto found = family.find(lookup); found != family.end()) return *found->second;
+  }
+  std::unique_lock lock(mutex_);
+  auto [slot, inserted] = family.try_emplace(Key(lookup), nullptr);
+  if (inserted) slot->second = std::make_unique<Histogram>();
+  return *slot->second;
 }
 
 void Metrics::observe_request(std::string_view route, int status, double seconds) {
-  series(requests_, fmt::format("route=\"{}\",status=\"{}\"", route, status)).observe(seconds);
+  series(requests_, std::tuple<std::string_view, int>(route, status)).observe(seconds);
 }
 
 void Metrics::observe_store(std::string_view backend, std::string_view operation, bool ok,
                             double seconds) {
-  series(store_, fmt::format("backend=\"{}\",operation=\"{}\",outcome=\"{}\"", backend, operation,
-                             ok ? "ok" : "error"))
+  series(store_, std::tuple<std::string_view, std::string_view, bool>(backend, operation, ok))
       .observe(seconds);
 }
 
 void Metrics::set_gauge(std::string_view name, double value) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   gauges_[std::string(name)] = value;
 }
 
 std::string Metrics::render() const {
   std::string out;
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   out += "# HELP kavach_http_request_duration_seconds HTTP requests by route and status.\n";
   out += "# TYPE kavach_http_request_duration_seconds histogram\n";
-  for (const auto& [labels, histogram] : requests_) {
-    histogram->render(out, "kavach_http_request_duration_seconds", labels);
+  for (const auto& [key, histogram] : requests_) {
+    const auto& [route, status] = key;
+    histogram->render(out, "kavach_http_request_duration_seconds",
+                      fmt::format("route=\"{}\",status=\"{}\"", route, status));
   }
   out += "# HELP kavach_store_operation_duration_seconds Store calls by operation and outcome.\n";
   out += "# TYPE kavach_store_operation_duration_seconds histogram\n";
-  for (const auto& [labels, histogram] : store_) {
-    histogram->render(out, "kavach_store_operation_duration_seconds", labels);
+  for (const auto& [key, histogram] : store_) {
+    const auto& [backend, operation, ok] = key;
+    histogram->render(out, "kavach_store_operation_duration_seconds",
+                      fmt::format("backend=\"{}\",operation=\"{}\",outcome=\"{}\"", backend,
+                                  operation, ok ? "ok" : "error"));
   }
   for (const auto& [name, value] : gauges_) {
     out += fmt::format("# TYPE {} gauge\n{} {}\n", name, name, value);
