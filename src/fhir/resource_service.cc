@@ -654,6 +654,9 @@ Result<SearchPage> ResourceService::everything(const auth::AccessToken& caller,
     RETURN_IF_ERROR(authorise(caller, "Patient", patient_id, auth::Interaction::kRead,
                               audit::Action::kRecordRead, "read"));
   }
+  // The patient, their records and their key in one read snapshot, so every page of records is
+  // read as of one moment; the audit entries' commit ends it.
+  const auto reads = store_.hold_reads();
   ASSIGN_OR_RETURN(const auto patient_record, read_live("Patient", patient_id));
   if (grant) {
     // The patient must be the one the consent covers before anything of theirs is listed.

@@ -950,6 +950,13 @@ class ReadScopesStore final : public store::ForwardingStore {
     count_read();
     return ForwardingStore::history(type, id, limit);
   }
+  Result<std::vector<store::RecordVersion>> partition_records(const std::string& partition,
+                                                              const std::string& after_type,
+                                                              const std::string& after_id,
+                                                              std::size_t limit) override {
+    count_read();
+    return ForwardingStore::partition_records(partition, after_type, after_id, limit);
+  }
   int scopes_held = 0;
   int reads_outside = 0;
   int reads_inside = 0;
@@ -970,8 +977,8 @@ class ReadScopesStore final : public store::ForwardingStore {
   int open_ = 0;
 };
 
-// A search, a read, a vread and a history make their store reads in one ReadScope (one SQLite read
-// transaction), and still find what they should.
+// A search, a read, a vread, a history and an $everything make their store reads in one ReadScope
+// (one SQLite read transaction), and still find what they should.
 TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   ServiceOverWatchedStore<ReadScopesStore> node;
   auto& store = node.store;
@@ -1008,6 +1015,14 @@ TEST(ResourceServiceSearch, ASearchAndAReadHoldTheirReadsInOneScope) {
   EXPECT_EQ(store.scopes_held, 1);
   EXPECT_EQ(store.reads_outside, 0);
   EXPECT_EQ(store.reads_inside, 2);  // the versions, their key
+
+  store.scopes_held = store.reads_outside = store.reads_inside = 0;
+  auto everything = service.everything(all, patient->id, "", 100);
+  ASSERT_TRUE(everything) << everything.error().message;
+  EXPECT_EQ(everything->resources.size(), 4U);  // the patient and the three pulses
+  EXPECT_EQ(store.scopes_held, 1);
+  EXPECT_EQ(store.reads_outside, 0);
+  EXPECT_GE(store.reads_inside, 3);  // the patient, their records, their key
 }
 
 TEST(ResourceIds, SortInCreationOrderAndStayUnguessable) {
