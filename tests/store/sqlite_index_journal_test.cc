@@ -81,6 +81,30 @@ TEST(IndexJournalEncodingTest, EntriesComeBackSortedAndOnce) {
   EXPECT_THAT(*decode_index_entries(encode_index_entries({})), IsEmpty());
 }
 
+// A merge binary-searches a record's entries as views: they must order exactly as the owning
+// entries the encoding is sorted by, bytes compared unsigned.
+TEST(IndexJournalEncodingTest, ViewsOrderAsTheEntriesTheyView) {
+  std::vector<IndexEntry> entries{
+      entry("family", "sharma"), entry("family", "shar"), entry("given", "asha"), entry("a", ""),
+      entry("a", "\x01"),        entry("a", "\xff"),      entry("a", "\x7f\x80")};
+  for (const auto& a : entries) {
+    for (const auto& b : entries) {
+      EXPECT_EQ(entry_view_less(view_of(a), view_of(b)), index_entry_less(a, b))
+          << a.name << " " << b.name;
+    }
+  }
+  const auto encoded = encode_index_entries(entries);
+  const auto views = decode_index_entry_views(encoded);
+  ASSERT_TRUE(views);
+  const auto owned = *decode_index_entries(encoded);
+  ASSERT_EQ(views->size(), owned.size());
+  for (std::size_t i = 0; i < owned.size(); ++i) {
+    EXPECT_EQ((*views)[i].name, owned[i].name);
+    EXPECT_TRUE(std::ranges::equal((*views)[i].value, owned[i].value));
+  }
+  EXPECT_TRUE(std::is_sorted(views->begin(), views->end(), entry_view_less));
+}
+
 TEST(IndexJournalEncodingTest, TruncatedBytesAreDataLoss) {
   const auto encoded = encode_index_entries({entry("family", "sharma")});
   for (std::size_t size = 1; size < encoded.size(); ++size) {
