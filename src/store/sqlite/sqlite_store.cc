@@ -1282,9 +1282,13 @@ Result<std::int64_t> SqliteStore::merge_journal_rows(std::int64_t rows) {
     ASSIGN_OR_RETURN(auto remove_row,
                      writer_->prepare("DELETE FROM record_index WHERE type = ?1 AND name = ?2 "
                                       "AND value = ?3 AND id = ?4"));
+    // An upsert rather than an UPDATE: the batched insert below is INSERT OR IGNORE, which would
+    // also skip a row for a reason other than its key (a NOT NULL column); settling that row
+    // here then raises the error instead of leaving the record without its entries row.
     ASSIGN_OR_RETURN(auto replace_entries,
-                     writer_->prepare("UPDATE record_index_entries SET entries = ?3 WHERE type = "
-                                      "?1 AND id = ?2"));
+                     writer_->prepare("INSERT INTO record_index_entries (type, id, entries) VALUES "
+                                      "(?1, ?2, ?3) ON CONFLICT (type, id) DO UPDATE SET entries "
+                                      "= excluded.entries"));
     ASSIGN_OR_RETURN(auto remove_entries, writer_->prepare("DELETE FROM record_index_entries "
                                                            "WHERE type = ?1 AND id = ?2"));
     // Settles a tombstone, or a record whose entries row the insert below may have skipped:
